@@ -1,0 +1,19 @@
+#ifndef CIPCSHIMS_H
+#define CIPCSHIMS_H
+
+// Thin shim for what Swift cannot reach through Glibc. No policy lives here.
+// Flags that glibc only declares under _GNU_SOURCE are mirrored as constants;
+// CShims/shims.c checks each against the system header with _Static_assert.
+
+/// msgrcv: receive any message whose type differs from msgtyp (Linux, _GNU_SOURCE).
+static const int CIPC_MSG_EXCEPT = 020000;
+/// msgrcv: copy the message at index msgtyp without removing it (Linux >= 3.8,
+/// CONFIG_CHECKPOINT_RESTORE).
+static const int CIPC_MSG_COPY = 040000;
+/// msgrcv: truncate a message longer than msgsz instead of failing with E2BIG.
+static const int CIPC_MSG_NOERROR = 010000;
+
+/// Size of the `long mtype` header that precedes every System V message's text.
+static const int CIPC_MSG_HEADER_SIZE = sizeof(long);
+
+#endif

@@ -1,0 +1,10 @@
+/// Turns Codable values into message bytes and back.
+///
+/// The toolkit's default is ``JSONMessageCoder``; conform your own type to send
+/// another format. Raw bytes are always available without any coder.
+public protocol MessageCoder: Sendable {
+  /// Encodes `value` into the bytes of one message.
+  func encode<T: Encodable>(_ value: T) throws -> [UInt8]
+  /// Decodes a `T` from the bytes of one message.
+  func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T
+}

@@ -1,0 +1,74 @@
+import Glibc
+
+extension IPCError {
+  /// An `errno` value with a name and a readable explanation. Like
+  /// swift-system's `Errno` it is an `Error` itself, so internal helpers can
+  /// carry it in a `Result`; public calls always throw a full ``IPCError``.
+  ///
+  /// Compare against the static members (`error.code == .removed`) or the raw
+  /// value (`error.code.rawValue == EIDRM`).
+  public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible, Error {
+    /// The `errno` value.
+    public var rawValue: Int32
+
+    /// Wraps an `errno` value.
+    public init(rawValue: Int32) { self.rawValue = rawValue }
+
+    /// `EAGAIN`: the call would have blocked (full queue on a non-blocking send).
+    public static let wouldBlock = Code(rawValue: EAGAIN)
+    /// `ENOMSG`: no message of the requested type (non-blocking receive).
+    public static let noMessage = Code(rawValue: ENOMSG)
+    /// `ENOENT`: no object exists for that key, name or path.
+    public static let notFound = Code(rawValue: ENOENT)
+    /// `EEXIST`: an object already exists for that key or name.
+    public static let exists = Code(rawValue: EEXIST)
+    /// `EIDRM`: the object was removed while the call was using it.
+    public static let removed = Code(rawValue: EIDRM)
+    /// `EINTR`: a signal interrupted the call (retried internally; seen only in hooks).
+    public static let interrupted = Code(rawValue: EINTR)
+    /// `E2BIG`: a message is larger than the buffer that should receive it.
+    public static let tooBig = Code(rawValue: E2BIG)
+    /// `EINVAL`: an argument is invalid or outside a system limit.
+    public static let invalidArgument = Code(rawValue: EINVAL)
+    /// `EACCES`: the object's permissions do not allow the operation.
+    public static let permissionDenied = Code(rawValue: EACCES)
+    /// `EPERM`: the caller is neither owner nor creator nor privileged.
+    public static let notPermitted = Code(rawValue: EPERM)
+    /// `ENOSPC`: a system-wide limit on the number of objects was reached.
+    public static let noSpace = Code(rawValue: ENOSPC)
+    /// `ENOMEM`: the kernel could not allocate memory for the request.
+    public static let noMemory = Code(rawValue: ENOMEM)
+    /// `ETIMEDOUT`: a timeout expired before the operation could complete.
+    public static let timedOut = Code(rawValue: ETIMEDOUT)
+    /// `EBADMSG`: a received message could not be decoded (its bytes are kept).
+    public static let badMessage = Code(rawValue: EBADMSG)
+    /// `ENOSYS`: the kernel lacks the feature (for example `MSG_COPY`).
+    public static let unsupported = Code(rawValue: ENOSYS)
+    /// `ERANGE`: a value is out of the range the kernel accepts.
+    public static let outOfRange = Code(rawValue: ERANGE)
+    /// `EFAULT`: an address handed to the kernel is not accessible.
+    public static let badAddress = Code(rawValue: EFAULT)
+
+    private static let names: [Int32: String] = [
+      EAGAIN: "EAGAIN", ENOMSG: "ENOMSG", ENOENT: "ENOENT", EEXIST: "EEXIST",
+      EIDRM: "EIDRM", EINTR: "EINTR", E2BIG: "E2BIG", EINVAL: "EINVAL",
+      EACCES: "EACCES", EPERM: "EPERM", ENOSPC: "ENOSPC", ENOMEM: "ENOMEM",
+      ETIMEDOUT: "ETIMEDOUT", EBADMSG: "EBADMSG", ENOSYS: "ENOSYS",
+      ERANGE: "ERANGE", EFAULT: "EFAULT", EBADF: "EBADF", EMSGSIZE: "EMSGSIZE",
+      EPIPE: "EPIPE", ENAMETOOLONG: "ENAMETOOLONG", EMFILE: "EMFILE",
+      ENFILE: "ENFILE", ENOTDIR: "ENOTDIR",
+    ]
+
+    /// The symbolic name, such as `EIDRM`.
+    public var name: String { Self.names[rawValue] ?? "errno \(rawValue)" }
+
+    /// The C library's explanation of the code (`strerror`).
+    public var explanation: String { String(cString: strerror(rawValue)) }
+
+    /// The symbolic name.
+    public var description: String { name }
+
+    /// Lets a `Code` be matched against an `errno` value in a `switch`.
+    public static func ~= (code: Code, errno: Int32) -> Bool { code.rawValue == errno }
+  }
+}

@@ -1,0 +1,35 @@
+import Glibc
+
+/// Calls `body`, a system call that reports failure as -1 and `errno`, until it
+/// does not fail with EINTR. This is the one place the toolkit retries EINTR.
+///
+/// - Returns: the call's result, or the `errno` value it failed with.
+@inline(__always)
+func retryingInterrupts<R: FixedWidthInteger & SignedInteger>(
+  _ operation: Syscall,
+  _ body: () -> R
+) -> Result<R, IPCError.Code> {
+  while true {
+    #if DEBUG
+      if InterruptInjection.consume(operation) { continue }
+    #endif
+    let result = body()
+    if result != -1 { return .success(result) }
+    let code = errno
+    if code == EINTR { continue }
+    return .failure(IPCError.Code(rawValue: code))
+  }
+}
+
+/// Calls `body` once and reports -1 as the `errno` value, for calls that never block.
+@inline(__always)
+func once<R: FixedWidthInteger & SignedInteger>(_ body: () -> R) -> Result<R, IPCError.Code> {
+  let result = body()
+  return result == -1 ? .failure(IPCError.Code(rawValue: errno)) : .success(result)
+}
+
+/// The blocking calls whose EINTR handling can be exercised by ``InterruptInjection``.
+enum Syscall: Sendable, Hashable {
+  case msgsnd
+  case msgrcv
+}

@@ -1,0 +1,88 @@
+import Glibc
+
+extension SystemV {
+  /// The number that names a System V object, as `msgget`, `semget` and
+  /// `shmget` take it.
+  ///
+  /// Use ``private`` for an object only its creator (and the processes it hands
+  /// the id to) can find, ``init(path:projectID:)`` to derive a key from a file
+  /// as `ftok` does, or a raw value agreed between programs.
+  public struct Key: RawRepresentable, Hashable, Sendable, CustomStringConvertible,
+    ExpressibleByIntegerLiteral
+  {
+    /// The `key_t` value.
+    public var rawValue: Int32
+
+    /// Wraps a raw `key_t` value.
+    public init(rawValue: Int32) { self.rawValue = rawValue }
+
+    /// Wraps a raw `key_t` value written as a literal, such as `0x1234`.
+    public init(integerLiteral value: Int32) { self.rawValue = value }
+
+    /// `IPC_PRIVATE`: every create with this key makes a new object.
+    public static let `private` = Key(rawValue: IPC_PRIVATE)
+
+    /// Whether this is `IPC_PRIVATE`.
+    public var isPrivate: Bool { rawValue == IPC_PRIVATE }
+
+    /// Derives a key from an existing file and a project number, as `ftok` does.
+    ///
+    /// Two programs that agree on a path and a project number get the same key.
+    /// The key depends on the file's inode and device, so a file that is
+    /// deleted and recreated usually yields a different key.
+    ///
+    /// The corresponding C function is `ftok`.
+    ///
+    /// - Parameters:
+    ///   - path: an existing file or directory.
+    ///   - projectID: 1 to 255; `ftok` uses its low eight bits, which must not be zero.
+    /// - Throws: `IPCError` with `.notFound` if the path does not exist, or
+    ///   `.invalidArgument` for a project number outside 1...255.
+    public init(path: String, projectID: Int) throws(IPCError) {
+      guard (1...255).contains(projectID) else {
+        throw IPCError(
+          code: .invalidArgument, operation: "ftok", object: "path \(path)",
+          reason: "project id \(projectID) is outside 1...255 (ftok uses its low 8 bits, which must not be 0)")
+      }
+      let key = ftok(path, Int32(projectID))
+      guard key != -1 else {
+        let code = IPCError.Code(rawValue: errno)
+        let reason =
+          code == .notFound
+          ? "no file or directory at \(path); ftok derives the key from an existing file's inode"
+          : nil
+        throw IPCError(code: code, operation: "ftok", object: "path \(path)", reason: reason)
+      }
+      self.rawValue = key
+    }
+
+    /// Parses `IPC_PRIVATE`, a decimal number, or a `0x` hexadecimal number.
+    public init?(parsing text: String) {
+      if text == "IPC_PRIVATE" || text == "private" {
+        self = .private
+        return
+      }
+      let lowered = text.lowercased()
+      let parsed: Int64?
+      if lowered.hasPrefix("0x") {
+        parsed = Int64(lowered.dropFirst(2), radix: 16)
+      } else if lowered.hasPrefix("-0x") {
+        parsed = Int64(lowered.dropFirst(3), radix: 16).map { -$0 }
+      } else {
+        parsed = Int64(lowered)
+      }
+      // key_t is signed 32-bit, but keys are usually written as unsigned hex.
+      guard let value = parsed, value >= Int64(Int32.min), value <= Int64(UInt32.max) else {
+        return nil
+      }
+      self.rawValue = Int32(truncatingIfNeeded: value)
+    }
+
+    /// `IPC_PRIVATE`, or the key in hexadecimal as `ipcs` prints it: `0x0000abcd`.
+    public var description: String {
+      if isPrivate { return "IPC_PRIVATE" }
+      let hex = String(UInt32(bitPattern: rawValue), radix: 16)
+      return "0x" + String(repeating: "0", count: 8 - hex.count) + hex
+    }
+  }
+}

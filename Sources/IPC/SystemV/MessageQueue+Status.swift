@@ -1,0 +1,52 @@
+import Glibc
+
+extension SystemV.MessageQueue {
+  /// A snapshot of a queue's state, as `msgctl(IPC_STAT)` reports it.
+  public struct Status: Hashable, Sendable {
+    /// The key the queue was made with (``SystemV/Key/private`` if none).
+    public var key: SystemV.Key
+    /// The queue's access permissions.
+    public var permissions: Permissions
+    /// The owner's user id.
+    public var ownerUID: UInt32
+    /// The owner's group id.
+    public var ownerGID: UInt32
+    /// The creator's user id.
+    public var creatorUID: UInt32
+    /// The creator's group id.
+    public var creatorGID: UInt32
+    /// How many messages the queue holds (`msg_qnum`).
+    public var messageCount: Int
+    /// How many bytes of message text the queue holds (`msg_cbytes`).
+    public var byteCount: Int
+    /// The most bytes of message text the queue may hold (`msg_qbytes`).
+    public var maxBytes: Int
+    /// The process that sent last, or nil if none has (`msg_lspid`).
+    public var lastSenderPID: Int32?
+    /// The process that received last, or nil if none has (`msg_lrpid`).
+    public var lastReceiverPID: Int32?
+    /// When the last message was sent, in seconds since the Unix epoch, or nil.
+    public var lastSendTime: Int?
+    /// When the last message was received, in seconds since the Unix epoch, or nil.
+    public var lastReceiveTime: Int?
+    /// When the queue was made or last changed by `IPC_SET`, in seconds since the epoch.
+    public var lastChangeTime: Int
+
+    init(_ info: msqid_ds) {
+      key = SystemV.Key(rawValue: info.msg_perm.__key)
+      permissions = Permissions(rawValue: UInt32(info.msg_perm.mode))
+      ownerUID = info.msg_perm.uid
+      ownerGID = info.msg_perm.gid
+      creatorUID = info.msg_perm.cuid
+      creatorGID = info.msg_perm.cgid
+      messageCount = Int(info.msg_qnum)
+      byteCount = Int(info.__msg_cbytes)
+      maxBytes = Int(info.msg_qbytes)
+      lastSenderPID = info.msg_lspid == 0 ? nil : info.msg_lspid
+      lastReceiverPID = info.msg_lrpid == 0 ? nil : info.msg_lrpid
+      lastSendTime = info.msg_stime == 0 ? nil : Int(info.msg_stime)
+      lastReceiveTime = info.msg_rtime == 0 ? nil : Int(info.msg_rtime)
+      lastChangeTime = Int(info.msg_ctime)
+    }
+  }
+}

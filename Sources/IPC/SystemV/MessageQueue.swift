@@ -1,0 +1,522 @@
+import CIPCShims
+import Glibc
+import Synchronization
+
+extension SystemV {
+  /// A System V message queue: typed messages between processes, received in
+  /// FIFO order, optionally selected by message type.
+  ///
+  /// The queue is a kernel object named by its id; this handle is a small
+  /// copyable value, and copying it does not copy the queue. The queue lives
+  /// until ``remove()``, whatever happens to the processes that use it.
+  ///
+  ///     let queue = try SystemV.MessageQueue.create()            // IPC_PRIVATE, 0600
+  ///     try queue.send(Array("hello".utf8), type: 1)
+  ///     let message = try queue.receive(.type(1))
+  ///     print(message.type, message.text)
+  ///     try queue.remove()
+  ///
+  /// Every receive has a blocking form (``receive(_:truncating:)``), a
+  /// non-blocking form that returns nil (``tryReceive(_:truncating:)``), and a
+  /// form with a timeout (``receive(_:timeout:truncating:)``). Blocking calls
+  /// are retried when a signal interrupts them (EINTR), and a queue removed
+  /// while a process waits on it ends the wait with `IPCError.Code.removed`.
+  public struct MessageQueue: Hashable, Sendable, CustomStringConvertible {
+    /// The kernel's id for the queue (the `msqid` column of `ipcs -q`).
+    public let id: Int32
+
+    private init(validatedID: Int32) { self.id = validatedID }
+
+    /// `queue <id>`, as errors name it.
+    public var description: String { "queue \(id)" }
+
+    // MARK: Creating and opening
+
+    /// Creates a new queue, failing if one already exists for `key`.
+    ///
+    /// With the default ``Key/private`` key, every call makes a new queue that
+    /// other processes can only reach through its ``id``.
+    ///
+    /// The corresponding C call is `msgget(key, IPC_CREAT | IPC_EXCL | mode)`.
+    ///
+    /// - Throws: `.exists` if `key` already names a queue; `.noSpace` when the
+    ///   system's `msgmni` queues exist.
+    public static func create(
+      key: Key = .private,
+      permissions: Permissions = .ownerReadWrite
+    ) throws(IPCError) -> MessageQueue {
+      try get(key: key, flags: IPC_CREAT | IPC_EXCL | Int32(bitPattern: permissions.rawValue))
+    }
+
+    /// Opens the queue for `key`, creating it if there is none.
+    ///
+    /// `permissions` apply only when the queue is created.
+    ///
+    /// The corresponding C call is `msgget(key, IPC_CREAT | mode)`.
+    public static func openOrCreate(
+      key: Key,
+      permissions: Permissions = .ownerReadWrite
+    ) throws(IPCError) -> MessageQueue {
+      try get(key: key, flags: IPC_CREAT | Int32(bitPattern: permissions.rawValue))
+    }
+
+    /// Opens the existing queue for `key`.
+    ///
+    /// The corresponding C call is `msgget(key, 0)`.
+    ///
+    /// - Throws: `.notFound` if no queue exists for `key`.
+    public static func open(key: Key) throws(IPCError) -> MessageQueue {
+      guard !key.isPrivate else {
+        throw IPCError(
+          code: .invalidArgument, operation: "msgget", object: "key \(key)",
+          reason: "IPC_PRIVATE always creates a new queue; open a private queue by its id")
+      }
+      return try get(key: key, flags: 0)
+    }
+
+    /// Opens the existing queue with kernel id `id`, checking that it exists.
+    ///
+    /// The corresponding C call is `msgctl(id, IPC_STAT, ...)`, used as a probe.
+    ///
+    /// - Throws: `.invalidArgument` if no queue has that id.
+    public static func open(id: Int32) throws(IPCError) -> MessageQueue {
+      var info = msqid_ds()
+      switch once({ msgctl(id, IPC_STAT, &info) }) {
+      case .success, .failure(.permissionDenied):
+        // A queue we may not read still exists; operations will say why they fail.
+        return MessageQueue(validatedID: id)
+      case .failure(let code):
+        throw IPCError(
+          code: code, operation: "msgctl(IPC_STAT)", object: "queue \(id)",
+          reason: code == .invalidArgument || code == .removed
+            ? "no message queue has id \(id) (never made, or removed)" : nil)
+      }
+    }
+
+    private static func get(key: Key, flags: Int32) throws(IPCError) -> MessageQueue {
+      switch once({ msgget(key.rawValue, flags) }) {
+      case .success(let id):
+        return MessageQueue(validatedID: id)
+      case .failure(let code):
+        throw IPCError(
+          code: code, operation: "msgget", object: "key \(key)",
+          reason: getFailureReason(code, key: key))
+      }
+    }
+
+    private static func getFailureReason(_ code: IPCError.Code, key: Key) -> String? {
+      switch code {
+      case .notFound:
+        return "no message queue exists for key \(key); create it first (ipc msg create --key \(key))"
+      case .exists:
+        let existing = msgget(key.rawValue, 0)
+        let which = existing >= 0 ? " (id \(existing))" : ""
+        return "a message queue already exists for key \(key)\(which); open it, or remove it first"
+      case .noSpace:
+        let limit = ProcFile.integer("/proc/sys/kernel/msgmni").map { " \($0)" } ?? ""
+        return "the system-wide limit of\(limit) message queues is reached, see /proc/sys/kernel/msgmni"
+      case .permissionDenied:
+        return "the queue for key \(key) exists but its permissions do not allow this process in"
+      default:
+        return nil
+      }
+    }
+
+    // MARK: Sending
+
+    /// Sends `bytes` as one message of type `type`, waiting while the queue is full.
+    ///
+    /// Zero bytes is a valid message. The queue is unchanged if the send fails.
+    ///
+    /// The corresponding C function is `msgsnd`.
+    ///
+    /// - Parameters:
+    ///   - bytes: the message text; at most `msgmax` bytes (/proc/sys/kernel/msgmax).
+    ///   - type: the message type, 1 or more; receivers select messages by it.
+    /// - Throws: `.invalidArgument` for a type below 1 or a message above
+    ///   `msgmax`; `.removed` if the queue is removed while waiting.
+    public func send(_ bytes: UnsafeRawBufferPointer, type: Int) throws(IPCError) {
+      _ = try send(bytes, type: type, flags: 0)
+    }
+
+    /// Sends `bytes` as one message of type `type`, waiting while the queue is full.
+    ///
+    /// Accepts any contiguous collection of bytes: `[UInt8]`, `ArraySlice`,
+    /// `ContiguousArray`, a native string's `utf8` view. The corresponding C
+    /// function is `msgsnd`.
+    public func send<Bytes: Sequence<UInt8>>(_ bytes: Bytes, type: Int) throws(IPCError) {
+      _ = try withContiguousBytes(bytes) { (buffer) throws(IPCError) in
+        try send(buffer, type: type, flags: 0)
+      }
+    }
+
+    /// Sends `bytes` if the queue has room now; returns false, with the queue
+    /// unchanged, if it is full.
+    ///
+    /// The corresponding C call is `msgsnd(..., IPC_NOWAIT)`.
+    public func trySend(_ bytes: UnsafeRawBufferPointer, type: Int) throws(IPCError) -> Bool {
+      try send(bytes, type: type, flags: IPC_NOWAIT)
+    }
+
+    /// Sends `bytes` if the queue has room now; returns false, with the queue
+    /// unchanged, if it is full.
+    ///
+    /// The corresponding C call is `msgsnd(..., IPC_NOWAIT)`.
+    public func trySend<Bytes: Sequence<UInt8>>(_ bytes: Bytes, type: Int) throws(IPCError) -> Bool {
+      try withContiguousBytes(bytes) { (buffer) throws(IPCError) in
+        try send(buffer, type: type, flags: IPC_NOWAIT)
+      }
+    }
+
+    /// Sends `bytes`, waiting at most `timeout` for room in a full queue.
+    ///
+    /// System V queues have no timed send, so this polls with `IPC_NOWAIT`,
+    /// backing off from 50 µs to 5 ms between tries on the monotonic clock.
+    ///
+    /// - Returns: false, with the queue unchanged, if the timeout expired.
+    public func send<Bytes: Sequence<UInt8>>(
+      _ bytes: Bytes, type: Int, timeout: Duration
+    ) throws(IPCError) -> Bool {
+      try withContiguousBytes(bytes) { (buffer) throws(IPCError) in
+        try Polling.until(timeout) { () throws(IPCError) in
+          try send(buffer, type: type, flags: IPC_NOWAIT) ? true : nil
+        } ?? false
+      }
+    }
+
+    private func withContiguousBytes<Bytes: Sequence<UInt8>, R>(
+      _ bytes: Bytes, _ body: (UnsafeRawBufferPointer) throws(IPCError) -> R
+    ) throws(IPCError) -> R {
+      // Typed throws do not cross withContiguousStorageIfAvailable, so carry a Result.
+      let direct: Result<R, IPCError>? = bytes.withContiguousStorageIfAvailable { storage in
+        Result { () throws(IPCError) in try body(UnsafeRawBufferPointer(storage)) }
+      }
+      if let direct { return try direct.get() }
+      let copy = Array(bytes)
+      return try copy.withUnsafeBytes { (buffer) -> Result<R, IPCError> in
+        Result { () throws(IPCError) in try body(buffer) }
+      }.get()
+    }
+
+    /// Sends one message; returns false if `IPC_NOWAIT` was given and the queue is full.
+    @inline(__always)
+    func send(_ bytes: UnsafeRawBufferPointer, type: Int, flags: Int32) throws(IPCError) -> Bool {
+      guard type >= 1 else {
+        throw IPCError(
+          code: .invalidArgument, operation: "msgsnd", object: description,
+          reason: "message type \(type) is invalid: a sent message's type must be 1 or more")
+      }
+      let header = Int(CIPC_MSG_HEADER_SIZE)
+      // msgsnd reads the type and the text from one buffer, so the text is copied
+      // behind the type; small messages stay on the stack.
+      let result = withUnsafeTemporaryAllocation(
+        byteCount: header + bytes.count, alignment: MemoryLayout<Int>.alignment
+      ) { buffer in
+        buffer.storeBytes(of: type, as: Int.self)
+        if let source = bytes.baseAddress, bytes.count > 0 {
+          (buffer.baseAddress! + header).copyMemory(from: source, byteCount: bytes.count)
+        }
+        return retryingInterrupts(.msgsnd) { msgsnd(id, buffer.baseAddress, bytes.count, flags) }
+      }
+      switch result {
+      case .success:
+        return true
+      case .failure(.wouldBlock) where flags & IPC_NOWAIT != 0:
+        return false
+      case .failure(let code):
+        throw sendError(code, size: bytes.count)
+      }
+    }
+
+    private func sendError(_ code: IPCError.Code, size: Int) -> IPCError {
+      var reason: String? = nil
+      switch code {
+      case .invalidArgument:
+        let limit = SystemV.MessageQueue.Limits.current().maxMessageSize
+        if size > limit {
+          reason =
+            "message of \(size) bytes exceeds msgmax \(limit), see /proc/sys/kernel/msgmax"
+        } else {
+          reason = "no message queue has id \(id) (never made, or removed)"
+        }
+      case .removed:
+        reason = "the queue was removed while this process was waiting to send"
+      case .permissionDenied:
+        reason = "the queue's permissions do not allow this process to write"
+      case .noMemory:
+        reason = "the kernel could not allocate memory for a message of \(size) bytes"
+      default:
+        break
+      }
+      return IPCError(code: code, operation: "msgsnd", object: description, reason: reason)
+    }
+
+    // MARK: Receiving
+
+    /// Receives the first message `selector` admits, waiting until there is one.
+    ///
+    /// The corresponding C function is `msgrcv`.
+    ///
+    /// - Parameters:
+    ///   - selector: which messages qualify; ``Selector/any`` takes the oldest.
+    ///   - truncating: cut a message longer than `msgmax` instead of failing
+    ///     (`MSG_NOERROR`); only matters if `msgmax` was lowered after the send.
+    /// - Throws: `.removed` if the queue is removed while waiting;
+    ///   `.invalidArgument` for a selector type below 1.
+    public func receive(_ selector: Selector = .any, truncating: Bool = false) throws(IPCError)
+      -> Message
+    {
+      // A blocking receive without IPC_NOWAIT never reports "no message".
+      guard let message = try receiveMessage(selector, flags: 0, truncating: truncating) else {
+        throw IPCError(code: .noMessage, operation: "msgrcv", object: description)
+      }
+      return message
+    }
+
+    /// Receives the first message `selector` admits if there is one now; nil
+    /// if there is none.
+    ///
+    /// The corresponding C call is `msgrcv(..., IPC_NOWAIT)`.
+    public func tryReceive(_ selector: Selector = .any, truncating: Bool = false) throws(IPCError)
+      -> Message?
+    {
+      try receiveMessage(selector, flags: IPC_NOWAIT, truncating: truncating)
+    }
+
+    /// Receives the first message `selector` admits, waiting at most `timeout`.
+    ///
+    /// System V queues have no timed receive, so this polls with `IPC_NOWAIT`,
+    /// backing off from 50 µs to 5 ms between tries on the monotonic clock:
+    /// a message is seen at most 5 ms after it arrives.
+    ///
+    /// - Returns: nil, with nothing consumed, if the timeout expired.
+    public func receive(
+      _ selector: Selector = .any, timeout: Duration, truncating: Bool = false
+    ) throws(IPCError) -> Message? {
+      try Polling.until(timeout) { () throws(IPCError) in
+        try receiveMessage(selector, flags: IPC_NOWAIT, truncating: truncating)
+      }
+    }
+
+    /// Receives the first message `selector` admits into `buffer`, waiting
+    /// until there is one. Allocates nothing for messages up to 1 KiB.
+    ///
+    /// The corresponding C function is `msgrcv`.
+    ///
+    /// - Returns: the message type and how many bytes of `buffer` hold its text.
+    /// - Throws: `.tooBig` if the message is longer than `buffer` and
+    ///   `truncating` is false; the message then stays in the queue.
+    public func receive(
+      _ selector: Selector = .any, into buffer: UnsafeMutableRawBufferPointer,
+      truncating: Bool = false
+    ) throws(IPCError) -> (type: Int, count: Int) {
+      guard let received = try receive(selector, into: buffer, flags: 0, truncating: truncating)
+      else {
+        throw IPCError(code: .noMessage, operation: "msgrcv", object: description)
+      }
+      return received
+    }
+
+    /// Receives the first message `selector` admits into `buffer` if there is
+    /// one now; nil if there is none.
+    ///
+    /// The corresponding C call is `msgrcv(..., IPC_NOWAIT)`.
+    public func tryReceive(
+      _ selector: Selector = .any, into buffer: UnsafeMutableRawBufferPointer,
+      truncating: Bool = false
+    ) throws(IPCError) -> (type: Int, count: Int)? {
+      try receive(selector, into: buffer, flags: IPC_NOWAIT, truncating: truncating)
+    }
+
+    /// Copies the message at position `index` (0 is the oldest) without
+    /// removing it, whatever its type; nil if the queue holds fewer messages.
+    ///
+    /// The corresponding C call is `msgrcv(..., index, IPC_NOWAIT | MSG_COPY)`,
+    /// which needs a kernel built with `CONFIG_CHECKPOINT_RESTORE`.
+    ///
+    /// - Throws: `.unsupported` where the kernel lacks `MSG_COPY`.
+    public func peek(at index: Int = 0) throws(IPCError) -> Message? {
+      guard index >= 0 else {
+        throw IPCError(
+          code: .invalidArgument, operation: "msgrcv(MSG_COPY)", object: description,
+          reason: "message index \(index) is negative; 0 is the oldest message")
+      }
+      return try receiveMessage(
+        operation: "msgrcv(MSG_COPY)", type: index, flags: IPC_NOWAIT | CIPC_MSG_COPY,
+        truncating: false)
+    }
+
+    private func receiveMessage(_ selector: Selector, flags: Int32, truncating: Bool)
+      throws(IPCError) -> Message?
+    {
+      let (type, selectorFlags) = try selector.msgrcvArguments(for: self)
+      return try receiveMessage(
+        operation: "msgrcv", type: type, flags: flags | selectorFlags, truncating: truncating)
+    }
+
+    private func receiveMessage(operation: String, type: Int, flags: Int32, truncating: Bool)
+      throws(IPCError) -> Message?
+    {
+      let header = Int(CIPC_MSG_HEADER_SIZE)
+      var capacity = Limits.maxMessageSize
+      let allFlags = flags | (truncating ? CIPC_MSG_NOERROR : 0)
+      while true {
+        let result = withUnsafeTemporaryAllocation(
+          byteCount: header + capacity, alignment: MemoryLayout<Int>.alignment
+        ) { buffer -> Result<Message, IPCError.Code> in
+          retryingInterrupts(.msgrcv) {
+            msgrcv(id, buffer.baseAddress, capacity, type, allFlags)
+          }.map { count in
+            Message(
+              type: buffer.load(as: Int.self),
+              bytes: Array(UnsafeRawBufferPointer(rebasing: buffer[header..<(header + count)])))
+          }
+        }
+        switch result {
+        case .success(let message):
+          return message
+        case .failure(.noMessage) where flags & IPC_NOWAIT != 0:
+          return nil
+        case .failure(let code):
+          // E2BIG here means msgmax changed since it was read, or was lowered after
+          // the send. No message exceeds the queue's byte limit: retry with room for it.
+          if code == .tooBig, !truncating {
+            let room = max(Limits.current().maxMessageSize, (try? stat().maxBytes) ?? 0)
+            if room > capacity {
+              capacity = room
+              continue
+            }
+          }
+          throw receiveError(code, operation: operation, capacity: capacity)
+        }
+      }
+    }
+
+    private func receive(
+      _ selector: Selector, into destination: UnsafeMutableRawBufferPointer, flags: Int32,
+      truncating: Bool
+    ) throws(IPCError) -> (type: Int, count: Int)? {
+      let (type, selectorFlags) = try selector.msgrcvArguments(for: self)
+      let allFlags = flags | selectorFlags | (truncating ? CIPC_MSG_NOERROR : 0)
+      let header = Int(CIPC_MSG_HEADER_SIZE)
+      let capacity = destination.count
+      let result = withUnsafeTemporaryAllocation(
+        byteCount: header + capacity, alignment: MemoryLayout<Int>.alignment
+      ) { buffer -> Result<(type: Int, count: Int), IPCError.Code> in
+        retryingInterrupts(.msgrcv) {
+          msgrcv(id, buffer.baseAddress, capacity, type, allFlags)
+        }.map { count in
+          if count > 0 {
+            destination.baseAddress!.copyMemory(from: buffer.baseAddress! + header, byteCount: count)
+          }
+          return (buffer.load(as: Int.self), count)
+        }
+      }
+      switch result {
+      case .success(let received):
+        return received
+      case .failure(.noMessage) where flags & IPC_NOWAIT != 0:
+        return nil
+      case .failure(let code):
+        throw receiveError(code, operation: "msgrcv", capacity: capacity)
+      }
+    }
+
+    private func receiveError(_ code: IPCError.Code, operation: String, capacity: Int) -> IPCError {
+      var reason: String? = nil
+      switch code {
+      case .tooBig:
+        reason =
+          "the message is longer than the buffer of \(capacity) bytes; it is still in the queue"
+          + " (pass a larger buffer, or truncating: true to cut it)"
+      case .removed:
+        reason = "the queue was removed while this process was waiting to receive"
+      case .invalidArgument:
+        reason = "no message queue has id \(id) (never made, or removed)"
+      case .permissionDenied:
+        reason = "the queue's permissions do not allow this process to read"
+      case .unsupported:
+        reason = "this kernel lacks MSG_COPY (it needs CONFIG_CHECKPOINT_RESTORE)"
+      default:
+        break
+      }
+      return IPCError(code: code, operation: operation, object: description, reason: reason)
+    }
+
+    // MARK: Control
+
+    /// The queue's state: message count, bytes in queue, limits, last pids and
+    /// times, owner and mode.
+    ///
+    /// The corresponding C call is `msgctl(id, IPC_STAT, ...)`.
+    public func stat() throws(IPCError) -> Status {
+      Status(try statData())
+    }
+
+    /// Sets the most bytes the queue may hold (`msg_qbytes`).
+    ///
+    /// Raising it above `msgmnb` (/proc/sys/kernel/msgmnb) needs `CAP_SYS_RESOURCE`.
+    /// The corresponding C call is `msgctl(id, IPC_SET, ...)`.
+    public func setMaxBytes(_ maxBytes: Int) throws(IPCError) {
+      guard maxBytes > 0 else {
+        throw IPCError(
+          code: .invalidArgument, operation: "msgctl(IPC_SET)", object: description,
+          reason: "max bytes \(maxBytes) is invalid: a queue must hold at least 1 byte")
+      }
+      var info = try statData()
+      info.msg_qbytes = msglen_t(maxBytes)
+      try set(&info, change: "max bytes to \(maxBytes)")
+    }
+
+    /// Sets the queue's access permissions; owner and byte limit stay as they are.
+    ///
+    /// The corresponding C call is `msgctl(id, IPC_SET, ...)`.
+    public func setPermissions(_ permissions: Permissions) throws(IPCError) {
+      var info = try statData()
+      info.msg_perm.mode = (info.msg_perm.mode & ~0o777) | UInt32(permissions.rawValue)
+      try set(&info, change: "permissions to \(permissions)")
+    }
+
+    /// Removes the queue at once. Processes blocked on it wake with
+    /// `IPCError.Code.removed`; messages still in it are discarded.
+    ///
+    /// The corresponding C call is `msgctl(id, IPC_RMID, NULL)`.
+    public func remove() throws(IPCError) {
+      if case .failure(let code) = once({ msgctl(id, IPC_RMID, nil) }) {
+        throw controlError(code, operation: "msgctl(IPC_RMID)")
+      }
+    }
+
+    private func statData() throws(IPCError) -> msqid_ds {
+      var info = msqid_ds()
+      if case .failure(let code) = once({ msgctl(id, IPC_STAT, &info) }) {
+        throw controlError(code, operation: "msgctl(IPC_STAT)")
+      }
+      return info
+    }
+
+    private func set(_ info: inout msqid_ds, change: String) throws(IPCError) {
+      if case .failure(let code) = once({ msgctl(id, IPC_SET, &info) }) {
+        var error = controlError(code, operation: "msgctl(IPC_SET)")
+        if code == .notPermitted {
+          let limit = ProcFile.integer("/proc/sys/kernel/msgmnb").map { "\($0)" } ?? "msgmnb"
+          error.reason =
+            "setting \(change) needs to be the queue's owner or creator, and raising max bytes"
+            + " above msgmnb \(limit) (/proc/sys/kernel/msgmnb) needs CAP_SYS_RESOURCE"
+        }
+        throw error
+      }
+    }
+
+    private func controlError(_ code: IPCError.Code, operation: String) -> IPCError {
+      let reason: String? =
+        switch code {
+        case .invalidArgument, .removed: "no message queue has id \(id) (never made, or removed)"
+        case .notPermitted: "only the queue's owner, its creator or a privileged process may do this"
+        case .permissionDenied: "the queue's permissions do not allow this process to read it"
+        default: nil
+        }
+      return IPCError(code: code, operation: operation, object: description, reason: reason)
+    }
+  }
+}
