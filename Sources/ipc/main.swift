@@ -1,1 +1,33 @@
-print("stub")
+import Glibc
+import IPC
+
+let topUsage = """
+  usage: ipc <command> [options]
+
+  Inspect and use the Linux IPC objects of this machine.
+
+  commands:
+    list        list message queues (like ipcs -q, with more columns)
+    msg         System V message queues: create, send, receive, peek, stat, remove
+    demo        the classic sender / batch sender / receiver walk-through
+
+  Run `ipc <command> --help` for a command's options.
+  Exit status: 0 success, 1 failure, 2 usage error.
+  """
+
+var arguments = Arguments(CommandLine.arguments.dropFirst())
+let status: Int32
+switch arguments.subcommand() {
+case "list": status = ListCommand.main(arguments)
+case "msg": status = MessageCommand.main(arguments)
+case "demo": status = DemoCommand.main(arguments)
+case "help": Output.line(topUsage); status = ExitStatus.success
+case nil where arguments.wantsHelp: Output.line(topUsage); status = ExitStatus.success
+case nil:
+  Output.error(topUsage)
+  status = ExitStatus.usage
+case let other?:
+  Output.error("ipc: unknown command '\(other)'\n\n\(topUsage)")
+  status = ExitStatus.usage
+}
+exit(status)

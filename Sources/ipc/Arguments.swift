@@ -1,0 +1,90 @@
+/// Hand-parsed command-line arguments: options are taken out by name, and
+/// whatever is left must be the expected positional words.
+struct Arguments {
+  private(set) var words: [String]
+  /// Words after a bare `--`: always positional, even if they start with `-`.
+  private var literal: [String] = []
+
+  init(_ words: some Sequence<String>) {
+    var all = Array(words)
+    if let dashes = all.firstIndex(of: "--") {
+      literal = Array(all[(dashes + 1)...])
+      all = Array(all[..<dashes])
+    }
+    self.words = all
+  }
+
+  /// Whether `--help` or `-h` was given.
+  var wantsHelp: Bool { words.contains("--help") || words.contains("-h") }
+
+  /// Takes the first word if it is a subcommand name (not an option).
+  mutating func subcommand() -> String? {
+    guard let first = words.first, !first.hasPrefix("-") else { return nil }
+    words.removeFirst()
+    return first
+  }
+
+  /// Takes `name` if present.
+  mutating func flag(_ name: String) -> Bool {
+    guard let index = words.firstIndex(of: name) else { return false }
+    words.remove(at: index)
+    return true
+  }
+
+  /// Takes `name VALUE` or `name=VALUE` if present.
+  mutating func option(_ name: String) throws(UsageError) -> String? {
+    if let index = words.firstIndex(where: { $0.hasPrefix(name + "=") }) {
+      let value = String(words[index].dropFirst(name.count + 1))
+      words.remove(at: index)
+      return value
+    }
+    guard let index = words.firstIndex(of: name) else { return nil }
+    guard index + 1 < words.count else { throw UsageError("\(name) needs a value") }
+    let value = words[index + 1]
+    words.removeSubrange(index...(index + 1))
+    return value
+  }
+
+  /// Takes `name N` as an integer if present.
+  mutating func integer(_ name: String) throws(UsageError) -> Int? {
+    guard let text = try option(name) else { return nil }
+    guard let value = Int(text) else { throw UsageError("\(name) needs a whole number, not '\(text)'") }
+    return value
+  }
+
+  /// Takes `name SECONDS` (decimal allowed) as a `Duration` if present.
+  mutating func seconds(_ name: String) throws(UsageError) -> Duration? {
+    guard let text = try option(name) else { return nil }
+    guard let value = Double(text), value >= 0, value.isFinite else {
+      throw UsageError("\(name) needs a number of seconds, not '\(text)'")
+    }
+    return .nanoseconds(Int64(value * 1e9))
+  }
+
+  /// Returns the remaining words, which must number between `min` and `max`
+  /// and must not be unknown options.
+  mutating func positionals(min: Int, max: Int, names: String) throws(UsageError) -> [String] {
+    if let unknown = words.first(where: { $0.hasPrefix("-") && $0.count > 1 }) {
+      throw UsageError("unknown option \(unknown)")
+    }
+    let all = words + literal
+    words = []
+    literal = []
+    guard all.count >= min else { throw UsageError("missing \(names)") }
+    guard all.count <= max else {
+      throw UsageError("unexpected argument '\(all[Swift.min(max, all.count - 1)])'")
+    }
+    return all
+  }
+
+  /// Fails if anything is left over.
+  mutating func finish() throws(UsageError) {
+    _ = try positionals(min: 0, max: 0, names: "")
+  }
+}
+
+/// A mistake in how the command was called: reported with usage, exit status 2.
+struct UsageError: Error {
+  var message: String
+  init(_ message: String) { self.message = message }
+}

@@ -1,0 +1,175 @@
+import Glibc
+import IPC
+
+/// `ipc demo`: the classic walk-through of a sender, a batch sender and a
+/// receiver sharing one message queue, done with real processes and message
+/// types instead of `terminate()`.
+enum DemoCommand {
+  static let usage = """
+    usage: ipc demo [--interval SECONDS] [--count N]
+
+      Three child processes share one private System V message queue:
+        sender        sends one JSON greeting (type 1)
+        batch sender  sends N numbered text messages (type 2), --interval apart
+        receiver      prints each message as it arrives, decoding JSON where it can
+      Each sender ends with an end-of-stream message (type 3) that says how many
+      it sent; the receiver stops when both have ended and checks that nothing
+      was lost. The queue is then removed and a summary printed.
+
+      --interval SECONDS  pause between batch messages (default 0.05)
+      --count N           number of batch messages (default 20)
+    """
+
+  /// Message types: the queue routes the roles.
+  enum Kind {
+    static let greeting = 1
+    static let batch = 2
+    static let end = 3
+  }
+
+  /// The JSON message the sender sends, like the Python walk-through's `json.dumps`.
+  struct Greeting: TypedMessage {
+    static let messageType = Kind.greeting
+    var from: String
+    var pid: Int32
+    var text: String
+  }
+
+  /// The last message of each sender: who it was and how many messages it sent.
+  struct EndOfStream: TypedMessage {
+    static let messageType = Kind.end
+    var from: String
+    var pid: Int32
+    var sent: Int
+  }
+
+  static func main(_ arguments: Arguments) -> Int32 {
+    var arguments = arguments
+    if arguments.wantsHelp {
+      Output.line(usage)
+      return ExitStatus.success
+    }
+    return run(usage: usage) {
+      // Children are this executable run with a hidden --role option.
+      if let role = try arguments.option("--role") {
+        guard let idText = try arguments.option("--id"), let id = Int32(idText) else {
+          throw UsageError("--role needs --id QUEUE")
+        }
+        let queue = try SystemV.MessageQueue.open(id: id)
+        switch role {
+        case "sender":
+          try arguments.finish()
+          try sender(queue)
+        case "batch":
+          let interval = try arguments.seconds("--interval") ?? .milliseconds(50)
+          let count = try arguments.integer("--count") ?? 20
+          try arguments.finish()
+          try batchSender(queue, count: count, interval: interval)
+        case "receiver":
+          try arguments.finish()
+          try receiver(queue)
+        default:
+          throw UsageError("unknown role '\(role)'")
+        }
+        return
+      }
+      let interval = try arguments.option("--interval") ?? "0.05"
+      guard let seconds = Double(interval), seconds >= 0 else {
+        throw UsageError("--interval needs a number of seconds, not '\(interval)'")
+      }
+      let count = try arguments.integer("--count") ?? 20
+      guard count >= 0 else { throw UsageError("--count needs a number ≥ 0") }
+      try arguments.finish()
+      try coordinate(interval: interval, count: count)
+    }
+  }
+
+  /// The parent: makes the queue, starts the three processes, waits, removes the queue.
+  private static func coordinate(interval: String, count: Int) throws {
+    let queue = try SystemV.MessageQueue.create()
+    Output.line("demo: made private message queue \(queue.id); starting 3 processes")
+    var removed = false
+    defer { if !removed { try? queue.remove() } }
+    let id = "\(queue.id)"
+    let receiver = try ChildProcess(role: "receiver", arguments: ["demo", "--role", "receiver", "--id", id])
+    let senders = [
+      try ChildProcess(role: "sender", arguments: ["demo", "--role", "sender", "--id", id]),
+      try ChildProcess(
+        role: "batch sender",
+        arguments: ["demo", "--role", "batch", "--id", id, "--interval", interval, "--count", "\(count)"]),
+    ]
+    let sendersOK = senders.map { $0.wait() }.allSatisfy { $0 }
+    if !sendersOK {
+      // A sender died before its end message: removing the queue wakes the
+      // receiver with a clear "removed" error instead of leaving it waiting.
+      try queue.remove()
+      removed = true
+    }
+    let receiverOK = receiver.wait()
+    if !removed {
+      try queue.remove()
+      removed = true
+    }
+    guard sendersOK && receiverOK else {
+      throw CommandFailure("demo failed: a process did not finish cleanly; queue \(id) removed")
+    }
+    Output.line("demo: all 3 processes exited cleanly; queue \(id) removed")
+  }
+
+  private static func sender(_ queue: SystemV.MessageQueue) throws {
+    let pid = getpid()
+    try queue.send(Greeting(from: "sender", pid: pid, text: "hello from the sender"))
+    Output.line("sender (pid \(pid)): sent a JSON greeting")
+    try queue.send(EndOfStream(from: "sender", pid: pid, sent: 1))
+  }
+
+  private static func batchSender(_ queue: SystemV.MessageQueue, count: Int, interval: Duration) throws {
+    let pid = getpid()
+    for number in stride(from: 1, through: count, by: 1) {
+      try queue.send(Array("batch message \(number) of \(count)".utf8), type: Kind.batch)
+      if number < count { pause(interval) }
+    }
+    Output.line("batch sender (pid \(pid)): sent \(count) messages")
+    try queue.send(EndOfStream(from: "batch sender", pid: pid, sent: count))
+  }
+
+  private static func receiver(_ queue: SystemV.MessageQueue) throws {
+    var received: [String: Int] = [:]
+    var ended: [EndOfStream] = []
+    while ended.count < 2 {
+      let message = try queue.receive()
+      switch message.type {
+      case Kind.end:
+        ended.append(try message.decode(EndOfStream.self))
+      case Kind.greeting:
+        received["sender", default: 0] += 1
+        if let greeting = try? message.decode(Greeting.self) {
+          Output.line("receiver: JSON from \(greeting.from) (pid \(greeting.pid)): \(greeting.text)")
+        } else {
+          Output.line("receiver: text: \(message.text)")
+        }
+      default:
+        received["batch sender", default: 0] += 1
+        // Not JSON: print the text as it is, as the walk-through's receiver does.
+        Output.line("receiver: text: \(message.text)")
+      }
+    }
+    let total = received.values.reduce(0, +)
+    let parts = ended.sorted { $0.from > $1.from }.map { end in
+      "\(received[end.from, default: 0]) from \(end.from) (pid \(end.pid))"
+    }
+    Output.line("receiver: received \(total) messages: \(parts.joined(separator: ", "))")
+    let lost = ended.filter { received[$0.from, default: 0] != $0.sent }
+    guard lost.isEmpty else {
+      let detail = lost.map { "\($0.from) sent \($0.sent), got \(received[$0.from, default: 0])" }
+      throw CommandFailure("messages were lost: \(detail.joined(separator: "; "))")
+    }
+  }
+
+  private static func pause(_ duration: Duration) {
+    let (seconds, attoseconds) = duration.components
+    var request = timespec(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))
+    var remaining = timespec()
+    while nanosleep(&request, &remaining) == -1 && errno == EINTR { request = remaining }
+  }
+}

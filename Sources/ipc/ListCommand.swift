@@ -1,0 +1,84 @@
+import Glibc
+import IPC
+
+/// `ipc list`: the message queues of this machine, like `ipcs -q` with more columns.
+enum ListCommand {
+  static let usage = """
+    usage: ipc list
+
+      List System V message queues: key, id, owner, permissions, messages,
+      bytes used and allowed, last sender and receiver pids. Reads
+      /proc/sysvipc/msg, so it shows every queue, as ipcs -q does.
+    """
+
+  static func main(_ arguments: Arguments) -> Int32 {
+    var arguments = arguments
+    if arguments.wantsHelp {
+      Output.line(usage)
+      return ExitStatus.success
+    }
+    return run(usage: usage) {
+      try arguments.finish()
+      try listQueues()
+    }
+  }
+
+  private static func listQueues() throws {
+    let rows = try ProcTable(path: "/proc/sysvipc/msg").rows
+    Output.line("------ System V message queues (\(rows.count)) ------")
+    let header = ["KEY", "ID", "OWNER", "PERMS", "MESSAGES", "BYTES", "MAX-BYTES", "LSPID", "LRPID"]
+    var table = [header]
+    for row in rows {
+      guard let id = Int32(row["msqid"] ?? "") else { continue }
+      let key = SystemV.Key(rawValue: Int32(truncatingIfNeeded: Int64(row["key"] ?? "") ?? 0))
+      let uid = UInt32(row["uid"] ?? "") ?? 0
+      let mode = Permissions(rawValue: UInt32(row["perms"] ?? "", radix: 8) ?? 0)
+      // msg_qbytes is not in /proc; ask the kernel, which may refuse without read permission.
+      let maxBytes = (try? SystemV.MessageQueue.open(id: id).stat().maxBytes).map { "\($0)" } ?? "-"
+      table.append([
+        key.isPrivate ? "0x00000000" : "\(key)", "\(id)", MessageCommand.userName(uid),
+        mode.octal, row["qnum"] ?? "?", row["cbytes"] ?? "?", maxBytes,
+        row["lspid"] ?? "?", row["lrpid"] ?? "?",
+      ])
+    }
+    let widths = header.indices.map { column in table.map { $0[column].count }.max() ?? 0 }
+    for line in table {
+      Output.line(line.indices.map { line[$0].padding(widths[$0] + 1) }.joined().trimmingTrailingSpaces())
+    }
+  }
+}
+
+/// A /proc/sysvipc table: a header line of column names, then one line per object.
+struct ProcTable {
+  var rows: [[String: String]] = []
+
+  init(path: String) throws {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else {
+      throw CommandFailure("cannot read \(path): \(String(cString: strerror(errno))) (is /proc mounted?)")
+    }
+    defer { close(fd) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 65536)
+    while true {
+      let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+      if count < 0 && errno == EINTR { continue }
+      guard count > 0 else { break }
+      bytes += chunk[0..<count]
+    }
+    let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n")
+    guard let header = lines.first?.split(separator: " ").map(String.init) else { return }
+    for line in lines.dropFirst() {
+      let fields = line.split(separator: " ").map(String.init)
+      rows.append(Dictionary(uniqueKeysWithValues: zip(header, fields)))
+    }
+  }
+}
+
+extension String {
+  func trimmingTrailingSpaces() -> String {
+    var copy = self
+    while copy.last == " " { copy.removeLast() }
+    return copy
+  }
+}

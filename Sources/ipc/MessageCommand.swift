@@ -1,0 +1,251 @@
+import Glibc
+import IPC
+
+/// `ipc msg ...`: System V message queues.
+enum MessageCommand {
+  static let usage = """
+    usage: ipc msg <subcommand> [options]
+
+      create  [--key K | --path P --project N] [--mode 0600] [--max-bytes N] [--exclusive]
+              make a queue (IPC_PRIVATE without a key) and print its id; without
+              --exclusive an existing queue for the key is opened instead
+      send    QUEUE [--type N] [--nowait | --timeout S] TEXT
+              send TEXT as one message of type N (default 1)
+      receive QUEUE [--type N | --up-to N | --except N] [--nowait | --timeout S]
+              [--truncate] [--show-type]
+              print the body of the oldest matching message (with --show-type:
+              the type, a tab, the body)
+      peek    QUEUE [--index N] [--show-type]
+              print the message at position N (0 = oldest) without removing it
+      stat    QUEUE      print the queue's state
+      remove  QUEUE      remove the queue
+
+    QUEUE is --key K, --id I, or --path P --project N (ftok). K is decimal or
+    0x-hex. Exit status: 0 success, 1 failure (no message with --nowait or after
+    --timeout, too big, removed, ...), 2 usage error.
+    """
+
+  static func main(_ arguments: Arguments) -> Int32 {
+    var arguments = arguments
+    let subcommand = arguments.subcommand()
+    if arguments.wantsHelp || subcommand == nil {
+      if subcommand == nil && !arguments.wantsHelp {
+        Output.error(usage)
+        return ExitStatus.usage
+      }
+      Output.line(usage)
+      return ExitStatus.success
+    }
+    return run(usage: usage) {
+      switch subcommand {
+      case "create": try create(&arguments)
+      case "send": try send(&arguments)
+      case "receive": try receive(&arguments)
+      case "peek": try peek(&arguments)
+      case "stat": try stat(&arguments)
+      case "remove": try remove(&arguments)
+      default: throw UsageError("unknown msg subcommand '\(subcommand ?? "")'")
+      }
+    }
+  }
+
+  private static func create(_ arguments: inout Arguments) throws {
+    let key = try keyOption(&arguments) ?? .private
+    let permissions = try permissionsOption(&arguments)
+    let maxBytes = try arguments.integer("--max-bytes")
+    let exclusive = arguments.flag("--exclusive")
+    try arguments.finish()
+    let queue =
+      exclusive || key.isPrivate
+      ? try SystemV.MessageQueue.create(key: key, permissions: permissions)
+      : try SystemV.MessageQueue.openOrCreate(key: key, permissions: permissions)
+    if let maxBytes { try queue.setMaxBytes(maxBytes) }
+    Output.line("\(queue.id)")
+  }
+
+  private static func send(_ arguments: inout Arguments) throws {
+    let queue = try target(&arguments)
+    let type = try arguments.integer("--type") ?? 1
+    let nowait = arguments.flag("--nowait")
+    let timeout = try arguments.seconds("--timeout")
+    if nowait && timeout != nil { throw UsageError("--nowait and --timeout exclude each other") }
+    let text = try arguments.positionals(min: 1, max: 1, names: "TEXT")[0]
+    let bytes = Array(text.utf8)
+    if nowait || timeout != nil {
+      let sent =
+        nowait
+        ? try queue.trySend(bytes, type: type)
+        : try queue.send(bytes, type: type, timeout: timeout!)
+      if !sent {
+        throw CommandFailure("\(queue) is full; nothing was sent (see ipc msg stat)")
+      }
+    } else {
+      try queue.send(bytes, type: type)
+    }
+  }
+
+  private static func receive(_ arguments: inout Arguments) throws {
+    let queue = try target(&arguments)
+    let selector = try selectorOptions(&arguments)
+    let nowait = arguments.flag("--nowait")
+    let timeout = try arguments.seconds("--timeout")
+    if nowait && timeout != nil { throw UsageError("--nowait and --timeout exclude each other") }
+    let truncating = arguments.flag("--truncate")
+    let showType = arguments.flag("--show-type")
+    try arguments.finish()
+    let message: SystemV.Message?
+    if nowait {
+      message = try queue.tryReceive(selector, truncating: truncating)
+    } else if let timeout {
+      message = try queue.receive(selector, timeout: timeout, truncating: truncating)
+    } else {
+      message = try queue.receive(selector, truncating: truncating)
+    }
+    guard let message else {
+      throw CommandFailure("no message of \(selector) in \(queue)")
+    }
+    show(message, showType: showType)
+  }
+
+  private static func peek(_ arguments: inout Arguments) throws {
+    let queue = try target(&arguments)
+    let index = try arguments.integer("--index") ?? 0
+    let showType = arguments.flag("--show-type")
+    try arguments.finish()
+    guard let message = try queue.peek(at: index) else {
+      throw CommandFailure("\(queue) holds no message at index \(index)")
+    }
+    show(message, showType: showType)
+  }
+
+  private static func show(_ message: SystemV.Message, showType: Bool) {
+    if showType { Output.write("\(message.type)\t", to: STDOUT_FILENO) }
+    Output.bytes(message.bytes + [UInt8(ascii: "\n")])
+  }
+
+  private static func stat(_ arguments: inout Arguments) throws {
+    let queue = try target(&arguments)
+    try arguments.finish()
+    let status = try queue.stat()
+    let rows: [(String, String)] = [
+      ("id", "\(queue.id)"),
+      ("key", "\(status.key)"),
+      ("permissions", "\(status.permissions)"),
+      ("owner", "\(userName(status.ownerUID)) (uid \(status.ownerUID), gid \(status.ownerGID))"),
+      ("creator", "\(userName(status.creatorUID)) (uid \(status.creatorUID), gid \(status.creatorGID))"),
+      ("messages", "\(status.messageCount)"),
+      ("bytes", "\(status.byteCount) of \(status.maxBytes)"),
+      ("last send", event(status.lastSenderPID, status.lastSendTime)),
+      ("last receive", event(status.lastReceiverPID, status.lastReceiveTime)),
+      ("changed", Clock.format(status.lastChangeTime)),
+    ]
+    for (name, value) in rows {
+      Output.line(name.padding(13) + value)
+    }
+  }
+
+  private static func event(_ pid: Int32?, _ time: Int?) -> String {
+    guard let pid, let time else { return "never" }
+    return "pid \(pid) at \(Clock.format(time))"
+  }
+
+  private static func remove(_ arguments: inout Arguments) throws {
+    let queue = try target(&arguments)
+    try arguments.finish()
+    try queue.remove()
+  }
+
+  // MARK: Options shared by the subcommands
+
+  /// The queue named by `--id I`, `--key K`, or `--path P --project N`.
+  static func target(_ arguments: inout Arguments) throws -> SystemV.MessageQueue {
+    let idText = try arguments.option("--id")
+    let key = try keyOption(&arguments)
+    switch (idText, key) {
+    case (let idText?, nil):
+      guard let id = Int32(idText), id >= 0 else {
+        throw UsageError("--id needs a queue id (a whole number ≥ 0), not '\(idText)'")
+      }
+      return try SystemV.MessageQueue.open(id: id)
+    case (nil, let key?):
+      return try SystemV.MessageQueue.open(key: key)
+    case (nil, nil):
+      throw UsageError("name the queue with --key K, --id I, or --path P --project N")
+    default:
+      throw UsageError("give either --id or a key, not both")
+    }
+  }
+
+  /// The key given by `--key K` or `--path P --project N`, if any.
+  static func keyOption(_ arguments: inout Arguments) throws -> SystemV.Key? {
+    let keyText = try arguments.option("--key")
+    let path = try arguments.option("--path")
+    let project = try arguments.integer("--project")
+    if let keyText {
+      guard path == nil, project == nil else {
+        throw UsageError("give either --key or --path/--project, not both")
+      }
+      guard let key = SystemV.Key(parsing: keyText) else {
+        throw UsageError("--key needs a decimal or 0x-hex number, not '\(keyText)'")
+      }
+      return key
+    }
+    if let path {
+      guard let project else { throw UsageError("--path needs --project N (1...255)") }
+      return try SystemV.Key(path: path, projectID: project)
+    }
+    if project != nil { throw UsageError("--project needs --path P") }
+    return nil
+  }
+
+  static func permissionsOption(_ arguments: inout Arguments) throws -> Permissions {
+    guard let text = try arguments.option("--mode") else { return .ownerReadWrite }
+    guard let permissions = Permissions(octal: text) else {
+      throw UsageError("--mode needs octal permissions such as 0600, not '\(text)'")
+    }
+    return permissions
+  }
+
+  private static func selectorOptions(_ arguments: inout Arguments) throws
+    -> SystemV.MessageQueue.Selector
+  {
+    let choices: [(String, (Int) -> SystemV.MessageQueue.Selector)] = [
+      ("--type", { .type($0) }), ("--up-to", { .upTo($0) }), ("--except", { .except($0) }),
+    ]
+    var selector = SystemV.MessageQueue.Selector.any
+    var given = 0
+    for (name, make) in choices {
+      if let value = try arguments.integer(name) {
+        selector = make(value)
+        given += 1
+      }
+    }
+    if given > 1 { throw UsageError("give at most one of --type, --up-to, --except") }
+    return selector
+  }
+
+  static func userName(_ uid: UInt32) -> String {
+    guard let entry = getpwuid(uid), let name = entry.pointee.pw_name else { return "\(uid)" }
+    return String(cString: name)
+  }
+}
+
+extension String {
+  /// The string padded with spaces to at least `width` characters.
+  func padding(_ width: Int) -> String {
+    count >= width ? self + " " : self + String(repeating: " ", count: width - count)
+  }
+}
+
+/// Formats kernel timestamps for people.
+enum Clock {
+  /// `2026-11-25 01:23:45 UTC` in local time.
+  static func format(_ seconds: Int) -> String {
+    var time = time_t(seconds)
+    var parts = tm()
+    localtime_r(&time, &parts)
+    var buffer = [CChar](repeating: 0, count: 64)
+    let count = strftime(&buffer, buffer.count, "%Y-%m-%d %H:%M:%S %Z", &parts)
+    return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+  }
+}

@@ -1,0 +1,64 @@
+import Glibc
+import IPC
+
+/// Writes whole lines with one `write` each, so lines from several processes
+/// sharing a terminal never interleave mid-line.
+enum Output {
+  static func line(_ text: String) { write(text + "\n", to: STDOUT_FILENO) }
+  static func error(_ text: String) { write(text + "\n", to: STDERR_FILENO) }
+
+  /// Writes raw bytes to standard output.
+  static func bytes(_ bytes: [UInt8]) {
+    bytes.withUnsafeBytes { writeAll($0, to: STDOUT_FILENO) }
+  }
+
+  static func write(_ text: String, to fd: Int32) {
+    var text = text
+    text.withUTF8 { writeAll(UnsafeRawBufferPointer($0), to: fd) }
+  }
+
+  private static func writeAll(_ buffer: UnsafeRawBufferPointer, to fd: Int32) {
+    var offset = 0
+    while offset < buffer.count {
+      let written = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+      if written < 0 {
+        if errno == EINTR { continue }
+        return
+      }
+      offset += written
+    }
+  }
+}
+
+/// How the command ends: 0 success, 1 failure, 2 usage.
+enum ExitStatus {
+  static let success: Int32 = 0
+  static let failure: Int32 = 1
+  static let usage: Int32 = 2
+}
+
+/// A failure that is not an `IPCError` (for example a child process that failed).
+struct CommandFailure: Error {
+  var message: String
+  init(_ message: String) { self.message = message }
+}
+
+/// Runs one subcommand body and turns its errors into a message and an exit status.
+func run(usage: String, _ body: () throws -> Void) -> Int32 {
+  do {
+    try body()
+    return ExitStatus.success
+  } catch let error as UsageError {
+    Output.error("ipc: \(error.message)\n\n\(usage)")
+    return ExitStatus.usage
+  } catch let error as IPCError {
+    Output.error("ipc: \(error)")
+    return ExitStatus.failure
+  } catch let error as CommandFailure {
+    Output.error("ipc: \(error.message)")
+    return ExitStatus.failure
+  } catch {
+    Output.error("ipc: \(error)")
+    return ExitStatus.failure
+  }
+}
