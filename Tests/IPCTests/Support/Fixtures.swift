@@ -1,0 +1,51 @@
+import Glibc
+import Synchronization
+import Testing
+
+@testable import IPC
+
+/// Keys no other test or test process uses: the pid and a counter, so
+/// parallel tests and parallel runs never meet.
+enum TestKeys {
+  private static let counter = Atomic<Int32>(0)
+
+  static func next() -> SystemV.Key {
+    let count = counter.add(1, ordering: .relaxed).newValue
+    return SystemV.Key(rawValue: 0x4900_0000 | ((getpid() & 0x7fff) << 8) | (count & 0xff))
+  }
+}
+
+/// Runs `body` with a new private queue that is removed afterwards, also when
+/// the body fails.
+func withQueue<R>(
+  permissions: Permissions = .ownerReadWrite,
+  _ body: (SystemV.MessageQueue) throws -> R
+) throws -> R {
+  let queue = try SystemV.MessageQueue.create(permissions: permissions)
+  defer { try? queue.remove() }
+  return try body(queue)
+}
+
+/// The async form of ``withQueue(permissions:_:)``.
+func withQueue<R>(_ body: (SystemV.MessageQueue) async throws -> R) async throws -> R {
+  let queue = try SystemV.MessageQueue.create()
+  defer { try? queue.remove() }
+  return try await body(queue)
+}
+
+/// Every message in `queue`, oldest first, taken without waiting.
+func drain(_ queue: SystemV.MessageQueue) throws -> [SystemV.Message] {
+  var messages: [SystemV.Message] = []
+  while let message = try queue.tryReceive() { messages.append(message) }
+  return messages
+}
+
+/// Hex digits of `bytes`, as the C peer prints them.
+func hex(_ bytes: [UInt8]) -> String {
+  bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+}
+
+extension SystemV.Message {
+  /// A message from a type and UTF-8 text.
+  init(_ type: Int, _ text: String) { self.init(type: type, bytes: Array(text.utf8)) }
+}

@@ -1,0 +1,113 @@
+import Foundation
+import Testing
+
+/// A real child process started with posix_spawn, its output captured in files,
+/// so tests know its pid (to signal it or read its kernel state) and never fork.
+final class SpawnedProcess {
+  let pid: pid_t
+  private let outputPath: String
+  private let errorPath: String
+
+  /// The exit status once `wait` returned, or nil if it was killed by a signal.
+  private(set) var exitStatus: Int32?
+  private(set) var terminatingSignal: Int32?
+
+  init(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws {
+    let base = "\(NSTemporaryDirectory())/ipc-test-\(getpid())-\(UUID().uuidString)"
+    outputPath = base + ".out"
+    errorPath = base + ".err"
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    posix_spawn_file_actions_addopen(&actions, 2, errorPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    var env = ProcessInfo.processInfo.environment
+    env.merge(environment) { $1 }
+    let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+    let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
+    defer {
+      argv.forEach { free($0) }
+      envp.forEach { free($0) }
+    }
+    var pid: pid_t = 0
+    let result = posix_spawn(&pid, executable, &actions, nil, argv, envp)
+    guard result == 0 else {
+      throw SpawnFailure(message: "posix_spawn \(executable): \(String(cString: strerror(result)))")
+    }
+    self.pid = pid
+  }
+
+  deinit {
+    if exitStatus == nil && terminatingSignal == nil {
+      kill(pid, SIGKILL)
+      var status: Int32 = 0
+      waitpid(pid, &status, 0)
+    }
+    unlink(outputPath)
+    unlink(errorPath)
+  }
+
+  /// Waits for the process to end, killing it if it outlives `timeout` (a
+  /// failed test must not hang the suite). Returns true if it exited by itself.
+  @discardableResult
+  func wait(timeout: Duration = .seconds(30)) -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    var status: Int32 = 0
+    while true {
+      let result = waitpid(pid, &status, WNOHANG)
+      if result == pid { break }
+      if result == -1 && errno != EINTR { return false }
+      if ContinuousClock.now >= deadline {
+        kill(pid, SIGKILL)
+        waitpid(pid, &status, 0)
+        terminatingSignal = SIGKILL
+        Issue.record("process \(pid) did not end within \(timeout); killed")
+        return false
+      }
+      usleep(2_000)
+    }
+    if status & 0x7f == 0 {
+      exitStatus = (status >> 8) & 0xff
+    } else {
+      terminatingSignal = status & 0x7f
+    }
+    return true
+  }
+
+  var standardOutput: String { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
+  var standardError: String { (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? "" }
+
+  /// Waits until the process sleeps in the kernel function `function` (as
+  /// /proc/PID/wchan names it, e.g. `do_msgrcv`): proof that it is blocked in
+  /// that call, without guessing with sleeps.
+  func waitUntilBlocked(in function: String, timeout: Duration = .seconds(10)) -> Bool {
+    Self.waitUntilBlocked(pid: pid, in: function, timeout: timeout)
+  }
+
+  static func waitUntilBlocked(pid: pid_t, in function: String, timeout: Duration = .seconds(10))
+    -> Bool
+  {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+      let wchan = (try? String(contentsOfFile: "/proc/\(pid)/wchan", encoding: .utf8)) ?? ""
+      if wchan == function { return true }
+      usleep(1_000)
+    }
+    return false
+  }
+
+  /// Runs a command to completion and returns it.
+  static func run(_ executable: String, _ arguments: [String], timeout: Duration = .seconds(60))
+    throws -> SpawnedProcess
+  {
+    let process = try SpawnedProcess(executable, arguments)
+    process.wait(timeout: timeout)
+    return process
+  }
+}
+
+struct SpawnFailure: Error, CustomStringConvertible {
+  var message: String
+  var description: String { message }
+}

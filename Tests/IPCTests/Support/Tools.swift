@@ -1,0 +1,55 @@
+import Foundation
+import Testing
+
+/// Paths of the programs the tests run as peers.
+enum Tools {
+  /// The folder holding the built products (`ipc` and this test binary).
+  static let productsDirectory: String = {
+    let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
+    return (me as NSString).deletingLastPathComponent
+  }()
+
+  /// The package's root folder, found from this source file.
+  static let packageRoot: String = {
+    var url = URL(fileURLWithPath: #filePath)
+    for _ in 0..<4 { url.deleteLastPathComponent() }  // Support, IPCTests, Tests, file
+    return url.path
+  }()
+
+  /// The `ipc` command built with the tests.
+  static var ipc: String { productsDirectory + "/ipc" }
+
+  /// Runs `ipc ARGUMENTS...` to completion.
+  static func ipc(_ arguments: String...) throws -> SpawnedProcess {
+    try SpawnedProcess.run(ipc, arguments)
+  }
+
+  /// The plain-C peer (Tests/Peers/sysv_msg_peer.c), compiled once per test run
+  /// with the system C compiler into the build folder.
+  static let cPeer: Result<String, SpawnFailure> = {
+    let source = packageRoot + "/Tests/Peers/sysv_msg_peer.c"
+    let output = productsDirectory + "/sysv_msg_peer"
+    let staging = output + ".\(getpid())"
+    do {
+      let compiler = try SpawnedProcess.run(
+        "/usr/bin/env", ["cc", "-Wall", "-Wextra", "-Werror", "-O1", "-o", staging, source])
+      guard compiler.exitStatus == 0 else {
+        return .failure(SpawnFailure(message: "cc failed: \(compiler.standardError)"))
+      }
+    } catch let error as SpawnFailure {
+      return .failure(error)
+    } catch {
+      return .failure(SpawnFailure(message: "\(error)"))
+    }
+    // rename is atomic, so concurrent test processes never run a half-written binary.
+    guard rename(staging, output) == 0 else {
+      return .failure(SpawnFailure(message: "rename \(staging): \(String(cString: strerror(errno)))"))
+    }
+    return .success(output)
+  }()
+
+  /// Whether `command` is found on PATH.
+  static func exists(_ command: String) -> Bool {
+    (try? SpawnedProcess.run("/bin/sh", ["-c", "command -v \(command)"]).exitStatus) == 0
+  }
+}
