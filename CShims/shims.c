@@ -1,9 +1,15 @@
 #include "CIPCShims.h"
 
+#include <signal.h>
 #include <sys/msg.h>
+#include <unistd.h>
 
 _Static_assert(CIPC_MSG_EXCEPT == MSG_EXCEPT, "MSG_EXCEPT mirrors the system header");
 _Static_assert(CIPC_MSG_COPY == MSG_COPY, "MSG_COPY mirrors the system header");
 _Static_assert(CIPC_MSG_NOERROR == MSG_NOERROR, "MSG_NOERROR mirrors the system header");
 _Static_assert(CIPC_MSG_HEADER_SIZE == sizeof(((struct msgbuf *)0)->mtype),
                "the message header is one long, as struct msgbuf declares");
+
+pid_t cipc_gettid(void) { return gettid(); }
+
+int cipc_tgkill(pid_t pid, pid_t tid, int signal) { return tgkill(pid, tid, signal); }

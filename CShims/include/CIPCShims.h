@@ -16,4 +16,13 @@ static const int CIPC_MSG_NOERROR = 010000;
 /// Size of the `long mtype` header that precedes every System V message's text.
 static const int CIPC_MSG_HEADER_SIZE = sizeof(long);
 
+#include <sys/types.h>
+
+/// gettid(2): the calling thread's kernel id (glibc declares it only under _GNU_SOURCE).
+pid_t cipc_gettid(void);
+
+/// tgkill(2): sends `signal` to thread `tid` of process `pid`, so a signal
+/// interrupts the one thread that is blocked in a call (kill(2) may pick any).
+int cipc_tgkill(pid_t pid, pid_t tid, int signal);
+
 #endif

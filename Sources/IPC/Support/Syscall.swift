@@ -11,9 +11,17 @@ func retryingInterrupts<R: FixedWidthInteger & SignedInteger>(
 ) -> Result<R, IPCError.Code> {
   while true {
     #if DEBUG
-      if InterruptInjection.consume(operation) { continue }
+      // An injected interrupt takes the same path as a real one: -1 and EINTR.
+      let result: R
+      if InterruptInjection.consume(operation) {
+        result = -1
+        errno = EINTR
+      } else {
+        result = body()
+      }
+    #else
+      let result = body()
     #endif
-    let result = body()
     if result != -1 { return .success(result) }
     let code = errno
     if code == EINTR { continue }

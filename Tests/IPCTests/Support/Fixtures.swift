@@ -1,4 +1,4 @@
-import Glibc
+import Foundation
 import Synchronization
 import Testing
 
@@ -48,4 +48,24 @@ func hex(_ bytes: [UInt8]) -> String {
 extension SystemV.Message {
   /// A message from a type and UTF-8 text.
   init(_ type: Int, _ text: String) { self.init(type: type, bytes: Array(text.utf8)) }
+}
+
+/// Runs blocking work (kernel waits) on a thread of its own and awaits it, so
+/// it never holds one of the few threads of Swift's cooperative pool, which
+/// exit tests need to start their child processes.
+func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+  try await withCheckedThrowingContinuation { continuation in
+    let thread = Thread { continuation.resume(with: Result { try body() }) }
+    thread.start()
+  }
+}
+
+/// The outcome of async work as a value, so a test can clean up (and wake
+/// peers) before it reports the failure.
+func outcome<T>(_ body: () async throws -> T) async -> Result<T, any Error> {
+  do {
+    return .success(try await body())
+  } catch {
+    return .failure(error)
+  }
 }

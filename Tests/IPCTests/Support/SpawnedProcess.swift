@@ -78,8 +78,8 @@ final class SpawnedProcess {
   var standardOutput: String { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
   var standardError: String { (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? "" }
 
-  /// Waits until the process sleeps in the kernel function `function` (as
-  /// /proc/PID/wchan names it, e.g. `do_msgrcv`): proof that it is blocked in
+  /// Waits until a thread of the process sleeps in the kernel function
+  /// `function` (as /proc/PID/task/TID/wchan names it, e.g. `do_msgrcv`): proof that it is blocked in
   /// that call, without guessing with sleeps.
   func waitUntilBlocked(in function: String, timeout: Duration = .seconds(10)) -> Bool {
     Self.waitUntilBlocked(pid: pid, in: function, timeout: timeout)
@@ -89,9 +89,14 @@ final class SpawnedProcess {
     -> Bool
   {
     let deadline = ContinuousClock.now + timeout
+    let tasks = "/proc/\(pid)/task"
     while ContinuousClock.now < deadline {
-      let wchan = (try? String(contentsOfFile: "/proc/\(pid)/wchan", encoding: .utf8)) ?? ""
-      if wchan == function { return true }
+      // Any thread: an exit test runs its body off the main thread.
+      let threads = (try? FileManager.default.contentsOfDirectory(atPath: tasks)) ?? []
+      for thread in threads {
+        let wchan = try? String(contentsOfFile: "\(tasks)/\(thread)/wchan", encoding: .utf8)
+        if wchan == function { return true }
+      }
       usleep(1_000)
     }
     return false
