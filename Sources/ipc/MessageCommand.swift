@@ -50,11 +50,12 @@ enum MessageCommand {
   }
 
   private static func create(_ arguments: inout Arguments) throws {
-    let key = try keyOption(&arguments) ?? .private
+    let keyName = try keyOption(&arguments)
     let permissions = try permissionsOption(&arguments)
     let maxBytes = try arguments.integer("--max-bytes")
     let exclusive = arguments.flag("--exclusive")
     try arguments.finish()
+    let key = try keyName?.resolve() ?? .private
     let queue =
       exclusive || key.isPrivate
       ? try SystemV.MessageQueue.create(key: key, permissions: permissions)
@@ -64,12 +65,13 @@ enum MessageCommand {
   }
 
   private static func send(_ arguments: inout Arguments) throws {
-    let queue = try target(&arguments)
+    let name = try target(&arguments)
     let type = try arguments.integer("--type") ?? 1
     let nowait = arguments.flag("--nowait")
     let timeout = try arguments.seconds("--timeout")
     if nowait && timeout != nil { throw UsageError("--nowait and --timeout exclude each other") }
     let text = try arguments.positionals(min: 1, max: 1, names: "TEXT")[0]
+    let queue = try name.open()
     let bytes = Array(text.utf8)
     if nowait || timeout != nil {
       let sent =
@@ -85,7 +87,7 @@ enum MessageCommand {
   }
 
   private static func receive(_ arguments: inout Arguments) throws {
-    let queue = try target(&arguments)
+    let name = try target(&arguments)
     let selector = try selectorOptions(&arguments)
     let nowait = arguments.flag("--nowait")
     let timeout = try arguments.seconds("--timeout")
@@ -93,6 +95,7 @@ enum MessageCommand {
     let truncating = arguments.flag("--truncate")
     let showType = arguments.flag("--show-type")
     try arguments.finish()
+    let queue = try name.open()
     let message: SystemV.Message?
     if nowait {
       message = try queue.tryReceive(selector, truncating: truncating)
@@ -108,10 +111,11 @@ enum MessageCommand {
   }
 
   private static func peek(_ arguments: inout Arguments) throws {
-    let queue = try target(&arguments)
+    let name = try target(&arguments)
     let index = try arguments.integer("--index") ?? 0
     let showType = arguments.flag("--show-type")
     try arguments.finish()
+    let queue = try name.open()
     guard let message = try queue.peek(at: index) else {
       throw CommandFailure("\(queue) holds no message at index \(index)")
     }
@@ -124,8 +128,9 @@ enum MessageCommand {
   }
 
   private static func stat(_ arguments: inout Arguments) throws {
-    let queue = try target(&arguments)
+    let name = try target(&arguments)
     try arguments.finish()
+    let queue = try name.open()
     let status = try queue.stat()
     let rows: [(String, String)] = [
       ("id", "\(queue.id)"),
@@ -150,15 +155,18 @@ enum MessageCommand {
   }
 
   private static func remove(_ arguments: inout Arguments) throws {
-    let queue = try target(&arguments)
+    let name = try target(&arguments)
     try arguments.finish()
+    let queue = try name.open()
     try queue.remove()
   }
 
   // MARK: Options shared by the subcommands
 
-  /// The queue named by `--id I`, `--key K`, or `--path P --project N`.
-  static func target(_ arguments: inout Arguments) throws -> SystemV.MessageQueue {
+  /// The queue named by `--id I`, `--key K`, or `--path P --project N`:
+  /// parsed first, opened only after every argument was checked, so a usage
+  /// error never turns into a failed system call.
+  static func target(_ arguments: inout Arguments) throws -> QueueName {
     let idText = try arguments.option("--id")
     let key = try keyOption(&arguments)
     switch (idText, key) {
@@ -166,9 +174,9 @@ enum MessageCommand {
       guard let id = Int32(idText), id >= 0 else {
         throw UsageError("--id needs a queue id (a whole number ≥ 0), not '\(idText)'")
       }
-      return try SystemV.MessageQueue.open(id: id)
+      return .id(id)
     case (nil, let key?):
-      return try SystemV.MessageQueue.open(key: key)
+      return .key(key)
     case (nil, nil):
       throw UsageError("name the queue with --key K, --id I, or --path P --project N")
     default:
@@ -177,7 +185,7 @@ enum MessageCommand {
   }
 
   /// The key given by `--key K` or `--path P --project N`, if any.
-  static func keyOption(_ arguments: inout Arguments) throws -> SystemV.Key? {
+  static func keyOption(_ arguments: inout Arguments) throws -> KeyName? {
     let keyText = try arguments.option("--key")
     let path = try arguments.option("--path")
     let project = try arguments.integer("--project")
@@ -188,11 +196,11 @@ enum MessageCommand {
       guard let key = SystemV.Key(parsing: keyText) else {
         throw UsageError("--key needs a decimal or 0x-hex number, not '\(keyText)'")
       }
-      return key
+      return .key(key)
     }
     if let path {
       guard let project else { throw UsageError("--path needs --project N (1...255)") }
-      return try SystemV.Key(path: path, projectID: project)
+      return .file(path, project)
     }
     if project != nil { throw UsageError("--project needs --path P") }
     return nil
@@ -247,5 +255,31 @@ enum Clock {
     var buffer = [CChar](repeating: 0, count: 64)
     let count = strftime(&buffer, buffer.count, "%Y-%m-%d %H:%M:%S %Z", &parts)
     return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+  }
+}
+
+/// A key as given on the command line; `ftok` runs only when it is resolved.
+enum KeyName {
+  case key(SystemV.Key)
+  case file(String, Int)
+
+  func resolve() throws(IPCError) -> SystemV.Key {
+    switch self {
+    case .key(let key): key
+    case .file(let path, let project): try SystemV.Key(path: path, projectID: project)
+    }
+  }
+}
+
+/// A queue as given on the command line, opened after all arguments are checked.
+enum QueueName {
+  case id(Int32)
+  case key(KeyName)
+
+  func open() throws(IPCError) -> SystemV.MessageQueue {
+    switch self {
+    case .id(let id): try SystemV.MessageQueue.open(id: id)
+    case .key(let key): try SystemV.MessageQueue.open(key: key.resolve())
+    }
   }
 }

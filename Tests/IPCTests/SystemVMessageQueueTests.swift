@@ -64,7 +64,7 @@ struct SystemVMessageQueueTests {
   @Test func openOfAnIdWithNoQueueIsAClearError() throws {
     let id = try withQueue { $0.id }  // removed on return, so the id is now free
     let error = #expect(throws: IPCError.self) { try SystemV.MessageQueue.open(id: id) }
-    #expect(error?.code == .invalidArgument)
+    #expect(error?.code == .notFound)
     #expect(error?.reason.contains("no message queue has id \(id)") == true)
   }
 
@@ -342,6 +342,38 @@ struct SystemVMessageQueueTests {
         error?.reason == "message of \(limit + 1) bytes exceeds msgmax \(limit), see /proc/sys/kernel/msgmax")
       #expect(error?.description.contains("msgsnd on queue \(queue.id) failed") == true)
       #expect(try drain(queue) == [SystemV.Message(1, "kept")])
+    }
+  }
+
+  @Test func aMessageLargerThanTheQueueLimitIsAnErrorNotAHang() throws {
+    try withQueue { queue in
+      try queue.setMaxBytes(100)
+      try queue.send("kept".utf8, type: 1)
+      let big = [UInt8](repeating: 1, count: 101)
+      for attempt in 0..<3 {
+        let error = #expect(throws: IPCError.self) {
+          switch attempt {
+          case 0: try queue.send(big, type: 2)
+          case 1: _ = try queue.trySend(big, type: 2)
+          default: _ = try queue.send(big, type: 2, timeout: .seconds(10))
+          }
+        }
+        #expect(error?.code == .invalidArgument)
+        #expect(error?.reason.contains("101 bytes can never fit: the queue holds at most 100 bytes") == true)
+      }
+      #expect(try drain(queue) == [SystemV.Message(1, "kept")])
+    }
+  }
+
+  @Test func timedReceiveIntoABufferAndTimedTypedSend() throws {
+    try withQueue { queue in
+      var storage = [UInt8](repeating: 0, count: 16)
+      let none = try storage.withUnsafeMutableBytes { try queue.receive(into: $0, timeout: .milliseconds(20)) }
+      #expect(none == nil)
+      #expect(try queue.send(OrderCancelled(orderID: 3), timeout: .seconds(1)))
+      let got = try storage.withUnsafeMutableBytes { try queue.receive(.type(12), into: $0, timeout: .seconds(5)) }
+      #expect(got?.type == OrderCancelled.messageType)
+      #expect(got.map { Array(storage[0..<$0.count]) } == Array(#"{"orderID":3}"#.utf8))
     }
   }
 }

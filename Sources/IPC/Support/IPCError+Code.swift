@@ -14,9 +14,11 @@ extension IPCError {
     /// Wraps an `errno` value.
     public init(rawValue: Int32) { self.rawValue = rawValue }
 
-    /// `EAGAIN`: the call would have blocked (full queue on a non-blocking send).
+    /// `EAGAIN`: the call would have blocked. Non-blocking sends report a full
+    /// queue by returning false, not with this code.
     public static let wouldBlock = Code(rawValue: EAGAIN)
-    /// `ENOMSG`: no message of the requested type (non-blocking receive).
+    /// `ENOMSG`: no message of the requested type. Non-blocking receives report
+    /// it by returning nil, not with this code.
     public static let noMessage = Code(rawValue: ENOMSG)
     /// `ENOENT`: no object exists for that key, name or path.
     public static let notFound = Code(rawValue: ENOENT)

@@ -16,8 +16,9 @@ extension SystemV {
     /// Wraps a raw `key_t` value.
     public init(rawValue: Int32) { self.rawValue = rawValue }
 
-    /// Wraps a raw `key_t` value written as a literal, such as `0x1234`.
-    public init(integerLiteral value: Int32) { self.rawValue = value }
+    /// Wraps a key written as an unsigned literal, such as `0x1234` or
+    /// `0xdeadbeef`, the way `ipcs` prints keys.
+    public init(integerLiteral value: UInt32) { self.rawValue = Int32(bitPattern: value) }
 
     /// `IPC_PRIVATE`: every create with this key makes a new object.
     public static let `private` = Key(rawValue: IPC_PRIVATE)

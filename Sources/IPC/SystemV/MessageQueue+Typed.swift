@@ -3,10 +3,21 @@ extension SystemV.MessageQueue {
   /// `coder` (JSON by default), waiting while the queue is full.
   ///
   /// The corresponding C function is `msgsnd`.
+  ///
+  /// - Throws: `.invalidArgument` with operation `encode` if the value cannot
+  ///   be encoded (nothing is sent), or any error of ``send(_:type:)``.
   public func send<M: TypedMessage, Coder: MessageCoder>(
     _ message: M, coder: Coder = JSONMessageCoder()
   ) throws(IPCError) {
     try send(encode(message, coder: coder), type: M.messageType)
+  }
+
+  /// Sends `message`, waiting at most `timeout` for room in a full queue;
+  /// false, with the queue unchanged, if it expired.
+  public func send<M: TypedMessage, Coder: MessageCoder>(
+    _ message: M, timeout: Duration, coder: Coder = JSONMessageCoder()
+  ) throws(IPCError) -> Bool {
+    try send(encode(message, coder: coder), type: M.messageType, timeout: timeout)
   }
 
   /// Sends `message` if the queue has room now; false, with the queue

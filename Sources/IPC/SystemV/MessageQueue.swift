@@ -78,18 +78,20 @@ extension SystemV {
     ///
     /// The corresponding C call is `msgctl(id, IPC_STAT, ...)`, used as a probe.
     ///
-    /// - Throws: `.invalidArgument` if no queue has that id.
+    /// - Throws: `.notFound` if no queue has that id (the kernel says `EINVAL`).
     public static func open(id: Int32) throws(IPCError) -> MessageQueue {
       var info = msqid_ds()
       switch once({ msgctl(id, IPC_STAT, &info) }) {
       case .success, .failure(.permissionDenied):
         // A queue we may not read still exists; operations will say why they fail.
         return MessageQueue(validatedID: id)
-      case .failure(let code):
+      case .failure(.invalidArgument), .failure(.removed):
+        // The kernel says EINVAL; report it as open(key:) does a missing key.
         throw IPCError(
-          code: code, operation: "msgctl(IPC_STAT)", object: "queue \(id)",
-          reason: code == .invalidArgument || code == .removed
-            ? "no message queue has id \(id) (never made, or removed)" : nil)
+          code: .notFound, operation: "msgctl(IPC_STAT)", object: "queue \(id)",
+          reason: "no message queue has id \(id) (never made, or removed)")
+      case .failure(let code):
+        throw IPCError(code: code, operation: "msgctl(IPC_STAT)", object: "queue \(id)")
       }
     }
 
@@ -133,9 +135,18 @@ extension SystemV {
     /// - Parameters:
     ///   - bytes: the message text; at most `msgmax` bytes (/proc/sys/kernel/msgmax).
     ///   - type: the message type, 1 or more; receivers select messages by it.
-    /// - Throws: `.invalidArgument` for a type below 1 or a message above
-    ///   `msgmax`; `.removed` if the queue is removed while waiting.
+    /// - Throws: `.invalidArgument` for a type below 1, a message above
+    ///   `msgmax`, or one larger than the queue's byte limit (it could never
+    ///   fit); `.removed` if the queue is removed while waiting.
     public func send(_ bytes: UnsafeRawBufferPointer, type: Int) throws(IPCError) {
+      try sendWaiting(bytes, type: type)
+    }
+
+    /// A blocking send that first tries without waiting: only when the queue is
+    /// full does it pay for the check that the message can fit at all, then wait.
+    @inline(__always)
+    private func sendWaiting(_ bytes: UnsafeRawBufferPointer, type: Int) throws(IPCError) {
+      if try send(bytes, type: type, flags: IPC_NOWAIT) { return }
       _ = try send(bytes, type: type, flags: 0)
     }
 
@@ -145,8 +156,8 @@ extension SystemV {
     /// `ContiguousArray`, a native string's `utf8` view. The corresponding C
     /// function is `msgsnd`.
     public func send<Bytes: Sequence<UInt8>>(_ bytes: Bytes, type: Int) throws(IPCError) {
-      _ = try withContiguousBytes(bytes) { (buffer) throws(IPCError) in
-        try send(buffer, type: type, flags: 0)
+      try withContiguousBytes(bytes) { (buffer) throws(IPCError) in
+        try sendWaiting(buffer, type: type)
       }
     }
 
@@ -174,13 +185,25 @@ extension SystemV {
     /// backing off from 50 µs to 5 ms between tries on the monotonic clock.
     ///
     /// - Returns: false, with the queue unchanged, if the timeout expired.
+    public func send(_ bytes: UnsafeRawBufferPointer, type: Int, timeout: Duration) throws(IPCError)
+      -> Bool
+    {
+      try Polling.until(timeout) { () throws(IPCError) in
+        try send(bytes, type: type, flags: IPC_NOWAIT) ? true : nil
+      } ?? false
+    }
+
+    /// Sends `bytes`, waiting at most `timeout` for room in a full queue.
+    ///
+    /// System V queues have no timed send, so this polls with `IPC_NOWAIT`,
+    /// backing off from 50 µs to 5 ms between tries on the monotonic clock.
+    ///
+    /// - Returns: false, with the queue unchanged, if the timeout expired.
     public func send<Bytes: Sequence<UInt8>>(
       _ bytes: Bytes, type: Int, timeout: Duration
     ) throws(IPCError) -> Bool {
       try withContiguousBytes(bytes) { (buffer) throws(IPCError) in
-        try Polling.until(timeout) { () throws(IPCError) in
-          try send(buffer, type: type, flags: IPC_NOWAIT) ? true : nil
-        } ?? false
+        try send(buffer, type: type, timeout: timeout)
       }
     }
 
@@ -222,10 +245,22 @@ extension SystemV {
       case .success:
         return true
       case .failure(.wouldBlock) where flags & IPC_NOWAIT != 0:
+        try checkFits(size: bytes.count)
         return false
       case .failure(let code):
         throw sendError(code, size: bytes.count)
       }
+    }
+
+    /// Throws if a message of `size` bytes can never fit the queue: the kernel
+    /// would report "full" (or block) forever instead of failing.
+    private func checkFits(size: Int) throws(IPCError) {
+      let maxBytes = try statData().msg_qbytes
+      guard size > Int(maxBytes) else { return }
+      throw IPCError(
+        code: .invalidArgument, operation: "msgsnd", object: description,
+        reason: "message of \(size) bytes can never fit: the queue holds at most \(maxBytes) bytes"
+          + " (raise it with setMaxBytes, ipc msg create --max-bytes)")
     }
 
     private func sendError(_ code: IPCError.Code, size: Int) -> IPCError {
@@ -315,6 +350,19 @@ extension SystemV {
         throw IPCError(code: .noMessage, operation: "msgrcv", object: description)
       }
       return received
+    }
+
+    /// Receives the first message `selector` admits into `buffer`, waiting at
+    /// most `timeout` (polling, as ``receive(_:timeout:truncating:)`` does).
+    ///
+    /// - Returns: nil, with nothing consumed, if the timeout expired.
+    public func receive(
+      _ selector: Selector = .any, into buffer: UnsafeMutableRawBufferPointer, timeout: Duration,
+      truncating: Bool = false
+    ) throws(IPCError) -> (type: Int, count: Int)? {
+      try Polling.until(timeout) { () throws(IPCError) in
+        try receive(selector, into: buffer, flags: IPC_NOWAIT, truncating: truncating)
+      }
     }
 
     /// Receives the first message `selector` admits into `buffer` if there is
@@ -456,6 +504,8 @@ extension SystemV {
     /// Sets the most bytes the queue may hold (`msg_qbytes`).
     ///
     /// Raising it above `msgmnb` (/proc/sys/kernel/msgmnb) needs `CAP_SYS_RESOURCE`.
+    /// `IPC_SET` writes owner, mode and limit together, so this reads them first
+    /// (`IPC_STAT`); a concurrent change to the others between the two calls is lost.
     /// The corresponding C call is `msgctl(id, IPC_SET, ...)`.
     public func setMaxBytes(_ maxBytes: Int) throws(IPCError) {
       guard maxBytes > 0 else {
@@ -468,7 +518,8 @@ extension SystemV {
       try set(&info, change: "max bytes to \(maxBytes)")
     }
 
-    /// Sets the queue's access permissions; owner and byte limit stay as they are.
+    /// Sets the queue's access permissions; owner and byte limit stay as they are
+    /// (read with `IPC_STAT` just before, as for ``setMaxBytes(_:)``).
     ///
     /// The corresponding C call is `msgctl(id, IPC_SET, ...)`.
     public func setPermissions(_ permissions: Permissions) throws(IPCError) {

@@ -1,0 +1,97 @@
+import Foundation
+import Testing
+
+@testable import IPC
+
+/// The library's queues and messages are the kernel's: a peer written in
+/// plain C, util-linux's ipcmk/ipcrm and Python's sysv_ipc see the same bytes
+/// and types, in both directions.
+@Suite("Interoperability with C, util-linux and Python")
+struct InteropTests {
+  private func cPeer() throws -> String { try Tools.cPeer.get() }
+
+  @Test func aCPeerReceivesExactlyWhatSwiftSent() throws {
+    try withQueue { queue in
+      let bytes: [UInt8] = [0, 1, 0x7f, 0x80, 0xff] + Array("text".utf8)
+      try queue.send(bytes, type: 42)
+      try queue.send("skip".utf8, type: 5)
+      let peer = try SpawnedProcess.run(try cPeer(), ["receive", "\(queue.id)", "42"])
+      #expect(peer.exitStatus == 0, "\(peer.standardError)")
+      #expect(peer.standardOutput == "42\t\(hex(bytes))\n")
+      let except = try SpawnedProcess.run(try cPeer(), ["receive-except", "\(queue.id)", "9"])
+      #expect(except.standardOutput == "5\t\(hex(Array("skip".utf8)))\n")
+    }
+  }
+
+  @Test func swiftReceivesExactlyWhatACPeerSent() throws {
+    try withQueue { queue in
+      let bytes: [UInt8] = [0xde, 0xad, 0, 0xbe, 0xef]
+      let peer = try SpawnedProcess.run(try cPeer(), ["send", "\(queue.id)", "7", hex(bytes)])
+      #expect(peer.exitStatus == 0, "\(peer.standardError)")
+      let empty = try SpawnedProcess.run(try cPeer(), ["send", "\(queue.id)", "3", ""])
+      #expect(empty.exitStatus == 0)
+      #expect(try queue.receive(.upTo(10)) == SystemV.Message(type: 3, bytes: []))
+      #expect(try queue.receive(.type(7)) == SystemV.Message(type: 7, bytes: bytes))
+    }
+  }
+
+  @Test func aQueueACPeerCreatedByKeyIsOpenedByKey() throws {
+    let key = TestKeys.next()
+    let peer = try SpawnedProcess.run(try cPeer(), ["create", "\(key.rawValue)"])
+    let id = try #require(Int32(peer.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)))
+    let queue = try SystemV.MessageQueue.open(key: key)
+    defer { try? queue.remove() }
+    #expect(queue.id == id)
+    #expect(try queue.stat().permissions.octal == "0600")
+  }
+
+  @Test func ipcmkQueuesAreUsableAndOursAreVisibleToIpcsAndIpcrm() throws {
+    let made = try SpawnedProcess.run("/usr/bin/env", ["ipcmk", "-Q", "-p", "0640"])
+    #expect(made.exitStatus == 0, "\(made.standardError)")
+    // ipcmk prints "Message queue id: N".
+    let id = try #require(Int32(made.standardOutput.split(separator: ":").last?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""))
+    let theirs = try SystemV.MessageQueue.open(id: id)
+    defer { try? theirs.remove() }
+    #expect(try theirs.stat().permissions.octal == "0640")
+    try theirs.send("to ipcmk's queue".utf8, type: 2)
+    #expect(try theirs.receive() == SystemV.Message(2, "to ipcmk's queue"))
+
+    let ours = try SystemV.MessageQueue.create()
+    defer { try? ours.remove() }
+    try ours.send("abc".utf8, type: 1)
+    let listed = try SpawnedProcess.run("/usr/bin/env", ["ipcs", "-q", "-i", "\(ours.id)"])
+    #expect(listed.standardOutput.contains("qnum=1"), "\(listed.standardOutput)")
+    let removed = try SpawnedProcess.run("/usr/bin/env", ["ipcrm", "-q", "\(ours.id)"])
+    #expect(removed.exitStatus == 0)
+    let error = #expect(throws: IPCError.self) { try ours.stat() }
+    #expect(error?.reason.contains("no message queue has id \(ours.id)") == true)
+  }
+
+  /// Python's sysv_ipc, when installed (.ci/run installs it; required there).
+  static let pythonHasSysvIPC: Bool = {
+    let probe = try? SpawnedProcess.run("/usr/bin/env", ["python3", "-c", "import sysv_ipc"])
+    return probe?.exitStatus == 0
+  }()
+
+  @Test(.enabled(if: pythonHasSysvIPC || ProcessInfo.processInfo.environment["CI"] != nil))
+  func pythonSysvIPCAndSwiftExchangeTypedMessagesByKey() throws {
+    let key = TestKeys.next()
+    let queue = try SystemV.MessageQueue.create(key: key)
+    defer { try? queue.remove() }
+    try queue.send(#"{"orderID":5,"item":"tea"}"#.utf8, type: OrderPlaced.messageType)
+    let script = """
+      import json, sysv_ipc
+      q = sysv_ipc.MessageQueue(\(key.rawValue))
+      body, mtype = q.receive(type=\(OrderPlaced.messageType))
+      order = json.loads(body)
+      q.send(json.dumps({"orderID": order["orderID"] + 1}).encode(), type=\(OrderCancelled.messageType))
+      q.send(b"\\x00\\x01\\x02", type=3)
+      print(mtype, order["item"])
+      """
+    let python = try SpawnedProcess.run("/usr/bin/env", ["python3", "-c", script])
+    #expect(python.exitStatus == 0, "\(python.standardError)")
+    #expect(python.standardOutput == "11 tea\n")
+    #expect(try queue.receive(OrderCancelled.self) == OrderCancelled(orderID: 6))
+    #expect(try queue.receive(.type(3)).bytes == [0, 1, 2])
+  }
+}
