@@ -101,7 +101,9 @@ struct IPCCommandTests {
     #expect(run.standardError.contains("usage: ipc"))
   }
 
-  @Test(arguments: [["--help"], ["msg", "--help"], ["msg", "send", "--help"], ["list", "--help"], ["demo", "--help"]])
+  @Test(arguments: [
+    ["--help"], ["msg", "--help"], ["msg", "send", "--help"], ["list", "--help"], ["demo", "--help"],
+  ])
   func helpExitsWith0(arguments: [String]) throws {
     let run = try SpawnedProcess.run(Tools.ipc, arguments)
     #expect(run.exitStatus == 0)

@@ -167,7 +167,8 @@ struct SystemVMessageQueueProcessTests {
     try withQueue { queue in
       try queue.setMaxBytes(8)
       try queue.send(Array(repeating: 1, count: 8), type: 1)
-      let sender = try SpawnedProcess(Tools.ipc, ["msg", "send", "--id", "\(queue.id)", "--type", "2", "waiting"])
+      let sender = try SpawnedProcess(
+        Tools.ipc, ["msg", "send", "--id", "\(queue.id)", "--type", "2", "waiting"])
       #expect(sender.waitUntilBlocked(in: "do_msgsnd"))
       #expect(try queue.stat().messageCount == 1)
       #expect(try queue.receive().type == 1)

@@ -368,10 +368,14 @@ struct SystemVMessageQueueTests {
   @Test func timedReceiveIntoABufferAndTimedTypedSend() throws {
     try withQueue { queue in
       var storage = [UInt8](repeating: 0, count: 16)
-      let none = try storage.withUnsafeMutableBytes { try queue.receive(into: $0, timeout: .milliseconds(20)) }
+      let none = try storage.withUnsafeMutableBytes {
+        try queue.receive(into: $0, timeout: .milliseconds(20))
+      }
       #expect(none == nil)
       #expect(try queue.send(OrderCancelled(orderID: 3), timeout: .seconds(1)))
-      let got = try storage.withUnsafeMutableBytes { try queue.receive(.type(12), into: $0, timeout: .seconds(5)) }
+      let got = try storage.withUnsafeMutableBytes {
+        try queue.receive(.type(12), into: $0, timeout: .seconds(5))
+      }
       #expect(got?.type == OrderCancelled.messageType)
       #expect(got.map { Array(storage[0..<$0.count]) } == Array(#"{"orderID":3}"#.utf8))
     }

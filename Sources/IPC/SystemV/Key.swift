@@ -43,7 +43,8 @@ extension SystemV {
       guard (1...255).contains(projectID) else {
         throw IPCError(
           code: .invalidArgument, operation: "ftok", object: "path \(path)",
-          reason: "project id \(projectID) is outside 1...255 (ftok uses its low 8 bits, which must not be 0)")
+          reason: "project id \(projectID) is outside 1...255 (ftok uses its low 8 bits, which must not be 0)"
+        )
       }
       let key = ftok(path, Int32(projectID))
       guard key != -1 else {
