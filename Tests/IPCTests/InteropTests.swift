@@ -43,6 +43,13 @@ struct InteropTests {
     defer { try? queue.remove() }
     #expect(queue.id == id)
     #expect(try queue.stat().permissions.octal == "0600")
+    let sent = try SpawnedProcess.run(try cPeer(), ["send", "\(id)", "6", hex(Array("from C".utf8))])
+    #expect(sent.exitStatus == 0)
+    let received = try Tools.ipc("msg", "receive", "--key", "\(key)", "--show-type")
+    #expect(received.standardOutput == "6\tfrom C\n")
+    #expect(try Tools.ipc("msg", "send", "--key", "\(key)", "--type", "8", "to C").exitStatus == 0)
+    let back = try SpawnedProcess.run(try cPeer(), ["receive", "\(id)", "8"])
+    #expect(back.standardOutput == "8\t\(hex(Array("to C".utf8)))\n")
   }
 
   @Test func ipcmkQueuesAreUsableAndOursAreVisibleToIpcsAndIpcrm() throws {
@@ -58,6 +65,8 @@ struct InteropTests {
     #expect(try theirs.stat().permissions.octal == "0640")
     try theirs.send("to ipcmk's queue".utf8, type: 2)
     #expect(try theirs.receive() == SystemV.Message(2, "to ipcmk's queue"))
+    #expect(try Tools.ipc("msg", "send", "--id", "\(id)", "--type", "3", "by ipc").exitStatus == 0)
+    #expect(try Tools.ipc("msg", "receive", "--id", "\(id)", "--show-type").standardOutput == "3\tby ipc\n")
 
     let ours = try SystemV.MessageQueue.create()
     defer { try? ours.remove() }
@@ -96,5 +105,24 @@ struct InteropTests {
     #expect(python.standardOutput == "11 tea\n")
     #expect(try queue.receive(OrderCancelled.self) == OrderCancelled(orderID: 6))
     #expect(try queue.receive(.type(3)).bytes == [0, 1, 2])
+  }
+
+  @Test(.enabled(if: pythonHasSysvIPC || ProcessInfo.processInfo.environment["CI"] != nil))
+  func aQueuePythonCreatedIsUsedByTheIpcCommandAndTheLibrary() throws {
+    let key = TestKeys.next()
+    let create = """
+      import sysv_ipc
+      q = sysv_ipc.MessageQueue(\(key.rawValue), sysv_ipc.IPC_CREX, mode=0o600)
+      q.send(b'{"orderID": 1, "item": "scone"}', type=11)
+      q.send(b"plain", type=4)
+      """
+    let python = try SpawnedProcess.run("/usr/bin/env", ["python3", "-c", create])
+    #expect(python.exitStatus == 0, "\(python.standardError)")
+    let queue = try SystemV.MessageQueue.open(key: key)
+    defer { try? queue.remove() }
+    let viaCommand = try Tools.ipc("msg", "receive", "--key", "\(key)", "--type", "4", "--show-type")
+    #expect(viaCommand.standardOutput == "4\tplain\n")
+    #expect(try queue.receive(OrderPlaced.self) == OrderPlaced(orderID: 1, item: "scone"))
+    #expect(try queue.stat().messageCount == 0)
   }
 }

@@ -207,4 +207,47 @@ struct SystemVMessageQueueProcessTests {
     #expect(try received.get()[1] == Array(0..<200))
     #expect(try received.get()[2] == Array(0..<200))
   }
+
+  @Test func aQueueRemovedWhileAnotherProcessWaitsToSendEndsItsWaitWithRemoved() throws {
+    let queue = try SystemV.MessageQueue.create()
+    defer { try? queue.remove() }
+    try queue.setMaxBytes(4)
+    try queue.send("full".utf8, type: 1)
+    let sender = try SpawnedProcess(Tools.ipc, ["msg", "send", "--id", "\(queue.id)", "more"])
+    #expect(sender.waitUntilBlocked(in: "do_msgsnd"))
+    try queue.remove()
+    #expect(sender.wait(timeout: .seconds(10)))
+    #expect(sender.exitStatus == 1)
+    #expect(sender.standardError.contains("removed while this process was waiting to send"))
+  }
+
+  /// Another user's process (nobody, through util-linux setpriv) meets the
+  /// queue's permissions: clear errors, and the queue is unchanged.
+  @Test(.enabled(if: getuid() == 0, "needs root to run a peer as another user"))
+  func anotherUserIsHeldToTheQueuePermissions() throws {
+    try withQueue { queue in
+      try queue.send("private".utf8, type: 1)
+      let asNobody = ["--reuid=65534", "--regid=65534", "--clear-groups", Tools.ipc, "msg"]
+      let id = "\(queue.id)"
+      let receive = try SpawnedProcess.run(
+        "/usr/bin/setpriv", asNobody + ["receive", "--id", id, "--nowait"])
+      #expect(receive.exitStatus == 1)
+      #expect(receive.standardError.contains("permissions do not allow this process to read"))
+      #expect(receive.standardError.contains("[EACCES]"))
+      let send = try SpawnedProcess.run("/usr/bin/setpriv", asNobody + ["send", "--id", id, "intruder"])
+      #expect(send.exitStatus == 1)
+      #expect(send.standardError.contains("permissions do not allow this process to write"))
+      let remove = try SpawnedProcess.run("/usr/bin/setpriv", asNobody + ["remove", "--id", id])
+      #expect(remove.exitStatus == 1)
+      #expect(remove.standardError.contains("only the queue's owner, its creator or a privileged process"))
+      #expect(remove.standardError.contains("[EPERM]"))
+      #expect(try drain(queue) == [SystemV.Message(1, "private")])
+
+      try queue.setPermissions(Permissions(rawValue: 0o622))  // others may write, not read
+      let allowed = try SpawnedProcess.run(
+        "/usr/bin/setpriv", asNobody + ["send", "--id", id, "--type", "2", "hi"])
+      #expect(allowed.exitStatus == 0, "\(allowed.standardError)")
+      #expect(try queue.receive(timeout: .seconds(5)) == SystemV.Message(2, "hi"))
+    }
+  }
 }

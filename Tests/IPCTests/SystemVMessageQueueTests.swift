@@ -380,4 +380,27 @@ struct SystemVMessageQueueTests {
       #expect(got.map { Array(storage[0..<$0.count]) } == Array(#"{"orderID":3}"#.utf8))
     }
   }
+
+  @Test func rawBufferAndNonContiguousSendsCarryTheSameBytes() throws {
+    try withQueue { queue in
+      let bytes: [UInt8] = [9, 8, 7]
+      try bytes.withUnsafeBytes { raw in
+        try queue.send(raw, type: 1)
+        #expect(try queue.trySend(raw, type: 2))
+        #expect(try queue.send(raw, type: 3, timeout: .seconds(1)))
+      }
+      try queue.send(Set([UInt8(5)]), type: 4)  // not contiguous: copied once
+      try queue.send((1...3).lazy.map { UInt8($0) }, type: 5)
+      #expect(try drain(queue).map(\.bytes) == [bytes, bytes, bytes, [5], [1, 2, 3]])
+    }
+  }
+
+  @Test func typedTrySendAndTimedTypedReceive() throws {
+    try withQueue { (queue: SystemV.MessageQueue) throws in
+      #expect(try queue.receive(OrderPlaced.self, timeout: .milliseconds(10)) == nil)
+      #expect(try queue.trySend(OrderPlaced(orderID: 1, item: "jam")))
+      #expect(
+        try queue.receive(OrderPlaced.self, timeout: .seconds(5)) == OrderPlaced(orderID: 1, item: "jam"))
+    }
+  }
 }
