@@ -52,11 +52,15 @@ struct Arguments {
     return value
   }
 
+  /// The longest duration accepted on the command line: about 31 years.
+  static let maxSeconds = 1e9
+
   /// Takes `name SECONDS` (decimal allowed) as a `Duration` if present.
   mutating func seconds(_ name: String) throws(UsageError) -> Duration? {
     guard let text = try option(name) else { return nil }
-    guard let value = Double(text), value >= 0, value.isFinite else {
-      throw UsageError("\(name) needs a number of seconds, not '\(text)'")
+    // A bound keeps the conversion to nanoseconds from overflowing.
+    guard let value = Double(text), value >= 0, value <= Self.maxSeconds else {
+      throw UsageError("\(name) needs a number of seconds from 0 to \(Int(Self.maxSeconds)), not '\(text)'")
     }
     return .nanoseconds(Int64(value * 1e9))
   }

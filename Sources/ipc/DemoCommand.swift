@@ -73,10 +73,11 @@ enum DemoCommand {
         }
         return
       }
-      let interval = try arguments.option("--interval") ?? "0.05"
-      guard let seconds = Double(interval), seconds >= 0 else {
-        throw UsageError("--interval needs a number of seconds, not '\(interval)'")
-      }
+      // Checked here, with the children's own parser, then passed on as given.
+      let intervalText = try arguments.option("--interval") ?? "0.05"
+      var check = Arguments(["--interval", intervalText])
+      _ = try check.seconds("--interval")
+      let interval = intervalText
       let count = try arguments.integer("--count") ?? 20
       guard count >= 0 else { throw UsageError("--count needs a number ≥ 0") }
       try arguments.finish()

@@ -53,14 +53,24 @@ enum MessageCommand {
     let keyName = try keyOption(&arguments)
     let permissions = try permissionsOption(&arguments)
     let maxBytes = try arguments.integer("--max-bytes")
+    if let maxBytes, maxBytes < 1 { throw UsageError("--max-bytes needs a number ≥ 1") }
     let exclusive = arguments.flag("--exclusive")
     try arguments.finish()
     let key = try keyName?.resolve() ?? .private
+    let created = exclusive || key.isPrivate
     let queue =
-      exclusive || key.isPrivate
+      created
       ? try SystemV.MessageQueue.create(key: key, permissions: permissions)
       : try SystemV.MessageQueue.openOrCreate(key: key, permissions: permissions)
-    if let maxBytes { try queue.setMaxBytes(maxBytes) }
+    if let maxBytes {
+      do {
+        try queue.setMaxBytes(maxBytes)
+      } catch {
+        // Do not leave behind a queue this command made but could not set up.
+        if created { try? queue.remove() }
+        throw error
+      }
+    }
     Output.line("\(queue.id)")
   }
 

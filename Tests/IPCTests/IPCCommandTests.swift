@@ -92,6 +92,10 @@ struct IPCCommandTests {
     ["msg", "create", "--mode", "999"],
     ["msg", "send", "--id", "1"],  // no text
     ["list", "--bogus"],
+    ["msg", "create", "--max-bytes", "0"],
+    ["msg", "receive", "--id", "1", "--timeout", "1e12"],
+    ["msg", "receive", "--id", "1", "--timeout", "inf"],
+    ["demo", "--interval", "inf"],
     ["nonsense"],
     [],
   ])

@@ -247,7 +247,15 @@ struct SystemVMessageQueueProcessTests {
       let allowed = try SpawnedProcess.run(
         "/usr/bin/setpriv", asNobody + ["send", "--id", id, "--type", "2", "hi"])
       #expect(allowed.exitStatus == 0, "\(allowed.standardError)")
-      #expect(try queue.receive(timeout: .seconds(5)) == SystemV.Message(2, "hi"))
+      #expect(try drain(queue) == [SystemV.Message(2, "hi")])
+
+      // A write-only sender on a full queue may not read its limit: "full", not EACCES.
+      try queue.setMaxBytes(2)
+      try queue.send("ab".utf8, type: 1)
+      let full = try SpawnedProcess.run(
+        "/usr/bin/setpriv", asNobody + ["send", "--id", id, "--nowait", "x"])
+      #expect(full.exitStatus == 1)
+      #expect(full.standardError.contains("is full; nothing was sent"), "\(full.standardError)")
     }
   }
 }

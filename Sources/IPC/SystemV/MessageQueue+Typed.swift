@@ -5,7 +5,7 @@ extension SystemV.MessageQueue {
   /// The corresponding C function is `msgsnd`.
   ///
   /// - Throws: `.invalidArgument` with operation `encode` if the value cannot
-  ///   be encoded (nothing is sent), or any error of ``send(_:type:)``.
+  ///   be encoded (nothing is sent), or any error that sending its bytes throws.
   public func send<M: TypedMessage, Coder: MessageCoder>(
     _ message: M, coder: Coder = JSONMessageCoder()
   ) throws(IPCError) {

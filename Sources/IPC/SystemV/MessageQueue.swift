@@ -255,7 +255,10 @@ extension SystemV {
     /// Throws if a message of `size` bytes can never fit the queue: the kernel
     /// would report "full" (or block) forever instead of failing.
     private func checkFits(size: Int) throws(IPCError) {
-      let maxBytes = try statData().msg_qbytes
+      var info = msqid_ds()
+      // A write-only sender may not read the limit: then the queue is just full.
+      guard case .success = once({ msgctl(id, IPC_STAT, &info) }) else { return }
+      let maxBytes = info.msg_qbytes
       guard size > Int(maxBytes) else { return }
       throw IPCError(
         code: .invalidArgument, operation: "msgsnd", object: description,
