@@ -403,4 +403,27 @@ struct SystemVMessageQueueTests {
         try queue.receive(OrderPlaced.self, timeout: .seconds(5)) == OrderPlaced(orderID: 1, item: "jam"))
     }
   }
+
+  @Test func aLimitRaisedBehindTheCachesBackIsReadBeforeASendIsRejected() throws {
+    try withQueue { queue in
+      try queue.setMaxBytes(100)  // this process now remembers 100
+      var info = msqid_ds()  // raise it directly, as another process would
+      #expect(msgctl(queue.id, IPC_STAT, &info) == 0)
+      info.msg_qbytes = 200
+      #expect(msgctl(queue.id, IPC_SET, &info) == 0)
+      try queue.send([UInt8](repeating: 1, count: 150), type: 1)
+      #expect(try queue.receive().bytes.count == 150)
+    }
+  }
+
+  @Test func messagesLargerThanTheStackScratchRoundTripIntoBuffers() throws {
+    try withQueue { queue in
+      let bytes = (0..<5000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+      try queue.send(bytes, type: 3)
+      var storage = [UInt8](repeating: 0, count: 6000)
+      let received = try storage.withUnsafeMutableBytes { try queue.receive(into: $0) }
+      #expect(received.count == 5000)
+      #expect(Array(storage[0..<5000]) == bytes)
+    }
+  }
 }

@@ -142,11 +142,16 @@ extension SystemV {
       try sendWaiting(bytes, type: type)
     }
 
-    /// A blocking send that first tries without waiting: only when the queue is
-    /// full does it pay for the check that the message can fit at all, then wait.
+    /// A blocking send that never waits for a message that can never fit: the
+    /// queue's byte limit comes from ``QueueLimitCache``, so the usual case is
+    /// one `msgsnd`, as in C.
     @inline(__always)
     private func sendWaiting(_ bytes: UnsafeRawBufferPointer, type: Int) throws(IPCError) {
-      if try send(bytes, type: type, flags: IPC_NOWAIT) { return }
+      if let limit = QueueLimitCache.maxBytes(of: id), bytes.count <= limit {
+        _ = try send(bytes, type: type, flags: 0)
+        return
+      }
+      try checkFits(size: bytes.count)
       _ = try send(bytes, type: type, flags: 0)
     }
 
@@ -231,10 +236,8 @@ extension SystemV {
       }
       let header = Int(CIPC_MSG_HEADER_SIZE)
       // msgsnd reads the type and the text from one buffer, so the text is copied
-      // behind the type; small messages stay on the stack.
-      let result = withUnsafeTemporaryAllocation(
-        byteCount: header + bytes.count, alignment: MemoryLayout<Int>.alignment
-      ) { buffer in
+      // behind the type, in scratch memory that is never malloc'ed per message.
+      let result = ScratchBuffer.with(byteCount: header + bytes.count) { buffer in
         buffer.storeBytes(of: type, as: Int.self)
         if let source = bytes.baseAddress, bytes.count > 0 {
           (buffer.baseAddress! + header).copyMemory(from: source, byteCount: bytes.count)
@@ -245,6 +248,7 @@ extension SystemV {
       case .success:
         return true
       case .failure(.wouldBlock) where flags & IPC_NOWAIT != 0:
+        if let limit = QueueLimitCache.maxBytes(of: id), bytes.count <= limit { return false }
         try checkFits(size: bytes.count)
         return false
       case .failure(let code):
@@ -256,9 +260,14 @@ extension SystemV {
     /// would report "full" (or block) forever instead of failing.
     private func checkFits(size: Int) throws(IPCError) {
       var info = msqid_ds()
-      // A write-only sender may not read the limit: then the queue is just full.
-      guard case .success = once({ msgctl(id, IPC_STAT, &info) }) else { return }
+      guard case .success = once({ msgctl(id, IPC_STAT, &info) }) else {
+        // A write-only sender may not read the limit: for it the queue is just
+        // full, as the kernel alone would say. Do not ask again for every message.
+        QueueLimitCache.record(Int(UInt32.max), of: id)
+        return
+      }
       let maxBytes = info.msg_qbytes
+      QueueLimitCache.record(Int(maxBytes), of: id)
       guard size > Int(maxBytes) else { return }
       throw IPCError(
         code: .invalidArgument, operation: "msgsnd", object: description,
@@ -337,7 +346,8 @@ extension SystemV {
     }
 
     /// Receives the first message `selector` admits into `buffer`, waiting
-    /// until there is one. Allocates nothing for messages up to 1 KiB.
+    /// until there is one. Allocates nothing: the kernel writes the type and
+    /// text into per-thread scratch memory, and the text is copied to `buffer`.
     ///
     /// The corresponding C function is `msgrcv`.
     ///
@@ -412,9 +422,8 @@ extension SystemV {
       var capacity = Limits.maxMessageSize
       let allFlags = flags | (truncating ? CIPC_MSG_NOERROR : 0)
       while true {
-        let result = withUnsafeTemporaryAllocation(
-          byteCount: header + capacity, alignment: MemoryLayout<Int>.alignment
-        ) { buffer -> Result<Message, IPCError.Code> in
+        let result = ScratchBuffer.with(byteCount: header + capacity) {
+          buffer -> Result<Message, IPCError.Code> in
           retryingInterrupts(.msgrcv) {
             msgrcv(id, buffer.baseAddress, capacity, type, allFlags)
           }.map { count in
@@ -451,9 +460,8 @@ extension SystemV {
       let allFlags = flags | selectorFlags | (truncating ? CIPC_MSG_NOERROR : 0)
       let header = Int(CIPC_MSG_HEADER_SIZE)
       let capacity = destination.count
-      let result = withUnsafeTemporaryAllocation(
-        byteCount: header + capacity, alignment: MemoryLayout<Int>.alignment
-      ) { buffer -> Result<(type: Int, count: Int), IPCError.Code> in
+      let result = ScratchBuffer.with(byteCount: header + capacity) {
+        buffer -> Result<(type: Int, count: Int), IPCError.Code> in
         retryingInterrupts(.msgrcv) {
           msgrcv(id, buffer.baseAddress, capacity, type, allFlags)
         }.map { count in
@@ -519,6 +527,7 @@ extension SystemV {
       var info = try statData()
       info.msg_qbytes = msglen_t(maxBytes)
       try set(&info, change: "max bytes to \(maxBytes)")
+      QueueLimitCache.record(maxBytes, of: id)
     }
 
     /// Sets the queue's access permissions; owner and byte limit stay as they are
