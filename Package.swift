@@ -6,6 +6,7 @@ let package = Package(
   products: [
     .library(name: "IPC", targets: ["IPC"]),
     .executable(name: "ipc", targets: ["ipc"]),
+    .executable(name: "ipc-bench", targets: ["ipc-bench"]),
   ],
   targets: [
     // Only what Swift cannot call directly; _GNU_SOURCE exposes MSG_EXCEPT, MSG_COPY, semtimedop.
@@ -16,9 +17,13 @@ let package = Package(
     ),
     .target(name: "IPC", dependencies: ["CIPCShims"], path: "Sources/IPC"),
     .executableTarget(name: "ipc", dependencies: ["IPC"], path: "Sources/ipc"),
+    // Plain-C baseline loops against the raw system calls, measured beside the Swift layer.
+    .target(name: "CIPCBench", path: "Sources/CIPCBench", cSettings: [.define("_GNU_SOURCE")]),
+    .executableTarget(
+      name: "ipc-bench", dependencies: ["IPC", "CIPCBench"], path: "Sources/ipc-bench"),
     .testTarget(
       name: "IPCTests",
-      dependencies: ["IPC", "ipc"],
+      dependencies: ["IPC", "ipc", "ipc-bench"],
       path: "Tests/IPCTests"
     ),
   ],

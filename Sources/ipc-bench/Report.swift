@@ -1,0 +1,132 @@
+import FoundationEssentials
+import Glibc
+
+/// A median with the spread around it.
+struct Figure: Codable {
+  var median: Double
+  var min: Double
+  var max: Double
+
+  init(_ values: [Double]) {
+    let sorted = values.sorted()
+    let middle = sorted.count / 2
+    median = sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+    min = sorted.first ?? 0
+    max = sorted.last ?? 0
+  }
+}
+
+/// The results of one row.
+struct RowResult: Codable {
+  var name: String
+  var kind: String
+  var messageBytes: Int
+  var iterations: Int
+  /// What the C and Swift figures measure.
+  var unit: String
+  /// The Swift side uses typed Codable messages against the raw C loop.
+  var typed: Bool
+  var c: Figure
+  var swift: Figure
+  /// Swift time / C time, taken pair by pair over the repetitions.
+  var ratio: Figure
+  /// For throughput rows: messages per second from the medians.
+  var cMessagesPerSecond: Double?
+  var swiftMessagesPerSecond: Double?
+  /// For throughput rows: megabytes (10^6) of message text per second.
+  var cMegabytesPerSecond: Double?
+  var swiftMegabytesPerSecond: Double?
+  /// Exit status of every child process of the row (0 = it finished its part).
+  var childExitStatuses: [Int32]
+}
+
+/// Everything one run measured.
+struct BenchReport: Codable {
+  var tool = "ipc-bench"
+  var build: String
+  var kernel: String
+  var cpus: Int
+  var pin: String
+  var repetitions: Int
+  var quick: Bool
+  var rows: [RowResult]
+}
+
+enum Report {
+  /// A line of progress on stderr.
+  static func progress(_ text: String) {
+    var line = text + "\n"
+    line.withUTF8 { _ = write(STDERR_FILENO, $0.baseAddress, $0.count) }
+  }
+
+  static func json(_ report: BenchReport) -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    return (try? encoder.encode(report)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+  }
+
+  static func table(_ report: BenchReport) -> String {
+    var lines = [
+      "ipc-bench: \(report.cpus) CPUs, --pin \(report.pin), \(report.repetitions) repetitions,"
+        + " \(report.build) build, Linux \(report.kernel)\(report.quick ? ", quick" : "")",
+      "figures: median [min-max]; Swift/C is taken pair by pair (goal ≤ 1.10 for raw bytes)",
+      "",
+    ]
+    var table = [["row", "unit", "C", "Swift", "Swift/C"]]
+    for row in report.rows {
+      let scale = row.kind == Row.Kind.roundTrip.rawValue ? 1e-3 : 1.0
+      let unit = row.kind == Row.Kind.roundTrip.rawValue ? "µs/round trip" : "ns/message"
+      table.append([
+        row.name + (row.typed ? " (Swift typed vs C raw)" : ""), unit,
+        format(row.c, scale: scale), format(row.swift, scale: scale), ratio(row.ratio),
+      ])
+      if let c = row.cMessagesPerSecond, let swift = row.swiftMessagesPerSecond,
+        let cMB = row.cMegabytesPerSecond, let swiftMB = row.swiftMegabytesPerSecond
+      {
+        table.append([
+          "", "rate", "\(millions(c)) M msg/s, \(number(cMB, 0)) MB/s",
+          "\(millions(swift)) M msg/s, \(number(swiftMB, 0)) MB/s", "",
+        ])
+      }
+    }
+    let widths = (0..<5).map { column in table.map { $0[column].count }.max() ?? 0 }
+    for line in table {
+      lines.append(
+        line.indices.map { line[$0] + String(repeating: " ", count: widths[$0] - line[$0].count + 2) }
+          .joined().trimmingSuffix())
+    }
+    return lines.joined(separator: "\n")
+  }
+
+  private static func format(_ figure: Figure, scale: Double) -> String {
+    let digits = figure.median * scale >= 100 ? 0 : 1
+    return "\(number(figure.median * scale, digits)) [\(number(figure.min * scale, digits))-"
+      + "\(number(figure.max * scale, digits))]"
+  }
+
+  private static func ratio(_ figure: Figure) -> String {
+    "\(number(figure.median, 2)) [\(number(figure.min, 2))-\(number(figure.max, 2))]"
+  }
+
+  private static func millions(_ value: Double) -> String { number(value / 1e6, 2) }
+
+  /// `value` with `digits` decimals, without Foundation's formatters.
+  static func number(_ value: Double, _ digits: Int) -> String {
+    var scale = 1.0
+    for _ in 0..<digits { scale *= 10 }
+    let rounded = (value * scale).rounded() / scale
+    guard digits > 0 else { return String(Int(rounded)) }
+    let whole = Int(rounded)
+    let fraction = Int(((rounded - Double(whole)) * scale).rounded())
+    let fractionText = String(fraction)
+    return "\(whole)." + String(repeating: "0", count: digits - fractionText.count) + fractionText
+  }
+}
+
+extension String {
+  func trimmingSuffix() -> String {
+    var copy = self
+    while copy.last == " " { copy.removeLast() }
+    return copy
+  }
+}

@@ -1,0 +1,82 @@
+import CIPCBench
+import Glibc
+
+/// ipc-bench: every mechanism through the Swift layer and through plain C, in one run.
+let arguments = Array(CommandLine.arguments.dropFirst())
+if arguments.first == "--child" { exit(Runner.runChild(arguments)) }
+if arguments.contains("--help") || arguments.contains("-h") {
+  print(Options.usage)
+  exit(0)
+}
+let options: Options
+switch Options.parse(arguments) {
+case .success(let parsed): options = parsed
+case .failure(let failure):
+  Report.progress("ipc-bench: \(failure.message)\n\n\(Options.usage)")
+  exit(2)
+}
+
+let cpuCount = Runner.cpuCount  // before any pinning
+let rows = Rows.all.filter { row in options.filter.map { row.name.contains($0) } ?? true }
+guard !rows.isEmpty else {
+  Report.progress("ipc-bench: no row matches --filter \(options.filter ?? "")")
+  exit(2)
+}
+
+var results: [RowResult] = []
+do {
+  for (index, row) in rows.enumerated() {
+    let iterations = options.quick ? row.quickIterations : row.iterations
+    let label = "[\(index + 1)/\(rows.count)] \(row.name)"
+    Report.progress("\(label): warm-up")
+    var statuses: [Int32] = []
+    for impl in [Implementation.c, .swift] {
+      let warm = try Runner.measure(
+        row, impl, iterations: max(iterations / 10, 100), pinning: options.pinning)
+      statuses.append(warm.childStatus)
+    }
+    var c: [Double] = []
+    var swift: [Double] = []
+    for repetition in 0..<options.repetitions {
+      Report.progress("\(label): repetition \(repetition + 1) of \(options.repetitions)")
+      // Alternate which goes first, so a drift in the machine hits both alike.
+      let order: [Implementation] = repetition % 2 == 0 ? [.c, .swift] : [.swift, .c]
+      for impl in order {
+        let run = try Runner.measure(row, impl, iterations: iterations, pinning: options.pinning)
+        statuses.append(run.childStatus)
+        if impl == .c { c.append(run.nanoseconds) } else { swift.append(run.nanoseconds) }
+      }
+    }
+    let ratios = zip(swift, c).map { $0 / $1 }
+    var result = RowResult(
+      name: row.name, kind: row.kind.rawValue, messageBytes: row.size, iterations: iterations,
+      unit: row.kind == .roundTrip ? "ns per round trip" : "ns per message", typed: row.typed,
+      c: Figure(c), swift: Figure(swift), ratio: Figure(ratios), childExitStatuses: statuses)
+    if row.kind == .throughput {
+      result.cMessagesPerSecond = 1e9 / result.c.median
+      result.swiftMessagesPerSecond = 1e9 / result.swift.median
+      result.cMegabytesPerSecond = Double(row.size) * 1e3 / result.c.median
+      result.swiftMegabytesPerSecond = Double(row.size) * 1e3 / result.swift.median
+    }
+    results.append(result)
+    Report.progress("\(label): Swift/C \(Report.number(result.ratio.median, 2))")
+  }
+} catch {
+  Report.progress("ipc-bench: \(error)")
+  exit(1)
+}
+
+var system = utsname()
+uname(&system)
+let kernel = withUnsafeBytes(of: system.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+#if DEBUG
+  let build = "debug"
+#else
+  let build = "release"
+#endif
+let report = BenchReport(
+  build: build, kernel: kernel, cpus: cpuCount, pin: options.pinning.rawValue,
+  repetitions: options.repetitions, quick: options.quick, rows: results)
+print(options.json ? Report.json(report) : Report.table(report))
+let failedChildren = results.flatMap(\.childExitStatuses).filter { $0 != 0 }
+exit(failedChildren.isEmpty ? 0 : 1)
