@@ -30,19 +30,29 @@ struct ChildProcess {
     self.role = role
   }
 
-  /// Waits for the child to end; true if it exited with status 0.
-  func wait() -> Bool {
-    var status: Int32 = 0
-    while waitpid(pid, &status, 0) == -1 {
-      if errno != EINTR { return false }
+  /// Waits for whichever of `children` ends first; that child and whether it
+  /// exited with status 0. Nil once none is left. `onInterrupt` runs when a
+  /// signal interrupts the wait.
+  static func waitForAny(of children: [ChildProcess], onInterrupt: () -> Void) -> (ChildProcess, Bool)? {
+    guard !children.isEmpty else { return nil }
+    while true {
+      var status: Int32 = 0
+      let pid = waitpid(-1, &status, 0)
+      if pid == -1 {
+        if errno == EINTR {
+          onInterrupt()
+          continue
+        }
+        return nil
+      }
+      guard let child = children.first(where: { $0.pid == pid }) else { continue }
+      // WIFEXITED and WEXITSTATUS are macros Swift cannot import.
+      let signal = status & 0x7f
+      if signal != 0 {
+        Output.error("ipc demo: the \(child.role) process (pid \(pid)) was killed by signal \(signal)")
+        return (child, false)
+      }
+      return (child, (status >> 8) & 0xff == 0)
     }
-    // WIFEXITED and WEXITSTATUS are macros Swift cannot import.
-    let signal = status & 0x7f
-    let code = (status >> 8) & 0xff
-    if signal != 0 {
-      Output.error("ipc demo: the \(role) process (pid \(pid)) was killed by signal \(signal)")
-      return false
-    }
-    return code == 0
   }
 }

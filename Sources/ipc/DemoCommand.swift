@@ -88,30 +88,56 @@ enum DemoCommand {
   /// The parent: makes the queue, starts the three processes, waits, removes the queue.
   private static func coordinate(interval: String, count: Int) throws {
     let queue = try SystemV.MessageQueue.create()
-    Output.line("demo: made private message queue \(queue.id); starting 3 processes")
+    // Ctrl-C, SIGTERM or SIGHUP must not leave the queue behind: the handler
+    // removes it (msgctl is async-signal-safe), which also wakes every child.
+    demoQueueID = queue.id
+    for signal in [SIGINT, SIGTERM, SIGHUP] {
+      var action = sigaction()
+      action.__sigaction_handler.sa_handler = { signal in
+        msgctl(demoQueueID, IPC_RMID, nil)
+        demoSignal = signal
+      }
+      sigemptyset(&action.sa_mask)
+      action.sa_flags = 0  // interrupt waitpid, so the parent notices
+      sigaction(signal, &action, nil)
+    }
+    // A handler is no use on a blocked signal, and a parent process may block them.
+    var handled = sigset_t()
+    sigemptyset(&handled)
+    for signal in [SIGINT, SIGTERM, SIGHUP] { sigaddset(&handled, signal) }
+    pthread_sigmask(SIG_UNBLOCK, &handled, nil)
     var removed = false
     defer { if !removed { try? queue.remove() } }
+    Output.line("demo: made private message queue \(queue.id); starting 3 processes")
     let id = "\(queue.id)"
-    let receiver = try ChildProcess(role: "receiver", arguments: ["demo", "--role", "receiver", "--id", id])
-    let senders = [
+    var running = [
+      try ChildProcess(role: "receiver", arguments: ["demo", "--role", "receiver", "--id", id]),
       try ChildProcess(role: "sender", arguments: ["demo", "--role", "sender", "--id", id]),
       try ChildProcess(
         role: "batch sender",
         arguments: ["demo", "--role", "batch", "--id", id, "--interval", interval, "--count", "\(count)"]),
     ]
-    let sendersOK = senders.map { $0.wait() }.allSatisfy { $0 }
-    if !sendersOK {
-      // A sender died before its end message: removing the queue wakes the
-      // receiver with a clear "removed" error instead of leaving it waiting.
-      try queue.remove()
-      removed = true
+    var allOK = true
+    while let (child, ok) = ChildProcess.waitForAny(of: running, onInterrupt: {}) {
+      running.removeAll { $0.pid == child.pid }
+      if !ok && allOK {
+        // One process failed: removing the queue wakes the others with a clear
+        // "removed" error instead of leaving them waiting for messages that
+        // will never come, or for room that will never be made.
+        allOK = false
+        try? queue.remove()
+        removed = true
+      }
     }
-    let receiverOK = receiver.wait()
+    if demoSignal != 0 {
+      Output.error("ipc demo: interrupted by signal \(demoSignal); queue \(id) removed")
+      exit(128 + demoSignal)
+    }
     if !removed {
       try queue.remove()
       removed = true
     }
-    guard sendersOK && receiverOK else {
+    guard allOK else {
       throw CommandFailure("demo failed: a process did not finish cleanly; queue \(id) removed")
     }
     Output.line("demo: all 3 processes exited cleanly; queue \(id) removed")
@@ -174,3 +200,8 @@ enum DemoCommand {
     while nanosleep(&request, &remaining) == -1 && errno == EINTR { request = remaining }
   }
 }
+
+/// The demo's queue, for the signal handler that removes it.
+nonisolated(unsafe) private var demoQueueID: Int32 = -1
+/// The signal that interrupted the demo, or 0.
+nonisolated(unsafe) private var demoSignal: Int32 = 0

@@ -57,11 +57,22 @@ enum MessageCommand {
     let exclusive = arguments.flag("--exclusive")
     try arguments.finish()
     let key = try keyName?.resolve() ?? .private
-    let created = exclusive || key.isPrivate
-    let queue =
-      created
-      ? try SystemV.MessageQueue.create(key: key, permissions: permissions)
-      : try SystemV.MessageQueue.openOrCreate(key: key, permissions: permissions)
+    // Try to make it first, so this command knows whether the queue is its own.
+    // (A Result, not do/catch-where: that form crashes the Swift 6.3.1 compiler
+    // with typed throws.)
+    let queue: SystemV.MessageQueue
+    var created = true
+    switch Result(catching: { () throws(IPCError) in
+      try SystemV.MessageQueue.create(key: key, permissions: permissions)
+    }) {
+    case .success(let made):
+      queue = made
+    case .failure(let error) where error.code == .exists && !exclusive:
+      queue = try SystemV.MessageQueue.open(key: key)
+      created = false
+    case .failure(let error):
+      throw error
+    }
     if let maxBytes {
       do {
         try queue.setMaxBytes(maxBytes)
@@ -77,6 +88,7 @@ enum MessageCommand {
   private static func send(_ arguments: inout Arguments) throws {
     let name = try target(&arguments)
     let type = try arguments.integer("--type") ?? 1
+    guard type >= 1 else { throw UsageError("--type needs a message type ≥ 1, not \(type)") }
     let nowait = arguments.flag("--nowait")
     let timeout = try arguments.seconds("--timeout")
     if nowait && timeout != nil { throw UsageError("--nowait and --timeout exclude each other") }
@@ -117,24 +129,29 @@ enum MessageCommand {
     guard let message else {
       throw CommandFailure("no message of \(selector) in \(queue)")
     }
-    show(message, showType: showType)
+    try show(message, showType: showType)
   }
 
   private static func peek(_ arguments: inout Arguments) throws {
     let name = try target(&arguments)
     let index = try arguments.integer("--index") ?? 0
+    guard index >= 0 else { throw UsageError("--index needs a position ≥ 0 (0 is the oldest)") }
     let showType = arguments.flag("--show-type")
     try arguments.finish()
     let queue = try name.open()
     guard let message = try queue.peek(at: index) else {
       throw CommandFailure("\(queue) holds no message at index \(index)")
     }
-    show(message, showType: showType)
+    try show(message, showType: showType)
   }
 
-  private static func show(_ message: SystemV.Message, showType: Bool) {
-    if showType { Output.write("\(message.type)\t", to: STDOUT_FILENO) }
-    Output.bytes(message.bytes + [UInt8(ascii: "\n")])
+  private static func show(_ message: SystemV.Message, showType: Bool) throws {
+    let prefix = showType ? Array("\(message.type)\t".utf8) : []
+    guard Output.bytes(prefix + message.bytes + [UInt8(ascii: "\n")]) else {
+      throw CommandFailure(
+        "a message of type \(message.type) was taken from the queue but could not be written"
+          + " to standard output: \(String(cString: strerror(errno)))")
+    }
   }
 
   private static func stat(_ arguments: inout Arguments) throws {
@@ -209,7 +226,9 @@ enum MessageCommand {
       return .key(key)
     }
     if let path {
-      guard let project else { throw UsageError("--path needs --project N (1...255)") }
+      guard let project, (1...255).contains(project) else {
+        throw UsageError("--path needs --project N with N from 1 to 255")
+      }
       return .file(path, project)
     }
     if project != nil { throw UsageError("--project needs --path P") }
@@ -234,6 +253,7 @@ enum MessageCommand {
     var given = 0
     for (name, make) in choices {
       if let value = try arguments.integer(name) {
+        guard value >= 1 else { throw UsageError("\(name) needs a message type ≥ 1, not \(value)") }
         selector = make(value)
         given += 1
       }

@@ -7,26 +7,27 @@ enum Output {
   static func line(_ text: String) { write(text + "\n", to: STDOUT_FILENO) }
   static func error(_ text: String) { write(text + "\n", to: STDERR_FILENO) }
 
-  /// Writes raw bytes to standard output.
-  static func bytes(_ bytes: [UInt8]) {
+  /// Writes raw bytes to standard output; false (errno set) if they could not all be written.
+  static func bytes(_ bytes: [UInt8]) -> Bool {
     bytes.withUnsafeBytes { writeAll($0, to: STDOUT_FILENO) }
   }
 
   static func write(_ text: String, to fd: Int32) {
     var text = text
-    text.withUTF8 { writeAll(UnsafeRawBufferPointer($0), to: fd) }
+    _ = text.withUTF8 { writeAll(UnsafeRawBufferPointer($0), to: fd) }
   }
 
-  private static func writeAll(_ buffer: UnsafeRawBufferPointer, to fd: Int32) {
+  private static func writeAll(_ buffer: UnsafeRawBufferPointer, to fd: Int32) -> Bool {
     var offset = 0
     while offset < buffer.count {
       let written = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
       if written < 0 {
         if errno == EINTR { continue }
-        return
+        return false
       }
       offset += written
     }
+    return true
   }
 }
 

@@ -9,11 +9,12 @@ import Testing
 struct IPCCommandTests {
   @Test func createSendReceiveStatRemoveByKey() throws {
     let key = TestKeys.next()
-    let create = try Tools.ipc("msg", "create", "--key", "\(key)", "--mode", "0640", "--max-bytes", "4096")
+    let create = try Tools.ipc(
+      "msg", "create", "--key", "\(key)", "--mode", "0640", "--max-bytes", "4096", "--exclusive")
+    defer { try? SystemV.MessageQueue.open(key: key).remove() }
     #expect(create.exitStatus == 0, "\(create.standardError)")
     let id = try #require(Int32(create.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)))
     let queue = try SystemV.MessageQueue.open(id: id)
-    defer { try? queue.remove() }
     #expect(try queue.stat().maxBytes == 4096)
     #expect(try queue.stat().permissions.octal == "0640")
 
@@ -69,8 +70,8 @@ struct IPCCommandTests {
       try queue.send("kept".utf8, type: 1)
       let id = "\(queue.id)"
       let typeZero = try Tools.ipc("msg", "send", "--id", id, "--type", "0", "x")
-      #expect(typeZero.exitStatus == 1)
-      #expect(typeZero.standardError.contains("message type 0 is invalid"))
+      #expect(typeZero.exitStatus == 2)
+      #expect(typeZero.standardError.contains("--type needs a message type ≥ 1"))
       let big = String(repeating: "x", count: SystemV.MessageQueue.Limits.current().maxMessageSize + 1)
       let tooBig = try Tools.ipc("msg", "send", "--id", id, big)
       #expect(tooBig.exitStatus == 1)
@@ -93,6 +94,9 @@ struct IPCCommandTests {
     ["msg", "send", "--id", "1"],  // no text
     ["list", "--bogus"],
     ["msg", "create", "--max-bytes", "0"],
+    ["msg", "receive", "--id", "1", "--up-to", "0"],
+    ["msg", "peek", "--id", "1", "--index", "-1"],
+    ["msg", "stat", "--path", "/", "--project", "0"],
     ["msg", "receive", "--id", "1", "--timeout", "1e12"],
     ["msg", "receive", "--id", "1", "--timeout", "inf"],
     ["demo", "--interval", "inf"],
@@ -144,6 +148,77 @@ struct IPCCommandTests {
     let words = try #require(output.split(separator: "\n").first).split(separator: " ")
     let queueWord = try #require(words.firstIndex(of: "queue"))
     let id = try #require(Int32(words[queueWord + 1].dropLast()))
+    #expect(throws: IPCError.self) { try SystemV.MessageQueue.open(id: id) }
+  }
+
+  @Test func createWithALimitItMayNotSetRemovesTheQueueItMade() throws {
+    let key = TestKeys.next()
+    defer { try? SystemV.MessageQueue.open(key: key).remove() }
+    // As nobody, a limit above msgmnb needs CAP_SYS_RESOURCE: the command fails.
+    let limit = SystemV.MessageQueue.Limits.current().defaultMaxBytes + 1
+    let create = try SpawnedProcess.run(
+      "/usr/bin/setpriv",
+      [
+        "--reuid=65534", "--regid=65534", "--clear-groups", Tools.ipc, "msg", "create", "--key", "\(key)",
+        "--max-bytes", "\(limit)",
+      ])
+    #expect(create.exitStatus == 1)
+    #expect(create.standardError.contains("CAP_SYS_RESOURCE"))
+    let error = #expect(throws: IPCError.self) { try SystemV.MessageQueue.open(key: key) }
+    #expect(error?.code == .notFound)
+  }
+
+  @Test func aReceivedMessageThatCannotBeWrittenIsAFailureThatSaysSo() throws {
+    try withQueue { queue in
+      try queue.send("lost?".utf8, type: 1)
+      let run = try SpawnedProcess.run(
+        "/bin/sh", ["-c", "'\(Tools.ipc)' msg receive --id \(queue.id) > /dev/full"])
+      #expect(run.exitStatus == 1)
+      #expect(run.standardError.contains("was taken from the queue but could not be written"))
+    }
+  }
+
+  /// Starts `ipc demo` with a long batch and returns it once its queue exists.
+  private func startLongDemo() throws -> (SpawnedProcess, Int32) {
+    let demo = try SpawnedProcess(Tools.ipc, ["demo", "--interval", "0.01", "--count", "100000"])
+    let deadline = ContinuousClock.now + .seconds(20)
+    while ContinuousClock.now < deadline {
+      let words = demo.standardOutput.split(separator: "\n").first?.split(separator: " ") ?? []
+      if let index = words.firstIndex(of: "queue"), let id = Int32(words[index + 1].dropLast()) {
+        return (demo, id)
+      }
+      usleep(5_000)
+    }
+    throw SpawnFailure(message: "the demo never printed its queue")
+  }
+
+  @Test func demoWhoseReceiverDiesEndsWithoutHangingAndRemovesItsQueue() throws {
+    let (demo, id) = try startLongDemo()
+    defer { try? SystemV.MessageQueue.open(id: id).remove() }
+    // The receiver is the first child the demo starts.
+    var receiver: pid_t?
+    let deadline = ContinuousClock.now + .seconds(20)
+    while receiver == nil && ContinuousClock.now < deadline {
+      let children =
+        (try? String(contentsOfFile: "/proc/\(demo.pid)/task/\(demo.pid)/children", encoding: .utf8)) ?? ""
+      let pids = children.split(separator: " ").compactMap { pid_t($0) }
+      if pids.count == 3 { receiver = pids.sorted().first }
+      usleep(5_000)
+    }
+    kill(try #require(receiver), SIGKILL)
+    #expect(demo.wait(timeout: .seconds(20)))
+    #expect(demo.exitStatus == 1)
+    #expect(demo.standardError.contains("queue \(id) removed"))
+    #expect(throws: IPCError.self) { try SystemV.MessageQueue.open(id: id) }
+  }
+
+  @Test func demoInterruptedBySIGINTRemovesItsQueueAndExits130() throws {
+    let (demo, id) = try startLongDemo()
+    defer { try? SystemV.MessageQueue.open(id: id).remove() }
+    kill(demo.pid, SIGINT)
+    #expect(demo.wait(timeout: .seconds(20)))
+    #expect(demo.exitStatus == 130)
+    #expect(demo.standardError.contains("interrupted by signal 2; queue \(id) removed"))
     #expect(throws: IPCError.self) { try SystemV.MessageQueue.open(id: id) }
   }
 }

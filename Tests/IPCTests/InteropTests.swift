@@ -38,9 +38,9 @@ struct InteropTests {
   @Test func aQueueACPeerCreatedByKeyIsOpenedByKey() throws {
     let key = TestKeys.next()
     let peer = try SpawnedProcess.run(try cPeer(), ["create", "\(key.rawValue)"])
+    defer { try? SystemV.MessageQueue.open(key: key).remove() }
     let id = try #require(Int32(peer.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)))
     let queue = try SystemV.MessageQueue.open(key: key)
-    defer { try? queue.remove() }
     #expect(queue.id == id)
     #expect(try queue.stat().permissions.octal == "0600")
     let sent = try SpawnedProcess.run(try cPeer(), ["send", "\(id)", "6", hex(Array("from C".utf8))])
@@ -103,8 +103,8 @@ struct InteropTests {
     let python = try SpawnedProcess.run("/usr/bin/env", ["python3", "-c", script])
     #expect(python.exitStatus == 0, "\(python.standardError)")
     #expect(python.standardOutput == "11 tea\n")
-    #expect(try queue.receive(OrderCancelled.self) == OrderCancelled(orderID: 6))
-    #expect(try queue.receive(.type(3)).bytes == [0, 1, 2])
+    #expect(try queue.receive(OrderCancelled.self, timeout: .seconds(10)) == OrderCancelled(orderID: 6))
+    #expect(try queue.receive(.type(3), timeout: .seconds(10))?.bytes == [0, 1, 2])
   }
 
   @Test(.enabled(if: pythonHasSysvIPC || ProcessInfo.processInfo.environment["CI"] != nil))
@@ -117,12 +117,13 @@ struct InteropTests {
       q.send(b"plain", type=4)
       """
     let python = try SpawnedProcess.run("/usr/bin/env", ["python3", "-c", create])
+    defer { try? SystemV.MessageQueue.open(key: key).remove() }
     #expect(python.exitStatus == 0, "\(python.standardError)")
     let queue = try SystemV.MessageQueue.open(key: key)
-    defer { try? queue.remove() }
     let viaCommand = try Tools.ipc("msg", "receive", "--key", "\(key)", "--type", "4", "--show-type")
     #expect(viaCommand.standardOutput == "4\tplain\n")
-    #expect(try queue.receive(OrderPlaced.self) == OrderPlaced(orderID: 1, item: "scone"))
+    #expect(
+      try queue.receive(OrderPlaced.self, timeout: .seconds(10)) == OrderPlaced(orderID: 1, item: "scone"))
     #expect(try queue.stat().messageCount == 0)
   }
 }

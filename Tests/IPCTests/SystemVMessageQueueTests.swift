@@ -426,4 +426,31 @@ struct SystemVMessageQueueTests {
       #expect(Array(storage[0..<5000]) == bytes)
     }
   }
+
+  @Test func aMessageAboveMsgmaxIsReportedAsSuchEvenOnASmallQueue() throws {
+    try withQueue { queue in
+      try queue.setMaxBytes(100)
+      let limit = SystemV.MessageQueue.Limits.current().maxMessageSize
+      let error = #expect(throws: IPCError.self) {
+        try queue.send([UInt8](repeating: 1, count: limit + 1), type: 1)
+      }
+      #expect(error?.reason.contains("exceeds msgmax \(limit), see /proc/sys/kernel/msgmax") == true)
+    }
+  }
+
+  @Test func aLimitLoweredBehindTheCachesBackIsAnErrorForTrySend() throws {
+    try withQueue { queue in
+      try queue.setMaxBytes(200)  // this process now remembers 200
+      try queue.send([UInt8](repeating: 1, count: 90), type: 1)
+      var info = msqid_ds()  // lower it directly, as another process would
+      #expect(msgctl(queue.id, IPC_STAT, &info) == 0)
+      info.msg_qbytes = 100
+      #expect(msgctl(queue.id, IPC_SET, &info) == 0)
+      let error = #expect(throws: IPCError.self) {
+        try queue.trySend([UInt8](repeating: 2, count: 150), type: 1)
+      }
+      #expect(error?.reason.contains("150 bytes can never fit: the queue holds at most 100 bytes") == true)
+      #expect(try queue.stat().messageCount == 1)
+    }
+  }
 }

@@ -5,7 +5,7 @@
  *   sysv_msg_peer send ID TYPE HEX        msgsnd the bytes HEX encodes, of type TYPE
  *   sysv_msg_peer receive ID MSGTYP       msgrcv (blocking); prints "TYPE\tHEX"
  *   sysv_msg_peer receive-except ID TYPE  msgrcv with MSG_EXCEPT; prints "TYPE\tHEX"
- *   sysv_msg_peer create KEY              msgget(KEY, IPC_CREAT | 0600); prints the id
+ *   sysv_msg_peer create KEY              msgget(KEY, IPC_CREAT | IPC_EXCL | 0600); prints the id
  *
  * Exits 0 on success, 1 with the errno name on stderr on failure, 2 on usage.
  */
@@ -43,7 +43,7 @@ static int print_message(ssize_t size) {
 
 int main(int argc, char **argv) {
   if (argc == 3 && strcmp(argv[1], "create") == 0) {
-    int id = msgget((key_t)strtol(argv[2], NULL, 0), IPC_CREAT | 0600);
+    int id = msgget((key_t)strtol(argv[2], NULL, 0), IPC_CREAT | IPC_EXCL | 0600);
     if (id < 0) return fail("msgget");
     printf("%d\n", id);
     return 0;

@@ -151,7 +151,8 @@ extension SystemV {
         _ = try send(bytes, type: type, flags: 0)
         return
       }
-      try checkFits(size: bytes.count)
+      // Unknown limit: try without waiting; only a full queue needs the check.
+      if try send(bytes, type: type, flags: IPC_NOWAIT) { return }
       _ = try send(bytes, type: type, flags: 0)
     }
 
@@ -248,7 +249,8 @@ extension SystemV {
       case .success:
         return true
       case .failure(.wouldBlock) where flags & IPC_NOWAIT != 0:
-        if let limit = QueueLimitCache.maxBytes(of: id), bytes.count <= limit { return false }
+        // Full, or can it never fit? Asked afresh each time: a limit cached
+        // earlier may have been lowered since by another process.
         try checkFits(size: bytes.count)
         return false
       case .failure(let code):
@@ -268,7 +270,8 @@ extension SystemV {
       }
       let maxBytes = info.msg_qbytes
       QueueLimitCache.record(Int(maxBytes), of: id)
-      guard size > Int(maxBytes) else { return }
+      // Above msgmax the kernel fails the send itself, with the error that names msgmax.
+      guard size > Int(maxBytes), size <= Limits.maxMessageSize else { return }
       throw IPCError(
         code: .invalidArgument, operation: "msgsnd", object: description,
         reason: "message of \(size) bytes can never fit: the queue holds at most \(maxBytes) bytes"
@@ -346,8 +349,9 @@ extension SystemV {
     }
 
     /// Receives the first message `selector` admits into `buffer`, waiting
-    /// until there is one. Allocates nothing: the kernel writes the type and
-    /// text into per-thread scratch memory, and the text is copied to `buffer`.
+    /// until there is one. Allocates nothing after a thread's first call: the
+    /// kernel writes the type and text into per-thread scratch memory (at most
+    /// `msgmax` bytes), and the text is copied to `buffer`.
     ///
     /// The corresponding C function is `msgrcv`.
     ///
@@ -419,7 +423,8 @@ extension SystemV {
       throws(IPCError) -> Message?
     {
       let header = Int(CIPC_MSG_HEADER_SIZE)
-      var capacity = Limits.maxMessageSize
+      // A truncating receive must not cut at a stale msgmax: read it afresh.
+      var capacity = truncating ? Limits.current().maxMessageSize : Limits.maxMessageSize
       let allFlags = flags | (truncating ? CIPC_MSG_NOERROR : 0)
       while true {
         let result = ScratchBuffer.with(byteCount: header + capacity) {
@@ -459,25 +464,32 @@ extension SystemV {
       let (type, selectorFlags) = try selector.msgrcvArguments(for: self)
       let allFlags = flags | selectorFlags | (truncating ? CIPC_MSG_NOERROR : 0)
       let header = Int(CIPC_MSG_HEADER_SIZE)
-      let capacity = destination.count
-      let result = ScratchBuffer.with(byteCount: header + capacity) {
-        buffer -> Result<(type: Int, count: Int), IPCError.Code> in
-        retryingInterrupts(.msgrcv) {
-          msgrcv(id, buffer.baseAddress, capacity, type, allFlags)
-        }.map { count in
-          if count > 0 {
-            destination.baseAddress!.copyMemory(from: buffer.baseAddress! + header, byteCount: count)
+      // No message exceeds msgmax, so a huge caller buffer does not grow the
+      // per-thread scratch memory beyond it (re-read if a message says otherwise).
+      var capacity = min(
+        destination.count, truncating ? Limits.current().maxMessageSize : Limits.maxMessageSize)
+      while true {
+        let result = ScratchBuffer.with(byteCount: header + capacity) {
+          buffer -> Result<(type: Int, count: Int), IPCError.Code> in
+          retryingInterrupts(.msgrcv) {
+            msgrcv(id, buffer.baseAddress, capacity, type, allFlags)
+          }.map { count in
+            if count > 0 {
+              destination.baseAddress!.copyMemory(from: buffer.baseAddress! + header, byteCount: count)
+            }
+            return (buffer.load(as: Int.self), count)
           }
-          return (buffer.load(as: Int.self), count)
         }
-      }
-      switch result {
-      case .success(let received):
-        return received
-      case .failure(.noMessage) where flags & IPC_NOWAIT != 0:
-        return nil
-      case .failure(let code):
-        throw receiveError(code, operation: "msgrcv", capacity: capacity)
+        switch result {
+        case .success(let received):
+          return received
+        case .failure(.noMessage) where flags & IPC_NOWAIT != 0:
+          return nil
+        case .failure(.tooBig) where capacity < destination.count:
+          capacity = min(destination.count, max(Limits.current().maxMessageSize, capacity * 2))
+        case .failure(let code):
+          throw receiveError(code, operation: "msgrcv", capacity: destination.count)
+        }
       }
     }
 
@@ -563,9 +575,12 @@ extension SystemV {
         var error = controlError(code, operation: "msgctl(IPC_SET)")
         if code == .notPermitted {
           let limit = ProcFile.integer("/proc/sys/kernel/msgmnb").map { "\($0)" } ?? "msgmnb"
+          // IPC_SET rewrites the byte limit too, so the kernel applies this check
+          // even when only the permissions change.
           error.reason =
-            "setting \(change) needs to be the queue's owner or creator, and raising max bytes"
+            "setting \(change) needs to be the queue's owner or creator, and a byte limit"
             + " above msgmnb \(limit) (/proc/sys/kernel/msgmnb) needs CAP_SYS_RESOURCE"
+            + " (IPC_SET writes the limit with every change)"
         }
         throw error
       }

@@ -10,8 +10,9 @@ enum TestKeys {
   private static let counter = Atomic<Int32>(0)
 
   static func next() -> SystemV.Key {
+    // 22 bits of pid (pid_max is at most 2^22) and 8 of counter, under 0x40000000.
     let count = counter.add(1, ordering: .relaxed).newValue
-    return SystemV.Key(rawValue: 0x4900_0000 | ((getpid() & 0x7fff) << 8) | (count & 0xff))
+    return SystemV.Key(rawValue: 0x4000_0000 | ((getpid() & 0x3f_ffff) << 8) | (count & 0xff))
   }
 }
 

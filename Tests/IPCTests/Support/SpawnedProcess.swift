@@ -30,8 +30,20 @@ final class SpawnedProcess {
       argv.forEach { free($0) }
       envp.forEach { free($0) }
     }
+    // A child starts as from a shell: no blocked signals, default dispositions
+    // (the test runner's threads may block or ignore some).
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    var noSignals = sigset_t()
+    sigemptyset(&noSignals)
+    var allSignals = sigset_t()
+    sigfillset(&allSignals)
+    posix_spawnattr_setsigmask(&attributes, &noSignals)
+    posix_spawnattr_setsigdefault(&attributes, &allSignals)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
     var pid: pid_t = 0
-    let result = posix_spawn(&pid, executable, &actions, nil, argv, envp)
+    let result = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
     guard result == 0 else {
       throw SpawnFailure(message: "posix_spawn \(executable): \(String(cString: strerror(result)))")
     }
