@@ -16,11 +16,14 @@ let package = Package(
       cSettings: [.define("_GNU_SOURCE")]
     ),
     .target(name: "IPC", dependencies: ["CIPCShims"], path: "Sources/IPC"),
-    .executableTarget(name: "ipc", dependencies: ["IPC"], path: "Sources/ipc"),
+    // Spawning copies of the running tool: shared by `ipc` and `ipc-bench`, not a product.
+    .target(name: "IPCToolSupport", path: "Sources/IPCToolSupport"),
+    .executableTarget(name: "ipc", dependencies: ["IPC", "IPCToolSupport"], path: "Sources/ipc"),
     // Plain-C baseline loops against the raw system calls, measured beside the Swift layer.
     .target(name: "CIPCBench", path: "Sources/CIPCBench", cSettings: [.define("_GNU_SOURCE")]),
     .executableTarget(
-      name: "ipc-bench", dependencies: ["IPC", "CIPCBench"], path: "Sources/ipc-bench"),
+      name: "ipc-bench", dependencies: ["IPC", "CIPCBench", "IPCToolSupport"],
+      path: "Sources/ipc-bench"),
     .testTarget(
       name: "IPCTests",
       dependencies: ["IPC", "ipc", "ipc-bench"],

@@ -1,6 +1,7 @@
 import CIPCBench
 import Glibc
 import IPC
+import IPCToolSupport
 
 /// Runs one measurement: a fresh queue, a child process for the peer's part,
 /// a handshake outside the timed region, then the parent's timed part.
@@ -142,21 +143,11 @@ final class Watchdog: @unchecked Sendable {
 struct ChildProcess: Sendable {
   let pid: pid_t
 
-  static let executable: String = {
-    var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-    let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-    return count > 0
-      ? String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-      : CommandLine.arguments[0]
-  }()
-
   init(arguments: [String]) throws {
-    let argv = ([Self.executable] + arguments).map { strdup($0) }
-    defer { argv.forEach { free($0) } }
-    var pid: pid_t = 0
-    let result = posix_spawn(&pid, Self.executable, nil, nil, argv + [nil], environ)
-    guard result == 0 else { throw BenchFailure("posix_spawn: \(String(cString: strerror(result)))") }
-    self.pid = pid
+    switch SelfProcess.spawn(arguments) {
+    case .success(let pid): self.pid = pid
+    case .failure(let error): throw BenchFailure("posix_spawn: \(error)")
+    }
   }
 
   /// Waits for the child; its exit status, or 128 + signal if a signal ended it.

@@ -1,4 +1,5 @@
 import Glibc
+import IPCToolSupport
 
 /// A child process running this same `ipc` executable, started with
 /// `posix_spawn` (never `fork` from Swift).
@@ -6,27 +7,12 @@ struct ChildProcess {
   let pid: pid_t
   let role: String
 
-  /// The path of the running executable, so children run the same binary.
-  static let executable: String = {
-    var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-    let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-    return count > 0
-      ? String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-      : CommandLine.arguments[0]
-  }()
-
   /// Starts `ipc ARGUMENTS...` as a child that shares stdout and stderr.
   init(role: String, arguments: [String]) throws {
-    let argv = ([Self.executable] + arguments).map { strdup($0) }
-    defer { argv.forEach { free($0) } }
-    var pid: pid_t = 0
-    let result = Self.executable.withCString { path in
-      posix_spawn(&pid, path, nil, nil, argv + [nil], environ)
+    switch SelfProcess.spawn(arguments) {
+    case .success(let pid): self.pid = pid
+    case .failure(let error): throw CommandFailure("cannot start the \(role) process: \(error)")
     }
-    guard result == 0 else {
-      throw CommandFailure("cannot start the \(role) process: \(String(cString: strerror(result)))")
-    }
-    self.pid = pid
     self.role = role
   }
 
