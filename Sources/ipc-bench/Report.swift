@@ -1,5 +1,6 @@
 import FoundationEssentials
 import Glibc
+import IPCToolSupport
 
 /// A median with the spread around it.
 struct Figure: Codable {
@@ -89,12 +90,7 @@ enum Report {
         ])
       }
     }
-    let widths = (0..<5).map { column in table.map { $0[column].count }.max() ?? 0 }
-    for line in table {
-      lines.append(
-        line.indices.map { line[$0] + String(repeating: " ", count: widths[$0] - line[$0].count + 2) }
-          .joined().trimmingSuffix())
-    }
+    lines += TextTable.lines(table, gap: 2)
     return lines.joined(separator: "\n")
   }
 
@@ -120,13 +116,5 @@ enum Report {
     let fraction = Int(((rounded - Double(whole)) * scale).rounded())
     let fractionText = String(fraction)
     return "\(whole)." + String(repeating: "0", count: digits - fractionText.count) + fractionText
-  }
-}
-
-extension String {
-  func trimmingSuffix() -> String {
-    var copy = self
-    while copy.last == " " { copy.removeLast() }
-    return copy
   }
 }

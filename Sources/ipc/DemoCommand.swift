@@ -44,12 +44,7 @@ enum DemoCommand {
   }
 
   static func main(_ arguments: Arguments) -> Int32 {
-    var arguments = arguments
-    if arguments.wantsHelp {
-      Output.line(usage)
-      return ExitStatus.success
-    }
-    return run(usage: usage) {
+    run(usage: usage, arguments) { arguments in
       // Children are this executable run with a hidden --role option.
       if let role = try arguments.option("--role") {
         guard let idText = try arguments.option("--id"), let id = Int32(idText) else {
@@ -118,7 +113,7 @@ enum DemoCommand {
         arguments: ["demo", "--role", "batch", "--id", id, "--interval", interval, "--count", "\(count)"]),
     ]
     var allOK = true
-    while let (child, ok) = ChildProcess.waitForAny(of: running, onInterrupt: {}) {
+    while let (child, ok) = ChildProcess.waitForAny(of: running) {
       running.removeAll { $0.pid == child.pid }
       if !ok && allOK {
         // One process failed: removing the queue wakes the others with a clear

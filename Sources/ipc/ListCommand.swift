@@ -1,5 +1,6 @@
 import Glibc
 import IPC
+import IPCToolSupport
 
 /// `ipc list`: the message queues of this machine, like `ipcs -q` with more columns.
 enum ListCommand {
@@ -12,12 +13,7 @@ enum ListCommand {
     """
 
   static func main(_ arguments: Arguments) -> Int32 {
-    var arguments = arguments
-    if arguments.wantsHelp {
-      Output.line(usage)
-      return ExitStatus.success
-    }
-    return run(usage: usage) {
+    run(usage: usage, arguments) { arguments in
       try arguments.finish()
       try listQueues()
     }
@@ -41,10 +37,7 @@ enum ListCommand {
         row["lspid"] ?? "?", row["lrpid"] ?? "?",
       ])
     }
-    let widths = header.indices.map { column in table.map { $0[column].count }.max() ?? 0 }
-    for line in table {
-      Output.line(line.indices.map { line[$0].padding(widths[$0] + 1) }.joined().trimmingTrailingSpaces())
-    }
+    TextTable.lines(table).forEach(Output.line)
   }
 }
 
@@ -72,13 +65,5 @@ struct ProcTable {
       let fields = line.split(separator: " ").map(String.init)
       rows.append(Dictionary(uniqueKeysWithValues: zip(header, fields)))
     }
-  }
-}
-
-extension String {
-  func trimmingTrailingSpaces() -> String {
-    var copy = self
-    while copy.last == " " { copy.removeLast() }
-    return copy
   }
 }

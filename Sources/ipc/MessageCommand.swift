@@ -1,5 +1,6 @@
 import Glibc
 import IPC
+import IPCToolSupport
 
 /// `ipc msg ...`: System V message queues.
 enum MessageCommand {
@@ -28,15 +29,11 @@ enum MessageCommand {
   static func main(_ arguments: Arguments) -> Int32 {
     var arguments = arguments
     let subcommand = arguments.subcommand()
-    if arguments.wantsHelp || subcommand == nil {
-      if subcommand == nil && !arguments.wantsHelp {
-        Output.error(usage)
-        return ExitStatus.usage
-      }
-      Output.line(usage)
-      return ExitStatus.success
+    if subcommand == nil && !arguments.wantsHelp {
+      Output.error(usage)
+      return ExitStatus.usage
     }
-    return run(usage: usage) {
+    return run(usage: usage, arguments) { arguments in
       switch subcommand {
       case "create": try create(&arguments)
       case "send": try send(&arguments)
@@ -171,9 +168,7 @@ enum MessageCommand {
       ("last receive", event(status.lastReceiverPID, status.lastReceiveTime)),
       ("changed", Clock.format(status.lastChangeTime)),
     ]
-    for (name, value) in rows {
-      Output.line(name.padding(13) + value)
-    }
+    TextTable.lines(rows.map { [$0.0, $0.1] }).forEach(Output.line)
   }
 
   private static func event(_ pid: Int32?, _ time: Int?) -> String {
@@ -265,13 +260,6 @@ enum MessageCommand {
   static func userName(_ uid: UInt32) -> String {
     guard let entry = getpwuid(uid), let name = entry.pointee.pw_name else { return "\(uid)" }
     return String(cString: name)
-  }
-}
-
-extension String {
-  /// The string padded with spaces to at least `width` characters.
-  func padding(_ width: Int) -> String {
-    count >= width ? self + " " : self + String(repeating: " ", count: width - count)
   }
 }
 

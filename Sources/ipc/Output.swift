@@ -44,10 +44,16 @@ struct CommandFailure: Error {
   init(_ message: String) { self.message = message }
 }
 
-/// Runs one subcommand body and turns its errors into a message and an exit status.
-func run(usage: String, _ body: () throws -> Void) -> Int32 {
+/// Runs one command: prints `usage` for `--help`, otherwise runs `body` and
+/// turns its errors into a message and an exit status.
+func run(usage: String, _ arguments: Arguments, _ body: (inout Arguments) throws -> Void) -> Int32 {
+  var arguments = arguments
+  if arguments.wantsHelp {
+    Output.line(usage)
+    return ExitStatus.success
+  }
   do {
-    try body()
+    try body(&arguments)
     return ExitStatus.success
   } catch let error as UsageError {
     Output.error("ipc: \(error.message)\n\n\(usage)")

@@ -47,9 +47,4 @@ enum Tools {
     }
     return .success(output)
   }()
-
-  /// Whether `command` is found on PATH.
-  static func exists(_ command: String) -> Bool {
-    (try? SpawnedProcess.run("/bin/sh", ["-c", "command -v \(command)"]).exitStatus) == 0
-  }
 }
