@@ -195,15 +195,19 @@ struct IPCCommandTests {
   @Test func demoWhoseReceiverDiesEndsWithoutHangingAndRemovesItsQueue() throws {
     let (demo, id) = try startLongDemo()
     defer { try? SystemV.MessageQueue.open(id: id).remove() }
-    // The receiver is the first child the demo starts.
+    // Find the receiver by its command line: the sender may already have
+    // finished, so the number of children says nothing.
     var receiver: pid_t?
     let deadline = ContinuousClock.now + .seconds(20)
     while receiver == nil && ContinuousClock.now < deadline {
       let children =
         (try? String(contentsOfFile: "/proc/\(demo.pid)/task/\(demo.pid)/children", encoding: .utf8)) ?? ""
-      let pids = children.split(separator: " ").compactMap { pid_t($0) }
-      if pids.count == 3 { receiver = pids.sorted().first }
-      usleep(5_000)
+      receiver = children.split(separator: " ").compactMap { pid_t($0) }.first { pid in
+        let commandLine = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline"))) ?? Data()
+        return commandLine.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+          .contains("receiver")
+      }
+      if receiver == nil { usleep(5_000) }
     }
     kill(try #require(receiver), SIGKILL)
     #expect(demo.wait(timeout: .seconds(20)))
