@@ -17,6 +17,8 @@ static const int CIPC_MSG_NOERROR = 010000;
 static const int CIPC_MSG_HEADER_SIZE = sizeof(long);
 
 #include <sys/types.h>
+#include <mqueue.h>
+#include <signal.h>
 
 /// gettid(2): the calling thread's kernel id (glibc declares it only under _GNU_SOURCE).
 pid_t cipc_gettid(void);
@@ -24,5 +26,14 @@ pid_t cipc_gettid(void);
 /// tgkill(2): sends `signal` to thread `tid` of process `pid`, so a signal
 /// interrupts the one thread that is blocked in a call (kill(2) may pick any).
 int cipc_tgkill(pid_t pid, pid_t tid, int signal);
+
+/// mq_open(3) with O_CREAT's two extra arguments made explicit (Swift cannot
+/// call variadic C functions). `attributes` may be NULL for the defaults.
+mqd_t cipc_mq_open(const char *name, int flags, mode_t mode, struct mq_attr *attributes);
+
+/// mq_notify(3) with SIGEV_THREAD: glibc calls `function(value)` on a new
+/// thread when a message arrives on the empty queue. `sigevent`'s unions are
+/// awkward to fill from Swift.
+int cipc_mq_notify_thread(mqd_t queue, void (*function)(union sigval), void *value);
 
 #endif

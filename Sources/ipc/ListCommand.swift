@@ -2,7 +2,8 @@ import Glibc
 import IPC
 import IPCToolSupport
 
-/// `ipc list`: the message queues of this machine, like `ipcs -q` with more columns.
+/// `ipc list`: the message queues of this machine: System V like `ipcs -q`
+/// with more columns, and POSIX from the mqueue filesystem.
 enum ListCommand {
   static let usage = """
     usage: ipc list
@@ -10,13 +11,44 @@ enum ListCommand {
       List System V message queues: key, id, owner, permissions, messages,
       bytes used and allowed, last sender and receiver pids. Reads
       /proc/sysvipc/msg, so it shows every queue, as ipcs -q does.
+
+      Then list POSIX message queues: name, owner, permissions, messages,
+      limits and bytes queued. They are read from /dev/mqueue, where the
+      mqueue filesystem must be mounted (mount -t mqueue none /dev/mqueue).
     """
 
   static func main(_ arguments: Arguments) -> Int32 {
     run(usage: usage, arguments) { arguments in
       try arguments.finish()
       try listQueues()
+      listPOSIXQueues()
     }
+  }
+
+  private static func listPOSIXQueues() {
+    guard let names = MountedQueues.names() else {
+      Output.line(
+        "------ POSIX message queues: not listed, /dev/mqueue is not mounted"
+          + " (\(MountedQueues.mountHint)) ------")
+      return
+    }
+    Output.line("------ POSIX message queues (\(names.count)) ------")
+    var table = [["NAME", "OWNER", "PERMS", "MESSAGES", "MAX-MESSAGES", "MESSAGE-SIZE", "BYTES"]]
+    for name in names {
+      var info = stat()
+      let found = stat(MountedQueues.directory + name, &info) == 0
+      // The limits need mq_getattr, which needs read permission on the queue.
+      let attributes = try? POSIX.MessageQueue.open(name, access: .readOnly).attributes()
+      table.append([
+        name, found ? MessageCommand.userName(info.st_uid) : "?",
+        found ? Permissions(rawValue: info.st_mode & 0o777).octal : "?",
+        attributes.map { "\($0.currentMessages)" } ?? "-",
+        attributes.map { "\($0.maxMessages)" } ?? "-",
+        attributes.map { "\($0.messageSize)" } ?? "-",
+        MountedQueues.state(of: name)?["QSIZE"] ?? "?",
+      ])
+    }
+    TextTable.lines(table).forEach(Output.line)
   }
 
   private static func listQueues() throws {

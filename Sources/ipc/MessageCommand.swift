@@ -143,12 +143,7 @@ enum MessageCommand {
   }
 
   private static func show(_ message: SystemV.Message, showType: Bool) throws {
-    let prefix = showType ? Array("\(message.type)\t".utf8) : []
-    guard Output.bytes(prefix + message.bytes + [UInt8(ascii: "\n")]) else {
-      throw CommandFailure(
-        "a message of type \(message.type) was taken from the queue but could not be written"
-          + " to standard output: \(String(cString: strerror(errno)))")
-    }
+    try Output.message(message.bytes, label: showType ? "\(message.type)" : nil)
   }
 
   private static func stat(_ arguments: inout Arguments) throws {

@@ -12,6 +12,17 @@ enum Output {
     bytes.withUnsafeBytes { writeAll($0, to: STDOUT_FILENO) }
   }
 
+  /// Writes a received message's bytes and a newline, after `label` and a tab
+  /// if given; a failed write is an error that says the message was consumed.
+  static func message(_ bytes: [UInt8], label: String?) throws {
+    let prefix = label.map { Array("\($0)\t".utf8) } ?? []
+    guard Output.bytes(prefix + bytes + [UInt8(ascii: "\n")]) else {
+      throw CommandFailure(
+        "a message was taken from the queue but could not be written to standard output: "
+          + String(cString: strerror(errno)))
+    }
+  }
+
   static func write(_ text: String, to fd: Int32) {
     var text = text
     _ = text.withUTF8 { writeAll(UnsafeRawBufferPointer($0), to: fd) }

@@ -7,8 +7,9 @@ let topUsage = """
   Inspect and use the Linux IPC objects of this machine.
 
   commands:
-    list        list message queues (like ipcs -q, with more columns)
+    list        list message queues, System V (like ipcs -q) and POSIX
     msg         System V message queues: create, send, receive, peek, stat, remove
+    mq          POSIX message queues: create, send, receive, stat, unlink
     demo        the classic sender / batch sender / receiver walk-through
 
   Run `ipc <command> --help` for a command's options.
@@ -20,6 +21,7 @@ let status: Int32
 switch arguments.subcommand() {
 case "list": status = ListCommand.main(arguments)
 case "msg": status = MessageCommand.main(arguments)
+case "mq": status = POSIXQueueCommand.main(arguments)
 case "demo": status = DemoCommand.main(arguments)
 case "help": Output.line(topUsage); status = ExitStatus.success
 case nil where arguments.wantsHelp: Output.line(topUsage); status = ExitStatus.success

@@ -8,3 +8,17 @@ public protocol MessageCoder: Sendable {
   /// Decodes a `T` from the bytes of one message.
   func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T
 }
+
+extension MessageCoder {
+  /// Encodes `value` for sending; a failure is an ``IPCError`` with operation
+  /// `encode`, thrown before anything is sent.
+  func encodeMessage<T: Encodable>(_ value: T) throws(IPCError) -> [UInt8] {
+    do {
+      return try encode(value)
+    } catch {
+      throw IPCError(
+        code: .invalidArgument, operation: "encode", object: "\(T.self)",
+        reason: "the value could not be encoded (\(error)); nothing was sent")
+    }
+  }
+}

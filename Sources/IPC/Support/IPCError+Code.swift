@@ -51,6 +51,20 @@ extension IPCError {
     /// `EFAULT`: an address handed to the kernel is not accessible.
     public static let badAddress = Code(rawValue: EFAULT)
 
+    /// `EMSGSIZE`: a message is larger than a POSIX queue's message size, or a
+    /// receive buffer smaller than it.
+    public static let messageTooLong = Code(rawValue: EMSGSIZE)
+    /// `EMFILE`: the process has too many descriptors open, or (POSIX queues)
+    /// the user's `RLIMIT_MSGQUEUE` bytes are used up.
+    public static let tooManyOpen = Code(rawValue: EMFILE)
+    /// `ENAMETOOLONG`: a name or path is longer than the system allows.
+    public static let nameTooLong = Code(rawValue: ENAMETOOLONG)
+    /// `EBADF`: the descriptor is closed, or not open for this operation.
+    public static let badDescriptor = Code(rawValue: EBADF)
+    /// `EBUSY`: the object is in use (a POSIX queue already has a notification
+    /// registered by another process).
+    public static let busy = Code(rawValue: EBUSY)
+
     private static let names: [Int32: String] = [
       EAGAIN: "EAGAIN", ENOMSG: "ENOMSG", ENOENT: "ENOENT", EEXIST: "EEXIST",
       EIDRM: "EIDRM", EINTR: "EINTR", E2BIG: "E2BIG", EINVAL: "EINVAL",
@@ -58,7 +72,7 @@ extension IPCError {
       ETIMEDOUT: "ETIMEDOUT", EBADMSG: "EBADMSG", ENOSYS: "ENOSYS",
       ERANGE: "ERANGE", EFAULT: "EFAULT", EBADF: "EBADF", EMSGSIZE: "EMSGSIZE",
       EPIPE: "EPIPE", ENAMETOOLONG: "ENAMETOOLONG", EMFILE: "EMFILE",
-      ENFILE: "ENFILE", ENOTDIR: "ENOTDIR",
+      ENFILE: "ENFILE", ENOTDIR: "ENOTDIR", EBUSY: "EBUSY", ENXIO: "ENXIO",
     ]
 
     /// The symbolic name, such as `EIDRM`.

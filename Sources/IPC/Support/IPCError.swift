@@ -10,7 +10,7 @@
 /// Nothing is lost on an error: a failed send leaves the queue as it was, and a
 /// failed receive consumes nothing. The one exception is a message that was
 /// received but could not be decoded; its bytes and type are kept in
-/// ``payload`` and ``messageType``.
+/// ``payload`` (with ``messageType`` or ``priority``).
 public struct IPCError: Error, Sendable, Equatable, CustomStringConvertible {
   /// The `errno` value, or the closest one for errors found before the call.
   public var code: Code
@@ -22,8 +22,10 @@ public struct IPCError: Error, Sendable, Equatable, CustomStringConvertible {
   public var reason: String
   /// The bytes of a message that was received but could not be decoded.
   public var payload: [UInt8]?
-  /// The type of the message in ``payload``.
+  /// The type of the System V message in ``payload``.
   public var messageType: Int?
+  /// The priority of the POSIX message in ``payload``.
+  public var priority: Int?
 
   /// Creates an error from its parts.
   public init(

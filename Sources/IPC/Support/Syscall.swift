@@ -40,4 +40,9 @@ func once<R: FixedWidthInteger & SignedInteger>(_ body: () -> R) -> Result<R, IP
 enum Syscall: Sendable, Hashable {
   case msgsnd
   case msgrcv
+  case mqOpen
+  case mqSend
+  case mqReceive
+  /// The wait between tries of a timed call on a descriptor (``Readiness``).
+  case poll
 }

@@ -69,12 +69,6 @@ extension SystemV.MessageQueue {
         code: .invalidArgument, operation: "msgsnd", object: description,
         reason: "\(M.self).messageType is \(M.messageType): a sent message's type must be 1 or more")
     }
-    do {
-      return try coder.encode(message)
-    } catch {
-      throw IPCError(
-        code: .invalidArgument, operation: "encode", object: "\(M.self)",
-        reason: "the value could not be encoded (\(error)); nothing was sent")
-    }
+    return try coder.encodeMessage(message)
   }
 }

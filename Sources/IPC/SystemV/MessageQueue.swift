@@ -213,20 +213,6 @@ extension SystemV {
       }
     }
 
-    private func withContiguousBytes<Bytes: Sequence<UInt8>, R>(
-      _ bytes: Bytes, _ body: (UnsafeRawBufferPointer) throws(IPCError) -> R
-    ) throws(IPCError) -> R {
-      // Typed throws do not cross withContiguousStorageIfAvailable, so carry a Result.
-      let direct: Result<R, IPCError>? = bytes.withContiguousStorageIfAvailable { storage in
-        Result { () throws(IPCError) in try body(UnsafeRawBufferPointer(storage)) }
-      }
-      if let direct { return try direct.get() }
-      let copy = Array(bytes)
-      return try copy.withUnsafeBytes { (buffer) -> Result<R, IPCError> in
-        Result { () throws(IPCError) in try body(buffer) }
-      }.get()
-    }
-
     /// Sends one message; returns false if `IPC_NOWAIT` was given and the queue is full.
     @inline(__always)
     func send(_ bytes: UnsafeRawBufferPointer, type: Int, flags: Int32) throws(IPCError) -> Bool {

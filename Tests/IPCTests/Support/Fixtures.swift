@@ -70,3 +70,47 @@ func outcome<T>(_ body: () async throws -> T) async -> Result<T, any Error> {
     return .failure(error)
   }
 }
+
+/// POSIX IPC names no other test or test process uses: the pid and a counter.
+enum TestNames {
+  private static let counter = Atomic<Int>(0)
+
+  static func next(_ prefix: String = "ipc-test") -> String {
+    "/\(prefix)-\(getpid())-\(counter.add(1, ordering: .relaxed).newValue)"
+  }
+}
+
+/// Runs `body` with a new POSIX queue that is unlinked afterwards, also when
+/// the body fails.
+func withPOSIXQueue<R>(
+  maxMessages: Int? = 4, messageSize: Int? = 128,
+  _ body: (POSIX.MessageQueue) throws -> R
+) throws -> R {
+  let queue = try POSIX.MessageQueue.create(
+    TestNames.next(), maxMessages: maxMessages, messageSize: messageSize)
+  defer { try? queue.unlink() }
+  return try body(queue)
+}
+
+/// The async form of ``withPOSIXQueue(maxMessages:messageSize:_:)``.
+func withPOSIXQueue<R>(
+  maxMessages: Int? = 4, messageSize: Int? = 128,
+  _ body: (POSIX.MessageQueue) async throws -> R
+) async throws -> R {
+  let queue = try POSIX.MessageQueue.create(
+    TestNames.next(), maxMessages: maxMessages, messageSize: messageSize)
+  defer { try? queue.unlink() }
+  return try await body(queue)
+}
+
+/// Every message in `queue`, in receive order, taken without waiting.
+func drain(_ queue: POSIX.MessageQueue) throws -> [POSIX.Message] {
+  var messages: [POSIX.Message] = []
+  while let message = try queue.tryReceive() { messages.append(message) }
+  return messages
+}
+
+extension POSIX.Message {
+  /// A message from UTF-8 text and a priority.
+  init(_ text: String, priority: Int = 0) { self.init(bytes: Array(text.utf8), priority: priority) }
+}

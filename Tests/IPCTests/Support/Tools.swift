@@ -24,11 +24,17 @@ enum Tools {
     try SpawnedProcess.run(ipc, arguments)
   }
 
-  /// The plain-C peer (Tests/Peers/sysv_msg_peer.c), compiled once per test run
-  /// with the system C compiler into the build folder.
-  static let cPeer: Result<String, SpawnFailure> = {
-    let source = packageRoot + "/Tests/Peers/sysv_msg_peer.c"
-    let output = productsDirectory + "/sysv_msg_peer"
+  /// The plain-C System V peer (Tests/Peers/sysv_msg_peer.c).
+  static let cPeer = compiledPeer("sysv_msg_peer")
+
+  /// The plain-C POSIX queue peer (Tests/Peers/posix_mq_peer.c).
+  static let posixQueuePeer = compiledPeer("posix_mq_peer")
+
+  /// Compiles Tests/Peers/NAME.c with the system C compiler into the build
+  /// folder, once per test run.
+  private static func compiledPeer(_ name: String) -> Result<String, SpawnFailure> {
+    let source = packageRoot + "/Tests/Peers/\(name).c"
+    let output = productsDirectory + "/\(name)"
     let staging = output + ".\(getpid())"
     do {
       let compiler = try SpawnedProcess.run(
@@ -46,5 +52,5 @@ enum Tools {
       return .failure(SpawnFailure(message: "rename \(staging): \(String(cString: strerror(errno)))"))
     }
     return .success(output)
-  }()
+  }
 }

@@ -1,0 +1,120 @@
+import Glibc
+import Synchronization
+
+/// One background thread that waits in `poll` on behalf of async callers, so
+/// that no thread of Swift's cooperative pool ever blocks in the kernel.
+///
+/// Waiters are one-shot: a caller registers a descriptor, is resumed once it
+/// is ready (or closed, or in error), and tries its non-blocking call again.
+/// A pipe wakes the thread whenever the set of waiters changes.
+final class DescriptorWaiter: Sendable {
+  /// The process-wide waiter; its thread starts on first use and lives on.
+  static let shared = DescriptorWaiter()
+
+  private struct Waiter {
+    var descriptor: Int32
+    var events: Int16
+    var continuation: CheckedContinuation<Bool, Never>
+  }
+
+  private struct State {
+    var waiters: [UInt64: Waiter] = [:]
+    /// Ids cancelled before their continuation was registered.
+    var cancelled: Set<UInt64> = []
+    var nextID: UInt64 = 1
+  }
+
+  private let state = Mutex(State())
+  /// The wake pipe: the thread polls the read end; a byte written wakes it.
+  private let wakeReader: Int32
+  private let wakeWriter: Int32
+
+  private init() {
+    var ends: [Int32] = [-1, -1]
+    precondition(pipe(&ends) == 0, "pipe failed: errno \(errno)")
+    for end in ends {
+      _ = fcntl(end, F_SETFD, FD_CLOEXEC)
+      _ = fcntl(end, F_SETFL, O_NONBLOCK)
+    }
+    (wakeReader, wakeWriter) = (ends[0], ends[1])
+    var thread = pthread_t()
+    let context = Unmanaged.passRetained(self).toOpaque()
+    let created = pthread_create(
+      &thread, nil,
+      { context in
+        Unmanaged<DescriptorWaiter>.fromOpaque(context!).takeRetainedValue().run()
+      }, context)
+    precondition(created == 0, "pthread_create failed: \(created)")
+    pthread_detach(thread)
+  }
+
+  /// Suspends until `descriptor` is ready for `events`, closed or in error.
+  ///
+  /// - Returns: false if the task was cancelled first.
+  func wait(for descriptor: Int32, events: Int16) async -> Bool {
+    let id = state.withLock { state in
+      defer { state.nextID += 1 }
+      return state.nextID
+    }
+    defer { _ = state.withLock { $0.cancelled.remove(id) } }
+    return await withTaskCancellationHandler {
+      await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+        let cancelledAlready = state.withLock { state in
+          if state.cancelled.remove(id) != nil { return true }
+          state.waiters[id] = Waiter(descriptor: descriptor, events: events, continuation: continuation)
+          return false
+        }
+        if cancelledAlready {
+          continuation.resume(returning: false)
+        } else {
+          wake()
+        }
+      }
+    } onCancel: {
+      let waiter = state.withLock { state in
+        if let waiter = state.waiters.removeValue(forKey: id) { return Optional(waiter) }
+        state.cancelled.insert(id)
+        return nil
+      }
+      if let waiter {
+        waiter.continuation.resume(returning: false)
+        wake()
+      }
+    }
+  }
+
+  private func wake() {
+    // A full pipe already holds a wake-up, so a failed write loses nothing.
+    var byte: UInt8 = 1
+    _ = write(wakeWriter, &byte, 1)
+  }
+
+  private func run() -> Never {
+    var entries: [pollfd] = []
+    var ids: [UInt64] = []
+    while true {
+      entries.removeAll(keepingCapacity: true)
+      ids.removeAll(keepingCapacity: true)
+      entries.append(pollfd(fd: wakeReader, events: Int16(POLLIN), revents: 0))
+      state.withLock { state in
+        for (id, waiter) in state.waiters {
+          ids.append(id)
+          entries.append(pollfd(fd: waiter.descriptor, events: waiter.events, revents: 0))
+        }
+      }
+      // EINTR or an error just means another round with a fresh set.
+      guard poll(&entries, nfds_t(entries.count), -1) > 0 else { continue }
+      if entries[0].revents != 0 {
+        var drained = [UInt8](repeating: 0, count: 64)
+        while read(wakeReader, &drained, drained.count) > 0 {}
+      }
+      let ready = state.withLock { state in
+        ids.indices.compactMap { index in
+          entries[index + 1].revents == 0
+            ? nil : state.waiters.removeValue(forKey: ids[index])?.continuation
+        }
+      }
+      for continuation in ready { continuation.resume(returning: true) }
+    }
+  }
+}

@@ -1,0 +1,31 @@
+import Glibc
+
+/// The rule every POSIX IPC name follows, checked before the call so the error
+/// can say the rule instead of the kernel's bare EINVAL or ENOENT.
+enum POSIXName {
+  /// The longest name after the leading '/': NAME_MAX, one directory entry.
+  static let maxLength = Int(NAME_MAX)
+
+  /// Throws `.invalidArgument` unless `name` is '/', then 1 to `maxLength`
+  /// bytes with no other '/' and no NUL, and not `.` or `..`.
+  static func validate(_ name: String, operation: String, kind: String) throws(IPCError) {
+    let bytes = Array(name.utf8)
+    let rule = "a \(kind) name is '/' followed by 1 to \(maxLength) bytes without '/', such as /orders"
+    func reject(_ problem: String) -> IPCError {
+      IPCError(
+        code: .invalidArgument, operation: operation, object: "name \"\(name)\"",
+        reason: "\(problem): \(rule)")
+    }
+    guard bytes.first == UInt8(ascii: "/") else { throw reject("the name does not start with '/'") }
+    let rest = bytes.dropFirst()
+    guard !rest.isEmpty else { throw reject("the name is empty after '/'") }
+    guard rest.count <= maxLength else {
+      throw reject("the name is \(rest.count) bytes long after '/', more than NAME_MAX")
+    }
+    guard !rest.contains(UInt8(ascii: "/")) else { throw reject("the name has a '/' after the first") }
+    guard !rest.contains(0) else { throw reject("the name contains a NUL byte") }
+    guard rest != [UInt8(ascii: ".")], rest != [UInt8(ascii: "."), UInt8(ascii: ".")] else {
+      throw reject("'.' and '..' are not names")
+    }
+  }
+}

@@ -1,0 +1,45 @@
+import Glibc
+
+/// Waiting for a descriptor to become readable or writable with a timeout on
+/// the monotonic clock, for the timed forms of calls on descriptors (POSIX
+/// queues and pipes are descriptors on Linux).
+enum Readiness {
+  /// `poll` events.
+  static let readable = Int16(POLLIN)
+  static let writable = Int16(POLLOUT)
+
+  /// Calls `attempt` (a non-blocking try) until it returns a value or
+  /// `timeout` has passed, waiting in `poll` for `events` on `descriptor`
+  /// between tries; nil on expiry. Always attempts at least once.
+  ///
+  /// The deadline is on the monotonic clock and each wait asks only for the
+  /// time left, so a wall-clock jump changes nothing and a signal (EINTR)
+  /// neither ends the wait early nor restarts the full timeout.
+  static func until<T>(
+    _ timeout: Duration, descriptor: Int32, events: Int16,
+    _ attempt: () throws(IPCError) -> T?
+  ) throws(IPCError) -> T? {
+    let clock = SuspendingClock()  // CLOCK_MONOTONIC
+    let deadline = clock.now.advanced(by: max(timeout, .zero))
+    while true {
+      if let value = try attempt() { return value }
+      let left = clock.now.duration(to: deadline)
+      if left <= .zero { return nil }
+      wait(descriptor: descriptor, events: events, for: left)
+    }
+  }
+
+  /// One `poll` for at most `duration` (rounded up to a millisecond). Its
+  /// outcome does not matter: the caller tries again and re-checks its deadline,
+  /// and a closed descriptor makes the next try fail with a clear error.
+  static func wait(descriptor: Int32, events: Int16, for duration: Duration) {
+    let (seconds, attoseconds) = duration.components
+    let milliseconds = seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
+    var entry = pollfd(fd: descriptor, events: events, revents: 0)
+    #if DEBUG
+      // An injected interrupt ends the wait at once, as a real signal would.
+      if InterruptInjection.consume(.poll) { return }
+    #endif
+    _ = poll(&entry, 1, Int32(clamping: milliseconds))
+  }
+}
