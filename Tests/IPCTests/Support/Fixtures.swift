@@ -82,6 +82,7 @@ enum TestNames {
 
 /// Runs `body` with a new POSIX queue that is unlinked afterwards, also when
 /// the body fails.
+@discardableResult
 func withPOSIXQueue<R>(
   maxMessages: Int? = 4, messageSize: Int? = 128,
   _ body: (POSIX.MessageQueue) throws -> R
@@ -93,6 +94,7 @@ func withPOSIXQueue<R>(
 }
 
 /// The async form of ``withPOSIXQueue(maxMessages:messageSize:_:)``.
+@discardableResult
 func withPOSIXQueue<R>(
   maxMessages: Int? = 4, messageSize: Int? = 128,
   _ body: (POSIX.MessageQueue) async throws -> R
