@@ -1,3 +1,4 @@
+import CIPCShims  // mq_unlink: mqueue.h is not in Swift's Glibc module
 import Glibc
 import IPC
 
@@ -6,16 +7,20 @@ import IPC
 /// types instead of `terminate()`.
 enum DemoCommand {
   static let usage = """
-    usage: ipc demo [--interval SECONDS] [--count N]
+    usage: ipc demo [--mechanism sysv|posix] [--interval SECONDS] [--count N]
 
-      Three child processes share one private System V message queue:
-        sender        sends one JSON greeting (type 1)
-        batch sender  sends N numbered text messages (type 2), --interval apart
+      Three child processes share one message queue:
+        sender        sends one JSON greeting
+        batch sender  sends N numbered text messages, --interval apart
         receiver      prints each message as it arrives, decoding JSON where it can
-      Each sender ends with an end-of-stream message (type 3) that says how many
-      it sent; the receiver stops when both have ended and checks that nothing
+      Each sender ends with an end-of-stream message that says how many it
+      sent; the receiver stops when both have ended and checks that nothing
       was lost. The queue is then removed and a summary printed.
 
+      --mechanism sysv    a private System V queue; the kinds of message are
+                          message types (greeting 1, batch 2, end 3) (default)
+      --mechanism posix   a POSIX queue named /ipc-demo-PID; the kinds are
+                          priorities (greeting 2, batch 1, end 0)
       --interval SECONDS  pause between batch messages (default 0.05)
       --count N           number of batch messages (default 20)
     """
@@ -47,10 +52,7 @@ enum DemoCommand {
     run(usage: usage, arguments) { arguments in
       // Children are this executable run with a hidden --role option.
       if let role = try arguments.option("--role") {
-        guard let idText = try arguments.option("--id"), let id = Int32(idText) else {
-          throw UsageError("--role needs --id QUEUE")
-        }
-        let queue = try SystemV.MessageQueue.open(id: id)
+        let queue = try openChannel(&arguments)
         switch role {
         case "sender":
           try arguments.finish()
@@ -68,6 +70,10 @@ enum DemoCommand {
         }
         return
       }
+      let mechanismText = try arguments.option("--mechanism") ?? DemoMechanism.systemV.rawValue
+      guard let mechanism = DemoMechanism(rawValue: mechanismText) else {
+        throw UsageError("--mechanism needs sysv or posix, not '\(mechanismText)'")
+      }
       // Checked here, with the children's own parser, then passed on as given.
       let intervalText = try arguments.option("--interval") ?? "0.05"
       var check = Arguments(["--interval", intervalText])
@@ -76,20 +82,58 @@ enum DemoCommand {
       let count = try arguments.integer("--count") ?? 20
       guard count >= 0 else { throw UsageError("--count needs a number ≥ 0") }
       try arguments.finish()
-      try coordinate(interval: interval, count: count)
+      try coordinate(mechanism, interval: interval, count: count)
+    }
+  }
+
+  /// A child's channel, from the hidden `--id ID` or `--name NAME` option.
+  private static func openChannel(_ arguments: inout Arguments) throws -> any DemoChannel {
+    if let name = try arguments.option("--name") {
+      return POSIXDemoChannel(queue: try POSIX.MessageQueue.open(name))
+    }
+    guard let idText = try arguments.option("--id"), let id = Int32(idText) else {
+      throw UsageError("--role needs --id QUEUE or --name NAME")
+    }
+    return SystemVDemoChannel(queue: try SystemV.MessageQueue.open(id: id))
+  }
+
+  /// The parent's object: made, named to the children, removed exactly once.
+  private struct Setup {
+    var channelArguments: [String]
+    var made: String
+    var object: String
+    /// Whether removing the object wakes children blocked on it (a System V
+    /// queue does, with EIDRM); otherwise they are stopped with SIGTERM.
+    var removalWakesChildren: Bool
+    var remove: () throws -> Void
+  }
+
+  private static func setUp(_ mechanism: DemoMechanism) throws -> Setup {
+    switch mechanism {
+    case .systemV:
+      let queue = try SystemV.MessageQueue.create()
+      demoCleanup = .systemV(queue.id)
+      return Setup(
+        channelArguments: ["--id", "\(queue.id)"], made: "private message queue \(queue.id)",
+        object: "queue \(queue.id)", removalWakesChildren: true, remove: { try queue.remove() })
+    case .posix:
+      let queue = try POSIX.MessageQueue.create("/ipc-demo-\(getpid())", maxMessages: 10, messageSize: 512)
+      demoCleanup = .path(strdup(queue.name)!, unlinkQueue: true)
+      return Setup(
+        channelArguments: ["--name", queue.name], made: "POSIX message queue \(queue.name)",
+        object: "queue \(queue.name)", removalWakesChildren: false, remove: { try queue.unlink() })
     }
   }
 
   /// The parent: makes the queue, starts the three processes, waits, removes the queue.
-  private static func coordinate(interval: String, count: Int) throws {
-    let queue = try SystemV.MessageQueue.create()
-    // Ctrl-C, SIGTERM or SIGHUP must not leave the queue behind: the handler
-    // removes it (msgctl is async-signal-safe), which also wakes every child.
-    demoQueueID = queue.id
+  private static func coordinate(_ mechanism: DemoMechanism, interval: String, count: Int) throws {
+    let setup = try setUp(mechanism)
+    // Ctrl-C, SIGTERM or SIGHUP must not leave the object behind: the handler
+    // removes it (msgctl, mq_unlink and unlink are async-signal-safe).
     for signal in [SIGINT, SIGTERM, SIGHUP] {
       var action = sigaction()
       action.__sigaction_handler.sa_handler = { signal in
-        msgctl(demoQueueID, IPC_RMID, nil)
+        demoCleanup.run()
         demoSignal = signal
       }
       sigemptyset(&action.sa_mask)
@@ -102,78 +146,83 @@ enum DemoCommand {
     for signal in [SIGINT, SIGTERM, SIGHUP] { sigaddset(&handled, signal) }
     pthread_sigmask(SIG_UNBLOCK, &handled, nil)
     var removed = false
-    defer { if !removed { try? queue.remove() } }
-    Output.line("demo: made private message queue \(queue.id); starting 3 processes")
-    let id = "\(queue.id)"
+    defer { if !removed { try? setup.remove() } }
+    Output.line("demo: made \(setup.made); starting 3 processes")
+    let channel = setup.channelArguments
     var running = [
-      try ChildProcess(role: "receiver", arguments: ["demo", "--role", "receiver", "--id", id]),
-      try ChildProcess(role: "sender", arguments: ["demo", "--role", "sender", "--id", id]),
+      try ChildProcess(role: "receiver", arguments: ["demo", "--role", "receiver"] + channel),
+      try ChildProcess(role: "sender", arguments: ["demo", "--role", "sender"] + channel),
       try ChildProcess(
         role: "batch sender",
-        arguments: ["demo", "--role", "batch", "--id", id, "--interval", interval, "--count", "\(count)"]),
+        arguments: ["demo", "--role", "batch"] + channel + ["--interval", interval, "--count", "\(count)"]),
     ]
     var allOK = true
-    while let (child, ok) = ChildProcess.waitForAny(of: running) {
+    var stopped = false
+    // Children that removal does not wake are stopped, on failure or on a signal.
+    let stopOthers = {
+      guard !setup.removalWakesChildren, !stopped else { return }
+      stopped = true
+      for child in running { kill(child.pid, SIGTERM) }
+    }
+    while let (child, ok) = ChildProcess.waitForAny(
+      of: running, onInterrupt: { if demoSignal != 0 { stopOthers() } })
+    {
       running.removeAll { $0.pid == child.pid }
       if !ok && allOK {
         // One process failed: removing the queue wakes the others with a clear
         // "removed" error instead of leaving them waiting for messages that
         // will never come, or for room that will never be made.
         allOK = false
-        try? queue.remove()
+        try? setup.remove()
         removed = true
+        stopOthers()
       }
     }
     if demoSignal != 0 {
-      Output.error("ipc demo: interrupted by signal \(demoSignal); queue \(id) removed")
+      Output.error("ipc demo: interrupted by signal \(demoSignal); \(setup.object) removed")
       exit(128 + demoSignal)
     }
     if !removed {
-      try queue.remove()
+      try setup.remove()
       removed = true
     }
     guard allOK else {
-      throw CommandFailure("demo failed: a process did not finish cleanly; queue \(id) removed")
+      throw CommandFailure("demo failed: a process did not finish cleanly; \(setup.object) removed")
     }
-    Output.line("demo: all 3 processes exited cleanly; queue \(id) removed")
+    Output.line("demo: all 3 processes exited cleanly; \(setup.object) removed")
   }
 
-  private static func sender(_ queue: SystemV.MessageQueue) throws {
+  private static func sender(_ channel: any DemoChannel) throws {
     let pid = getpid()
-    try queue.send(Greeting(from: "sender", pid: pid, text: "hello from the sender"))
+    try channel.send(.greeting(Greeting(from: "sender", pid: pid, text: "hello from the sender")))
     Output.line("sender (pid \(pid)): sent a JSON greeting")
-    try queue.send(EndOfStream(from: "sender", pid: pid, sent: 1))
+    try channel.send(.end(EndOfStream(from: "sender", pid: pid, sent: 1)))
   }
 
-  private static func batchSender(_ queue: SystemV.MessageQueue, count: Int, interval: Duration) throws {
+  private static func batchSender(_ channel: any DemoChannel, count: Int, interval: Duration) throws {
     let pid = getpid()
     for number in stride(from: 1, through: count, by: 1) {
-      try queue.send(Array("batch message \(number) of \(count)".utf8), type: Kind.batch)
+      try channel.send(.batch("batch message \(number) of \(count)"))
       if number < count { pause(interval) }
     }
     Output.line("batch sender (pid \(pid)): sent \(count) messages")
-    try queue.send(EndOfStream(from: "batch sender", pid: pid, sent: count))
+    try channel.send(.end(EndOfStream(from: "batch sender", pid: pid, sent: count)))
   }
 
-  private static func receiver(_ queue: SystemV.MessageQueue) throws {
+  private static func receiver(_ channel: any DemoChannel) throws {
     var received: [String: Int] = [:]
     var ended: [EndOfStream] = []
     while ended.count < 2 {
-      let message = try queue.receive()
-      switch message.type {
-      case Kind.end:
-        ended.append(try message.decode(EndOfStream.self))
-      case Kind.greeting:
+      switch try channel.receive() {
+      case .end(let end):
+        ended.append(end)
+      case .greeting(let greeting):
         received["sender", default: 0] += 1
-        if let greeting = try? message.decode(Greeting.self) {
-          Output.line("receiver: JSON from \(greeting.from) (pid \(greeting.pid)): \(greeting.text)")
-        } else {
-          Output.line("receiver: text: \(message.text)")
-        }
-      default:
+        Output.line("receiver: JSON from \(greeting.from) (pid \(greeting.pid)): \(greeting.text)")
+      case .batch(let text):
         received["batch sender", default: 0] += 1
         // Not JSON: print the text as it is, as the walk-through's receiver does.
-        Output.line("receiver: text: \(message.text)")
+        Output.line("receiver: text: \(text)")
       }
     }
     let total = received.values.reduce(0, +)
@@ -196,7 +245,23 @@ enum DemoCommand {
   }
 }
 
-/// The demo's queue, for the signal handler that removes it.
-nonisolated(unsafe) private var demoQueueID: Int32 = -1
+/// What the signal handler removes: only async-signal-safe calls on plain values.
+enum DemoCleanup {
+  case none
+  case systemV(Int32)
+  /// A C string made before any signal can arrive; a POSIX queue or a path.
+  case path(UnsafeMutablePointer<CChar>, unlinkQueue: Bool)
+
+  func run() {
+    switch self {
+    case .none: break
+    case .systemV(let id): msgctl(id, IPC_RMID, nil)
+    case .path(let path, let isQueue): _ = isQueue ? mq_unlink(path) : unlink(path)
+    }
+  }
+}
+
+/// The demo's object, for the signal handler that removes it.
+nonisolated(unsafe) private var demoCleanup = DemoCleanup.none
 /// The signal that interrupted the demo, or 0.
 nonisolated(unsafe) private var demoSignal: Int32 = 0
