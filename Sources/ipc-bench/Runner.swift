@@ -75,7 +75,10 @@ enum Runner {
     }
     if cpu >= 0 { _ = cipcb_pin_to_cpu(Int32(cpu)) }
     // Never outlive the parent, blocked on an object nobody will touch again.
-    guard cipcb_die_with_parent(Int32(parent)) == 0 else { return 1 }
+    guard cipcb_die_with_parent(Int32(parent)) == 0 else {
+      Report.progress("ipc-bench child (\(name)): the parent \(parent) has already ended")
+      return 1
+    }
     // SIGPIPE stays ignored, as the parent set it: a vanished parent is EPIPE.
     do {
       let loops = try row.mechanism.fixture.childLoops(impl, values, size: row.size)
