@@ -1,14 +1,67 @@
-import CIPCBench
-import IPC
-
 /// Which implementation a measurement runs.
 enum Implementation: String {
   case swift
   case c
 }
 
-/// One line of the results: a mechanism, a pattern and a message size, with
-/// the parent's (timed) and the child's part for both implementations.
+/// The kernel mechanism a row measures, and the fixture that makes its objects.
+enum Mechanism: String, CaseIterable, Sendable {
+  case systemVQueue = "sysv-msg"
+  case posixQueue = "posix-mq"
+  case namedPipe = "named-pipe"
+  case anonymousPipe = "anon-pipe"
+  case socketPair = "socketpair"
+
+  var fixture: any Fixture.Type {
+    switch self {
+    case .systemVQueue: SystemVFixture.self
+    case .posixQueue: POSIXQueueFixture.self
+    case .namedPipe: NamedPipeFixture.self
+    case .anonymousPipe: AnonymousPipeFixture.self
+    case .socketPair: SocketPairFixture.self
+    }
+  }
+
+  /// Whether the Swift side of this mechanism's rows exists yet; rows
+  /// without it run their C side only.
+  var swiftLayerAvailable: Bool {
+    switch self {
+    case .systemVQueue: true
+    case .posixQueue: SwiftPOSIXQueueLoops.isAvailable
+    case .namedPipe, .anonymousPipe, .socketPair: SwiftStreamLoops.isAvailable
+    }
+  }
+}
+
+/// How the two processes exchange messages.
+enum Pattern: Sendable {
+  /// Parent pings, child pongs.
+  case roundTrip
+  /// Child sends, parent receives.
+  case throughput
+  /// A round trip with typed Codable messages on the Swift side, raw bytes in C.
+  case typedRoundTrip
+
+  /// The parent's part: the timed one.
+  func runParent(_ loops: any MessageLoops, count: Int, size: Int) throws {
+    switch self {
+    case .roundTrip: try loops.ping(rounds: count, size: size)
+    case .throughput: try loops.receive(count: count, size: size)
+    case .typedRoundTrip: try loops.typedPing(rounds: count, size: size)
+    }
+  }
+
+  /// The child's part.
+  func runChild(_ loops: any MessageLoops, count: Int, size: Int) throws {
+    switch self {
+    case .roundTrip: try loops.pong(rounds: count, size: size)
+    case .throughput: try loops.send(count: count, size: size)
+    case .typedRoundTrip: try loops.typedPong(rounds: count, size: size)
+    }
+  }
+}
+
+/// One line of the results: a mechanism, a pattern and a message size.
 struct Row: Sendable {
   enum Kind: String {
     /// Ping-pong: the figure is nanoseconds per round trip.
@@ -17,155 +70,63 @@ struct Row: Sendable {
     case throughput
   }
 
-  var name: String
-  var kind: Kind
+  var mechanism: Mechanism
+  var pattern: Pattern
   var size: Int
   var iterations: Int
   var quickIterations: Int
+
+  init(_ mechanism: Mechanism, _ pattern: Pattern, _ size: Int) {
+    self.mechanism = mechanism
+    self.pattern = pattern
+    self.size = size
+    switch (pattern, size) {
+    case (.throughput, ...1024): (iterations, quickIterations) = (400_000, 20_000)
+    case (.throughput, _): (iterations, quickIterations) = (100_000, 5_000)
+    case (.roundTrip, _), (.typedRoundTrip, _): (iterations, quickIterations) = (20_000, 1_000)
+    }
+  }
+
+  var name: String {
+    let bytes = size % 1024 == 0 ? "\(size / 1024) KiB" : "\(size) B"
+    return switch pattern {
+    case .roundTrip: "\(mechanism.rawValue) round trip \(bytes)"
+    case .throughput: "\(mechanism.rawValue) throughput \(bytes)"
+    case .typedRoundTrip: "\(mechanism.rawValue) typed Codable round trip"
+    }
+  }
+
+  var kind: Kind { pattern == .throughput ? .throughput : .roundTrip }
+
   /// The Swift side of this row uses typed Codable messages, compared with raw C.
-  var typed = false
-
-  /// The parent's part, timed after the child has said it is ready.
-  var parent: @Sendable (Implementation, SystemV.MessageQueue, Int, Int) throws -> Void
-  /// The child's part.
-  var child: @Sendable (Implementation, SystemV.MessageQueue, Int, Int) throws -> Void
+  var typed: Bool { pattern == .typedRoundTrip }
 }
 
-/// The rows of every mechanism; later mechanisms add theirs here.
+/// Every row, in the order they run.
 enum Rows {
-  static let all: [Row] = systemV
-
-  static let systemV: [Row] = [
-    Row(
-      name: "sysv-msg round trip 64 B", kind: .roundTrip, size: 64,
-      iterations: 20_000, quickIterations: 1_000,
-      parent: { impl, queue, count, size in try SystemVLoops.ping(impl, queue, count, size) },
-      child: { impl, queue, count, size in try SystemVLoops.pong(impl, queue, count, size) }),
-    Row(
-      name: "sysv-msg throughput 64 B", kind: .throughput, size: 64,
-      iterations: 400_000, quickIterations: 20_000,
-      parent: { impl, queue, count, size in try SystemVLoops.receive(impl, queue, count, size) },
-      child: { impl, queue, count, size in try SystemVLoops.send(impl, queue, count, size) }),
-    Row(
-      name: "sysv-msg throughput 4 KiB", kind: .throughput, size: 4096,
-      iterations: 100_000, quickIterations: 5_000,
-      parent: { impl, queue, count, size in try SystemVLoops.receive(impl, queue, count, size) },
-      child: { impl, queue, count, size in try SystemVLoops.send(impl, queue, count, size) }),
-    Row(
-      name: "sysv-msg typed Codable round trip", kind: .roundTrip, size: 64,
-      iterations: 20_000, quickIterations: 1_000, typed: true,
-      parent: { impl, queue, count, size in try SystemVLoops.typedPing(impl, queue, count, size) },
-      child: { impl, queue, count, size in try SystemVLoops.typedPong(impl, queue, count, size) }),
+  static let all: [Row] = [
+    Row(.systemVQueue, .roundTrip, 64),
+    Row(.systemVQueue, .throughput, 64),
+    Row(.systemVQueue, .throughput, 4096),
+    Row(.systemVQueue, .typedRoundTrip, 64),
+    Row(.posixQueue, .roundTrip, 64),
+    Row(.posixQueue, .throughput, 64),
+    Row(.posixQueue, .throughput, 4096),
+    Row(.namedPipe, .roundTrip, 64),
+    Row(.namedPipe, .throughput, 64),
+    Row(.anonymousPipe, .roundTrip, 64),
+    Row(.anonymousPipe, .throughput, 64),
+    Row(.anonymousPipe, .throughput, 4096),
+    Row(.socketPair, .roundTrip, 64),
+    Row(.socketPair, .throughput, 64),
   ]
-}
-
-/// A Codable message of about 64 bytes of JSON, for the typed row.
-struct BenchPing: TypedMessage {
-  static let messageType = 1
-  var sequence: Int
-  var note: String
-}
-
-/// The reply to ``BenchPing``.
-struct BenchPong: TypedMessage {
-  static let messageType = 2
-  var sequence: Int
-  var note: String
-}
-
-/// System V message queue loops: the Swift layer, or the plain C baseline.
-enum SystemVLoops {
-  static func ping(_ impl: Implementation, _ queue: SystemV.MessageQueue, _ rounds: Int, _ size: Int)
-    throws
-  {
-    switch impl {
-    case .c: try check(cipcb_sysv_ping(queue.id, rounds, size), "cipcb_sysv_ping")
-    case .swift:
-      let out = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 8)
-      let reply = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 8)
-      defer {
-        out.deallocate()
-        reply.deallocate()
-      }
-      out.initializeMemory(as: UInt8.self, repeating: UInt8(ascii: "p"))
-      for _ in 0..<rounds {
-        try queue.send(UnsafeRawBufferPointer(out), type: 1)
-        _ = try queue.receive(.type(2), into: reply)
-      }
-    }
-  }
-
-  static func pong(_ impl: Implementation, _ queue: SystemV.MessageQueue, _ rounds: Int, _ size: Int)
-    throws
-  {
-    switch impl {
-    case .c: try check(cipcb_sysv_pong(queue.id, rounds, size), "cipcb_sysv_pong")
-    case .swift:
-      let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 8)
-      defer { buffer.deallocate() }
-      for _ in 0..<rounds {
-        let received = try queue.receive(.type(1), into: buffer)
-        try queue.send(UnsafeRawBufferPointer(rebasing: buffer[0..<received.count]), type: 2)
-      }
-    }
-  }
-
-  static func send(_ impl: Implementation, _ queue: SystemV.MessageQueue, _ count: Int, _ size: Int)
-    throws
-  {
-    switch impl {
-    case .c: try check(cipcb_sysv_send(queue.id, count, size), "cipcb_sysv_send")
-    case .swift:
-      let out = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 8)
-      defer { out.deallocate() }
-      out.initializeMemory(as: UInt8.self, repeating: UInt8(ascii: "s"))
-      for _ in 0..<count { try queue.send(UnsafeRawBufferPointer(out), type: 1) }
-    }
-  }
-
-  static func receive(_ impl: Implementation, _ queue: SystemV.MessageQueue, _ count: Int, _ size: Int)
-    throws
-  {
-    switch impl {
-    case .c: try check(cipcb_sysv_receive(queue.id, count, size), "cipcb_sysv_receive")
-    case .swift:
-      let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 8)
-      defer { buffer.deallocate() }
-      for _ in 0..<count { _ = try queue.receive(.type(1), into: buffer) }
-    }
-  }
-
-  static func typedPing(
-    _ impl: Implementation, _ queue: SystemV.MessageQueue, _ rounds: Int, _ size: Int
-  ) throws {
-    guard impl == .swift else { return try ping(impl, queue, rounds, size) }
-    let note = "typed message of about sixty-four bytes"
-    for sequence in 0..<rounds {
-      try queue.send(BenchPing(sequence: sequence, note: note))
-      let reply = try queue.receive(BenchPong.self)
-      guard reply.sequence == sequence else { throw BenchFailure("typed reply out of order") }
-    }
-  }
-
-  static func typedPong(
-    _ impl: Implementation, _ queue: SystemV.MessageQueue, _ rounds: Int, _ size: Int
-  ) throws {
-    guard impl == .swift else { return try pong(impl, queue, rounds, size) }
-    for _ in 0..<rounds {
-      let ping = try queue.receive(BenchPing.self)
-      try queue.send(BenchPong(sequence: ping.sequence, note: ping.note))
-    }
-  }
-
-  private static func check(_ status: Int32, _ function: String) throws {
-    guard status == 0 else {
-      throw IPCError(code: IPCError.Code(rawValue: -status), operation: function, object: "benchmark queue")
-    }
-  }
 }
 
 /// A benchmark run that went wrong.
 struct BenchFailure: Error, CustomStringConvertible {
   var description: String
   init(_ description: String) { self.description = description }
+
+  /// The Swift side of a row whose Swift layer is not written yet.
+  static let swiftLayerPending = BenchFailure("Swift layer pending")
 }

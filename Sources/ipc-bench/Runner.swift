@@ -3,13 +3,9 @@ import Glibc
 import IPC
 import IPCToolSupport
 
-/// Runs one measurement: a fresh queue, a child process for the peer's part,
-/// a handshake outside the timed region, then the parent's timed part.
+/// Runs one measurement: fresh kernel objects, a child process for the peer's
+/// part, a handshake outside the timed region, then the parent's timed part.
 enum Runner {
-  /// Message types used for the handshake, never by the measured loops.
-  static let readyType = 99
-  static let goType = 98
-
   /// CPUs this process may use, read before the first pinning narrows the set.
   static let cpuCount = Int(cipcb_cpu_count())
 
@@ -26,25 +22,36 @@ enum Runner {
   static func measure(_ row: Row, _ impl: Implementation, iterations: Int, pinning: Options.Pinning)
     throws -> (nanoseconds: Double, childStatus: Int32)
   {
-    let queue = try SystemV.MessageQueue.create()
-    defer { try? queue.remove() }
+    let fixture = try row.mechanism.fixture.init(size: row.size)
+    defer { fixture.remove() }
+    let control = try ControlChannel()
     let cpus = cpus(pinning)
     if let cpus { _ = cipcb_pin_to_cpu(cpus.parent) }
-    let child = try ChildProcess(arguments: [
-      "--child", row.name, "--impl", impl.rawValue, "--id", "\(queue.id)",
-      "--count", "\(iterations)", "--cpu", "\(cpus?.child ?? -1)",
-    ])
-    // If the child fails, removing the queue wakes the parent's loop with
-    // EIDRM instead of leaving it blocked forever.
-    let watchdog = Watchdog(child: child, queue: queue)
-    guard try queue.receive(.type(readyType), timeout: .seconds(30)) != nil else {
+    let child = try ChildProcess(
+      arguments: [
+        "--child", row.name, "--impl", impl.rawValue, "--count", "\(iterations)",
+        "--cpu", "\(cpus?.child ?? -1)", "--parent", "\(getpid())",
+      ] + fixture.childArguments,
+      inheriting: fixture.inherited + [(ChildDescriptor.control, control.childEnd)])
+    cipcb_cleanup_set_child(child.pid)
+    defer { cipcb_cleanup_set_child(0) }
+    fixture.childStarted()
+    control.childStarted()
+    let watchdog = Watchdog(child: child, fixture: fixture, label: "\(row.name) (\(impl.rawValue))")
+    let loops: any MessageLoops
+    do {
+      try control.waitForReady(timeout: 30)
+      loops = try fixture.parentLoops(impl)
+      try watchdog.arm()
+      try control.sendGo()
+    } catch {
       watchdog.abandon()
-      throw BenchFailure("\(row.name): the \(impl.rawValue) child never became ready")
+      throw BenchFailure(
+        "\(row.name) (\(impl.rawValue)): before the start: \(error); child: \(watchdog.status)")
     }
-    if row.kind == .throughput { try queue.send([UInt8](), type: goType) }
     let start = cipcb_now_ns()
     do {
-      try row.parent(impl, queue, iterations, row.size)
+      try row.pattern.runParent(loops, count: iterations, size: row.size)
     } catch {
       watchdog.abandon()
       throw BenchFailure("\(row.name) (\(impl.rawValue)): \(error); child: \(watchdog.status)")
@@ -54,25 +61,30 @@ enum Runner {
     return (Double(elapsed) / Double(iterations), status)
   }
 
-  /// The child's side, run by `ipc-bench --child NAME ...`.
+  /// The child's side, run by `ipc-bench --child NAME ...`: opens its side,
+  /// says ready, waits for go, runs its part of the row.
   static func runChild(_ arguments: [String]) -> Int32 {
-    var values: [String: String] = [:]
-    var rest = arguments[...]
-    while let key = rest.popFirst(), let value = rest.popFirst() { values[key] = value }
-    guard let name = values["--child"], let row = Rows.all.first(where: { $0.name == name }),
-      let impl = values["--impl"].flatMap(Implementation.init(rawValue:)),
-      let id = values["--id"].flatMap({ Int32($0) }), let count = values["--count"].flatMap({ Int($0) }),
-      let cpu = values["--cpu"].flatMap({ Int32($0) })
+    let values = ChildArguments(arguments)
+    guard let name = values.values["--child"], let row = Rows.all.first(where: { $0.name == name }),
+      let impl = values.values["--impl"].flatMap(Implementation.init(rawValue:)),
+      let count = try? values.integer("--count"), let cpu = try? values.integer("--cpu"),
+      let parent = try? values.integer("--parent")
     else {
       Report.progress("ipc-bench child: bad arguments \(arguments)")
       return 2
     }
-    if cpu >= 0 { _ = cipcb_pin_to_cpu(cpu) }
+    if cpu >= 0 { _ = cipcb_pin_to_cpu(Int32(cpu)) }
+    // Never outlive the parent, blocked on an object nobody will touch again.
+    guard cipcb_die_with_parent(Int32(parent)) == 0 else {
+      Report.progress("ipc-bench child (\(name)): the parent \(parent) has already ended")
+      return 1
+    }
+    // SIGPIPE stays ignored, as the parent set it: a vanished parent is EPIPE.
     do {
-      let queue = try SystemV.MessageQueue.open(id: id)
-      try queue.send([UInt8](), type: readyType)
-      if row.kind == .throughput { _ = try queue.receive(.type(goType)) }
-      try row.child(impl, queue, count, row.size)
+      let loops = try row.mechanism.fixture.childLoops(impl, values, size: row.size)
+      try ControlChannel.childReady()
+      try ControlChannel.childWaitForGo()
+      try row.pattern.runChild(loops, count: count, size: row.size)
       return 0
     } catch {
       Report.progress("ipc-bench child (\(name), \(impl.rawValue)): \(error)")
@@ -81,43 +93,141 @@ enum Runner {
   }
 }
 
-/// Waits for the child on a thread of its own and removes the queue if the
-/// child fails while the parent is still measuring.
+/// The ready/go handshake, on a socketpair of its own so that the timed loops
+/// see nothing but their own messages: the child writes "R" once it has
+/// opened its side, the parent answers "G" once it has opened its own. A
+/// child that ends before it is ready closes its end: the parent reads
+/// end-of-stream instead of waiting.
+final class ControlChannel {
+  private var parentEnd: Int32 = -1
+  private(set) var childEnd: Int32 = -1
+
+  init() throws {
+    var ends: [Int32] = [-1, -1]
+    let type = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
+    try check(socketpair(AF_UNIX, type, 0, &ends) == 0 ? 0 : -errno, "socketpair", "control channel")
+    (parentEnd, childEnd) = (ends[0], ends[1])
+  }
+
+  deinit {
+    closeDescriptor(&parentEnd)
+    closeDescriptor(&childEnd)
+  }
+
+  func childStarted() { closeDescriptor(&childEnd) }
+
+  /// Waits up to `timeout` seconds for the child's "R".
+  func waitForReady(timeout seconds: Int) throws {
+    let deadline = cipcb_now_ns() + Int64(seconds) * 1_000_000_000
+    var poller = pollfd(fd: parentEnd, events: Int16(POLLIN), revents: 0)
+    while true {
+      let left = Int32(max(0, (deadline - cipcb_now_ns()) / 1_000_000))
+      let ready = poll(&poller, 1, left)
+      if ready > 0 { break }
+      if ready == 0 { throw BenchFailure("the child was not ready within \(seconds) s") }
+      if errno != EINTR { try check(-errno, "poll", "control channel") }
+    }
+    guard try Self.readByte(parentEnd) == UInt8(ascii: "R") else {
+      throw BenchFailure("the child ended before it was ready")
+    }
+  }
+
+  func sendGo() throws { try Self.writeByte(parentEnd, UInt8(ascii: "G")) }
+
+  /// In the child: its side is open.
+  static func childReady() throws { try writeByte(ChildDescriptor.control, UInt8(ascii: "R")) }
+
+  /// In the child: waits until the parent has opened its side.
+  static func childWaitForGo() throws {
+    guard try readByte(ChildDescriptor.control) == UInt8(ascii: "G") else {
+      throw BenchFailure("the parent ended the measurement before it started")
+    }
+  }
+
+  /// One byte, or nil at end-of-stream.
+  private static func readByte(_ fd: Int32) throws -> UInt8? {
+    var byte: UInt8 = 0
+    while true {
+      let count = read(fd, &byte, 1)
+      if count == 1 { return byte }
+      if count == 0 { return nil }
+      if errno != EINTR { try check(-errno, "read", "control channel") }
+    }
+  }
+
+  private static func writeByte(_ fd: Int32, _ value: UInt8) throws {
+    var byte = value
+    while write(fd, &byte, 1) != 1 {
+      if errno != EINTR { try check(-errno, "write", "control channel") }
+    }
+  }
+}
+
+/// Waits for the child on a thread of its own. Once armed (the parent is about
+/// to start its timed loop), a child that fails makes the fixture wake the
+/// parent's blocked call; where nothing can, it removes the objects and ends
+/// the run.
 final class Watchdog: @unchecked Sendable {
   private let child: ChildProcess
-  private let queue: SystemV.MessageQueue
+  private let fixture: any Fixture
+  private let label: String
   private var mutex = pthread_mutex_t()
   private var condition = pthread_cond_t()
   private var exitStatus: Int32?
+  private var armed = false
   private var thread = pthread_t()
 
-  init(child: ChildProcess, queue: SystemV.MessageQueue) {
+  init(child: ChildProcess, fixture: any Fixture, label: String) {
     self.child = child
-    self.queue = queue
+    self.fixture = fixture
+    self.label = label
     pthread_mutex_init(&mutex, nil)
     pthread_cond_init(&condition, nil)
     let context = Unmanaged.passRetained(self).toOpaque()
     pthread_create(
       &thread, nil,
       { context in
+        // SIGINT and friends are handled on the main thread only.
+        cipcb_cleanup_block_signals()
         let watchdog = Unmanaged<Watchdog>.fromOpaque(context!).takeRetainedValue()
         watchdog.watch()
         return nil
       }, context)
   }
 
+  deinit {
+    pthread_cond_destroy(&condition)
+    pthread_mutex_destroy(&mutex)
+  }
+
   private func watch() {
     let status = child.wait()
-    if status != 0 { try? queue.remove() }
     pthread_mutex_lock(&mutex)
     exitStatus = status
+    let wake = armed && status != 0
+    armed = false
     pthread_cond_broadcast(&condition)
     pthread_mutex_unlock(&mutex)
+    if wake && !fixture.childFailed() {
+      Report.progress(
+        "ipc-bench: \(label): the child failed (exit \(status)) while this process waits in a call"
+          + " nothing can interrupt; its objects are removed, the run ends")
+      _exit(1)
+    }
+  }
+
+  /// From now on a failing child wakes the parent. Throws if it already failed.
+  func arm() throws {
+    pthread_mutex_lock(&mutex)
+    defer { pthread_mutex_unlock(&mutex) }
+    if let exitStatus, exitStatus != 0 { throw BenchFailure("the child failed with exit \(exitStatus)") }
+    armed = exitStatus == nil
   }
 
   /// The child's exit status, waiting for it to end.
   func waitForChild() -> Int32 {
     pthread_mutex_lock(&mutex)
+    armed = false
     while exitStatus == nil { pthread_cond_wait(&condition, &mutex) }
     let status = exitStatus!
     pthread_mutex_unlock(&mutex)
@@ -127,6 +237,9 @@ final class Watchdog: @unchecked Sendable {
 
   /// Ends the child (the measurement failed) and reaps it.
   func abandon() {
+    pthread_mutex_lock(&mutex)
+    armed = false
+    pthread_mutex_unlock(&mutex)
     kill(child.pid, SIGKILL)
     _ = waitForChild()
   }
@@ -143,8 +256,8 @@ final class Watchdog: @unchecked Sendable {
 struct ChildProcess: Sendable {
   let pid: pid_t
 
-  init(arguments: [String]) throws {
-    switch SelfProcess.spawn(arguments) {
+  init(arguments: [String], inheriting descriptors: [(child: Int32, parent: Int32)]) throws {
+    switch SelfProcess.spawn(arguments, inheriting: descriptors) {
     case .success(let pid): self.pid = pid
     case .failure(let error): throw BenchFailure("posix_spawn: \(error)")
     }

@@ -23,14 +23,23 @@ guard !rows.isEmpty else {
   exit(2)
 }
 
+// Objects of an interrupted measurement are removed, its child killed.
+guard cipcb_cleanup_install() == 0 else {
+  Report.progress("ipc-bench: cannot install the signal handlers")
+  exit(1)
+}
+
 var results: [RowResult] = []
 do {
   for (index, row) in rows.enumerated() {
     let iterations = options.quick ? row.quickIterations : row.iterations
     let label = "[\(index + 1)/\(rows.count)] \(row.name)"
+    // A row whose Swift layer is not written yet measures its C side alone.
+    let swiftPending = !row.mechanism.swiftLayerAvailable
+    let implementations: [Implementation] = swiftPending ? [.c] : [.c, .swift]
     Report.progress("\(label): warm-up")
     var statuses: [Int32] = []
-    for impl in [Implementation.c, .swift] {
+    for impl in implementations {
       let warm = try Runner.measure(
         row, impl, iterations: max(iterations / 10, 100), pinning: options.pinning)
       statuses.append(warm.childStatus)
@@ -40,7 +49,7 @@ do {
     for repetition in 0..<options.repetitions {
       Report.progress("\(label): repetition \(repetition + 1) of \(options.repetitions)")
       // Alternate which goes first, so a drift in the machine hits both alike.
-      let order: [Implementation] = repetition % 2 == 0 ? [.c, .swift] : [.swift, .c]
+      let order = repetition % 2 == 0 ? implementations : implementations.reversed()
       for impl in order {
         let run = try Runner.measure(row, impl, iterations: iterations, pinning: options.pinning)
         statuses.append(run.childStatus)
@@ -49,17 +58,22 @@ do {
     }
     let ratios = zip(swift, c).map { $0 / $1 }
     var result = RowResult(
-      name: row.name, kind: row.kind.rawValue, messageBytes: row.size, iterations: iterations,
-      unit: row.kind == .roundTrip ? "ns per round trip" : "ns per message", typed: row.typed,
-      c: Figure(c), swift: Figure(swift), ratio: Figure(ratios), childExitStatuses: statuses)
+      name: row.name, mechanism: row.mechanism.rawValue, kind: row.kind.rawValue, messageBytes: row.size,
+      iterations: iterations, unit: row.kind == .roundTrip ? "ns per round trip" : "ns per message",
+      typed: row.typed, swiftPending: swiftPending, c: Figure(c), swift: swiftPending ? nil : Figure(swift),
+      ratio: swiftPending ? nil : Figure(ratios), childExitStatuses: statuses)
     if row.kind == .throughput {
       result.cMessagesPerSecond = 1e9 / result.c.median
-      result.swiftMessagesPerSecond = 1e9 / result.swift.median
       result.cMegabytesPerSecond = Double(row.size) * 1e3 / result.c.median
-      result.swiftMegabytesPerSecond = Double(row.size) * 1e3 / result.swift.median
+      if let swift = result.swift {
+        result.swiftMessagesPerSecond = 1e9 / swift.median
+        result.swiftMegabytesPerSecond = Double(row.size) * 1e3 / swift.median
+      }
     }
     results.append(result)
-    Report.progress("\(label): Swift/C \(Report.number(result.ratio.median, 2))")
+    Report.progress(
+      "\(label): "
+        + (result.ratio.map { "Swift/C \(Report.number($0.median, 2))" } ?? "C only, Swift layer pending"))
   }
 } catch {
   Report.progress("ipc-bench: \(error)")

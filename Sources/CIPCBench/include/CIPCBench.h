@@ -29,4 +29,85 @@ int cipcb_sysv_send(int queue, long count, size_t size);
 /// Receives `count` messages of type 1 into one buffer of `size` bytes.
 int cipcb_sysv_receive(int queue, long count, size_t size);
 
+/// Opens (or with O_CREAT in `oflag`, creates) a POSIX message queue; with
+/// O_CREAT and `maxmsg` > 0 it gets `maxmsg` messages of at most `msgsize`
+/// bytes. Returns the descriptor (mqd_t is an int on Linux), or -errno.
+int cipcb_mq_open(const char *name, int oflag, unsigned mode, long maxmsg, long msgsize);
+
+/// Closes a POSIX message queue descriptor (mq_close).
+int cipcb_mq_close(int queue);
+
+/// Removes a POSIX message queue's name (mq_unlink).
+int cipcb_mq_unlink(const char *name);
+
+/// Ping side of a POSIX round trip over two queues: `rounds` times, mq_send
+/// `size` bytes to `outbound` with priority 0, then mq_receive the reply from
+/// `inbound` into a buffer of `msgsize` bytes (the queue's mq_msgsize).
+int cipcb_mq_ping(int inbound, int outbound, long rounds, size_t size, size_t msgsize);
+
+/// Pong side: `rounds` times, receive from `inbound` (buffer of `msgsize`
+/// bytes) and send what came to `outbound`.
+int cipcb_mq_pong(int inbound, int outbound, long rounds, size_t msgsize);
+
+/// Sends `count` messages of `size` bytes, priority 0.
+int cipcb_mq_send(int queue, long count, size_t size);
+
+/// Receives `count` messages into one buffer of `msgsize` bytes.
+int cipcb_mq_receive(int queue, long count, size_t msgsize);
+
+// Byte streams (FIFO, pipe, socketpair): every message is exactly `size`
+// bytes, moved with write()/read() loops that finish partial transfers. The
+// peer closing its end before a whole message arrived is -EPIPE.
+
+/// A pipe whose ends are close-on-exec: pipe2(O_CLOEXEC), which Swift's
+/// Glibc module does not declare (it needs _GNU_SOURCE). 0 or -errno.
+int cipcb_pipe(int fds[2]);
+
+/// Ping side: `rounds` times, write `size` bytes to `writeFD`, read `size` back from `readFD`.
+int cipcb_fd_ping(int readFD, int writeFD, long rounds, size_t size);
+
+/// Pong side: `rounds` times, read `size` bytes from `readFD` and write them to `writeFD`.
+int cipcb_fd_pong(int readFD, int writeFD, long rounds, size_t size);
+
+/// Writes `count` messages of `size` bytes to `writeFD` (`readFD` is unused).
+int cipcb_fd_send(int readFD, int writeFD, long count, size_t size);
+
+/// Reads `count` messages of `size` bytes from `readFD` (`writeFD` is unused).
+int cipcb_fd_receive(int readFD, int writeFD, long count, size_t size);
+
+// Cleanup that survives failures: the objects of the measurement in progress
+// are registered, and removed by the measurement, by the watchdog, or by the
+// handler of SIGINT, SIGTERM and SIGHUP, which also kills the child.
+
+/// Registers a System V queue id; returns the entry's number, or -errno.
+int cipcb_cleanup_add_sysv(int queue);
+
+/// Registers a POSIX message queue name; returns the entry's number, or -errno.
+int cipcb_cleanup_add_mq(const char *name);
+
+/// Registers a file (a FIFO) to unlink; returns the entry's number, or -errno.
+int cipcb_cleanup_add_path(const char *path);
+
+/// Removes the entry's object and forgets the entry (main thread only).
+/// An object someone else removed already is not an error.
+int cipcb_cleanup_remove(int entry);
+
+/// Removes the entry's object without forgetting the entry (the watchdog thread).
+int cipcb_cleanup_remove_now(int entry);
+
+/// The child the signal handler kills (0: none).
+void cipcb_cleanup_set_child(int pid);
+
+/// Installs the handler for SIGINT, SIGTERM and SIGHUP, unblocks them, and
+/// ignores SIGPIPE (a vanished peer makes write() fail with EPIPE instead).
+int cipcb_cleanup_install(void);
+
+/// Blocks the handled signals in the calling thread, so that the handler
+/// runs on the main thread only.
+void cipcb_cleanup_block_signals(void);
+
+/// In the child: SIGKILL when the parent `parent` ends, however it ends
+/// (PR_SET_PDEATHSIG). -ESRCH if it has already ended.
+int cipcb_die_with_parent(int parent);
+
 #endif

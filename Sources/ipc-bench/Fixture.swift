@@ -1,0 +1,159 @@
+import CIPCBench
+import Glibc
+import IPC
+
+/// One process's side of a row. Making one (opening or adopting what it
+/// needs) happens before the clock starts; only the pattern's function is timed.
+protocol MessageLoops {
+  /// `rounds` times: send `size` bytes, then wait for the reply.
+  func ping(rounds: Int, size: Int) throws
+  /// `rounds` times: receive a message of `size` bytes and send it back.
+  func pong(rounds: Int, size: Int) throws
+  /// Sends `count` messages of `size` bytes.
+  func send(count: Int, size: Int) throws
+  /// Receives `count` messages of `size` bytes.
+  func receive(count: Int, size: Int) throws
+  /// Ping with typed Codable messages (only where a row asks for it).
+  func typedPing(rounds: Int, size: Int) throws
+  /// Pong with typed Codable messages.
+  func typedPong(rounds: Int, size: Int) throws
+}
+
+extension MessageLoops {
+  func typedPing(rounds: Int, size: Int) throws { throw BenchFailure("no typed loop for this mechanism") }
+  func typedPong(rounds: Int, size: Int) throws { throw BenchFailure("no typed loop for this mechanism") }
+}
+
+/// The kernel objects of one measurement, made fresh by the parent before it
+/// starts the child, and removed afterwards whatever happened.
+///
+/// The order of a measurement (see `Runner.measure`):
+/// 1. `init(size:)` makes the objects and registers every name for cleanup;
+/// 2. the child starts with `childArguments` and the `inherited` descriptors,
+///    then `childStarted()` closes the parent's copies of the child's ends;
+/// 3. the child opens its side (`childLoops`), says "ready" on the control
+///    channel and waits for "go";
+/// 4. `parentLoops(_:)` opens the parent's side; once it returns both sides
+///    hold everything open, and names (queues, FIFOs) are already removed;
+/// 5. "go", the timed loops, then `remove()`.
+protocol Fixture: AnyObject {
+  /// Makes the objects for one measurement of messages of `size` bytes.
+  init(size: Int) throws
+
+  /// How the child finds the objects: arguments for `ipc-bench --child`.
+  var childArguments: [String] { get }
+
+  /// Descriptors the child inherits, at fixed numbers in the child.
+  var inherited: [(child: Int32, parent: Int32)] { get }
+
+  /// The child is running: the parent closes its copies of the child's ends,
+  /// so that a child that ends means end-of-stream or EPIPE for the parent.
+  func childStarted()
+
+  /// The parent's side, opened after the child is ready, before the clock starts.
+  func parentLoops(_ impl: Implementation) throws -> any MessageLoops
+
+  /// The child failed while the parent runs its timed loop: make the
+  /// parent's blocked call return. Runs on the watchdog thread. False if
+  /// nothing can (the watchdog then ends the run).
+  func childFailed() -> Bool
+
+  /// Closes and removes everything that is left (idempotent).
+  func remove()
+
+  /// The child's side, from the arguments the fixture gave it.
+  static func childLoops(_ impl: Implementation, _ arguments: ChildArguments, size: Int) throws
+    -> any MessageLoops
+}
+
+/// The `--key value` pairs a child was started with.
+struct ChildArguments {
+  var values: [String: String]
+
+  init(_ arguments: [String]) {
+    values = [:]
+    var rest = arguments[...]
+    while let key = rest.popFirst(), let value = rest.popFirst() { values[key] = value }
+  }
+
+  func string(_ key: String) throws -> String {
+    guard let value = values[key] else { throw BenchFailure("child: missing \(key)") }
+    return value
+  }
+
+  func integer(_ key: String) throws -> Int {
+    guard let value = Int(try string(key)) else { throw BenchFailure("child: \(key) needs a number") }
+    return value
+  }
+}
+
+/// An object registered for cleanup in CIPCBench (cleanup.c): removed by the
+/// measurement, by the watchdog, or by the handler of SIGINT, SIGTERM and SIGHUP.
+struct CleanupEntry {
+  let number: Int32
+  let object: String
+
+  /// Registers a System V queue.
+  static func systemV(_ id: Int32) throws -> CleanupEntry {
+    try CleanupEntry(cipcb_cleanup_add_sysv(id), "queue \(id)")
+  }
+
+  /// Registers a POSIX message queue name, before the queue is made.
+  static func messageQueue(_ name: String) throws -> CleanupEntry {
+    try CleanupEntry(cipcb_cleanup_add_mq(name), name)
+  }
+
+  /// Registers a file to unlink, before the file is made.
+  static func file(_ path: String) throws -> CleanupEntry {
+    try CleanupEntry(cipcb_cleanup_add_path(path), path)
+  }
+
+  private init(_ number: Int32, _ object: String) throws {
+    try check(number < 0 ? number : 0, "cleanup registration", object)
+    self.number = number
+    self.object = object
+  }
+
+  /// Removes the object and forgets the entry (main thread).
+  func remove() {
+    let status = cipcb_cleanup_remove(number)
+    if status != 0 {
+      Report.progress("ipc-bench: cannot remove \(object): \(String(cString: strerror(-status)))")
+    }
+  }
+
+  /// Removes the object now, leaving the entry to `remove()` (watchdog thread).
+  func removeNow() { _ = cipcb_cleanup_remove_now(number) }
+}
+
+/// Names unique to this process and measurement: "ipc-bench-PID-N".
+enum UniqueName {
+  // Only the main thread makes fixtures.
+  nonisolated(unsafe) private static var counter = 0
+
+  static func next() -> String {
+    counter += 1
+    return "ipc-bench-\(getpid())-\(counter)"
+  }
+}
+
+/// Turns a C function's 0 or -errno into an error about `object`.
+func check(_ status: Int32, _ function: String, _ object: String) throws {
+  guard status == 0 else {
+    throw IPCError(code: IPCError.Code(rawValue: -status), operation: function, object: object)
+  }
+}
+
+/// A descriptor result: the descriptor, or the error errno names.
+func descriptor(_ result: Int32, _ function: String, _ object: String) throws -> Int32 {
+  guard result >= 0 else {
+    throw IPCError(code: IPCError.Code(rawValue: errno), operation: function, object: object)
+  }
+  return result
+}
+
+/// Closes `fd` if it is open and marks it closed.
+func closeDescriptor(_ fd: inout Int32) {
+  if fd >= 0 { _ = close(fd) }
+  fd = -1
+}

@@ -1,0 +1,145 @@
+import CIPCBench
+import Glibc
+import IPC
+
+/// Two fresh POSIX message queues per measurement, one per direction (a
+/// POSIX queue cannot select by type, so a round trip on one queue could
+/// receive its own message). Both hold `maxMessages` messages of exactly the
+/// row's size. The child gets their names; once both sides have opened them
+/// the names are unlinked, before the clock starts.
+final class POSIXQueueFixture: Fixture {
+  static let maxMessages = 10
+
+  /// Parent to child, and child to parent.
+  let toChild: String
+  let toParent: String
+  let messageSize: Int
+  private var entries: [CleanupEntry]
+
+  init(size: Int) throws {
+    let base = "/" + UniqueName.next()
+    toChild = base + "-to-child"
+    toParent = base + "-to-parent"
+    messageSize = size
+    var entries: [CleanupEntry] = []
+    do {
+      for name in [toChild, toParent] {
+        entries.append(try CleanupEntry.messageQueue(name))
+        let queue = cipcb_mq_open(name, O_CREAT | O_EXCL | O_RDWR, 0o600, Self.maxMessages, size)
+        try check(min(queue, 0), "mq_open", name)
+        _ = cipcb_mq_close(queue)
+      }
+    } catch {
+      entries.forEach { $0.remove() }
+      throw error
+    }
+    self.entries = entries
+  }
+
+  var childArguments: [String] {
+    ["--to-child", toChild, "--to-parent", toParent, "--message-size", "\(messageSize)"]
+  }
+  var inherited: [(child: Int32, parent: Int32)] { [] }
+  func childStarted() {}
+
+  func parentLoops(_ impl: Implementation) throws -> any MessageLoops {
+    let loops = try Self.loops(impl, inbound: toParent, outbound: toChild, messageSize: messageSize)
+    // Both sides hold both queues open: the names are no longer needed.
+    remove()
+    return loops
+  }
+
+  /// Nothing wakes a blocked mq_receive or mq_send but a message or room,
+  /// which the loops would count: the watchdog ends the run instead.
+  func childFailed() -> Bool {
+    entries.forEach { $0.removeNow() }
+    return false
+  }
+
+  deinit { remove() }
+
+  func remove() {
+    entries.forEach { $0.remove() }
+    entries = []
+  }
+
+  static func childLoops(_ impl: Implementation, _ arguments: ChildArguments, size: Int) throws
+    -> any MessageLoops
+  {
+    try loops(
+      impl, inbound: try arguments.string("--to-child"), outbound: try arguments.string("--to-parent"),
+      messageSize: try arguments.integer("--message-size"))
+  }
+
+  private static func loops(_ impl: Implementation, inbound: String, outbound: String, messageSize: Int)
+    throws -> any MessageLoops
+  {
+    switch impl {
+    case .c: try CPOSIXQueueLoops(inbound: inbound, outbound: outbound, messageSize: messageSize)
+    case .swift: try SwiftPOSIXQueueLoops(inbound: inbound, outbound: outbound, messageSize: messageSize)
+    }
+  }
+}
+
+/// The plain C baseline: mq_send and mq_receive, priority 0.
+final class CPOSIXQueueLoops: MessageLoops {
+  private var inbound: Int32 = -1
+  private var outbound: Int32 = -1
+  private let messageSize: Int
+
+  init(inbound inboundName: String, outbound outboundName: String, messageSize: Int) throws {
+    self.messageSize = messageSize
+    inbound = cipcb_mq_open(inboundName, O_RDONLY, 0, 0, 0)
+    try check(min(inbound, 0), "mq_open", inboundName)
+    outbound = cipcb_mq_open(outboundName, O_WRONLY, 0, 0, 0)
+    try check(min(outbound, 0), "mq_open", outboundName)
+  }
+
+  deinit {
+    if inbound >= 0 { _ = cipcb_mq_close(inbound) }
+    if outbound >= 0 { _ = cipcb_mq_close(outbound) }
+  }
+
+  func ping(rounds: Int, size: Int) throws {
+    try check(
+      cipcb_mq_ping(inbound, outbound, rounds, size, messageSize), "cipcb_mq_ping", "benchmark queues")
+  }
+
+  func pong(rounds: Int, size: Int) throws {
+    try check(cipcb_mq_pong(inbound, outbound, rounds, messageSize), "cipcb_mq_pong", "benchmark queues")
+  }
+
+  func send(count: Int, size: Int) throws {
+    try check(cipcb_mq_send(outbound, count, size), "cipcb_mq_send", "benchmark queue")
+  }
+
+  func receive(count: Int, size: Int) throws {
+    try check(cipcb_mq_receive(inbound, count, messageSize), "cipcb_mq_receive", "benchmark queue")
+  }
+}
+
+// MARK: - Swift layer: PENDING
+
+/// The Swift side of the POSIX message queue rows, through `POSIX.MessageQueue`.
+///
+/// PENDING: the Swift layer is being written in parallel. Until it lands,
+/// `isAvailable` is false, the rows run their C side only, and every member
+/// throws. To fill it in: open the queues by name in `init` (untimed;
+/// `POSIX.MessageQueue.open(inbound)` to receive from, `open(outbound)` to send
+/// to), keep one send buffer of `size` bytes filled with "p" (ping) or "s"
+/// (send) and one receive buffer of `messageSize` bytes, both allocated once,
+/// outside the loops, then mirror `cipcb_mq_*` in posix_mq.c: priority 0, pong
+/// sends back the bytes it received. Then set `isAvailable` to true.
+final class SwiftPOSIXQueueLoops: MessageLoops {
+  static let isAvailable = false
+
+  /// Opens `inbound` to receive from and `outbound` to send to, before the
+  /// clock starts. Both names exist until both processes have opened them;
+  /// receive buffers must hold `messageSize` bytes (the queues' mq_msgsize).
+  init(inbound: String, outbound: String, messageSize: Int) throws { throw BenchFailure.swiftLayerPending }
+
+  func ping(rounds: Int, size: Int) throws { throw BenchFailure.swiftLayerPending }
+  func pong(rounds: Int, size: Int) throws { throw BenchFailure.swiftLayerPending }
+  func send(count: Int, size: Int) throws { throw BenchFailure.swiftLayerPending }
+  func receive(count: Int, size: Int) throws { throw BenchFailure.swiftLayerPending }
+}

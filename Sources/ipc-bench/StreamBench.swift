@@ -1,0 +1,249 @@
+import CIPCBench
+import Glibc
+import IPC
+
+/// The numbers at which the child finds inherited descriptors: the stream
+/// it reads and the one it writes (the same socket for a socketpair), and
+/// the control channel of the ready/go handshake.
+enum ChildDescriptor {
+  static let read: Int32 = 3
+  static let write: Int32 = 4
+  static let control: Int32 = 5
+}
+
+/// Two fresh pipes per measurement (pipe2 with O_CLOEXEC), one per direction.
+/// The child inherits its ends as descriptors 3 (read) and 4 (write).
+final class AnonymousPipeFixture: Fixture {
+  private var parentRead: Int32 = -1
+  private var parentWrite: Int32 = -1
+  private var childRead: Int32 = -1
+  private var childWrite: Int32 = -1
+
+  init(size: Int) throws {
+    var toChild: [Int32] = [-1, -1]
+    var toParent: [Int32] = [-1, -1]
+    try check(cipcb_pipe(&toChild), "pipe2", "benchmark pipe")
+    (childRead, parentWrite) = (toChild[0], toChild[1])
+    try check(cipcb_pipe(&toParent), "pipe2", "benchmark pipe")
+    (parentRead, childWrite) = (toParent[0], toParent[1])
+  }
+
+  deinit { remove() }
+
+  var childArguments: [String] { [] }
+  var inherited: [(child: Int32, parent: Int32)] {
+    [(ChildDescriptor.read, childRead), (ChildDescriptor.write, childWrite)]
+  }
+
+  func childStarted() {
+    closeDescriptor(&childRead)
+    closeDescriptor(&childWrite)
+  }
+
+  func parentLoops(_ impl: Implementation) throws -> any MessageLoops {
+    try StreamLoops.make(impl, readFD: parentRead, writeFD: parentWrite)
+  }
+
+  /// The child's ends close when it ends: the parent reads end-of-stream or writes EPIPE.
+  func childFailed() -> Bool { true }
+
+  func remove() {
+    closeDescriptor(&parentRead)
+    closeDescriptor(&parentWrite)
+    closeDescriptor(&childRead)
+    closeDescriptor(&childWrite)
+  }
+
+  static func childLoops(_ impl: Implementation, _ arguments: ChildArguments, size: Int) throws
+    -> any MessageLoops
+  {
+    try StreamLoops.make(impl, readFD: ChildDescriptor.read, writeFD: ChildDescriptor.write)
+  }
+}
+
+/// A fresh socketpair per measurement (AF_UNIX, SOCK_STREAM): one socket for
+/// each process, read and written both ways. The child inherits its socket
+/// as descriptor 3 and uses it for both directions.
+final class SocketPairFixture: Fixture {
+  private var parentEnd: Int32 = -1
+  private var childEnd: Int32 = -1
+
+  init(size: Int) throws {
+    var ends: [Int32] = [-1, -1]
+    let type = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
+    try check(socketpair(AF_UNIX, type, 0, &ends) == 0 ? 0 : -errno, "socketpair", "benchmark socketpair")
+    (parentEnd, childEnd) = (ends[0], ends[1])
+  }
+
+  deinit { remove() }
+
+  var childArguments: [String] { [] }
+  var inherited: [(child: Int32, parent: Int32)] { [(ChildDescriptor.read, childEnd)] }
+  func childStarted() { closeDescriptor(&childEnd) }
+
+  func parentLoops(_ impl: Implementation) throws -> any MessageLoops {
+    try StreamLoops.make(impl, readFD: parentEnd, writeFD: parentEnd)
+  }
+
+  /// The child's socket closes when it ends: end-of-stream or EPIPE for the parent.
+  func childFailed() -> Bool { true }
+
+  func remove() {
+    closeDescriptor(&parentEnd)
+    closeDescriptor(&childEnd)
+  }
+
+  static func childLoops(_ impl: Implementation, _ arguments: ChildArguments, size: Int) throws
+    -> any MessageLoops
+  {
+    try StreamLoops.make(impl, readFD: ChildDescriptor.read, writeFD: ChildDescriptor.read)
+  }
+}
+
+/// Two fresh FIFOs per measurement in /tmp, one per direction, mode 0600.
+///
+/// Opening a FIFO blocks until the other end is open, so every open here is
+/// non-blocking (then the descriptor is made blocking again), in an order
+/// that always finds the other end: the parent opens its reading end before
+/// it starts the child; the child opens its reading end and then its writing
+/// end before it reports ready; the parent opens its writing end after that.
+/// Then both files are unlinked, before the clock starts.
+final class NamedPipeFixture: Fixture {
+  /// Parent to child, and child to parent.
+  let toChild: String
+  let toParent: String
+  private var entries: [CleanupEntry]
+  private var parentRead: Int32 = -1
+  private var parentWrite: Int32 = -1
+
+  init(size: Int) throws {
+    let base = "/tmp/" + UniqueName.next()
+    toChild = base + "-to-child"
+    toParent = base + "-to-parent"
+    var entries: [CleanupEntry] = []
+    do {
+      for path in [toChild, toParent] {
+        entries.append(try CleanupEntry.file(path))
+        try check(mkfifo(path, 0o600) == 0 ? 0 : -errno, "mkfifo", path)
+      }
+    } catch {
+      entries.forEach { $0.remove() }
+      throw error
+    }
+    self.entries = entries
+    do {
+      parentRead = try Self.open(toParent, O_RDONLY)
+    } catch {
+      remove()
+      throw error
+    }
+  }
+
+  deinit { remove() }
+
+  var childArguments: [String] { ["--to-child", toChild, "--to-parent", toParent] }
+  var inherited: [(child: Int32, parent: Int32)] { [] }
+  func childStarted() {}
+
+  func parentLoops(_ impl: Implementation) throws -> any MessageLoops {
+    parentWrite = try Self.open(toChild, O_WRONLY)
+    removeNames()
+    return try StreamLoops.make(impl, readFD: parentRead, writeFD: parentWrite)
+  }
+
+  /// The child's ends close when it ends: end-of-stream or EPIPE for the parent.
+  func childFailed() -> Bool { true }
+
+  func remove() {
+    closeDescriptor(&parentRead)
+    closeDescriptor(&parentWrite)
+    removeNames()
+  }
+
+  private func removeNames() {
+    entries.forEach { $0.remove() }
+    entries = []
+  }
+
+  static func childLoops(_ impl: Implementation, _ arguments: ChildArguments, size: Int) throws
+    -> any MessageLoops
+  {
+    // Left open until the child exits.
+    let read = try open(try arguments.string("--to-child"), O_RDONLY)
+    let write = try open(try arguments.string("--to-parent"), O_WRONLY)
+    return try StreamLoops.make(impl, readFD: read, writeFD: write)
+  }
+
+  /// Opens a FIFO without waiting for its other end (a writing end fails
+  /// with ENXIO if no reader has it open), then makes the descriptor blocking.
+  private static func open(_ path: String, _ access: Int32) throws -> Int32 {
+    let fd = try descriptor(Glibc.open(path, access | O_NONBLOCK | O_CLOEXEC), "open", path)
+    guard fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) == 0 else {
+      let code = errno
+      _ = close(fd)
+      throw IPCError(code: IPCError.Code(rawValue: code), operation: "fcntl", object: path)
+    }
+    return fd
+  }
+}
+
+/// The loops of every byte stream: C or Swift.
+enum StreamLoops {
+  /// Loops over descriptors the fixture owns and closes (lent, not given).
+  static func make(_ impl: Implementation, readFD: Int32, writeFD: Int32) throws -> any MessageLoops {
+    switch impl {
+    case .c: CStreamLoops(readFD: readFD, writeFD: writeFD)
+    case .swift: try SwiftStreamLoops(readFD: readFD, writeFD: writeFD)
+    }
+  }
+}
+
+/// The plain C baseline: write() and read() loops of exactly `size` bytes per message.
+struct CStreamLoops: MessageLoops {
+  let readFD: Int32
+  let writeFD: Int32
+
+  func ping(rounds: Int, size: Int) throws {
+    try check(cipcb_fd_ping(readFD, writeFD, rounds, size), "cipcb_fd_ping", "benchmark stream")
+  }
+
+  func pong(rounds: Int, size: Int) throws {
+    try check(cipcb_fd_pong(readFD, writeFD, rounds, size), "cipcb_fd_pong", "benchmark stream")
+  }
+
+  func send(count: Int, size: Int) throws {
+    try check(cipcb_fd_send(readFD, writeFD, count, size), "cipcb_fd_send", "benchmark stream")
+  }
+
+  func receive(count: Int, size: Int) throws {
+    try check(cipcb_fd_receive(readFD, writeFD, count, size), "cipcb_fd_receive", "benchmark stream")
+  }
+}
+
+// MARK: - Swift layer: PENDING
+
+/// The Swift side of the named pipe, anonymous pipe and socketpair rows,
+/// through `PipeEnd`.
+///
+/// PENDING: the Swift layer is being written in parallel. Until it lands,
+/// `isAvailable` is false, the rows run their C side only, and every member
+/// throws. To fill it in: in `init` (untimed) wrap the descriptors in
+/// `PipeEnd`s. They are lent: the fixture closes them, so adopt a `dup()` of
+/// each if the wrapper closes what it holds (`readFD == writeFD` for a
+/// socketpair: one socket both ways). Keep one send buffer of `size` bytes
+/// ("p" for ping, "s" for send) and one receive buffer, allocated once,
+/// outside the loops; mirror `cipcb_fd_*` in fd_stream.c: every message is
+/// exactly `size` bytes (`write` writes all; read until `size` bytes have
+/// come, end-of-stream before that is an error), pong writes back what it
+/// read. Then set `isAvailable` to true.
+final class SwiftStreamLoops: MessageLoops {
+  static let isAvailable = false
+
+  /// Wraps the descriptors to read from and write to, before the clock starts.
+  init(readFD: Int32, writeFD: Int32) throws { throw BenchFailure.swiftLayerPending }
+
+  func ping(rounds: Int, size: Int) throws { throw BenchFailure.swiftLayerPending }
+  func pong(rounds: Int, size: Int) throws { throw BenchFailure.swiftLayerPending }
+  func send(count: Int, size: Int) throws { throw BenchFailure.swiftLayerPending }
+  func receive(count: Int, size: Int) throws { throw BenchFailure.swiftLayerPending }
+}

@@ -1,0 +1,137 @@
+import CIPCBench
+import IPC
+
+/// A fresh private System V queue per measurement; the child gets its id.
+final class SystemVFixture: Fixture {
+  let queue: SystemV.MessageQueue
+  private var entry: CleanupEntry?
+
+  init(size: Int) throws {
+    queue = try SystemV.MessageQueue.create()
+    do {
+      entry = try CleanupEntry.systemV(queue.id)
+    } catch {
+      try? queue.remove()
+      throw error
+    }
+  }
+
+  var childArguments: [String] { ["--id", "\(queue.id)"] }
+  var inherited: [(child: Int32, parent: Int32)] { [] }
+  func childStarted() {}
+
+  func parentLoops(_ impl: Implementation) throws -> any MessageLoops {
+    SystemVLoops(impl: impl, queue: queue)
+  }
+
+  /// Removing the queue ends the parent's blocked msgsnd or msgrcv with EIDRM.
+  func childFailed() -> Bool {
+    entry?.removeNow()
+    return true
+  }
+
+  deinit { remove() }
+
+  func remove() {
+    entry?.remove()
+    entry = nil
+  }
+
+  static func childLoops(_ impl: Implementation, _ arguments: ChildArguments, size: Int) throws
+    -> any MessageLoops
+  {
+    guard let id = Int32(try arguments.string("--id")) else { throw BenchFailure("child: bad --id") }
+    return SystemVLoops(impl: impl, queue: try SystemV.MessageQueue.open(id: id))
+  }
+}
+
+/// A Codable message of about 64 bytes of JSON, for the typed row.
+struct BenchPing: TypedMessage {
+  static let messageType = 1
+  var sequence: Int
+  var note: String
+}
+
+/// The reply to ``BenchPing``.
+struct BenchPong: TypedMessage {
+  static let messageType = 2
+  var sequence: Int
+  var note: String
+}
+
+/// System V message queue loops: the Swift layer, or the plain C baseline.
+/// Round trips send type 1 and answer with type 2 on the one queue.
+struct SystemVLoops: MessageLoops {
+  let impl: Implementation
+  let queue: SystemV.MessageQueue
+
+  func ping(rounds: Int, size: Int) throws {
+    switch impl {
+    case .c: try check(cipcb_sysv_ping(queue.id, rounds, size), "cipcb_sysv_ping", "benchmark queue")
+    case .swift:
+      let out = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 8)
+      let reply = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 8)
+      defer {
+        out.deallocate()
+        reply.deallocate()
+      }
+      out.initializeMemory(as: UInt8.self, repeating: UInt8(ascii: "p"))
+      for _ in 0..<rounds {
+        try queue.send(UnsafeRawBufferPointer(out), type: 1)
+        _ = try queue.receive(.type(2), into: reply)
+      }
+    }
+  }
+
+  func pong(rounds: Int, size: Int) throws {
+    switch impl {
+    case .c: try check(cipcb_sysv_pong(queue.id, rounds, size), "cipcb_sysv_pong", "benchmark queue")
+    case .swift:
+      let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 8)
+      defer { buffer.deallocate() }
+      for _ in 0..<rounds {
+        let received = try queue.receive(.type(1), into: buffer)
+        try queue.send(UnsafeRawBufferPointer(rebasing: buffer[0..<received.count]), type: 2)
+      }
+    }
+  }
+
+  func send(count: Int, size: Int) throws {
+    switch impl {
+    case .c: try check(cipcb_sysv_send(queue.id, count, size), "cipcb_sysv_send", "benchmark queue")
+    case .swift:
+      let out = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 8)
+      defer { out.deallocate() }
+      out.initializeMemory(as: UInt8.self, repeating: UInt8(ascii: "s"))
+      for _ in 0..<count { try queue.send(UnsafeRawBufferPointer(out), type: 1) }
+    }
+  }
+
+  func receive(count: Int, size: Int) throws {
+    switch impl {
+    case .c: try check(cipcb_sysv_receive(queue.id, count, size), "cipcb_sysv_receive", "benchmark queue")
+    case .swift:
+      let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 8)
+      defer { buffer.deallocate() }
+      for _ in 0..<count { _ = try queue.receive(.type(1), into: buffer) }
+    }
+  }
+
+  func typedPing(rounds: Int, size: Int) throws {
+    guard impl == .swift else { return try ping(rounds: rounds, size: size) }
+    let note = "typed message of about sixty-four bytes"
+    for sequence in 0..<rounds {
+      try queue.send(BenchPing(sequence: sequence, note: note))
+      let reply = try queue.receive(BenchPong.self)
+      guard reply.sequence == sequence else { throw BenchFailure("typed reply out of order") }
+    }
+  }
+
+  func typedPong(rounds: Int, size: Int) throws {
+    guard impl == .swift else { return try pong(rounds: rounds, size: size) }
+    for _ in 0..<rounds {
+      let ping = try queue.receive(BenchPing.self)
+      try queue.send(BenchPong(sequence: ping.sequence, note: ping.note))
+    }
+  }
+}
