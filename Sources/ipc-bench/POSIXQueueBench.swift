@@ -118,28 +118,54 @@ final class CPOSIXQueueLoops: MessageLoops {
   }
 }
 
-// MARK: - Swift layer: PENDING
-
-/// The Swift side of the POSIX message queue rows, through `POSIX.MessageQueue`.
-///
-/// PENDING: the Swift layer is being written in parallel. Until it lands,
-/// `isAvailable` is false, the rows run their C side only, and every member
-/// throws. To fill it in: open the queues by name in `init` (untimed;
-/// `POSIX.MessageQueue.open(inbound)` to receive from, `open(outbound)` to send
-/// to), keep one send buffer of `size` bytes filled with "p" (ping) or "s"
-/// (send) and one receive buffer of `messageSize` bytes, both allocated once,
-/// outside the loops, then mirror `cipcb_mq_*` in posix_mq.c: priority 0, pong
-/// sends back the bytes it received. Then set `isAvailable` to true.
+/// The Swift side of the POSIX message queue rows, through `POSIX.MessageQueue`:
+/// the same loops as `cipcb_mq_*` in posix_mq.c, priority 0, buffers made once
+/// before the clock starts, messages received in place.
 final class SwiftPOSIXQueueLoops: MessageLoops {
-  static let isAvailable = false
+  static let isAvailable = true
+
+  private let inbound: POSIX.MessageQueue
+  private let outbound: POSIX.MessageQueue
+  private let received: UnsafeMutableRawBufferPointer
+  private let sent: UnsafeMutableRawBufferPointer
 
   /// Opens `inbound` to receive from and `outbound` to send to, before the
-  /// clock starts. Both names exist until both processes have opened them;
-  /// receive buffers must hold `messageSize` bytes (the queues' mq_msgsize).
-  init(inbound: String, outbound: String, messageSize: Int) throws { throw BenchFailure.swiftLayerPending }
+  /// clock starts; the receive buffer holds `messageSize` bytes (mq_msgsize).
+  init(inbound: String, outbound: String, messageSize: Int) throws {
+    self.inbound = try POSIX.MessageQueue.open(inbound, access: .readOnly)
+    self.outbound = try POSIX.MessageQueue.open(outbound, access: .writeOnly)
+    received = .allocate(byteCount: messageSize, alignment: 8)
+    sent = .allocate(byteCount: messageSize, alignment: 8)
+  }
 
-  func ping(rounds: Int, size: Int) throws { throw BenchFailure.swiftLayerPending }
-  func pong(rounds: Int, size: Int) throws { throw BenchFailure.swiftLayerPending }
-  func send(count: Int, size: Int) throws { throw BenchFailure.swiftLayerPending }
-  func receive(count: Int, size: Int) throws { throw BenchFailure.swiftLayerPending }
+  deinit {
+    received.deallocate()
+    sent.deallocate()
+  }
+
+  func ping(rounds: Int, size: Int) throws {
+    sent.initializeMemory(as: UInt8.self, repeating: UInt8(ascii: "p"))
+    let message = UnsafeRawBufferPointer(rebasing: sent[0..<size])
+    for _ in 0..<rounds {
+      try outbound.send(message)
+      _ = try inbound.receive(into: received)
+    }
+  }
+
+  func pong(rounds: Int, size: Int) throws {
+    for _ in 0..<rounds {
+      let count = try inbound.receive(into: received).count
+      try outbound.send(UnsafeRawBufferPointer(rebasing: received[0..<count]))
+    }
+  }
+
+  func send(count: Int, size: Int) throws {
+    sent.initializeMemory(as: UInt8.self, repeating: UInt8(ascii: "s"))
+    let message = UnsafeRawBufferPointer(rebasing: sent[0..<size])
+    for _ in 0..<count { try outbound.send(message) }
+  }
+
+  func receive(count: Int, size: Int) throws {
+    for _ in 0..<count { _ = try inbound.receive(into: received) }
+  }
 }
