@@ -136,8 +136,12 @@ struct POSIXMessageQueueTests {
       try POSIX.MessageQueue.create(name, maxMessages: 100_000, messageSize: 16)
     }
     #expect(error?.code == .invalidArgument)
-    #expect(error?.reason.contains("exceeds msg_max") == true)
+    #expect(error?.reason.contains("exceeds the kernel's hard limit of 65536 (HARD_MSGMAX)") == true)
     #expect(error?.reason.contains("/proc/sys/fs/mqueue/msg_max") == true)
+    let size = #expect(throws: IPCError.self) {
+      try POSIX.MessageQueue.create(name, maxMessages: 1, messageSize: 17 * 1024 * 1024)
+    }
+    #expect(size?.reason.contains("hard limit of 16777216 bytes (HARD_MSGSIZEMAX)") == true)
     #expect(throws: IPCError.self) { try POSIX.MessageQueue.open(name) }
     let zero = #expect(throws: IPCError.self) {
       try POSIX.MessageQueue.create(name, maxMessages: 0, messageSize: 16)
@@ -203,8 +207,10 @@ struct POSIXMessageQueueTests {
       let sendError = #expect(throws: IPCError.self) { try reader.send("x".utf8) }
       #expect(sendError?.code == .badDescriptor)
       #expect(sendError?.reason.contains("opened read-only") == true)
+      #expect(sendError?.reason.contains("open it .writeOnly or .readWrite") == true)
       let receiveError = #expect(throws: IPCError.self) { try writer.tryReceive() }
       #expect(receiveError?.reason.contains("opened write-only") == true)
+      #expect(receiveError?.reason.contains("open it .readOnly or .readWrite") == true)
       try writer.send("through".utf8)
       #expect(try reader.receive().text == "through")
     }

@@ -63,6 +63,24 @@ struct POSIXQueueCommandTests {
     #expect(run.standardError.contains("usage: ipc mq"))
   }
 
+  @Test func theModeIsExactlyTheOneAskedForWhateverTheUmask() throws {
+    let made = TestNames.next()
+    let existing = TestNames.next()
+    defer {
+      try? POSIX.MessageQueue.unlink(made)
+      try? POSIX.MessageQueue.unlink(existing)
+    }
+    _ = try POSIX.MessageQueue.create(existing, permissions: Permissions(rawValue: 0o600))
+    let script = "umask 077; \"$0\" mq create \(made) --mode 0660 && \"$0\" mq create \(existing) --mode 0666"
+    let run = try SpawnedProcess.run("/bin/sh", ["-c", script, Tools.ipc])
+    #expect(run.exitStatus == 0, "\(run.standardError)")
+    for (name, mode) in [(made, 0o660), (existing, 0o600)] {
+      var info = stat()
+      let queue = try POSIX.MessageQueue.open(name)
+      #expect(fstat(queue.fileDescriptor, &info) == 0 && info.st_mode & 0o777 == mode)
+    }
+  }
+
   @Test func anInvalidNameSaysTheRule() throws {
     let run = try Tools.ipc("mq", "create", "orders")
     #expect(run.exitStatus == 1)

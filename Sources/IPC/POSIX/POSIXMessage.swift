@@ -25,13 +25,11 @@ extension POSIX {
       do {
         return try coder.decode(T.self, from: bytes)
       } catch {
-        var failure = IPCError(
+        throw IPCError(
           code: .badMessage, operation: "decode", object: "message of priority \(priority)",
           reason: "its \(bytes.count) bytes are not a valid \(T.self) (\(error));"
             + " the raw bytes are kept in the error's payload",
-          payload: bytes)
-        failure.priority = priority
-        throw failure
+          payload: bytes, priority: priority)
       }
     }
   }

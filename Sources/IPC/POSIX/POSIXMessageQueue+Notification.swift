@@ -8,12 +8,14 @@ extension POSIX.MessageQueue {
   ///
   /// The registration ends when it fires: call again to re-arm (a handler
   /// typically drains the queue with ``tryReceive()`` and re-arms). It also ends
-  /// with ``cancelNotification()`` and when this descriptor is closed. Only
-  /// one process at a time may be registered on a queue.
+  /// with ``cancelNotification()`` and when this process closes any
+  /// descriptor of the queue (the kernel's rule): releasing another
+  /// `MessageQueue` object for the same name ends it too. Only one process at
+  /// a time may be registered on a queue.
   ///
   /// The corresponding C call is `mq_notify` with `SIGEV_THREAD`.
   ///
-  /// - Throws: `.busy` if this or another process is already registered.
+  /// - Throws: `.busy` if a registration exists already, by this process or another.
   public func notifyOnArrival(_ handler: @escaping @Sendable () -> Void) throws(IPCError) {
     let fd = try liveDescriptor(for: "mq_notify")
     let token = ArrivalHandlers.add(handler)

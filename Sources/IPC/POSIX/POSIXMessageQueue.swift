@@ -84,7 +84,8 @@ extension POSIX {
     ///   - maxMessages: the most messages the queue holds; at most `msg_max`
     ///     (/proc/sys/fs/mqueue/msg_max) without `CAP_SYS_RESOURCE`.
     ///   - messageSize: the largest message in bytes; at most `msgsize_max`.
-    ///   - permissions: the queue's mode, 0600 by default.
+    ///   - permissions: the queue's mode, 0600 by default; set exactly, whatever
+    ///     the process's umask.
     /// - Throws: `.exists` if the name is taken; `.invalidArgument` for a bad
     ///   name or a limit above the system's; `.noSpace` at `queues_max`;
     ///   `.tooManyOpen` past `RLIMIT_MSGQUEUE`.
@@ -130,14 +131,26 @@ extension POSIX {
       try POSIXName.validate(name, operation: "mq_open", kind: "message queue")
       var attributes = try openAttributes(name, maxMessages: maxMessages, messageSize: messageSize)
       let mode = mode_t(permissions.rawValue)
-      let allFlags = flags | access.flags | O_CLOEXEC
-      let result = retryingInterrupts(.mqOpen) {
-        attributes == nil
-          ? cipc_mq_open(name, allFlags, mode, nil)
-          : cipc_mq_open(name, allFlags, mode, &attributes!)
+      func call(_ flags: Int32) -> Result<Int32, IPCError.Code> {
+        let allFlags = flags | access.flags | O_CLOEXEC
+        return retryingInterrupts(.mqOpen) {
+          attributes == nil
+            ? cipc_mq_open(name, allFlags, mode, nil)
+            : cipc_mq_open(name, allFlags, mode, &attributes!)
+        }
+      }
+      // Creating exclusively first tells whether this call made the queue,
+      // and so whether its mode is this call's to set.
+      var result = call(flags == 0 ? 0 : O_CREAT | O_EXCL)
+      var created = flags != 0
+      if flags == O_CREAT, case .failure(.exists) = result {
+        result = call(0)
+        created = false
       }
       switch result {
       case .success(let fd):
+        // The umask narrowed the mode mq_open applied: set exactly what was asked.
+        if created { _ = fchmod(fd, mode) }
         return try MessageQueue(name: name, access: access, descriptor: fd)
       case .failure(let code):
         throw IPCError(
@@ -160,11 +173,12 @@ extension POSIX {
             reason: "\(what) \(value) is invalid: it must be 1 or more")
         }
       }
-      // Both must be set in mq_attr; a missing one takes the system default.
+      // Both must be set in mq_attr; a missing one takes what the kernel
+      // gives a queue made without attributes: the default, capped at the limit.
       let limits = Limits.current()
       var attributes = mq_attr()
-      attributes.mq_maxmsg = maxMessages ?? limits.defaultMaxMessages
-      attributes.mq_msgsize = messageSize ?? limits.defaultMessageSize
+      attributes.mq_maxmsg = maxMessages ?? min(limits.defaultMaxMessages, limits.maxMessages)
+      attributes.mq_msgsize = messageSize ?? min(limits.defaultMessageSize, limits.maxMessageSize)
       return attributes
     }
 
@@ -180,18 +194,27 @@ extension POSIX {
       case .permissionDenied:
         return "the queue \(name) exists but its permissions do not allow this access"
       case .invalidArgument:
-        if let attributes {
-          if attributes.mq_maxmsg > limits.maxMessages {
-            return "max messages \(attributes.mq_maxmsg) exceeds msg_max \(limits.maxMessages),"
-              + " see \(Limits.path("msg_max")) (CAP_SYS_RESOURCE may exceed it)"
-          }
-          if attributes.mq_msgsize > limits.maxMessageSize {
-            return "message size \(attributes.mq_msgsize) exceeds msgsize_max"
-              + " \(limits.maxMessageSize), see \(Limits.path("msgsize_max"))"
-              + " (CAP_SYS_RESOURCE may exceed it)"
-          }
-          return "max messages \(attributes.mq_maxmsg) and message size \(attributes.mq_msgsize)"
-            + " exceed even the privileged limits (65536 messages, 16 MiB each)"
+        guard let attributes else { return nil }
+        // The kernel's hard limits bind everyone; msg_max and msgsize_max bind
+        // processes without CAP_SYS_RESOURCE.
+        if attributes.mq_maxmsg > Self.hardMaxMessages {
+          return "max messages \(attributes.mq_maxmsg) exceeds the kernel's hard limit of"
+            + " \(Self.hardMaxMessages) (HARD_MSGMAX); msg_max is \(limits.maxMessages),"
+            + " see \(Limits.path("msg_max"))"
+        }
+        if attributes.mq_msgsize > Self.hardMaxMessageSize {
+          return "message size \(attributes.mq_msgsize) exceeds the kernel's hard limit of"
+            + " \(Self.hardMaxMessageSize) bytes (HARD_MSGSIZEMAX); msgsize_max is"
+            + " \(limits.maxMessageSize), see \(Limits.path("msgsize_max"))"
+        }
+        if attributes.mq_maxmsg > limits.maxMessages {
+          return "max messages \(attributes.mq_maxmsg) exceeds msg_max \(limits.maxMessages),"
+            + " see \(Limits.path("msg_max")) (only CAP_SYS_RESOURCE may exceed it)"
+        }
+        if attributes.mq_msgsize > limits.maxMessageSize {
+          return "message size \(attributes.mq_msgsize) exceeds msgsize_max"
+            + " \(limits.maxMessageSize), see \(Limits.path("msgsize_max"))"
+            + " (only CAP_SYS_RESOURCE may exceed it)"
         }
         return nil
       case .noSpace:
@@ -320,6 +343,11 @@ extension POSIX {
     /// the C interface wants an address. Never written, so shared safely.
     nonisolated(unsafe) private static let noText = UnsafePointer(
       UnsafeMutablePointer<CChar>.allocate(capacity: 1))
+
+    /// The limits no process may exceed, privileged or not (HARD_MSGMAX and
+    /// HARD_MSGSIZEMAX in the kernel's ipc/mqueue.c).
+    static let hardMaxMessages = 65536
+    static let hardMaxMessageSize = 16 * 1024 * 1024
 
     /// A deadline long past: `mq_timed*` then fails at once with ETIMEDOUT
     /// instead of waiting, which makes a non-blocking try on a blocking descriptor.
@@ -506,7 +534,8 @@ extension POSIX {
     private func wrongAccess(_ operation: String, needs: String) -> IPCError {
       IPCError(
         code: .badDescriptor, operation: operation, object: description,
-        reason: "the queue was opened \(access), which cannot \(needs); open it .readWrite")
+        reason: "the queue was opened \(access), which cannot \(needs);"
+          + " open it \(needs == "send" ? ".writeOnly" : ".readOnly") or .readWrite")
     }
 
     func operationError(_ code: IPCError.Code, _ operation: String) -> IPCError {
@@ -514,7 +543,9 @@ extension POSIX {
         switch code {
         case .badDescriptor: "the descriptor is not open for this (closed, or opened \(access))"
         case .messageTooLong: "the message does not fit the queue's message size \(messageSize)"
-        case .busy: "another process is already registered for notification on this queue"
+        case .busy:
+          "a notification is already registered on this queue, by this or another process;"
+            + " cancel it, or wait until it fires"
         default: nil
         }
       return IPCError(code: code, operation: operation, object: description, reason: reason)

@@ -34,7 +34,8 @@ public struct IPCError: Error, Sendable, Equatable, CustomStringConvertible {
     object: String,
     reason: String? = nil,
     payload: [UInt8]? = nil,
-    messageType: Int? = nil
+    messageType: Int? = nil,
+    priority: Int? = nil
   ) {
     self.code = code
     self.operation = operation
@@ -42,6 +43,7 @@ public struct IPCError: Error, Sendable, Equatable, CustomStringConvertible {
     self.reason = reason ?? code.explanation
     self.payload = payload
     self.messageType = messageType
+    self.priority = priority
   }
 
   /// A readable one-line summary: operation, object, reason and errno name.
