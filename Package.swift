@@ -13,7 +13,9 @@ let package = Package(
     .target(
       name: "CIPCShims",
       path: "CShims",
-      cSettings: [.define("_GNU_SOURCE")]
+      cSettings: [.define("_GNU_SOURCE")],
+      // mq_* and SIGEV_THREAD live in librt before glibc 2.34 (in libc after).
+      linkerSettings: [.linkedLibrary("rt")]
     ),
     .target(name: "IPC", dependencies: ["CIPCShims"], path: "Sources/IPC"),
     // Spawning copies of the running tool: shared by `ipc` and `ipc-bench`, not a product.

@@ -18,17 +18,14 @@ struct ChildProcess {
 
   /// Waits for whichever of `children` ends first; that child and whether it
   /// exited with status 0. Nil once none is left. A signal that interrupts
-  /// the wait (EINTR) does not end it; `onInterrupt` runs, then it goes on.
-  static func waitForAny(of children: [ChildProcess], onInterrupt: () -> Void = {}) -> (ChildProcess, Bool)? {
+  /// the wait (EINTR) does not end it.
+  static func waitForAny(of children: [ChildProcess]) -> (ChildProcess, Bool)? {
     guard !children.isEmpty else { return nil }
     while true {
       var status: Int32 = 0
       let pid = waitpid(-1, &status, 0)
       if pid == -1 {
-        if errno == EINTR {
-          onInterrupt()
-          continue
-        }
+        if errno == EINTR { continue }
         return nil
       }
       guard let child = children.first(where: { $0.pid == pid }) else { continue }

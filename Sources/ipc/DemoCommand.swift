@@ -128,6 +128,7 @@ enum DemoCommand {
   /// The parent: makes the queue, starts the three processes, waits, removes the queue.
   private static func coordinate(_ mechanism: DemoMechanism, interval: String, count: Int) throws {
     let setup = try setUp(mechanism)
+    demoChildren.update(repeating: 0)  // initialized now, never first inside the handler
     // Ctrl-C, SIGTERM or SIGHUP must not leave the object behind: the handler
     // removes it (msgctl, mq_unlink and unlink are async-signal-safe).
     for signal in [SIGINT, SIGTERM, SIGHUP] {
@@ -135,6 +136,13 @@ enum DemoCommand {
       action.__sigaction_handler.sa_handler = { signal in
         demoCleanup.run()
         demoSignal = signal
+        // Removal wakes no one blocked on a POSIX queue or a pipe: stop the
+        // children here (kill is async-signal-safe), whatever the parent was doing.
+        if demoStopsChildren {
+          for index in 0..<demoChildren.count where demoChildren[index] > 0 {
+            kill(demoChildren[index], SIGTERM)
+          }
+        }
       }
       sigemptyset(&action.sa_mask)
       action.sa_flags = 0  // interrupt waitpid, so the parent notices
@@ -149,6 +157,7 @@ enum DemoCommand {
     defer { if !removed { try? setup.remove() } }
     Output.line("demo: made \(setup.made); starting 3 processes")
     let channel = setup.channelArguments
+    demoStopsChildren = !setup.removalWakesChildren
     var running = [
       try ChildProcess(role: "receiver", arguments: ["demo", "--role", "receiver"] + channel),
       try ChildProcess(role: "sender", arguments: ["demo", "--role", "sender"] + channel),
@@ -156,17 +165,16 @@ enum DemoCommand {
         role: "batch sender",
         arguments: ["demo", "--role", "batch"] + channel + ["--interval", interval, "--count", "\(count)"]),
     ]
+    for (index, child) in running.enumerated() { demoChildren[index] = child.pid }
+    // A signal that came while the children were being started found no pid.
+    if demoSignal != 0 && demoStopsChildren { for child in running { kill(child.pid, SIGTERM) } }
     var allOK = true
-    var stopped = false
-    // Children that removal does not wake are stopped, on failure or on a signal.
+    // Children that removal does not wake are stopped when one fails.
     let stopOthers = {
-      guard !setup.removalWakesChildren, !stopped else { return }
-      stopped = true
+      guard !setup.removalWakesChildren else { return }
       for child in running { kill(child.pid, SIGTERM) }
     }
-    while let (child, ok) = ChildProcess.waitForAny(
-      of: running, onInterrupt: { if demoSignal != 0 { stopOthers() } })
-    {
+    while let (child, ok) = ChildProcess.waitForAny(of: running) {
       running.removeAll { $0.pid == child.pid }
       if !ok && allOK {
         // One process failed: removing the queue wakes the others with a clear
@@ -260,6 +268,15 @@ enum DemoCleanup {
     }
   }
 }
+
+/// The children's pids and whether the signal handler must stop them.
+/// Plain memory, not an Array: a handler must not touch reference counts.
+nonisolated(unsafe) private let demoChildren: UnsafeMutableBufferPointer<pid_t> = {
+  let pids = UnsafeMutableBufferPointer<pid_t>.allocate(capacity: 3)
+  pids.initialize(repeating: 0)
+  return pids
+}()
+nonisolated(unsafe) private var demoStopsChildren = false
 
 /// The demo's object, for the signal handler that removes it.
 nonisolated(unsafe) private var demoCleanup = DemoCleanup.none

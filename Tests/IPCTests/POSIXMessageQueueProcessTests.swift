@@ -132,7 +132,7 @@ struct POSIXMessageQueueProcessTests {
   @Test func arrivalNotificationRunsTheClosureAndCanBeRearmedOrCancelled() async throws {
     try await withPOSIXQueue { (queue) async throws in
       let fired = Recorder()
-      let arrived: @Sendable () -> Void = {
+      let arrived: @Sendable (POSIX.MessageQueue) -> Void = { queue in
         fired.append((try? queue.tryReceive())?.text ?? "nothing")
       }
       func waitForFired(_ count: Int) async throws -> [String] {
@@ -155,7 +155,11 @@ struct POSIXMessageQueueProcessTests {
       #expect(try Tools.ipc("mq", "send", queue.name, "second").exitStatus == 0)
       #expect(try await waitForFired(2) == ["first", "second"])
       try queue.notifyOnArrival(arrived)
+      if let pid = notifyPID(of: queue.name) { #expect(pid == "\(getpid())") }
       try queue.cancelNotification()
+      // The kernel's registration is gone, not just the handler: another
+      // process may register now.
+      if let pid = notifyPID(of: queue.name) { #expect(pid == "0") }
       #expect(try Tools.ipc("mq", "send", queue.name, "after cancel").exitStatus == 0)
       try await Task.sleep(for: .milliseconds(100))
       #expect(fired.items.count == 2)
@@ -164,10 +168,10 @@ struct POSIXMessageQueueProcessTests {
   }
 
   @Test func asyncMessagesArriveFromAnotherProcessWithoutHoldingPoolThreads() async throws {
-    // Three iterators wait at once on empty queues: more than the cooperative
-    // pool's threads on a two-core machine. Had any blocked a thread, the
-    // others, and the exit test's own spawning, could not proceed.
-    let queues = try (0..<3).map { _ in
+    // More iterators wait at once on empty queues than the cooperative pool
+    // has threads (one per core). Had any blocked a thread, the others, and
+    // the exit test's own spawning, could not proceed.
+    let queues = try (0...ProcessInfo.processInfo.activeProcessorCount).map { _ in
       try POSIX.MessageQueue.create(TestNames.next(), maxMessages: 4, messageSize: 64)
     }
     defer { for queue in queues { try? queue.unlink() } }
@@ -199,7 +203,32 @@ struct POSIXMessageQueueProcessTests {
         return all
       }
     }
-    #expect(try received.get() == [["1:one", "2:two"], ["1:one", "2:two"], ["1:one", "2:two"]])
+    #expect(try received.get() == Array(repeating: ["1:one", "2:two"], count: queues.count))
+  }
+
+  /// The NOTIFY_PID field of the queue's file in /dev/mqueue, where mounted.
+  private func notifyPID(of name: String) -> String? {
+    guard let text = try? String(contentsOfFile: "/dev/mqueue" + name, encoding: .utf8) else { return nil }
+    return text.split(whereSeparator: { $0 == " " || $0 == "\n" })
+      .first { $0.hasPrefix("NOTIFY_PID:") }.map { String($0.dropFirst("NOTIFY_PID:".count)) }
+  }
+
+  @Test func closingTheQueueEndsAWaitingIteratorWithAnError() async throws {
+    let queue = try POSIX.MessageQueue.create(TestNames.next(), maxMessages: 2, messageSize: 16)
+    defer { try? POSIX.MessageQueue.unlink(queue.name) }
+    let iteration = Task { () async -> IPCError? in
+      do {
+        for try await _ in queue.messages() {}
+        return nil
+      } catch {
+        return error as? IPCError
+      }
+    }
+    try await Task.sleep(for: .milliseconds(50))
+    try queue.close()
+    let error = await iteration.value
+    #expect(error?.code == .badDescriptor)
+    #expect(error?.reason.contains("was closed") == true)
   }
 
   @Test func cancellingTheTaskEndsTheAsyncSequenceCleanly() async throws {

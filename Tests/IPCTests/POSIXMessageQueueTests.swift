@@ -290,7 +290,9 @@ struct POSIXMessageQueueTests {
     @Test func interruptedTimedWaitsKeepTheirDeadline() throws {
       try withPOSIXQueue { (queue) throws in
         // Each injected EINTR ends one poll at once; the wait must go on for
-        // the time left, neither giving up early nor starting over.
+        // the time left instead of giving up early. (That it does not start
+        // over is shown by real signals spread over the wait, in
+        // aTimedReceiveKeepsItsDeadlineWhileSignalsKeepArriving.)
         let polls = InterruptInjection(.poll, count: 50)
         let clock = SuspendingClock()
         let start = clock.now
@@ -304,4 +306,11 @@ struct POSIXMessageQueueTests {
       }
     }
   #endif
+
+  @Test func aTimeoutOfCenturiesIsAcceptedNotAnOverflow() throws {
+    try withPOSIXQueue { (queue) throws in
+      try queue.send("here".utf8)
+      #expect(try queue.receive(timeout: .seconds(Int64.max))?.text == "here")
+    }
+  }
 }

@@ -98,7 +98,8 @@ struct POSIXQueueCommandTests {
       if mounted {
         let row = list.standardOutput.split(separator: "\n").first { $0.hasPrefix(queue.name + " ") }
         let fields = row?.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
-        #expect(fields == [queue.name, "root", "0600", "1", "2", "16", "3"], "\(list.standardOutput)")
+        let user = getpwuid(geteuid()).map { String(cString: $0.pointee.pw_name) } ?? "\(geteuid())"
+        #expect(fields == [queue.name, user, "0600", "1", "2", "16", "3"], "\(list.standardOutput)")
       } else {
         #expect(list.standardOutput.contains("mount -t mqueue none /dev/mqueue"))
       }

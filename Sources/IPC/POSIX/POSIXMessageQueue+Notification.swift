@@ -3,11 +3,18 @@ import Glibc
 import Synchronization
 
 extension POSIX.MessageQueue {
-  /// Calls `handler` once, on a new thread, when a message arrives on the
-  /// queue while it is empty and no process is blocked receiving.
+  /// Calls `handler` with this queue once, on a new thread, when a message
+  /// arrives on the queue while it is empty and no process is blocked receiving.
   ///
-  /// The registration ends when it fires: call again to re-arm (a handler
-  /// typically drains the queue with ``tryReceive()`` and re-arms). It also ends
+  ///     try queue.notifyOnArrival { queue in
+  ///       try? queue.notifyOnArrival(...)           // re-arm first, then drain
+  ///       while let message = try? queue.tryReceive() { print(message.text) }
+  ///     }
+  ///
+  /// The handler gets the queue as its argument so it need not capture it:
+  /// the pending registration holds the queue only weakly, and a queue object
+  /// released while registered closes its descriptor, which ends the
+  /// registration. The registration ends when it fires: call again to re-arm. It also ends
   /// with ``cancelNotification()`` and when this process closes any
   /// descriptor of the queue (the kernel's rule): releasing another
   /// `MessageQueue` object for the same name ends it too. Only one process at
@@ -16,9 +23,11 @@ extension POSIX.MessageQueue {
   /// The corresponding C call is `mq_notify` with `SIGEV_THREAD`.
   ///
   /// - Throws: `.busy` if a registration exists already, by this process or another.
-  public func notifyOnArrival(_ handler: @escaping @Sendable () -> Void) throws(IPCError) {
+  public func notifyOnArrival(_ handler: @escaping @Sendable (POSIX.MessageQueue) -> Void)
+    throws(IPCError)
+  {
     let fd = try liveDescriptor(for: "mq_notify")
-    let token = ArrivalHandlers.add(handler)
+    let token = ArrivalHandlers.add(handler, for: self)
     let context = UnsafeMutableRawPointer(bitPattern: token)
     let result = once {
       cipc_mq_notify_thread(fd, { value in ArrivalHandlers.fire(Int(bitPattern: value.sival_ptr)) }, context)
@@ -27,19 +36,20 @@ extension POSIX.MessageQueue {
       ArrivalHandlers.remove(token)
       throw operationError(code, "mq_notify")
     }
-    // A fired registration leaves a stale token behind; forget it now.
-    ArrivalHandlers.remove(notificationToken.exchange(token, ordering: .acquiringAndReleasing))
+    // The previous token is not removed here: if it fired, glibc may not have
+    // called its handler yet, and that arrival must not be lost. A fired
+    // handler removes itself.
+    notificationToken.store(token, ordering: .releasing)
   }
 
-  /// Ends this process's registration for arrival notification; does nothing
-  /// if there is none.
+  /// Ends this process's registration for arrival notification, made through
+  /// any object for this queue; does nothing if there is none, or if another
+  /// process holds it.
   ///
   /// The corresponding C call is `mq_notify(queue, NULL)`.
   public func cancelNotification() throws(IPCError) {
     let fd = try liveDescriptor(for: "mq_notify")
-    let token = notificationToken.exchange(0, ordering: .acquiringAndReleasing)
-    guard token != 0 else { return }
-    ArrivalHandlers.remove(token)
+    ArrivalHandlers.remove(notificationToken.exchange(0, ordering: .acquiringAndReleasing))
     if case .failure(let code) = once({ mq_notify(fd, nil) }) {
       throw operationError(code, "mq_notify")
     }
@@ -56,12 +66,20 @@ extension POSIX.MessageQueue {
 /// back only the token, never a pointer to Swift memory, so a notification
 /// that arrives after its queue object is gone finds nothing and does nothing.
 private enum ArrivalHandlers {
-  private static let handlers = Mutex<[Int: @Sendable () -> Void]>([:])
+  /// A handler and, weakly, the queue it is for.
+  private struct Entry: Sendable {
+    weak var queue: POSIX.MessageQueue?
+    var handler: @Sendable (POSIX.MessageQueue) -> Void
+  }
+
+  private static let handlers = Mutex<[Int: Entry]>([:])
   private static let nextToken = Atomic<Int>(1)
 
-  static func add(_ handler: @escaping @Sendable () -> Void) -> Int {
+  static func add(
+    _ handler: @escaping @Sendable (POSIX.MessageQueue) -> Void, for queue: POSIX.MessageQueue
+  ) -> Int {
     let token = nextToken.add(1, ordering: .relaxed).oldValue
-    handlers.withLock { $0[token] = handler }
+    handlers.withLock { $0[token] = Entry(queue: queue, handler: handler) }
     return token
   }
 
@@ -71,7 +89,8 @@ private enum ArrivalHandlers {
   }
 
   static func fire(_ token: Int) {
-    let handler = handlers.withLock { $0.removeValue(forKey: token) }
-    handler?()
+    guard let entry = handlers.withLock({ $0.removeValue(forKey: token) }), let queue = entry.queue
+    else { return }
+    entry.handler(queue)
   }
 }

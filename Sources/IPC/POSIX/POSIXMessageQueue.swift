@@ -143,9 +143,15 @@ extension POSIX {
       // and so whether its mode is this call's to set.
       var result = call(flags == 0 ? 0 : O_CREAT | O_EXCL)
       var created = flags != 0
-      if flags == O_CREAT, case .failure(.exists) = result {
+      // openOrCreate: open the existing queue; if another process unlinks it
+      // in between, create it after all.
+      while flags == O_CREAT, case .failure(.exists) = result {
         result = call(0)
         created = false
+        if case .failure(.notFound) = result {
+          result = call(O_CREAT | O_EXCL)
+          created = true
+        }
       }
       switch result {
       case .success(let fd):
@@ -246,7 +252,7 @@ extension POSIX {
     ///   - bytes: at most ``messageSize`` bytes; zero is a valid message.
     ///   - priority: 0 ..< `MQ_PRIO_MAX` (32768); higher is received first.
     /// - Throws: `.messageTooLong` above ``messageSize``; `.invalidArgument`
-    ///   for a priority out of range or a read-only descriptor.
+    ///   for a priority out of range; `.badDescriptor` on a read-only or closed one.
     public func send(_ bytes: UnsafeRawBufferPointer, priority: Int = 0) throws(IPCError) {
       _ = try send(bytes, priority: priority, waiting: true)
     }
@@ -390,11 +396,11 @@ extension POSIX {
     /// copied. `mq_receive` needs room for the largest possible message, so
     /// `buffer` must hold at least ``messageSize`` bytes.
     ///
-    /// - Returns: how many bytes of `buffer` hold the message, and its priority.
+    /// - Returns: the message's priority, and how many bytes of `buffer` hold it.
     /// - Throws: `.messageTooLong`, before any call and with nothing consumed,
     ///   if `buffer` is smaller than ``messageSize``.
     public func receive(into buffer: UnsafeMutableRawBufferPointer) throws(IPCError)
-      -> (count: Int, priority: Int)
+      -> (priority: Int, count: Int)
     {
       guard let received = try receive(into: buffer, waiting: true) else {
         throw IPCError(code: .wouldBlock, operation: "mq_receive", object: description)
@@ -405,7 +411,7 @@ extension POSIX {
     /// Receives the next message into `buffer` if there is one now; nil if
     /// the queue is empty. `buffer` must hold at least ``messageSize`` bytes.
     public func tryReceive(into buffer: UnsafeMutableRawBufferPointer) throws(IPCError)
-      -> (count: Int, priority: Int)?
+      -> (priority: Int, count: Int)?
     {
       try receive(into: buffer, waiting: false)
     }
@@ -413,7 +419,7 @@ extension POSIX {
     /// Receives the next message into `buffer`, waiting at most `timeout` on
     /// the monotonic clock; nil, with nothing consumed, if it expired.
     public func receive(into buffer: UnsafeMutableRawBufferPointer, timeout: Duration)
-      throws(IPCError) -> (count: Int, priority: Int)?
+      throws(IPCError) -> (priority: Int, count: Int)?
     {
       try Readiness.until(timeout, descriptor: fileDescriptor, events: Readiness.readable) {
         () throws(IPCError) in try receive(into: buffer, waiting: false)
@@ -424,7 +430,7 @@ extension POSIX {
       // The kernel needs room for the largest message; copy out only what came.
       let received = ScratchBuffer.with(byteCount: messageSize) { buffer in
         Result { () throws(IPCError) in
-          try receive(into: buffer, waiting: waiting).map { count, priority in
+          try receive(into: buffer, waiting: waiting).map { priority, count in
             Message(bytes: Array(UnsafeRawBufferPointer(rebasing: buffer[0..<count])), priority: priority)
           }
         }
@@ -434,7 +440,7 @@ extension POSIX {
 
     @inline(__always)
     private func receive(into buffer: UnsafeMutableRawBufferPointer, waiting: Bool)
-      throws(IPCError) -> (count: Int, priority: Int)?
+      throws(IPCError) -> (priority: Int, count: Int)?
     {
       let fd = try liveDescriptor(for: "mq_receive")
       guard access.canReceive else { throw wrongAccess("mq_receive", needs: "receive") }
@@ -454,7 +460,7 @@ extension POSIX {
         }
       switch result {
       case .success(let count):
-        return (count, Int(priority))
+        return (Int(priority), count)
       case .failure(.timedOut), .failure(.wouldBlock):
         return nil
       case .failure(let code):
@@ -510,6 +516,9 @@ extension POSIX {
       let fd = descriptor.exchange(-1, ordering: .acquiringAndReleasing)
       guard fd >= 0 else { throw closedError("mq_close") }
       dropNotification()
+      // poll does not return when another thread closes its descriptor: wake
+      // async iterators waiting on it, so they retry and see the queue closed.
+      DescriptorWaiter.shared.resumeAll(waitingOn: fd)
       if case .failure(let code) = once({ mq_close(fd) }) {
         throw operationError(code, "mq_close")
       }

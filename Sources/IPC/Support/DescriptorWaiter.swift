@@ -5,7 +5,8 @@ import Synchronization
 /// that no thread of Swift's cooperative pool ever blocks in the kernel.
 ///
 /// Waiters are one-shot: a caller registers a descriptor, is resumed once it
-/// is ready (or closed, or in error), and tries its non-blocking call again.
+/// is ready or in error (or when its owner closes it, see
+/// ``resumeAll(waitingOn:)``), and tries its non-blocking call again.
 /// A pipe wakes the thread whenever the set of waiters changes.
 final class DescriptorWaiter: Sendable {
   /// The process-wide waiter; its thread starts on first use and lives on.
@@ -83,6 +84,17 @@ final class DescriptorWaiter: Sendable {
     }
   }
 
+  /// Resumes every waiter on `descriptor`, which its owner is about to close:
+  /// `poll` does not notice a descriptor closed by another thread.
+  func resumeAll(waitingOn descriptor: Int32) {
+    let resumed = state.withLock { state in
+      let ids = state.waiters.filter { $0.value.descriptor == descriptor }.map(\.key)
+      return ids.compactMap { state.waiters.removeValue(forKey: $0)?.continuation }
+    }
+    for continuation in resumed { continuation.resume(returning: true) }
+    if !resumed.isEmpty { wake() }
+  }
+
   private func wake() {
     // A full pipe already holds a wake-up, so a failed write loses nothing.
     var byte: UInt8 = 1
@@ -102,19 +114,30 @@ final class DescriptorWaiter: Sendable {
           entries.append(pollfd(fd: waiter.descriptor, events: waiter.events, revents: 0))
         }
       }
-      // EINTR or an error just means another round with a fresh set.
-      guard poll(&entries, nfds_t(entries.count), -1) > 0 else { continue }
+      let ready = poll(&entries, nfds_t(entries.count), -1)
+      if ready < 0 {
+        if errno == EINTR { continue }
+        // Too many waiters for one poll (EINVAL past RLIMIT_NOFILE) or no
+        // memory: let every waiter retry on its own rather than spin here.
+        let all = state.withLock { state in
+          defer { state.waiters.removeAll() }
+          return state.waiters.values.map(\.continuation)
+        }
+        for continuation in all { continuation.resume(returning: true) }
+        usleep(1_000)
+        continue
+      }
       if entries[0].revents != 0 {
         var drained = [UInt8](repeating: 0, count: 64)
         while read(wakeReader, &drained, drained.count) > 0 {}
       }
-      let ready = state.withLock { state in
+      let resumed = state.withLock { state in
         ids.indices.compactMap { index in
           entries[index + 1].revents == 0
             ? nil : state.waiters.removeValue(forKey: ids[index])?.continuation
         }
       }
-      for continuation in ready { continuation.resume(returning: true) }
+      for continuation in resumed { continuation.resume(returning: true) }
     }
   }
 }

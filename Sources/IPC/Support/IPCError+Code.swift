@@ -62,7 +62,7 @@ extension IPCError {
     /// `EBADF`: the descriptor is closed, or not open for this operation.
     public static let badDescriptor = Code(rawValue: EBADF)
     /// `EBUSY`: the object is in use (a POSIX queue already has a notification
-    /// registered by another process).
+    /// registered, by this process or another).
     public static let busy = Code(rawValue: EBUSY)
 
     private static let names: [Int32: String] = [

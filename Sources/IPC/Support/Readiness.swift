@@ -34,7 +34,9 @@ enum Readiness {
   /// and a closed descriptor makes the next try fail with a clear error.
   static func wait(descriptor: Int32, events: Int16, for duration: Duration) {
     let (seconds, attoseconds) = duration.components
-    let milliseconds = seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
+    // Capped at poll's longest wait (~24 days): the caller's loop waits again.
+    let whole = seconds >= Int64(Int32.max / 1000) ? Int64(Int32.max) : seconds * 1000
+    let milliseconds = whole + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
     var entry = pollfd(fd: descriptor, events: events, revents: 0)
     #if DEBUG
       // An injected interrupt ends the wait at once, as a real signal would.

@@ -38,7 +38,7 @@ enum Tools {
     let staging = output + ".\(getpid())"
     do {
       let compiler = try SpawnedProcess.run(
-        "/usr/bin/env", ["cc", "-Wall", "-Wextra", "-Werror", "-O1", "-o", staging, source])
+        "/usr/bin/env", ["cc", "-Wall", "-Wextra", "-Werror", "-O1", "-o", staging, source, "-lrt"])
       guard compiler.exitStatus == 0 else {
         return .failure(SpawnFailure(message: "cc failed: \(compiler.standardError)"))
       }
