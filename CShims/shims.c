@@ -1,5 +1,6 @@
 #include "CIPCShims.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/msg.h>
 #include <unistd.h>
@@ -13,3 +14,5 @@ _Static_assert(CIPC_MSG_HEADER_SIZE == sizeof(((struct msgbuf *)0)->mtype),
 pid_t cipc_gettid(void) { return gettid(); }
 
 int cipc_tgkill(pid_t pid, pid_t tid, int signal) { return tgkill(pid, tid, signal); }
+
+int cipc_pipe2(int fds[2], int flags) { return pipe2(fds, flags); }

@@ -25,4 +25,8 @@ pid_t cipc_gettid(void);
 /// interrupts the one thread that is blocked in a call (kill(2) may pick any).
 int cipc_tgkill(pid_t pid, pid_t tid, int signal);
 
+/// pipe2(2): a pipe whose two descriptors get `flags` (O_CLOEXEC) atomically
+/// (glibc declares it only under _GNU_SOURCE).
+int cipc_pipe2(int fds[2], int flags);
+
 #endif

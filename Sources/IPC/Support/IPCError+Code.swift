@@ -50,6 +50,12 @@ extension IPCError {
     public static let outOfRange = Code(rawValue: ERANGE)
     /// `EFAULT`: an address handed to the kernel is not accessible.
     public static let badAddress = Code(rawValue: EFAULT)
+    /// `EPIPE`: a write to a pipe or socket whose reading end is closed. The
+    /// toolkit reports it as this error, never by letting `SIGPIPE` kill the process.
+    public static let brokenPipe = Code(rawValue: EPIPE)
+    /// `EBADF`: the descriptor is closed, or not open for this direction
+    /// (reading from a pipe's write end).
+    public static let badDescriptor = Code(rawValue: EBADF)
 
     private static let names: [Int32: String] = [
       EAGAIN: "EAGAIN", ENOMSG: "ENOMSG", ENOENT: "ENOENT", EEXIST: "EEXIST",
@@ -58,7 +64,8 @@ extension IPCError {
       ETIMEDOUT: "ETIMEDOUT", EBADMSG: "EBADMSG", ENOSYS: "ENOSYS",
       ERANGE: "ERANGE", EFAULT: "EFAULT", EBADF: "EBADF", EMSGSIZE: "EMSGSIZE",
       EPIPE: "EPIPE", ENAMETOOLONG: "ENAMETOOLONG", EMFILE: "EMFILE",
-      ENFILE: "ENFILE", ENOTDIR: "ENOTDIR",
+      ENFILE: "ENFILE", ENOTDIR: "ENOTDIR", ENXIO: "ENXIO", EISDIR: "EISDIR",
+      ELOOP: "ELOOP", EROFS: "EROFS",
     ]
 
     /// The symbolic name, such as `EIDRM`.

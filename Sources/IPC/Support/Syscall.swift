@@ -40,4 +40,10 @@ func once<R: FixedWidthInteger & SignedInteger>(_ body: () -> R) -> Result<R, IP
 enum Syscall: Sendable, Hashable {
   case msgsnd
   case msgrcv
+  /// `read` on a pipe or socket end.
+  case read
+  /// `write` on a pipe, or `send` on a socket end.
+  case write
+  /// `open` of a named pipe, which blocks until the other side opens it.
+  case open
 }
