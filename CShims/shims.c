@@ -1,5 +1,6 @@
 #include "CIPCShims.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/msg.h>
@@ -27,3 +28,5 @@ int cipc_mq_notify_thread(mqd_t queue, void (*function)(union sigval), void *val
 pid_t cipc_gettid(void) { return gettid(); }
 
 int cipc_tgkill(pid_t pid, pid_t tid, int signal) { return tgkill(pid, tid, signal); }
+
+int cipc_pipe2(int fds[2], int flags) { return pipe2(fds, flags); }

@@ -36,4 +36,8 @@ mqd_t cipc_mq_open(const char *name, int flags, mode_t mode, struct mq_attr *att
 /// awkward to fill from Swift.
 int cipc_mq_notify_thread(mqd_t queue, void (*function)(union sigval), void *value);
 
+/// pipe2(2): a pipe whose two descriptors get `flags` (O_CLOEXEC) atomically
+/// (glibc declares it only under _GNU_SOURCE).
+int cipc_pipe2(int fds[2], int flags);
+
 #endif

@@ -50,6 +50,12 @@ extension IPCError {
     public static let outOfRange = Code(rawValue: ERANGE)
     /// `EFAULT`: an address handed to the kernel is not accessible.
     public static let badAddress = Code(rawValue: EFAULT)
+    /// `EPIPE`: a write to a pipe or socket whose reading end is closed. The
+    /// toolkit reports it as this error, never by letting `SIGPIPE` kill the process.
+    public static let brokenPipe = Code(rawValue: EPIPE)
+    /// `EBADF`: the descriptor is closed, or not open for this operation
+    /// (reading from a pipe's write end, sending on a read-only queue).
+    public static let badDescriptor = Code(rawValue: EBADF)
 
     /// `EMSGSIZE`: a message is larger than a POSIX queue's message size, or a
     /// receive buffer smaller than it.
@@ -59,8 +65,6 @@ extension IPCError {
     public static let tooManyOpen = Code(rawValue: EMFILE)
     /// `ENAMETOOLONG`: a name or path is longer than the system allows.
     public static let nameTooLong = Code(rawValue: ENAMETOOLONG)
-    /// `EBADF`: the descriptor is closed, or not open for this operation.
-    public static let badDescriptor = Code(rawValue: EBADF)
     /// `EBUSY`: the object is in use (a POSIX queue already has a notification
     /// registered, by this process or another).
     public static let busy = Code(rawValue: EBUSY)
@@ -72,7 +76,8 @@ extension IPCError {
       ETIMEDOUT: "ETIMEDOUT", EBADMSG: "EBADMSG", ENOSYS: "ENOSYS",
       ERANGE: "ERANGE", EFAULT: "EFAULT", EBADF: "EBADF", EMSGSIZE: "EMSGSIZE",
       EPIPE: "EPIPE", ENAMETOOLONG: "ENAMETOOLONG", EMFILE: "EMFILE",
-      ENFILE: "ENFILE", ENOTDIR: "ENOTDIR", EBUSY: "EBUSY", ENXIO: "ENXIO",
+      ENFILE: "ENFILE", ENOTDIR: "ENOTDIR", EBUSY: "EBUSY", ENXIO: "ENXIO", EISDIR: "EISDIR",
+      ELOOP: "ELOOP", EROFS: "EROFS",
     ]
 
     /// The symbolic name, such as `EIDRM`.

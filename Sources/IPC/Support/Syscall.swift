@@ -45,4 +45,10 @@ enum Syscall: Sendable, Hashable {
   case mqReceive
   /// The wait between tries of a timed call on a descriptor (``Readiness``).
   case poll
+  /// `read` on a pipe or socket end.
+  case read
+  /// `write` on a pipe, or `send` on a socket end.
+  case write
+  /// `open` of a named pipe, which blocks until the other side opens it.
+  case open
 }

@@ -1,4 +1,5 @@
 import Foundation
+import IPC
 import Testing
 
 /// A real child process started with posix_spawn, its output captured in files,
@@ -12,7 +13,14 @@ final class SpawnedProcess {
   private(set) var exitStatus: Int32?
   private(set) var terminatingSignal: Int32?
 
-  init(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws {
+  /// Starts `executable`: standard input is /dev/null and the output goes to
+  /// files, unless `passing` hands pipe ends to the child as descriptors of
+  /// its own, such as `[(reader, 0)]` for its standard input. The caller
+  /// closes its copies of those ends afterwards.
+  init(
+    _ executable: String, _ arguments: [String], environment: [String: String] = [:],
+    passing ends: [(PipeEnd, Int32)] = []
+  ) throws {
     let base = "\(NSTemporaryDirectory())/ipc-test-\(getpid())-\(UUID().uuidString)"
     outputPath = base + ".out"
     errorPath = base + ".err"
@@ -22,6 +30,7 @@ final class SpawnedProcess {
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
     posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
     posix_spawn_file_actions_addopen(&actions, 2, errorPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    for (end, childDescriptor) in ends { try end.addDuplication(to: &actions, as: childDescriptor) }
     var env = ProcessInfo.processInfo.environment
     env.merge(environment) { $1 }
     let argv = ([executable] + arguments).map { strdup($0) } + [nil]
@@ -97,9 +106,21 @@ final class SpawnedProcess {
     Self.waitUntilBlocked(pid: pid, in: function, timeout: timeout)
   }
 
+  /// Waits until a thread of the process sleeps in any of `functions` (kernel
+  /// versions name the same wait differently: `anon_pipe_read`, `pipe_read`).
+  func waitUntilBlocked(inAnyOf functions: Set<String>, timeout: Duration = .seconds(10)) -> Bool {
+    Self.waitUntilBlocked(pid: pid, inAnyOf: functions, timeout: timeout)
+  }
+
   static func waitUntilBlocked(pid: pid_t, in function: String, timeout: Duration = .seconds(10))
     -> Bool
   {
+    waitUntilBlocked(pid: pid, inAnyOf: [function], timeout: timeout)
+  }
+
+  static func waitUntilBlocked(
+    pid: pid_t, inAnyOf functions: Set<String>, timeout: Duration = .seconds(10)
+  ) -> Bool {
     let deadline = ContinuousClock.now + timeout
     let tasks = "/proc/\(pid)/task"
     while ContinuousClock.now < deadline {
@@ -107,7 +128,7 @@ final class SpawnedProcess {
       let threads = (try? FileManager.default.contentsOfDirectory(atPath: tasks)) ?? []
       for thread in threads {
         let wchan = try? String(contentsOfFile: "\(tasks)/\(thread)/wchan", encoding: .utf8)
-        if wchan == function { return true }
+        if let wchan, functions.contains(wchan) { return true }
       }
       usleep(1_000)
     }
