@@ -220,30 +220,56 @@ struct CStreamLoops: MessageLoops {
   }
 }
 
-// MARK: - Swift layer: PENDING
-
 /// The Swift side of the named pipe, anonymous pipe and socketpair rows,
-/// through `PipeEnd`.
-///
-/// PENDING: the Swift layer is being written in parallel. Until it lands,
-/// `isAvailable` is false, the rows run their C side only, and every member
-/// throws. To fill it in: in `init` (untimed) wrap the descriptors in
-/// `PipeEnd`s. They are lent: the fixture closes them, so adopt a `dup()` of
-/// each if the wrapper closes what it holds (`readFD == writeFD` for a
-/// socketpair: one socket both ways). Keep one send buffer of `size` bytes
-/// ("p" for ping, "s" for send) and one receive buffer, allocated once,
-/// outside the loops; mirror `cipcb_fd_*` in fd_stream.c: every message is
-/// exactly `size` bytes (`write` writes all; read until `size` bytes have
-/// come, end-of-stream before that is an error), pong writes back what it
-/// read. Then set `isAvailable` to true.
+/// through `PipeEnd`: the same loops as `cipcb_fd_*` in fd_stream.c, every
+/// message exactly `size` bytes, buffers made once before the clock starts.
 final class SwiftStreamLoops: MessageLoops {
-  static let isAvailable = false
+  static let isAvailable = true
 
-  /// Wraps the descriptors to read from and write to, before the clock starts.
-  init(readFD: Int32, writeFD: Int32) throws { throw BenchFailure.swiftLayerPending }
+  private let reader: PipeEnd
+  private let writer: PipeEnd
+  private let buffer: UnsafeMutableRawBufferPointer
 
-  func ping(rounds: Int, size: Int) throws { throw BenchFailure.swiftLayerPending }
-  func pong(rounds: Int, size: Int) throws { throw BenchFailure.swiftLayerPending }
-  func send(count: Int, size: Int) throws { throw BenchFailure.swiftLayerPending }
-  func receive(count: Int, size: Int) throws { throw BenchFailure.swiftLayerPending }
+  /// Wraps copies of the lent descriptors (the fixture closes its own), before
+  /// the clock starts; for a socketpair `readFD == writeFD`, one end both ways.
+  init(readFD: Int32, writeFD: Int32) throws {
+    if readFD == writeFD {
+      reader = try PipeEnd(adopting: dup(readFD), direction: .both)
+      writer = reader
+    } else {
+      reader = try PipeEnd(adopting: dup(readFD), direction: .reading)
+      writer = try PipeEnd(adopting: dup(writeFD), direction: .writing)
+    }
+    buffer = .allocate(byteCount: 64 * 1024, alignment: 8)
+  }
+
+  deinit { buffer.deallocate() }
+
+  func ping(rounds: Int, size: Int) throws {
+    let message = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<size])
+    message.initializeMemory(as: UInt8.self, repeating: UInt8(ascii: "p"))
+    for _ in 0..<rounds {
+      try writer.write(UnsafeRawBufferPointer(message))
+      try reader.read(filling: message)
+    }
+  }
+
+  func pong(rounds: Int, size: Int) throws {
+    let message = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<size])
+    for _ in 0..<rounds {
+      try reader.read(filling: message)
+      try writer.write(UnsafeRawBufferPointer(message))
+    }
+  }
+
+  func send(count: Int, size: Int) throws {
+    let message = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<size])
+    message.initializeMemory(as: UInt8.self, repeating: UInt8(ascii: "s"))
+    for _ in 0..<count { try writer.write(UnsafeRawBufferPointer(message)) }
+  }
+
+  func receive(count: Int, size: Int) throws {
+    let message = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<size])
+    for _ in 0..<count { try reader.read(filling: message) }
+  }
 }

@@ -44,3 +44,35 @@ extension PipeEnd {
     }
   }
 }
+
+extension PipeEnd {
+  /// Takes ownership of a pipe or socket descriptor this process was handed,
+  /// such as the one a parent placed at a fixed number with
+  /// ``addDuplication(to:as:)``: the child's side of the hand-off.
+  ///
+  /// The end closes `descriptor` when released. It becomes close-on-exec, as
+  /// every descriptor the toolkit owns; a socket is written with
+  /// `MSG_NOSIGNAL`, a pipe under the toolkit's `SIGPIPE` policy.
+  ///
+  /// The corresponding C calls are `fstat` (to tell a socket from a pipe)
+  /// and `fcntl(F_SETFD, FD_CLOEXEC)`.
+  ///
+  /// - Throws: `.badDescriptor` if `descriptor` is not open;
+  ///   `.invalidArgument` if it is neither a pipe nor a socket.
+  public convenience init(adopting descriptor: Int32, direction: Direction) throws(IPCError) {
+    var info = stat()
+    if case .failure(let code) = once({ fstat(descriptor, &info) }) {
+      throw IPCError(
+        code: code, operation: "fstat", object: "descriptor \(descriptor)",
+        reason: code == .badDescriptor ? "descriptor \(descriptor) is not open in this process" : nil)
+    }
+    let type = info.st_mode & S_IFMT
+    guard type == S_IFIFO || type == S_IFSOCK else {
+      throw IPCError(
+        code: .invalidArgument, operation: "fstat", object: "descriptor \(descriptor)",
+        reason: "descriptor \(descriptor) is neither a pipe nor a socket")
+    }
+    _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
+    self.init(adopting: descriptor, direction: direction, kind: type == S_IFSOCK ? .socket : .anonymous)
+  }
+}
