@@ -9,6 +9,7 @@ let topUsage = """
   commands:
     list        list message queues (like ipcs -q, with more columns)
     msg         System V message queues: create, send, receive, peek, stat, remove
+    fifo        named pipes (FIFOs): create, send, receive, remove
     demo        the classic sender / batch sender / receiver walk-through
 
   Run `ipc <command> --help` for a command's options.
@@ -20,6 +21,7 @@ let status: Int32
 switch arguments.subcommand() {
 case "list": status = ListCommand.main(arguments)
 case "msg": status = MessageCommand.main(arguments)
+case "fifo": status = FifoCommand.main(arguments)
 case "demo": status = DemoCommand.main(arguments)
 case "help": Output.line(topUsage); status = ExitStatus.success
 case nil where arguments.wantsHelp: Output.line(topUsage); status = ExitStatus.success
