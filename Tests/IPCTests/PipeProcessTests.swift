@@ -158,6 +158,17 @@ struct PipeProcessTests {
     }
   }
 
+  @Test func theModeIsExactEvenUnderAStrictUmask() async {
+    // umask is per process: a fresh one, so no parallel test sees it.
+    await #expect(processExitsWith: .success) {
+      umask(0o077)
+      let path = TestPaths.nextFIFO()
+      defer { unlink(path) }
+      _ = try NamedPipe.create(at: path, permissions: Permissions(rawValue: 0o644))
+      guard let mode = fileMode(path), mode & 0o777 == 0o644 else { exit(3) }
+    }
+  }
+
   // MARK: Handing ends to children
 
   @Test func catReadsOurPipeAsItsInputAndWritesIntoOurPipeAsItsOutput() throws {
