@@ -10,6 +10,7 @@ let topUsage = """
     list        list message queues, System V (like ipcs -q) and POSIX
     msg         System V message queues: create, send, receive, peek, stat, remove
     mq          POSIX message queues: create, send, receive, stat, unlink
+    fifo        named pipes (FIFOs): create, send, receive, remove
     demo        the classic sender / batch sender / receiver walk-through
 
   Run `ipc <command> --help` for a command's options.
@@ -22,6 +23,7 @@ switch arguments.subcommand() {
 case "list": status = ListCommand.main(arguments)
 case "msg": status = MessageCommand.main(arguments)
 case "mq": status = POSIXQueueCommand.main(arguments)
+case "fifo": status = FifoCommand.main(arguments)
 case "demo": status = DemoCommand.main(arguments)
 case "help": Output.line(topUsage); status = ExitStatus.success
 case nil where arguments.wantsHelp: Output.line(topUsage); status = ExitStatus.success

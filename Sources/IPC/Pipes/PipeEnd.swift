@@ -78,6 +78,7 @@ public final class PipeEnd: Sendable, CustomStringConvertible {
     self.kind = kind
     self.isSocket = kind == .socket
     self.descriptor = Atomic(fd)
+    // EPIPE, not death by SIGPIPE: a no-op handler (exec resets it; SIG_IGN would be inherited).
     if !isSocket { BrokenPipeSignal.ensureHandled() }
   }
 

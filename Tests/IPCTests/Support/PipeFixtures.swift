@@ -15,6 +15,7 @@ enum TestPaths {
 }
 
 /// Runs `body` with a new FIFO that is removed afterwards, also when the body fails.
+@discardableResult
 func withFIFO<R>(
   permissions: Permissions = .ownerReadWrite, _ body: (NamedPipe) throws -> R
 ) throws -> R {
@@ -25,6 +26,7 @@ func withFIFO<R>(
 }
 
 /// The async form of ``withFIFO(permissions:_:)``.
+@discardableResult
 func withFIFO<R>(_ body: (NamedPipe) async throws -> R) async throws -> R {
   let path = TestPaths.nextFIFO()
   let fifo = try NamedPipe.create(at: path)
