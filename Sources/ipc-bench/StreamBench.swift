@@ -240,7 +240,7 @@ final class SwiftStreamLoops: MessageLoops {
       reader = try PipeEnd(adopting: dup(readFD), direction: .reading)
       writer = try PipeEnd(adopting: dup(writeFD), direction: .writing)
     }
-    buffer = .allocate(byteCount: 64 * 1024, alignment: 8)
+    buffer = .allocate(byteCount: 64 * 1024, alignment: 64)
   }
 
   deinit { buffer.deallocate() }
