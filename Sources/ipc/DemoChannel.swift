@@ -61,9 +61,48 @@ struct POSIXDemoChannel: DemoChannel {
   }
 }
 
+/// A named pipe carries one frame per message: a kind byte (G greeting,
+/// B batch, E end) and the JSON or text. Frames of at most PIPE_BUF bytes from
+/// the two senders never interleave. The receiver also holds a write end of
+/// its own, so the stream does not end when the first sender closes before the
+/// second has opened; it stops after both end-of-stream messages instead.
+struct PipeDemoChannel: DemoChannel {
+  let end: PipeEnd
+  var keepOpen: PipeEnd? = nil
+
+  /// The receiver's side: read end (not waiting for a writer), and its own write end.
+  static func receiver(_ pipe: NamedPipe) throws -> PipeDemoChannel {
+    let reader = try pipe.openForReading(nonBlocking: true)
+    return PipeDemoChannel(end: reader, keepOpen: try pipe.openForWriting())
+  }
+
+  func send(_ message: DemoMessage) throws {
+    let coder = JSONMessageCoder()
+    switch message {
+    case .greeting(let greeting): try end.send(Array("G".utf8) + coder.encode(greeting))
+    case .batch(let text): try end.send(Array("B\(text)".utf8))
+    case .end(let end): try self.end.send(Array("E".utf8) + coder.encode(end))
+    }
+  }
+
+  func receive() throws -> DemoMessage {
+    guard let frame = try end.receive(), let kind = frame.first else {
+      throw CommandFailure("the pipe ended before both senders said they were done")
+    }
+    let body = Array(frame.dropFirst())
+    let coder = JSONMessageCoder()
+    switch kind {
+    case UInt8(ascii: "G"): return .greeting(try coder.decode(DemoCommand.Greeting.self, from: body))
+    case UInt8(ascii: "E"): return .end(try coder.decode(DemoCommand.EndOfStream.self, from: body))
+    default: return .batch(String(decoding: body, as: UTF8.self))
+    }
+  }
+}
+
 /// The mechanism `ipc demo --mechanism` chose, and how the parent makes,
 /// names and removes its object.
 enum DemoMechanism: String, CaseIterable {
   case systemV = "sysv"
   case posix
+  case pipe
 }

@@ -7,9 +7,9 @@ import IPC
 /// types instead of `terminate()`.
 enum DemoCommand {
   static let usage = """
-    usage: ipc demo [--mechanism sysv|posix] [--interval SECONDS] [--count N]
+    usage: ipc demo [--mechanism sysv|posix|pipe] [--interval SECONDS] [--count N]
 
-      Three child processes share one message queue:
+      Three child processes share one message queue (or named pipe):
         sender        sends one JSON greeting
         batch sender  sends N numbered text messages, --interval apart
         receiver      prints each message as it arrives, decoding JSON where it can
@@ -21,6 +21,8 @@ enum DemoCommand {
                           message types (greeting 1, batch 2, end 3) (default)
       --mechanism posix   a POSIX queue named /ipc-demo-PID; the kinds are
                           priorities (greeting 2, batch 1, end 0)
+      --mechanism pipe    a named pipe /tmp/ipc-demo-PID.fifo; each message is
+                          one length-prefixed frame led by a kind byte (G, B, E)
       --interval SECONDS  pause between batch messages (default 0.05)
       --count N           number of batch messages (default 20)
     """
@@ -52,7 +54,7 @@ enum DemoCommand {
     run(usage: usage, arguments) { arguments in
       // Children are this executable run with a hidden --role option.
       if let role = try arguments.option("--role") {
-        let queue = try openChannel(&arguments)
+        let queue = try openChannel(&arguments, role: role)
         switch role {
         case "sender":
           try arguments.finish()
@@ -72,7 +74,7 @@ enum DemoCommand {
       }
       let mechanismText = try arguments.option("--mechanism") ?? DemoMechanism.systemV.rawValue
       guard let mechanism = DemoMechanism(rawValue: mechanismText) else {
-        throw UsageError("--mechanism needs sysv or posix, not '\(mechanismText)'")
+        throw UsageError("--mechanism needs sysv, posix or pipe, not '\(mechanismText)'")
       }
       // Checked here, with the children's own parser, then passed on as given.
       let intervalText = try arguments.option("--interval") ?? "0.05"
@@ -87,7 +89,12 @@ enum DemoCommand {
   }
 
   /// A child's channel, from the hidden `--id ID` or `--name NAME` option.
-  private static func openChannel(_ arguments: inout Arguments) throws -> any DemoChannel {
+  private static func openChannel(_ arguments: inout Arguments, role: String) throws -> any DemoChannel {
+    if let path = try arguments.option("--fifo") {
+      let pipe = try NamedPipe.open(at: path)
+      return role == "receiver"
+        ? try PipeDemoChannel.receiver(pipe) : PipeDemoChannel(end: try pipe.openForWriting())
+    }
     if let name = try arguments.option("--name") {
       return POSIXDemoChannel(queue: try POSIX.MessageQueue.open(name))
     }
@@ -122,6 +129,12 @@ enum DemoCommand {
       return Setup(
         channelArguments: ["--name", queue.name], made: "POSIX message queue \(queue.name)",
         object: "queue \(queue.name)", removalWakesChildren: false, remove: { try queue.unlink() })
+    case .pipe:
+      let pipe = try NamedPipe.create(at: "/tmp/ipc-demo-\(getpid()).fifo")
+      demoCleanup = .path(strdup(pipe.path)!, unlinkQueue: false)
+      return Setup(
+        channelArguments: ["--fifo", pipe.path], made: "named pipe \(pipe.path)",
+        object: "pipe \(pipe.path)", removalWakesChildren: false, remove: { try pipe.remove() })
     }
   }
 

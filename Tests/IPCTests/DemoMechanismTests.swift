@@ -5,7 +5,7 @@ import Testing
 
 /// `ipc demo --mechanism` over the other mechanisms: every message arrives,
 /// and the object is gone afterwards, also after a failure or a signal.
-@Suite("ipc demo over POSIX queues")
+@Suite("ipc demo over POSIX queues and named pipes")
 struct DemoMechanismTests {
   /// The name in "demo: made POSIX message queue /ipc-demo-PID; starting 3 processes".
   private func queueName(_ output: String) -> String? {
@@ -68,9 +68,39 @@ struct DemoMechanismTests {
     #expect(throws: IPCError.self) { try POSIX.MessageQueue.open(name) }
   }
 
+  @Test func theWalkThroughRunsOverANamedPipeAndRemovesIt() throws {
+    let demo = try SpawnedProcess.run(Tools.ipc, ["demo", "--mechanism", "pipe", "--interval", "0.001"])
+    #expect(demo.exitStatus == 0, "\(demo.standardError)")
+    let output = demo.standardOutput
+    #expect(output.contains("receiver: JSON from sender"))
+    #expect(output.contains("receiver: received 21 messages: 1 from sender"))
+    let path = try #require(queueName(output))
+    #expect(path.hasSuffix(".fifo"))
+    #expect(output.contains("pipe \(path) removed"))
+    #expect(access(path, F_OK) != 0)
+  }
+
+  @Test func aSignalStopsThePipeDemoAndRemovesItsFIFO() throws {
+    let demo = try SpawnedProcess(
+      Tools.ipc, ["demo", "--mechanism", "pipe", "--interval", "0.01", "--count", "100000"])
+    var path: String?
+    let deadline = ContinuousClock.now + .seconds(20)
+    while ContinuousClock.now < deadline, path == nil {
+      if demo.standardOutput.contains("text: batch message 1 ") { path = queueName(demo.standardOutput) }
+      usleep(5_000)
+    }
+    let fifo = try #require(path)
+    defer { unlink(fifo) }
+    kill(demo.pid, SIGINT)
+    #expect(demo.wait(timeout: .seconds(20)))
+    #expect(demo.exitStatus == 130)
+    #expect(demo.standardError.contains("interrupted by signal 2; pipe \(fifo) removed"))
+    #expect(access(fifo, F_OK) != 0)
+  }
+
   @Test func anUnknownMechanismIsAUsageError() throws {
     let run = try Tools.ipc("demo", "--mechanism", "smoke-signals")
     #expect(run.exitStatus == 2)
-    #expect(run.standardError.contains("--mechanism needs sysv or posix"))
+    #expect(run.standardError.contains("--mechanism needs sysv, posix or pipe"))
   }
 }
