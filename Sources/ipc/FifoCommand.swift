@@ -26,21 +26,14 @@ enum FifoCommand {
     """
 
   static func main(_ arguments: Arguments) -> Int32 {
-    var arguments = arguments
-    let subcommand = arguments.subcommand()
-    if subcommand == nil && !arguments.wantsHelp {
-      Output.error(usage)
-      return ExitStatus.usage
-    }
-    return run(usage: usage, arguments) { arguments in
-      switch subcommand {
-      case "create": try create(&arguments)
-      case "send": try send(&arguments)
-      case "receive": try receive(&arguments)
-      case "remove": try remove(&arguments)
-      default: throw UsageError("unknown fifo subcommand '\(subcommand ?? "")'")
-      }
-    }
+    runSubcommand(
+      "fifo", usage: usage, arguments,
+      [
+        "create": create,
+        "send": send,
+        "receive": receive,
+        "remove": remove,
+      ])
   }
 
   private static func create(_ arguments: inout Arguments) throws {

@@ -27,23 +27,16 @@ enum MessageCommand {
     """
 
   static func main(_ arguments: Arguments) -> Int32 {
-    var arguments = arguments
-    let subcommand = arguments.subcommand()
-    if subcommand == nil && !arguments.wantsHelp {
-      Output.error(usage)
-      return ExitStatus.usage
-    }
-    return run(usage: usage, arguments) { arguments in
-      switch subcommand {
-      case "create": try create(&arguments)
-      case "send": try send(&arguments)
-      case "receive": try receive(&arguments)
-      case "peek": try peek(&arguments)
-      case "stat": try stat(&arguments)
-      case "remove": try remove(&arguments)
-      default: throw UsageError("unknown msg subcommand '\(subcommand ?? "")'")
-      }
-    }
+    runSubcommand(
+      "msg", usage: usage, arguments,
+      [
+        "create": create,
+        "send": send,
+        "receive": receive,
+        "peek": peek,
+        "stat": stat,
+        "remove": remove,
+      ])
   }
 
   private static func create(_ arguments: inout Arguments) throws {

@@ -80,3 +80,23 @@ func run(usage: String, _ arguments: Arguments, _ body: (inout Arguments) throws
     return ExitStatus.failure
   }
 }
+
+/// Runs a command group such as `ipc msg`: takes the subcommand word and calls
+/// its handler. No subcommand is a usage error; `--help` prints `usage`.
+func runSubcommand(
+  _ group: String, usage: String, _ arguments: Arguments,
+  _ handlers: [String: (inout Arguments) throws -> Void]
+) -> Int32 {
+  var arguments = arguments
+  let subcommand = arguments.subcommand()
+  if subcommand == nil && !arguments.wantsHelp {
+    Output.error(usage)
+    return ExitStatus.usage
+  }
+  return run(usage: usage, arguments) { arguments in
+    guard let handler = handlers[subcommand ?? ""] else {
+      throw UsageError("unknown \(group) subcommand '\(subcommand ?? "")'")
+    }
+    try handler(&arguments)
+  }
+}

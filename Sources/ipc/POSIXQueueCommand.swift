@@ -24,22 +24,15 @@ enum POSIXQueueCommand {
     """
 
   static func main(_ arguments: Arguments) -> Int32 {
-    var arguments = arguments
-    let subcommand = arguments.subcommand()
-    if subcommand == nil && !arguments.wantsHelp {
-      Output.error(usage)
-      return ExitStatus.usage
-    }
-    return run(usage: usage, arguments) { arguments in
-      switch subcommand {
-      case "create": try create(&arguments)
-      case "send": try send(&arguments)
-      case "receive": try receive(&arguments)
-      case "stat": try stat(&arguments)
-      case "unlink": try unlink(&arguments)
-      default: throw UsageError("unknown mq subcommand '\(subcommand ?? "")'")
-      }
-    }
+    runSubcommand(
+      "mq", usage: usage, arguments,
+      [
+        "create": create,
+        "send": send,
+        "receive": receive,
+        "stat": stat,
+        "unlink": unlink,
+      ])
   }
 
   private static func create(_ arguments: inout Arguments) throws {

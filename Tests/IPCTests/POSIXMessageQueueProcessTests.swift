@@ -5,14 +5,14 @@ import Testing
 
 @testable import IPC
 
-/// SIGUSR1 deliveries seen by a POSIX exit-test child's handler.
-nonisolated(unsafe) var posixSignalsHandled: sig_atomic_t = 0
+/// SIGUSR1 deliveries seen by an exit-test child's handler.
+nonisolated(unsafe) var usr1Deliveries: sig_atomic_t = 0
 
 /// Installs a do-nothing SIGUSR1 handler without SA_RESTART (so a blocked
 /// call really fails with EINTR) and unblocks SIGUSR1 on the calling thread.
 func catchUSR1WithoutRestart() {
   var action = sigaction()
-  action.__sigaction_handler.sa_handler = { _ in posixSignalsHandled += 1 }
+  action.__sigaction_handler.sa_handler = { _ in usr1Deliveries += 1 }
   sigemptyset(&action.sa_mask)
   action.sa_flags = 0
   sigaction(SIGUSR1, &action, nil)
@@ -76,7 +76,7 @@ struct POSIXMessageQueueProcessTests {
       while try queue.attributes().currentMessages > 0 { usleep(1_000) }
       let message = try queue.receive()
       guard message.text == "after the signals" else { exit(3) }
-      guard posixSignalsHandled >= 2 else { exit(4) }
+      guard usr1Deliveries >= 2 else { exit(4) }
     }
     let parent = await outcome { () async throws -> [Bool] in
       try await onOwnThread {
@@ -124,7 +124,7 @@ struct POSIXMessageQueueProcessTests {
         guard message == nil else { exit(3) }
         guard waited >= .milliseconds(300) else { exit(4) }
         guard waited < .milliseconds(1_200) else { exit(5) }
-        guard posixSignalsHandled >= 3 else { exit(6) }
+        guard usr1Deliveries >= 3 else { exit(6) }
       }
     }
   }

@@ -258,21 +258,13 @@ struct PipeProcessTests {
     async let child = #expect(processExitsWith: .success) {
       [from = fromChild.path as String, to = toChild.path as String] in
       alarm(120)  // never outlive a failed parent
-      var action = sigaction()
-      action.__sigaction_handler.sa_handler = { _ in pipeSignalsHandled += 1 }
-      sigemptyset(&action.sa_mask)
-      action.sa_flags = 0
-      sigaction(SIGUSR1, &action, nil)
-      var unblock = sigset_t()
-      sigemptyset(&unblock)
-      sigaddset(&unblock, SIGUSR1)
-      pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
+      catchUSR1WithoutRestart()
       let announce = try NamedPipe.open(at: from).openForWriting()
       try announce.send("\(getpid()) \(cipc_gettid())".utf8)
       let reader = try NamedPipe.open(at: to).openForReading()  // interrupted while waiting
       let message = try reader.receive()  // interrupted while waiting
       guard message == Array("after the signals".utf8) else { exit(3) }
-      guard pipeSignalsHandled >= 4 else { exit(4) }
+      guard usr1Deliveries >= 4 else { exit(4) }
     }
     let parent = await outcome { () async throws -> [Bool] in
       try await onOwnThread {

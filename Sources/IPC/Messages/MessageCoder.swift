@@ -22,3 +22,21 @@ extension MessageCoder {
     }
   }
 }
+
+extension MessageCoder {
+  /// Decodes a received message's `bytes` as a `T`; a failure is `.badMessage`
+  /// with the bytes (and the System V type or POSIX priority) kept in the error.
+  func decodeMessage<T: Decodable>(
+    _ type: T.Type, from bytes: [UInt8], object: String, messageType: Int? = nil, priority: Int? = nil
+  ) throws(IPCError) -> T {
+    do {
+      return try decode(T.self, from: bytes)
+    } catch {
+      throw IPCError(
+        code: .badMessage, operation: "decode", object: object,
+        reason: "its \(bytes.count) bytes are not a valid \(T.self) (\(error));"
+          + " the raw bytes are kept in the error's payload",
+        payload: bytes, messageType: messageType, priority: priority)
+    }
+  }
+}

@@ -142,15 +142,7 @@ extension PipeEnd {
   public func send<T: Encodable, Coder: MessageCoder>(
     _ value: T, coder: Coder = JSONMessageCoder()
   ) throws(IPCError) {
-    let bytes: [UInt8]
-    do {
-      bytes = try coder.encode(value)
-    } catch {
-      throw IPCError(
-        code: .invalidArgument, operation: "encode", object: "\(T.self)",
-        reason: "the value could not be encoded (\(error)); nothing was written")
-    }
-    try send(bytes)
+    try send(coder.encodeMessage(value))
   }
 
   /// Receives the next message and decodes it as a `T` with `coder` (JSON by
@@ -165,15 +157,7 @@ extension PipeEnd {
     _ type: T.Type, coder: Coder = JSONMessageCoder()
   ) throws(IPCError) -> T? {
     guard let bytes = try receive() else { return nil }
-    do {
-      return try coder.decode(T.self, from: bytes)
-    } catch {
-      throw IPCError(
-        code: .badMessage, operation: "decode", object: "message from \(description)",
-        reason: "its \(bytes.count) bytes are not a valid \(T.self) (\(error));"
-          + " the raw bytes are kept in the error's payload",
-        payload: bytes)
-    }
+    return try coder.decodeMessage(T.self, from: bytes, object: "message from \(description)")
   }
 
   /// Reads a frame's length; nil if the stream ended cleanly before it.

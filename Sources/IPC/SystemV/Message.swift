@@ -22,15 +22,8 @@ extension SystemV {
     public func decode<T: Decodable, Coder: MessageCoder>(
       _ type: T.Type, coder: Coder = JSONMessageCoder()
     ) throws(IPCError) -> T {
-      do {
-        return try coder.decode(T.self, from: bytes)
-      } catch {
-        throw IPCError(
-          code: .badMessage, operation: "decode", object: "message of type \(self.type)",
-          reason: "its \(bytes.count) bytes are not a valid \(T.self) (\(error));"
-            + " the raw bytes are kept in the error's payload",
-          payload: bytes, messageType: self.type)
-      }
+      try coder.decodeMessage(
+        T.self, from: bytes, object: "message of type \(self.type)", messageType: self.type)
     }
   }
 }
