@@ -65,6 +65,19 @@ struct Arguments {
     return .nanoseconds(Int64(value * 1e9))
   }
 
+  /// Takes `--nowait` or `--timeout SECONDS` (not both): how long a send or
+  /// receive may wait.
+  mutating func wait() throws(UsageError) -> Wait {
+    let nowait = flag("--nowait")
+    let timeout = try seconds("--timeout")
+    switch (nowait, timeout) {
+    case (true, nil): return .no
+    case (false, let timeout?): return .upTo(timeout)
+    case (false, nil): return .asLongAsNeeded
+    case (true, _?): throw UsageError("--nowait and --timeout exclude each other")
+    }
+  }
+
   /// Returns the remaining words, which must number between `min` and `max`
   /// and must not be unknown options.
   mutating func positionals(min: Int, max: Int, names: String) throws(UsageError) -> [String] {
@@ -85,6 +98,16 @@ struct Arguments {
   mutating func finish() throws(UsageError) {
     _ = try positionals(min: 0, max: 0, names: "")
   }
+}
+
+/// How long a send or receive may wait, from `--nowait` and `--timeout`.
+enum Wait {
+  /// Neither option: block until it can be done.
+  case asLongAsNeeded
+  /// `--nowait`: only if it can be done now.
+  case no
+  /// `--timeout SECONDS`.
+  case upTo(Duration)
 }
 
 /// A mistake in how the command was called: reported with usage, exit status 2.

@@ -78,24 +78,30 @@ struct ProcTable {
   var rows: [[String: String]] = []
 
   init(path: String) throws {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else {
+    guard let text = readTextFile(path) else {
       throw CommandFailure("cannot read \(path): \(String(cString: strerror(errno))) (is /proc mounted?)")
     }
-    defer { close(fd) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 65536)
-    while true {
-      let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-      if count < 0 && errno == EINTR { continue }
-      guard count > 0 else { break }
-      bytes += chunk[0..<count]
-    }
-    let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n")
+    let lines = text.split(separator: "\n")
     guard let header = lines.first?.split(separator: " ").map(String.init) else { return }
     for line in lines.dropFirst() {
       let fields = line.split(separator: " ").map(String.init)
       rows.append(Dictionary(uniqueKeysWithValues: zip(header, fields)))
     }
   }
+}
+
+/// The whole text of `path` (at most `limit` bytes), or nil with `errno` set.
+func readTextFile(_ path: String, limit: Int = 1 << 24) -> String? {
+  let fd = open(path, O_RDONLY | O_CLOEXEC)
+  guard fd >= 0 else { return nil }
+  defer { close(fd) }
+  var bytes: [UInt8] = []
+  var chunk = [UInt8](repeating: 0, count: 65536)
+  while bytes.count < limit {
+    let count = read(fd, &chunk, chunk.count)
+    if count < 0 && errno == EINTR { continue }
+    guard count > 0 else { break }
+    bytes += chunk[0..<count]
+  }
+  return String(decoding: bytes, as: UTF8.self)
 }

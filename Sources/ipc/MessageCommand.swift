@@ -79,43 +79,35 @@ enum MessageCommand {
     let name = try target(&arguments)
     let type = try arguments.integer("--type") ?? 1
     guard type >= 1 else { throw UsageError("--type needs a message type ≥ 1, not \(type)") }
-    let nowait = arguments.flag("--nowait")
-    let timeout = try arguments.seconds("--timeout")
-    if nowait && timeout != nil { throw UsageError("--nowait and --timeout exclude each other") }
+    let wait = try arguments.wait()
     let text = try arguments.positionals(min: 1, max: 1, names: "TEXT")[0]
     let queue = try name.open()
     let bytes = Array(text.utf8)
-    if nowait || timeout != nil {
-      let sent =
-        nowait
-        ? try queue.trySend(bytes, type: type)
-        : try queue.send(bytes, type: type, timeout: timeout!)
-      if !sent {
-        throw CommandFailure("\(queue) is full; nothing was sent (see ipc msg stat)")
-      }
-    } else {
+    let sent: Bool
+    switch wait {
+    case .asLongAsNeeded:
       try queue.send(bytes, type: type)
+      sent = true
+    case .no: sent = try queue.trySend(bytes, type: type)
+    case .upTo(let timeout): sent = try queue.send(bytes, type: type, timeout: timeout)
     }
+    if !sent { throw CommandFailure("\(queue) is full; nothing was sent (see ipc msg stat)") }
   }
 
   private static func receive(_ arguments: inout Arguments) throws {
     let name = try target(&arguments)
     let selector = try selectorOptions(&arguments)
-    let nowait = arguments.flag("--nowait")
-    let timeout = try arguments.seconds("--timeout")
-    if nowait && timeout != nil { throw UsageError("--nowait and --timeout exclude each other") }
+    let wait = try arguments.wait()
     let truncating = arguments.flag("--truncate")
     let showType = arguments.flag("--show-type")
     try arguments.finish()
     let queue = try name.open()
-    let message: SystemV.Message?
-    if nowait {
-      message = try queue.tryReceive(selector, truncating: truncating)
-    } else if let timeout {
-      message = try queue.receive(selector, timeout: timeout, truncating: truncating)
-    } else {
-      message = try queue.receive(selector, truncating: truncating)
-    }
+    let message: SystemV.Message? =
+      switch wait {
+      case .asLongAsNeeded: try queue.receive(selector, truncating: truncating)
+      case .no: try queue.tryReceive(selector, truncating: truncating)
+      case .upTo(let timeout): try queue.receive(selector, timeout: timeout, truncating: truncating)
+      }
     guard let message else {
       throw CommandFailure("no message of \(selector) in \(queue)")
     }

@@ -57,45 +57,36 @@ enum POSIXQueueCommand {
 
   private static func send(_ arguments: inout Arguments) throws {
     let priority = try arguments.integer("--priority") ?? 0
-    let (nowait, timeout) = try waitOptions(&arguments)
+    let wait = try arguments.wait()
     let words = try arguments.positionals(min: 2, max: 2, names: "NAME and TEXT")
     let queue = try POSIX.MessageQueue.open(words[0], access: .writeOnly)
     let bytes = Array(words[1].utf8)
-    if nowait || timeout != nil {
-      let sent =
-        nowait
-        ? try queue.trySend(bytes, priority: priority)
-        : try queue.send(bytes, priority: priority, timeout: timeout!)
-      if !sent {
-        throw CommandFailure("\(queue) is full; nothing was sent (see ipc mq stat \(queue.name))")
-      }
-    } else {
+    let sent: Bool
+    switch wait {
+    case .asLongAsNeeded:
       try queue.send(bytes, priority: priority)
+      sent = true
+    case .no: sent = try queue.trySend(bytes, priority: priority)
+    case .upTo(let timeout): sent = try queue.send(bytes, priority: priority, timeout: timeout)
+    }
+    if !sent {
+      throw CommandFailure("\(queue) is full; nothing was sent (see ipc mq stat \(queue.name))")
     }
   }
 
   private static func receive(_ arguments: inout Arguments) throws {
-    let (nowait, timeout) = try waitOptions(&arguments)
+    let wait = try arguments.wait()
     let showPriority = arguments.flag("--show-priority")
     let name = try arguments.positionals(min: 1, max: 1, names: "NAME")[0]
     let queue = try POSIX.MessageQueue.open(name, access: .readOnly)
-    let message: POSIX.Message?
-    if nowait {
-      message = try queue.tryReceive()
-    } else if let timeout {
-      message = try queue.receive(timeout: timeout)
-    } else {
-      message = try queue.receive()
-    }
+    let message: POSIX.Message? =
+      switch wait {
+      case .asLongAsNeeded: try queue.receive()
+      case .no: try queue.tryReceive()
+      case .upTo(let timeout): try queue.receive(timeout: timeout)
+      }
     guard let message else { throw CommandFailure("\(queue) is empty") }
     try Output.message(message.bytes, label: showPriority ? "\(message.priority)" : nil)
-  }
-
-  private static func waitOptions(_ arguments: inout Arguments) throws -> (Bool, Duration?) {
-    let nowait = arguments.flag("--nowait")
-    let timeout = try arguments.seconds("--timeout")
-    if nowait && timeout != nil { throw UsageError("--nowait and --timeout exclude each other") }
-    return (nowait, timeout)
   }
 
   private static func stat(_ arguments: inout Arguments) throws {
@@ -132,15 +123,16 @@ enum MountedQueues {
   static let directory = "/dev/mqueue"
   static let mountHint = "mount -t mqueue none /dev/mqueue"
 
-  /// Whether the mqueue filesystem is mounted at /dev/mqueue.
-  static var isMounted: Bool {
+  /// Whether the mqueue filesystem is mounted at /dev/mqueue; read once, as
+  /// `ipc list` asks for every queue.
+  static let isMounted: Bool = {
     // /proc/self/mounts: "none /dev/mqueue mqueue rw,... 0 0".
-    guard let mounts = readText("/proc/self/mounts", limit: 1 << 20) else { return false }
+    guard let mounts = readTextFile("/proc/self/mounts") else { return false }
     return mounts.split(separator: "\n").contains { line in
       let fields = line.split(separator: " ")
       return fields.count > 2 && fields[1] == directory && fields[2] == "mqueue"
     }
-  }
+  }()
 
   /// The queue names, sorted; nil if the filesystem is not mounted.
   static func names() -> [String]? {
@@ -158,27 +150,12 @@ enum MountedQueues {
 
   /// The fields of the queue's file (`QSIZE:0 NOTIFY:0 SIGNO:0 NOTIFY_PID:0`).
   static func state(of name: String) -> [String: String]? {
-    guard isMounted, let text = readText(directory + name) else { return nil }
+    guard isMounted, let text = readTextFile(directory + name) else { return nil }
     var fields: [String: String] = [:]
     for field in text.split(whereSeparator: { $0 == " " || $0 == "\n" }) {
       let parts = field.split(separator: ":", maxSplits: 1)
       if parts.count == 2 { fields[String(parts[0])] = String(parts[1]) }
     }
     return fields
-  }
-
-  private static func readText(_ path: String, limit: Int = 256) -> String? {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { return nil }
-    defer { close(fd) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 4096)
-    while bytes.count < limit {
-      let count = read(fd, &chunk, chunk.count)
-      if count < 0 && errno == EINTR { continue }
-      guard count > 0 else { break }
-      bytes += chunk[0..<count]
-    }
-    return String(decoding: bytes, as: UTF8.self)
   }
 }

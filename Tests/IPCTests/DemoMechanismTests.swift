@@ -26,10 +26,11 @@ struct DemoMechanismTests {
     #expect(error?.code == .notFound)
   }
 
-  /// Starts a long POSIX demo and returns it with its queue's name.
-  private func startLongDemo() throws -> (SpawnedProcess, String) {
+  /// Starts a long demo over `mechanism` and returns it, once messages flow,
+  /// with its object's name (a queue name or a FIFO path).
+  private func startLongDemo(_ mechanism: String = "posix") throws -> (SpawnedProcess, String) {
     let demo = try SpawnedProcess(
-      Tools.ipc, ["demo", "--mechanism", "posix", "--interval", "0.01", "--count", "100000"])
+      Tools.ipc, ["demo", "--mechanism", mechanism, "--interval", "0.01", "--count", "100000"])
     let deadline = ContinuousClock.now + .seconds(20)
     while ContinuousClock.now < deadline {
       if let name = queueName(demo.standardOutput), demo.standardOutput.contains("text: batch message 1 ") {
@@ -81,15 +82,7 @@ struct DemoMechanismTests {
   }
 
   @Test func aSignalStopsThePipeDemoAndRemovesItsFIFO() throws {
-    let demo = try SpawnedProcess(
-      Tools.ipc, ["demo", "--mechanism", "pipe", "--interval", "0.01", "--count", "100000"])
-    var path: String?
-    let deadline = ContinuousClock.now + .seconds(20)
-    while ContinuousClock.now < deadline, path == nil {
-      if demo.standardOutput.contains("text: batch message 1 ") { path = queueName(demo.standardOutput) }
-      usleep(5_000)
-    }
-    let fifo = try #require(path)
+    let (demo, fifo) = try startLongDemo("pipe")
     defer { unlink(fifo) }
     kill(demo.pid, SIGINT)
     #expect(demo.wait(timeout: .seconds(20)))
