@@ -16,9 +16,17 @@ static const int CIPC_MSG_NOERROR = 010000;
 /// Size of the `long mtype` header that precedes every System V message's text.
 static const int CIPC_MSG_HEADER_SIZE = sizeof(long);
 
+/// semctl/semop: the largest value a System V semaphore may hold (SEMVMX in the kernel).
+static const int CIPC_SEMVMX = 32767;
+/// semop: the largest |adjustment| SEM_UNDO may accumulate per semaphore (SEMAEM).
+static const int CIPC_SEMAEM = 32767;
+
 #include <sys/types.h>
 #include <mqueue.h>
+#include <semaphore.h>
 #include <signal.h>
+#include <sys/sem.h>
+#include <time.h>
 
 /// gettid(2): the calling thread's kernel id (glibc declares it only under _GNU_SOURCE).
 pid_t cipc_gettid(void);
@@ -39,5 +47,29 @@ int cipc_mq_notify_thread(mqd_t queue, void (*function)(union sigval), void *val
 /// pipe2(2): a pipe whose two descriptors get `flags` (O_CLOEXEC) atomically
 /// (glibc declares it only under _GNU_SOURCE).
 int cipc_pipe2(int fds[2], int flags);
+
+/// semctl(2) for commands that take no fourth argument (GETVAL, GETNCNT,
+/// GETZCNT, GETPID, IPC_RMID): Swift cannot call variadic C functions.
+int cipc_semctl(int id, int index, int command);
+
+/// semctl(2) SETVAL: `value` travels in union semun's `val`.
+int cipc_semctl_setval(int id, int index, int value);
+
+/// semctl(2) GETALL or SETALL: `values` (one per semaphore) travels in semun's `array`.
+int cipc_semctl_all(int id, int command, unsigned short *values);
+
+/// semctl(2) IPC_STAT or IPC_SET: `info` travels in semun's `buf`.
+int cipc_semctl_ds(int id, int command, struct semid_ds *info);
+
+/// semtimedop(2) (glibc declares it only under _GNU_SOURCE); `timeout` is
+/// relative and NULL waits as long as needed, like semop(2).
+int cipc_semtimedop(int id, struct sembuf *operations, size_t count, const struct timespec *timeout);
+
+/// sem_open(3) with O_CREAT's two extra arguments made explicit (variadic in C).
+sem_t *cipc_sem_open(const char *name, int flags, mode_t mode, unsigned int value);
+
+/// sem_clockwait(3) on CLOCK_MONOTONIC (a GNU extension, glibc >= 2.30):
+/// sem_timedwait's deadline is on CLOCK_REALTIME and moves with the wall clock.
+int cipc_sem_wait_monotonic(sem_t *semaphore, const struct timespec *deadline);
 
 #endif
