@@ -69,6 +69,9 @@ extension IPCError {
     /// registered, by this process or another).
     public static let busy = Code(rawValue: EBUSY)
 
+    /// `EOVERFLOW`: a POSIX semaphore's value would pass `SEM_VALUE_MAX`.
+    public static let overflow = Code(rawValue: EOVERFLOW)
+
     private static let names: [Int32: String] = [
       EAGAIN: "EAGAIN", ENOMSG: "ENOMSG", ENOENT: "ENOENT", EEXIST: "EEXIST",
       EIDRM: "EIDRM", EINTR: "EINTR", E2BIG: "E2BIG", EINVAL: "EINVAL",
@@ -77,7 +80,7 @@ extension IPCError {
       ERANGE: "ERANGE", EFAULT: "EFAULT", EBADF: "EBADF", EMSGSIZE: "EMSGSIZE",
       EPIPE: "EPIPE", ENAMETOOLONG: "ENAMETOOLONG", EMFILE: "EMFILE",
       ENFILE: "ENFILE", ENOTDIR: "ENOTDIR", EBUSY: "EBUSY", ENXIO: "ENXIO", EISDIR: "EISDIR",
-      ELOOP: "ELOOP", EROFS: "EROFS",
+      ELOOP: "ELOOP", EROFS: "EROFS", EOVERFLOW: "EOVERFLOW",
     ]
 
     /// The symbolic name, such as `EIDRM`.

@@ -8,9 +8,15 @@ enum POSIXName {
 
   /// Throws `.invalidArgument` unless `name` is '/', then 1 to `maxLength`
   /// bytes with no other '/' and no NUL, and not `.` or `..`.
-  static func validate(_ name: String, operation: String, kind: String) throws(IPCError) {
+  ///
+  /// `maxLength` is shorter where the C library adds to the name: a POSIX
+  /// semaphore is the file /dev/shm/sem.NAME, so its name has 4 bytes less.
+  static func validate(
+    _ name: String, operation: String, kind: String, maxLength: Int = maxLength,
+    example: String = "/orders"
+  ) throws(IPCError) {
     let bytes = Array(name.utf8)
-    let rule = "a \(kind) name is '/' followed by 1 to \(maxLength) bytes without '/', such as /orders"
+    let rule = "a \(kind) name is '/' followed by 1 to \(maxLength) bytes without '/', such as \(example)"
     func reject(_ problem: String) -> IPCError {
       IPCError(
         code: .invalidArgument, operation: operation, object: "name \"\(name)\"",
@@ -20,7 +26,7 @@ enum POSIXName {
     let rest = bytes.dropFirst()
     guard !rest.isEmpty else { throw reject("the name is empty after '/'") }
     guard rest.count <= maxLength else {
-      throw reject("the name is \(rest.count) bytes long after '/', more than NAME_MAX")
+      throw reject("the name is \(rest.count) bytes long after '/', more than the \(maxLength) allowed")
     }
     guard !rest.contains(UInt8(ascii: "/")) else { throw reject("the name has a '/' after the first") }
     guard !rest.contains(0) else { throw reject("the name contains a NUL byte") }

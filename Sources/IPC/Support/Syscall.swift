@@ -49,6 +49,10 @@ enum Syscall: Sendable, Hashable {
   case read
   /// `write` on a pipe, or `send` on a socket end.
   case write
+  /// `semop`/`semtimedop` on a System V semaphore set.
+  case semop
+  /// `sem_wait`/`sem_clockwait` on a POSIX semaphore.
+  case semWait
   /// `open` of a named pipe, which blocks until the other side opens it.
   case open
 }

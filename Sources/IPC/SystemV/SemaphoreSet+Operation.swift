@@ -1,0 +1,47 @@
+import Glibc
+
+extension SystemV.SemaphoreSet {
+  /// One step of an atomic batch for ``SystemV/SemaphoreSet/perform(_:)``: a P
+  /// (``wait(_:by:undo:)``), a V (``signal(_:by:undo:)``) or a wait for zero
+  /// on one semaphore of the set. It mirrors C's `struct sembuf`.
+  ///
+  ///     // Take one from semaphore 0 and give one to semaphore 1, atomically.
+  ///     try set.perform([.wait(0), .signal(1)])
+  public struct Operation: Hashable, Sendable, CustomStringConvertible {
+    /// The semaphore's index in the set (`sem_num`), from 0.
+    public var index: Int
+    /// The change to its value (`sem_op`): negative for P, positive for V, 0
+    /// to wait until the value is zero.
+    public var delta: Int
+    /// Whether the kernel undoes the change when the process exits (`SEM_UNDO`).
+    public var undo: Bool
+
+    /// Creates an operation from its parts; prefer ``wait(_:by:undo:)``,
+    /// ``signal(_:by:undo:)`` and ``waitForZero(_:)``.
+    public init(index: Int, delta: Int, undo: Bool = false) {
+      self.index = index
+      self.delta = delta
+      self.undo = undo
+    }
+
+    /// P: waits until semaphore `index` is at least `amount`, then takes `amount` from it.
+    public static func wait(_ index: Int, by amount: Int = 1, undo: Bool = false) -> Operation {
+      Operation(index: index, delta: -amount, undo: undo)
+    }
+
+    /// V: adds `amount` to semaphore `index`, waking processes that wait for it.
+    public static func signal(_ index: Int, by amount: Int = 1, undo: Bool = false) -> Operation {
+      Operation(index: index, delta: amount, undo: undo)
+    }
+
+    /// Waits until semaphore `index` is zero; changes nothing.
+    public static func waitForZero(_ index: Int) -> Operation {
+      Operation(index: index, delta: 0)
+    }
+
+    /// The form `ipc sem op` takes: `0:-1`, `1:+2`, `2:0`; ` undo` follows when set.
+    public var description: String {
+      "\(index):\(delta > 0 ? "+" : "")\(delta)\(undo ? " undo" : "")"
+    }
+  }
+}
