@@ -80,20 +80,29 @@ struct CSystemVSemaphoreLoops: SignalLoops {
   }
 }
 
-/// The Swift side of the System V semaphore row, through `SystemV.SemaphoreSet`.
-///
-/// Pending: once `SystemV.SemaphoreSet` exists, open the set by id in `init`
-/// and make the same loops as `cipcb_semset_*` in sysv_sem.c: ping is
-/// `signal(0)` then `wait(1)`, pong is `wait(0)` then `signal(1)`. Then set
-/// `isAvailable` to true.
+/// The Swift side of the System V semaphore row, through `SystemV.SemaphoreSet`:
+/// the same loops as `cipcb_semset_*` in sysv_sem.c.
 struct SwiftSystemVSemaphoreLoops: SignalLoops {
-  static let isAvailable = false
+  static let isAvailable = true
+
+  private let set: SystemV.SemaphoreSet
 
   /// Opens the set with id `id`, before the clock starts.
-  init(id: Int32) throws { throw BenchFailure.swiftLayerPending }
+  init(id: Int32) throws { set = try SystemV.SemaphoreSet.open(id: id) }
 
-  func ping(rounds: Int, size: Int) throws { throw BenchFailure.swiftLayerPending }
-  func pong(rounds: Int, size: Int) throws { throw BenchFailure.swiftLayerPending }
+  func ping(rounds: Int, size: Int) throws {
+    for _ in 0..<rounds {
+      try set.signal(0)
+      try set.wait(1)
+    }
+  }
+
+  func pong(rounds: Int, size: Int) throws {
+    for _ in 0..<rounds {
+      try set.wait(0)
+      try set.signal(1)
+    }
+  }
 }
 
 /// Two fresh POSIX named semaphores per measurement, both 0: the parent
@@ -200,18 +209,31 @@ final class CPOSIXSemaphoreLoops: SignalLoops {
   }
 }
 
-/// The Swift side of the POSIX semaphore row, through `POSIX.Semaphore`.
-///
-/// Pending: once `POSIX.Semaphore` exists, open both names in `init` and make
-/// the same loops as `cipcb_sem_*` in posix_sem.c: ping posts "to child" then
-/// waits on "to parent", pong waits on "to child" then posts "to parent".
-/// Then set `isAvailable` to true.
+/// The Swift side of the POSIX semaphore row, through `POSIX.Semaphore`: the
+/// same loops as `cipcb_sem_*` in posix_sem.c.
 final class SwiftPOSIXSemaphoreLoops: SignalLoops {
-  static let isAvailable = false
+  static let isAvailable = true
+
+  private let toChild: POSIX.Semaphore
+  private let toParent: POSIX.Semaphore
 
   /// Opens both semaphores by name, before the clock starts.
-  init(toChild: String, toParent: String) throws { throw BenchFailure.swiftLayerPending }
+  init(toChild: String, toParent: String) throws {
+    self.toChild = try POSIX.Semaphore.open(toChild)
+    self.toParent = try POSIX.Semaphore.open(toParent)
+  }
 
-  func ping(rounds: Int, size: Int) throws { throw BenchFailure.swiftLayerPending }
-  func pong(rounds: Int, size: Int) throws { throw BenchFailure.swiftLayerPending }
+  func ping(rounds: Int, size: Int) throws {
+    for _ in 0..<rounds {
+      try toChild.post()
+      try toParent.wait()
+    }
+  }
+
+  func pong(rounds: Int, size: Int) throws {
+    for _ in 0..<rounds {
+      try toChild.wait()
+      try toParent.post()
+    }
+  }
 }
