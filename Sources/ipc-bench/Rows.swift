@@ -25,18 +25,6 @@ enum Mechanism: String, CaseIterable, Sendable {
     case .posixSemaphore: POSIXSemaphoreFixture.self
     }
   }
-
-  /// Whether the Swift side of this mechanism's rows exists yet; rows
-  /// without it run their C side only.
-  var swiftLayerAvailable: Bool {
-    switch self {
-    case .systemVQueue: true
-    case .posixQueue: SwiftPOSIXQueueLoops.isAvailable
-    case .namedPipe, .anonymousPipe, .socketPair: SwiftStreamLoops.isAvailable
-    case .systemVSemaphore: SwiftSystemVSemaphoreLoops.isAvailable
-    case .posixSemaphore: SwiftPOSIXSemaphoreLoops.isAvailable
-    }
-  }
 }
 
 /// How the two processes exchange messages.
@@ -136,9 +124,6 @@ enum Rows {
 struct BenchFailure: Error, CustomStringConvertible {
   var description: String
   init(_ description: String) { self.description = description }
-
-  /// The Swift side of a row whose Swift layer is not written yet.
-  static let swiftLayerPending = BenchFailure("Swift layer pending")
 
   /// A one-way pattern asked of a mechanism that carries no message.
   static let roundTripsOnly = BenchFailure("semaphores carry no messages: round trips only")

@@ -83,8 +83,6 @@ struct CSystemVSemaphoreLoops: SignalLoops {
 /// The Swift side of the System V semaphore row, through `SystemV.SemaphoreSet`:
 /// the same loops as `cipcb_semset_*` in sysv_sem.c.
 struct SwiftSystemVSemaphoreLoops: SignalLoops {
-  static let isAvailable = true
-
   private let set: SystemV.SemaphoreSet
 
   /// Opens the set with id `id`, before the clock starts.
@@ -212,8 +210,6 @@ final class CPOSIXSemaphoreLoops: SignalLoops {
 /// The Swift side of the POSIX semaphore row, through `POSIX.Semaphore`: the
 /// same loops as `cipcb_sem_*` in posix_sem.c.
 final class SwiftPOSIXSemaphoreLoops: SignalLoops {
-  static let isAvailable = true
-
   private let toChild: POSIX.Semaphore
   private let toParent: POSIX.Semaphore
 

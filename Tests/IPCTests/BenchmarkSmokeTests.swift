@@ -17,10 +17,9 @@ struct BenchmarkSmokeTests {
       var name: String
       var mechanism: String
       var iterations: Int
-      var swiftPending: Bool
       var c: Figure
-      var swift: Figure?
-      var ratio: Figure?
+      var swift: Figure
+      var ratio: Figure
       var childExitStatuses: [Int32]
       var cMessagesPerSecond: Double?
       var swiftMessagesPerSecond: Double?
@@ -48,23 +47,18 @@ struct BenchmarkSmokeTests {
         "socketpair round trip 64 B", "socketpair throughput 64 B",
         "sysv-sem round trip", "posix-sem round trip",
       ])
-    #expect(report.rows.filter { !$0.swiftPending }.count >= 4)
     for row in report.rows {
       #expect(row.name.hasPrefix(row.mechanism + " "))
-      // A row whose Swift layer is pending measures C alone: no Swift figure, no ratio.
-      let figures = row.swiftPending ? [row.c] : [row.c, row.swift, row.ratio].compactMap { $0 }
-      #expect(figures.count == (row.swiftPending ? 1 : 3), "\(row.name)")
-      #expect(row.swiftPending == (row.swift == nil && row.ratio == nil), "\(row.name)")
-      for figure in figures {
+      for figure in [row.c, row.swift, row.ratio] {
         #expect(figure.min > 0 && figure.min <= figure.median && figure.median <= figure.max, "\(row.name)")
       }
       #expect(row.iterations > 0)
       // A warm-up run per implementation, then one run per implementation and
       // repetition, each with a child.
-      #expect(row.childExitStatuses == (row.swiftPending ? [0, 0] : [0, 0, 0, 0]), "\(row.name)")
+      #expect(row.childExitStatuses == [0, 0, 0, 0], "\(row.name)")
       if row.name.contains("throughput") {
         #expect((row.cMessagesPerSecond ?? 0) > 0)
-        #expect(row.swiftPending || (row.swiftMessagesPerSecond ?? 0) > 0, "\(row.name)")
+        #expect((row.swiftMessagesPerSecond ?? 0) > 0, "\(row.name)")
       }
     }
     #expect(bench.standardError.contains("[16/16] posix-sem round trip"))
