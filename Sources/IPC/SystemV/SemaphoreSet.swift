@@ -218,7 +218,7 @@ extension SystemV {
     private static func initialize(id: Int32, values: [Int]) throws(IPCError) -> SemaphoreSet {
       let set = SemaphoreSet(id: id, count: values.count)
       #if DEBUG
-        InitializationPause.take()
+        InitializationTesting.pause()
       #endif
       var shorts = values.map { UInt16($0) }
       let stored = shorts.withUnsafeMutableBufferPointer { buffer in
@@ -253,6 +253,9 @@ extension SystemV {
       let probe = SemaphoreSet(id: id, count: 0)
       var info = try probe.statData(missing: key.map { "the set for key \($0) was removed" })
       if let initializationTimeout, info.sem_otime == 0 {
+        #if DEBUG
+          InitializationTesting.waits.add(1, ordering: .relaxed)
+        #endif
         let ready = try Polling.until(initializationTimeout) { () throws(IPCError) -> semid_ds? in
           let now = try probe.statData(missing: nil)
           return now.sem_otime == 0 ? nil : now
@@ -512,13 +515,15 @@ extension SystemV {
 }
 
 #if DEBUG
-  /// A pause between making a set and setting its values, so tests can make
-  /// other processes meet a set that is not initialised yet.
-  enum InitializationPause {
-    static let milliseconds = Atomic<Int>(0)
+  /// Hooks for tests of the initialisation race: a pause between making a
+  /// set and setting its values, so other processes meet a set that is not
+  /// initialised yet, and a count of the opens that had to wait for one.
+  enum InitializationTesting {
+    static let pauseMilliseconds = Atomic<Int>(0)
+    static let waits = Atomic<Int>(0)
 
-    static func take() {
-      let pause = milliseconds.load(ordering: .relaxed)
+    static func pause() {
+      let pause = pauseMilliseconds.load(ordering: .relaxed)
       guard pause > 0 else { return }
       var request = timespec(tv_sec: pause / 1000, tv_nsec: pause % 1000 * 1_000_000)
       _ = nanosleep(&request, nil)
