@@ -169,11 +169,12 @@ struct POSIXSemaphoreTests {
       await #expect(processExitsWith: .success) { [name = semaphore.name as String] in
         alarm(60)
         let semaphore = try POSIX.Semaphore.open(name)
-        interruptCallingThread(3, whileBlockedIn: futexWaitChannels) {
-          try? semaphore.post()
-          try? semaphore.post()
+        let signaller = interruptCallingThread(3, whileBlockedIn: futexWaitChannels) {
+          try semaphore.post()
+          try semaphore.post()
         }
         try semaphore.wait()
+        try signaller.value()
         guard usr1Deliveries == 3 else { exit(4) }
       }
       // One wait took one, once.

@@ -53,8 +53,11 @@ struct SemaphoreSetProcessTests {
       await #expect(processExitsWith: .success) { [id = set.id as Int32] in
         alarm(60)
         let set = try SystemV.SemaphoreSet.open(id: id)
-        interruptCallingThread(3, whileBlockedIn: [semopWaitChannel]) { try? set.signal(0, by: 2) }
+        let signaller = interruptCallingThread(3, whileBlockedIn: [semopWaitChannel]) {
+          try set.signal(0, by: 2)
+        }
         try set.perform([.wait(0, by: 2), .signal(1)])
+        try signaller.value()
         guard usr1Deliveries == 3 else { exit(4) }
       }
       // One wait took both, once: retrying after EINTR did not run it twice.

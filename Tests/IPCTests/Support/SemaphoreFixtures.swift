@@ -75,22 +75,23 @@ func threadBlocks(_ tid: pid_t, inAnyOf channels: Set<String>, timeout: Duration
 
 /// For an exit-test child: starts a thread that interrupts the calling thread
 /// with SIGUSR1 `count` times, each while it is blocked in one of `channels`,
-/// then runs `release` once it is blocked again. The caller then blocks.
+/// then runs `release` once it is blocked again. The caller then blocks, and
+/// afterwards collects the thread's work, so the process does not exit before
+/// `release` has finished.
 func interruptCallingThread(
-  _ count: Int, whileBlockedIn channels: Set<String>, then release: @escaping @Sendable () -> Void
-) {
+  _ count: Int, whileBlockedIn channels: Set<String>, then release: @escaping @Sendable () throws -> Void
+) -> BackgroundWork<Void> {
   catchUSR1WithoutRestart()
   let (pid, tid) = (getpid(), cipc_gettid())
-  let signaller = Thread {
+  return BackgroundWork {
     for _ in 0..<count {
       guard threadBlocks(tid, inAnyOf: channels) else { exit(7) }
       cipc_tgkill(pid, tid, SIGUSR1)
       usleep(20_000)
     }
     guard threadBlocks(tid, inAnyOf: channels) else { exit(8) }
-    release()
+    try release()
   }
-  signaller.start()
 }
 
 /// Work on a thread of its own whose result is collected later: the test's
