@@ -56,8 +56,11 @@ extension SystemV {
     /// marks the set initialised.
     ///
     /// - Parameters:
+    ///   - key: the key other processes open the set by; ``Key/private`` for
+    ///     a set reached only through its id.
     ///   - values: the initial values, 0 to 32767 (SEMVMX); at least one and at
     ///     most SEMMSL (/proc/sys/kernel/sem, first field).
+    ///   - permissions: the set's mode, 0600 by default.
     /// - Throws: `.exists` if `key` already names a set; `.invalidArgument` for
     ///   no values or more than SEMMSL; `.outOfRange` for a value above SEMVMX;
     ///   `.noSpace` at the system's limits on sets or semaphores.
@@ -79,8 +82,12 @@ extension SystemV {
     /// The corresponding C calls are those of ``create(key:values:permissions:)``,
     /// or `semget(key, 0, 0)` then `semctl(IPC_STAT)` until `sem_otime` is set.
     ///
-    /// - Parameter initializationTimeout: how long to wait for another
-    ///   process to finish creating the set.
+    /// - Parameters:
+    ///   - key: the key every cooperating process uses.
+    ///   - values: the initial values when this call creates the set.
+    ///   - permissions: the set's mode when this call creates it, 0600 by default.
+    ///   - initializationTimeout: how long to wait for another process to
+    ///     finish creating the set.
     /// - Throws: `.timedOut` if the set stays uninitialised that long (its
     ///   creator died, or it was made by a tool that never runs a `semop`,
     ///   such as `ipcmk -S`: use ``open(key:initializationTimeout:)``);
