@@ -125,6 +125,19 @@ struct POSIXSemaphoreTests {
     }
   }
 
+  @Test func aFileTooShortForASemaphoreIsRefusedInsteadOfCrashing() throws {
+    // Not made by sem_open: mapping it and touching the sem_t would be SIGBUS.
+    let name = TestNames.next("ipc-sem")
+    let path = "/dev/shm/sem." + name.dropFirst()
+    try #require(FileManager.default.createFile(atPath: path, contents: Data([1, 2, 3])))
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let error = try #require(throws: IPCError.self) { try POSIX.Semaphore.open(name) }
+    #expect(error.code == .invalidArgument)
+    #expect(error.reason.contains("is 3 bytes, too short for a semaphore"))
+    #expect(throws: IPCError.self) { try POSIX.Semaphore.openOrCreate(name, value: 1) }
+    #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == Data([1, 2, 3]))
+  }
+
   @Test func aClosedObjectSaysSo() throws {
     try withPOSIXSemaphore(value: 1) { (semaphore) throws in
       let other = try POSIX.Semaphore.open(semaphore.name)

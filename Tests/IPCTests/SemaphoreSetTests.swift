@@ -255,8 +255,9 @@ struct SemaphoreSetTests {
     #expect(throws: IPCError.self) { try SystemV.SemaphoreSet.create(values: []) }
     #expect(throws: IPCError.self) { try SystemV.SemaphoreSet.create(values: [-1]) }
     try withSemaphoreSet([5, 6]) { (set) throws in
-      let single = try #require(throws: IPCError.self) { try set.setValue(32768) }
+      let single = try #require(throws: IPCError.self) { try set.setValue(32768, at: 1) }
       #expect(single.code == .outOfRange)
+      #expect(single.reason.contains("value 32768 for semaphore 1 is outside"))
       #expect(throws: IPCError.self) { try set.setValues([1, 40000]) }
       #expect(throws: IPCError.self) { try set.setValues([1]) }
       let amount = try #require(throws: IPCError.self) { try set.signal(by: 40000) }

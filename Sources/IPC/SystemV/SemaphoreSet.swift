@@ -179,9 +179,12 @@ extension SystemV {
       try checkValues(values, operation: operation, object: object)
     }
 
-    /// Throws unless every value is 0 to SEMVMX.
-    static func checkValues(_ values: [Int], operation: String, object: String) throws(IPCError) {
-      for (index, value) in values.enumerated() where !(0...Limits.maxValue).contains(value) {
+    /// Throws unless every value is 0 to SEMVMX; `values[0]` is semaphore `firstIndex`.
+    static func checkValues(_ values: [Int], firstIndex: Int = 0, operation: String, object: String)
+      throws(IPCError)
+    {
+      for (offset, value) in values.enumerated() where !(0...Limits.maxValue).contains(value) {
+        let index = firstIndex + offset
         throw IPCError(
           code: value < 0 ? .invalidArgument : .outOfRange, operation: operation, object: object,
           reason: "value \(value) for semaphore \(index) is outside 0 to \(Limits.maxValue)"
