@@ -62,9 +62,18 @@ enum SemaphoreCommand {
     let valuesText = try arguments.option("--values")
     try arguments.finish()
     if let count, count < 1 { throw UsageError("--count needs a number of semaphores ≥ 1, not \(count)") }
+    let key = try keyName?.resolve() ?? .private
     let values: [Int]
     switch (count, valuesText) {
     case (let count?, nil):
+      // Checked before the array is made: --count 99999999999 must not exhaust memory.
+      let limit = SystemV.SemaphoreSet.Limits.current().maxPerSet
+      guard count <= limit else {
+        throw IPCError(
+          code: .invalidArgument, operation: "semget", object: "key \(key)",
+          reason: "\(count) semaphores exceed SEMMSL \(limit), the most in one set, see"
+            + " \(SystemV.SemaphoreSet.Limits.path) (first field)")
+      }
       values = Array(repeating: 0, count: count)
     case (let count, let text?):
       values = try parseValues(text)
@@ -75,8 +84,7 @@ enum SemaphoreCommand {
       throw UsageError("give the number of semaphores with --count N, or their values with --values")
     }
     // Exclusive: opening an existing set would silently ignore --values.
-    let set = try SystemV.SemaphoreSet.create(
-      key: try keyName?.resolve() ?? .private, values: values, permissions: permissions)
+    let set = try SystemV.SemaphoreSet.create(key: key, values: values, permissions: permissions)
     Output.line("\(set.id)")
   }
 

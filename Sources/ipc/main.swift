@@ -7,7 +7,7 @@ let topUsage = """
   Inspect and use the Linux IPC objects of this machine.
 
   commands:
-    list        list message queues and semaphores, System V (like ipcs -q -s) and POSIX
+    list        list queues and semaphores, System V (like ipcs -q -s) and POSIX
     msg         System V message queues: create, send, receive, peek, stat, remove
     mq          POSIX message queues: create, send, receive, stat, unlink
     sem         System V semaphore sets: create, op (atomic P/V), get, set, stat, remove

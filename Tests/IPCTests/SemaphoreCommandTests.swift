@@ -123,6 +123,32 @@ struct SemaphoreCommandTests {
     }
   }
 
+  @Test func stopAndContinueNeitherEndTheWaitNorRestartItsTimeout() throws {
+    try withSemaphoreSet(values: [0]) { set in
+      // After SIGSTOP and SIGCONT, Linux ends a semop with EINTR even without a handler.
+      let start = ContinuousClock.now
+      let timed = try SpawnedProcess(Tools.ipc, ["sem", "op", "--id", "\(set.id)", "0:-1", "--timeout", "2"])
+      let waiter = try SpawnedProcess(Tools.ipc, ["sem", "op", "--id", "\(set.id)", "0:-1"])
+      #expect(timed.waitUntilBlocked(inAnyOf: Self.semopWaitChannels), "never blocked in semtimedop")
+      #expect(waiter.waitUntilBlocked(inAnyOf: Self.semopWaitChannels), "never blocked in semop")
+      usleep(800_000)
+      for process in [timed, waiter] { kill(process.pid, SIGSTOP) }
+      usleep(200_000)
+      for process in [timed, waiter] { kill(process.pid, SIGCONT) }
+      #expect(timed.wait(timeout: .seconds(10)))
+      let elapsed = ContinuousClock.now - start
+      #expect(timed.exitStatus == 1)
+      #expect(timed.standardError.contains("within 2.0 seconds; nothing changed"))
+      // A timeout restarted after the signal would end 3 s or more after the start.
+      #expect(elapsed >= .seconds(2) && elapsed < .milliseconds(2900), "\(elapsed)")
+      #expect(waiter.waitUntilBlocked(inAnyOf: Self.semopWaitChannels), "the wait ended after SIGCONT")
+      try set.signal(0)
+      #expect(waiter.wait(timeout: .seconds(10)))
+      #expect(waiter.exitStatus == 0, "\(waiter.standardError)")
+      #expect(try set.value(at: 0) == 0)
+    }
+  }
+
   @Test func removingTheSetWhileOpWaitsEndsItWithARemovedError() throws {
     let set = try SystemV.SemaphoreSet.create(values: [1])
     defer { try? set.remove() }
@@ -356,12 +382,16 @@ struct SemaphoreCommandTests {
     }
   }
 
-  @Test func createWithAValueAboveSEMVMXMakesNoSet() throws {
+  @Test func createAboveSEMVMXOrSEMMSLMakesNoSet() throws {
     let key = TestKeys.next()
     defer { try? SystemV.SemaphoreSet.open(key: key).remove() }
     let run = try Tools.ipc("sem", "create", "--key", "\(key)", "--values", "1,40000")
     #expect(run.exitStatus == 1)
     #expect(run.standardError.contains("value 40000 for semaphore 1 is outside 0 to 32767 (SEMVMX"))
+    let huge = try Tools.ipc("sem", "create", "--key", "\(key)", "--count", "99999999999")
+    #expect(huge.exitStatus == 1)
+    #expect(huge.standardError.contains("99999999999 semaphores exceed SEMMSL"))
+    #expect(huge.standardError.contains("/proc/sys/kernel/sem (first field)"))
     let error = #expect(throws: IPCError.self) { try SystemV.SemaphoreSet.open(key: key) }
     #expect(error?.code == .notFound)
   }
