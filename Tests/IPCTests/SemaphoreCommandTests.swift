@@ -413,6 +413,27 @@ struct SemaphoreCommandTests {
     }
   }
 
+  @Test func aFileTooShortForASemaphoreIsRefusedNotMapped() throws {
+    try withSemaphoreName { name in
+      // Not made by sem_open: glibc would map it, and reading it would raise SIGBUS.
+      let path = "/dev/shm/sem." + name.dropFirst()
+      #expect(FileManager.default.createFile(atPath: path, contents: Data([1, 2, 3])))
+      #expect(chmod(path, 0o640) == 0)
+      for subcommand in ["value", "wait", "post"] {
+        let run = try Tools.ipc("psem", subcommand, name)
+        #expect(run.exitStatus == 1, "\(subcommand): \(run.standardError)")
+        #expect(run.standardError.contains("\(path) is 3 bytes, too short for a semaphore"))
+      }
+      let list = try Tools.ipc("list")
+      #expect(list.exitStatus == 0, "\(list.standardError)")
+      let user = getpwuid(geteuid()).map { String(cString: $0.pointee.pw_name) } ?? "\(geteuid())"
+      let rows = list.standardOutput.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+      #expect(rows.contains([name, user, "0640", "-"]), "\(list.standardOutput)")
+      #expect(try Tools.ipc("psem", "unlink", name).exitStatus == 0)
+      #expect(Self.fileMode(of: name) == nil)
+    }
+  }
+
   @Test(arguments: [
     ["sem"], ["sem", "frobnicate"], ["sem", "create"], ["sem", "create", "--count", "0"],
     ["sem", "create", "--count", "3", "--values", "1,0"], ["sem", "create", "--values", "1,x"],
