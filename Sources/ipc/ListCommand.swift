@@ -120,9 +120,9 @@ extension ListCommand {
     Output.line("------ POSIX semaphores (\(entries.count)) ------")
     var table = [["NAME", "OWNER", "PERMS", "VALUE"]]
     for entry in entries {
-      // sem_open needs read and write permission on the file.
-      let value =
-        SemaphoreFiles.holdsASemaphore(entry) ? try? POSIX.Semaphore.open(entry.name).value() : nil
+      // sem_open needs read and write permission on the file, and the
+      // library refuses a file too short to be a semaphore.
+      let value = try? POSIX.Semaphore.open(entry.name).value()
       table.append([
         entry.name, MessageCommand.userName(entry.info.st_uid),
         Permissions(rawValue: entry.info.st_mode & 0o777).octal, value.map { "\($0)" } ?? "-",

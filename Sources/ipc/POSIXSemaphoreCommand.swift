@@ -1,4 +1,3 @@
-import Glibc
 import IPC
 
 /// `ipc psem ...`: POSIX named semaphores.
@@ -47,7 +46,7 @@ enum POSIXSemaphoreCommand {
   private static func wait(_ arguments: inout Arguments) throws {
     let wait = try arguments.wait()
     let name = try arguments.positionals(min: 1, max: 1, names: "NAME")[0]
-    let semaphore = try open(name)
+    let semaphore = try POSIX.Semaphore.open(name)
     switch wait {
     case .asLongAsNeeded:
       try semaphore.wait()
@@ -62,25 +61,12 @@ enum POSIXSemaphoreCommand {
 
   private static func post(_ arguments: inout Arguments) throws {
     let name = try arguments.positionals(min: 1, max: 1, names: "NAME")[0]
-    try open(name).post()
+    try POSIX.Semaphore.open(name).post()
   }
 
   private static func value(_ arguments: inout Arguments) throws {
     let name = try arguments.positionals(min: 1, max: 1, names: "NAME")[0]
-    Output.line("\(try open(name).value())")
-  }
-
-  /// Opens the semaphore `name`, refusing a file in /dev/shm too short to
-  /// hold one: sem_open maps it without a check, and the first use would kill
-  /// this process with SIGBUS.
-  private static func open(_ name: String) throws -> POSIX.Semaphore {
-    if let entry = SemaphoreFiles.entry(named: name), !SemaphoreFiles.holdsASemaphore(entry) {
-      throw CommandFailure(
-        "\(SemaphoreFiles.directory)/\(SemaphoreFiles.prefix)\(name.dropFirst()) is \(entry.info.st_size)"
-          + " bytes, too short for a semaphore (\(MemoryLayout<sem_t>.size)): sem_open did not make it;"
-          + " nothing was done (remove it with ipc psem unlink \(name))")
-    }
-    return try POSIX.Semaphore.open(name)
+    Output.line("\(try POSIX.Semaphore.open(name).value())")
   }
 
   private static func unlink(_ arguments: inout Arguments) throws {

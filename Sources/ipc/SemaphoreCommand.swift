@@ -177,16 +177,6 @@ enum SemaphoreCommand {
     let index = try number(words[0], "INDEX")
     let value = try number(words[1], "VALUE")
     let set = try name.open()
-    let range = 0...SystemV.SemaphoreSet.Limits.maxValue
-    // setValue(_:at:)'s own range error names semaphore 0 whatever the index
-    // (IPC 102f62d): check here so the message names the semaphore given.
-    if (0..<set.count).contains(index) && !range.contains(value) {
-      throw IPCError(
-        code: value < 0 ? .invalidArgument : .outOfRange, operation: "semctl(SETVAL)",
-        object: set.description,
-        reason: "value \(value) for semaphore \(index) is outside 0 to \(range.upperBound)"
-          + " (SEMVMX, the largest value a semaphore holds); nothing changed")
-    }
     try set.setValue(value, at: index)
   }
 

@@ -31,19 +31,4 @@ enum SemaphoreFiles {
     }
     return entries.sorted { $0.name < $1.name }
   }
-
-  /// The file of the semaphore `name` (`/NAME`), or nil if there is none or
-  /// the name could not be a semaphore's.
-  static func entry(named name: String) -> Entry? {
-    guard name.hasPrefix("/"), name.count > 1, !name.dropFirst().contains("/") else { return nil }
-    var info = stat()
-    guard lstat(directory + "/" + prefix + name.dropFirst(), &info) == 0 else { return nil }
-    return Entry(name: name, info: info)
-  }
-
-  /// Whether the file is large enough to hold a `sem_t`: mapping a shorter
-  /// one (not made by sem_open) and reading it would kill this process with SIGBUS.
-  static func holdsASemaphore(_ entry: Entry) -> Bool {
-    entry.info.st_size >= MemoryLayout<sem_t>.size
-  }
 }
