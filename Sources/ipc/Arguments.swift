@@ -81,7 +81,8 @@ struct Arguments {
   /// Returns the remaining words, which must number between `min` and `max`
   /// and must not be unknown options.
   mutating func positionals(min: Int, max: Int, names: String) throws(UsageError) -> [String] {
-    if let unknown = words.first(where: { $0.hasPrefix("-") && $0.count > 1 }) {
+    // A negative number (a semaphore value, -1) is a word, never an option.
+    if let unknown = words.first(where: { $0.hasPrefix("-") && $0.count > 1 && Int($0) == nil }) {
       throw UsageError("unknown option \(unknown)")
     }
     let all = words + literal

@@ -2,8 +2,9 @@ import Glibc
 import IPC
 import IPCToolSupport
 
-/// `ipc list`: the message queues of this machine: System V like `ipcs -q`
-/// with more columns, and POSIX from the mqueue filesystem.
+/// `ipc list`: the message queues and semaphores of this machine: System V
+/// like `ipcs -q` and `ipcs -s` with more columns, POSIX queues from the mqueue
+/// filesystem and POSIX named semaphores from /dev/shm.
 enum ListCommand {
   static let usage = """
     usage: ipc list
@@ -15,6 +16,13 @@ enum ListCommand {
       Then list POSIX message queues: name, owner, permissions, messages,
       limits and bytes queued. They are read from /dev/mqueue, where the
       mqueue filesystem must be mounted (mount -t mqueue none /dev/mqueue).
+
+      Then list System V semaphore sets: key, id, owner, permissions, number
+      of semaphores and their values (the first 8; "-" where the set's mode
+      does not let this user read them), from /proc/sysvipc/sem as ipcs -s.
+
+      Then list POSIX named semaphores: name, owner, permissions and value,
+      from their files /dev/shm/sem.NAME.
     """
 
   static func main(_ arguments: Arguments) -> Int32 {
@@ -22,6 +30,8 @@ enum ListCommand {
       try arguments.finish()
       try listQueues()
       listPOSIXQueues()
+      try listSemaphoreSets()
+      listPOSIXSemaphores()
     }
   }
 
@@ -67,6 +77,55 @@ enum ListCommand {
         key.isPrivate ? "0x00000000" : "\(key)", "\(id)", MessageCommand.userName(uid),
         mode.octal, row["qnum"] ?? "?", row["cbytes"] ?? "?", maxBytes,
         row["lspid"] ?? "?", row["lrpid"] ?? "?",
+      ])
+    }
+    TextTable.lines(table).forEach(Output.line)
+  }
+}
+
+extension ListCommand {
+  /// How many values of a set `ipc list` shows before "…".
+  static let shownValues = 8
+
+  private static func listSemaphoreSets() throws {
+    let rows = try ProcTable(path: "/proc/sysvipc/sem").rows
+    Output.line("------ System V semaphore sets (\(rows.count)) ------")
+    var table = [["KEY", "ID", "OWNER", "PERMS", "NSEMS", "VALUES"]]
+    for row in rows {
+      guard let id = Int32(row["semid"] ?? "") else { continue }
+      let key = SystemV.Key(rawValue: Int32(truncatingIfNeeded: Int64(row["key"] ?? "") ?? 0))
+      let uid = UInt32(row["uid"] ?? "") ?? 0
+      let mode = Permissions(rawValue: UInt32(row["perms"] ?? "", radix: 8) ?? 0)
+      // Values need semctl(GETALL), which needs read permission on the set.
+      let values = try? SystemV.SemaphoreSet.open(id: id).values()
+      let shown = values.map { values in
+        values.prefix(shownValues).map { "\($0)" }.joined(separator: ",")
+          + (values.count > shownValues ? ",…" : "")
+      }
+      table.append([
+        key.isPrivate ? "0x00000000" : "\(key)", "\(id)", MessageCommand.userName(uid), mode.octal,
+        row["nsems"] ?? "?", shown ?? "-",
+      ])
+    }
+    TextTable.lines(table).forEach(Output.line)
+  }
+
+  private static func listPOSIXSemaphores() {
+    guard let entries = SemaphoreFiles.entries() else {
+      Output.line(
+        "------ POSIX semaphores: not listed, cannot read \(SemaphoreFiles.directory):"
+          + " \(String(cString: strerror(errno))) ------")
+      return
+    }
+    Output.line("------ POSIX semaphores (\(entries.count)) ------")
+    var table = [["NAME", "OWNER", "PERMS", "VALUE"]]
+    for entry in entries {
+      // sem_open needs read and write permission on the file, and the
+      // library refuses a file too short to be a semaphore.
+      let value = try? POSIX.Semaphore.open(entry.name).value()
+      table.append([
+        entry.name, MessageCommand.userName(entry.info.st_uid),
+        Permissions(rawValue: entry.info.st_mode & 0o777).octal, value.map { "\($0)" } ?? "-",
       ])
     }
     TextTable.lines(table).forEach(Output.line)

@@ -123,8 +123,20 @@ extension POSIX {
       }
       switch result {
       case .success(let semaphore):
+        let path = "/dev/shm/sem." + name.dropFirst()
         // The umask narrowed the mode sem_open applied: set exactly what was asked.
-        if created { _ = chmod("/dev/shm/sem." + name.dropFirst(), mode) }
+        if created { _ = chmod(path, mode) }
+        // glibc maps an existing file without checking its size: a file too
+        // short for a sem_t (not made by sem_open) would kill the first user
+        // with SIGBUS.
+        var info = stat()
+        if !created, lstat(path, &info) == 0, Int(info.st_size) < MemoryLayout<sem_t>.size {
+          sem_close(semaphore)
+          throw IPCError(
+            code: .invalidArgument, operation: "sem_open", object: "semaphore \(name)",
+            reason: "\(path) is \(info.st_size) bytes, too short for a semaphore"
+              + " (\(MemoryLayout<sem_t>.size)): it was not made by sem_open; unlink it")
+        }
         return Semaphore(name: name, semaphore: semaphore)
       case .failure(let code):
         let reason: String? =

@@ -34,7 +34,7 @@ extension SystemV.SemaphoreSet {
   ///   both checked before the call.
   public func setValue(_ value: Int, at index: Int = 0) throws(IPCError) {
     try checkIndex(index, operation: "semctl(SETVAL)")
-    try Self.checkValues([value], operation: "semctl(SETVAL)", object: description)
+    try Self.checkValues([value], firstIndex: index, operation: "semctl(SETVAL)", object: description)
     if case .failure(let code) = once({ cipc_semctl_setval(id, Int32(index), Int32(value)) }) {
       throw controlError(code, operation: "semctl(SETVAL)")
     }

@@ -56,8 +56,11 @@ extension SystemV {
     /// marks the set initialised.
     ///
     /// - Parameters:
+    ///   - key: the key other processes open the set by; ``Key/private`` for
+    ///     a set reached only through its id.
     ///   - values: the initial values, 0 to 32767 (SEMVMX); at least one and at
     ///     most SEMMSL (/proc/sys/kernel/sem, first field).
+    ///   - permissions: the set's mode, 0600 by default.
     /// - Throws: `.exists` if `key` already names a set; `.invalidArgument` for
     ///   no values or more than SEMMSL; `.outOfRange` for a value above SEMVMX;
     ///   `.noSpace` at the system's limits on sets or semaphores.
@@ -79,8 +82,12 @@ extension SystemV {
     /// The corresponding C calls are those of ``create(key:values:permissions:)``,
     /// or `semget(key, 0, 0)` then `semctl(IPC_STAT)` until `sem_otime` is set.
     ///
-    /// - Parameter initializationTimeout: how long to wait for another
-    ///   process to finish creating the set.
+    /// - Parameters:
+    ///   - key: the key every cooperating process uses.
+    ///   - values: the initial values when this call creates the set.
+    ///   - permissions: the set's mode when this call creates it, 0600 by default.
+    ///   - initializationTimeout: how long to wait for another process to
+    ///     finish creating the set.
     /// - Throws: `.timedOut` if the set stays uninitialised that long (its
     ///   creator died, or it was made by a tool that never runs a `semop`,
     ///   such as `ipcmk -S`: use ``open(key:initializationTimeout:)``);
@@ -172,9 +179,12 @@ extension SystemV {
       try checkValues(values, operation: operation, object: object)
     }
 
-    /// Throws unless every value is 0 to SEMVMX.
-    static func checkValues(_ values: [Int], operation: String, object: String) throws(IPCError) {
-      for (index, value) in values.enumerated() where !(0...Limits.maxValue).contains(value) {
+    /// Throws unless every value is 0 to SEMVMX; `values[0]` is semaphore `firstIndex`.
+    static func checkValues(_ values: [Int], firstIndex: Int = 0, operation: String, object: String)
+      throws(IPCError)
+    {
+      for (offset, value) in values.enumerated() where !(0...Limits.maxValue).contains(value) {
+        let index = firstIndex + offset
         throw IPCError(
           code: value < 0 ? .invalidArgument : .outOfRange, operation: operation, object: object,
           reason: "value \(value) for semaphore \(index) is outside 0 to \(Limits.maxValue)"
@@ -218,7 +228,7 @@ extension SystemV {
     private static func initialize(id: Int32, values: [Int]) throws(IPCError) -> SemaphoreSet {
       let set = SemaphoreSet(id: id, count: values.count)
       #if DEBUG
-        InitializationPause.take()
+        InitializationTesting.pause()
       #endif
       var shorts = values.map { UInt16($0) }
       let stored = shorts.withUnsafeMutableBufferPointer { buffer in
@@ -253,6 +263,9 @@ extension SystemV {
       let probe = SemaphoreSet(id: id, count: 0)
       var info = try probe.statData(missing: key.map { "the set for key \($0) was removed" })
       if let initializationTimeout, info.sem_otime == 0 {
+        #if DEBUG
+          InitializationTesting.waits.add(1, ordering: .relaxed)
+        #endif
         let ready = try Polling.until(initializationTimeout) { () throws(IPCError) -> semid_ds? in
           let now = try probe.statData(missing: nil)
           return now.sem_otime == 0 ? nil : now
@@ -512,13 +525,15 @@ extension SystemV {
 }
 
 #if DEBUG
-  /// A pause between making a set and setting its values, so tests can make
-  /// other processes meet a set that is not initialised yet.
-  enum InitializationPause {
-    static let milliseconds = Atomic<Int>(0)
+  /// Hooks for tests of the initialisation race: a pause between making a
+  /// set and setting its values, so other processes meet a set that is not
+  /// initialised yet, and a count of the opens that had to wait for one.
+  enum InitializationTesting {
+    static let pauseMilliseconds = Atomic<Int>(0)
+    static let waits = Atomic<Int>(0)
 
-    static func take() {
-      let pause = milliseconds.load(ordering: .relaxed)
+    static func pause() {
+      let pause = pauseMilliseconds.load(ordering: .relaxed)
       guard pause > 0 else { return }
       var request = timespec(tv_sec: pause / 1000, tv_nsec: pause % 1000 * 1_000_000)
       _ = nanosleep(&request, nil)
