@@ -151,11 +151,11 @@ struct SemaphoreInteropTests {
   @Test func aSwiftWaitIsReleasedByACPeerOperation() throws {
     let set = try SystemV.SemaphoreSet.create(values: [0, 0])
     defer { try? set.remove() }
-    let waiter = BackgroundCall { () throws(IPCError) in try set.wait(1, by: 2, timeout: .seconds(20)) }
+    let waiter = BackgroundWork { try set.wait(1, by: 2, timeout: .seconds(20)) }
     #expect(try eventually { try set.waitingToDecrease(at: 1) == 1 })
     let peer = try semPeer("op", "\(set.id)", "1:+2,0:+1", "nowait")
     #expect(peer.exitStatus == 0, "\(peer.standardError)")
-    #expect(try waiter.result()?.get() == true)
+    #expect(try waiter.value() == true)
     #expect(try set.values() == [1, 0])
     #expect(try set.lastPID(at: 1) == getpid())
   }
@@ -207,11 +207,11 @@ struct SemaphoreInteropTests {
   @Test func aSwiftWaitOnASetACPeerRemovesEndsWithRemoved() throws {
     let set = try SystemV.SemaphoreSet.create(values: [0])
     defer { try? set.remove() }
-    let waiter = BackgroundCall { () throws(IPCError) in try set.wait(0, timeout: .seconds(20)) }
+    let waiter = BackgroundWork { try set.wait(0, timeout: .seconds(20)) }
     #expect(try eventually { try set.waitingToDecrease(at: 0) == 1 })
     let removed = try semPeer("remove", "\(set.id)")
     #expect(removed.exitStatus == 0, "\(removed.standardError)")
-    let error = #expect(throws: IPCError.self) { try waiter.result()?.get() }
+    let error = #expect(throws: IPCError.self) { try waiter.value() }
     #expect(error?.code == .removed)
     #expect(error?.reason.contains("removed while this process waited") == true)
   }
@@ -431,10 +431,10 @@ struct SemaphoreInteropTests {
     let name = TestNames.next()
     let semaphore = try POSIX.Semaphore.create(name, value: 0)
     defer { try? POSIX.Semaphore.unlink(name) }
-    let waiter = BackgroundCall { () throws(IPCError) in try semaphore.wait(timeout: .seconds(20)) }
+    let waiter = BackgroundWork { try semaphore.wait(timeout: .seconds(20)) }
     let posted = try posixPeer("post", name)
     #expect(posted.exitStatus == 0, "\(posted.standardError)")
-    #expect(try waiter.result()?.get() == true)
+    #expect(try waiter.value() == true)
     #expect(try semaphore.value() == 0)
     #expect(try posixPeer("value", name).standardOutput == "0\n")
   }
@@ -489,30 +489,5 @@ struct SemaphoreInteropTests {
     #expect(unlinked.exitStatus == 0, "\(unlinked.standardError)")
     let error = #expect(throws: IPCError.self) { try POSIX.Semaphore.open(name) }
     #expect(error?.code == .notFound)
-  }
-}
-
-/// A blocking call on a thread of its own, started at once rather than when
-/// Swift's few cooperative threads get round to a task (on 2 CPUs, other
-/// tests may hold them all), so a test can check that it blocks, release it
-/// from another process, and read how it ended.
-private final class BackgroundCall<T: Sendable>: Sendable {
-  private let outcome = Mutex<Result<T, IPCError>?>(nil)
-
-  init(_ body: @escaping @Sendable () throws(IPCError) -> T) {
-    Thread { [self] in
-      let result = Result { () throws(IPCError) in try body() }
-      outcome.withLock { $0 = result }
-    }.start()
-  }
-
-  /// How the call ended, waiting at most `timeout` for it; nil if it has not.
-  func result(within timeout: Duration = .seconds(30)) -> Result<T, IPCError>? {
-    let deadline = ContinuousClock.now + timeout
-    while true {
-      if let result = outcome.withLock({ $0 }) { return result }
-      if ContinuousClock.now >= deadline { return nil }
-      usleep(2_000)
-    }
   }
 }
