@@ -107,20 +107,7 @@ extension POSIX {
         else { return .failure(IPCError.Code(rawValue: errno)) }
         return .success(semaphore)
       }
-      // Creating exclusively first tells whether this call made the semaphore,
-      // and so whether its mode is this call's to set.
-      var result = call(flags == 0 ? 0 : O_CREAT | O_EXCL)
-      var created = flags != 0
-      // openOrCreate: open the existing one; if another process unlinks it in
-      // between, create it after all.
-      while flags == O_CREAT, case .failure(.exists) = result {
-        result = call(0)
-        created = false
-        if case .failure(.notFound) = result {
-          result = call(O_CREAT | O_EXCL)
-          created = true
-        }
-      }
+      let (result, created) = POSIXName.open(flags: flags, call)
       switch result {
       case .success(let semaphore):
         let path = "/dev/shm/sem." + name.dropFirst()
