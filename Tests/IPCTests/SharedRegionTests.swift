@@ -262,3 +262,119 @@ struct SharedRegionTests {
     }
   }
 }
+
+/// The robust mutex and the condition within one process: misuse, timeouts
+/// and closing. The cross-process behaviour is in SharedRegionProcessTests.
+@Suite("Shared mutexes and conditions")
+struct SharedMutexTests {
+  @Test func mutexesAndConditionsNeedAnAlignedSlotInsideAWritableRegion() throws {
+    try withSharedRegion { (region, name) throws in
+      for offset in [4, -8, region.count - 8, region.count] {
+        let error = #expect(throws: IPCError.self) { try region.initializeMutex(at: offset) }
+        #expect(error?.code == .invalidArgument)
+        #expect(error?.operation == "pthread_mutex_init")
+        #expect(throws: IPCError.self) { try region.mutex(at: offset) }
+        #expect(throws: IPCError.self) { try region.initializeCondition(at: offset) }
+        #expect(throws: IPCError.self) { try region.condition(at: offset) }
+      }
+      #expect(try region.bytes(at: 0, count: 4096) == [UInt8](repeating: 0, count: 4096))
+      let reader = try mapSharedMemory(name, size: 4096, writable: false)
+      let error = #expect(throws: IPCError.self) { try reader.initializeMutex(at: 0) }
+      #expect(error?.code == .permissionDenied)
+      #expect(throws: IPCError.self) { try reader.mutex(at: 0) }
+      #expect(throws: IPCError.self) { try reader.initializeCondition(at: 64) }
+      #expect(SharedMutex.size == MemoryLayout<pthread_mutex_t>.size && SharedMutex.alignment == 8)
+    }
+  }
+
+  @Test func lockingTwiceOnOneThreadOrUnlockingAFreeMutexIsAnError() throws {
+    try withSharedRegion { (region, _) throws in
+      let mutex = try region.initializeMutex(at: 64)
+      #expect(try mutex.lock() == .acquired)
+      let again = #expect(throws: IPCError.self) { try mutex.lock() }
+      #expect(again?.code == .deadlock)
+      #expect(again?.object == "mutex at offset 64 of \(region.object)")
+      try mutex.unlock()
+      let unlock = #expect(throws: IPCError.self) { try mutex.unlock() }
+      #expect(unlock?.code == .notPermitted)
+      let consistent = #expect(throws: IPCError.self) { try mutex.markConsistent() }
+      #expect(consistent?.code == .invalidArgument)
+      #expect(try mutex.tryLock() == .acquired)
+      try mutex.unlock()
+    }
+  }
+
+  @Test func aMutexHeldByAnotherThreadIsBusyAndTimesOut() throws {
+    try withSharedRegion { (region, _) throws in
+      let mutex = try region.initializeMutex(at: 0)
+      let holding = Atomic<Bool>(false)
+      let release = Atomic<Bool>(false)
+      let holder = BackgroundWork {
+        #expect(try mutex.lock() == .acquired)
+        holding.store(true, ordering: .releasing)
+        _ = eventually { release.load(ordering: .acquiring) }
+        try mutex.unlock()
+      }
+      #expect(eventually { holding.load(ordering: .acquiring) })
+      #expect(try mutex.tryLock() == nil)
+      let clock = ContinuousClock()
+      let start = clock.now
+      #expect(try mutex.lock(timeout: .milliseconds(200)) == nil)
+      #expect(clock.now - start >= .milliseconds(200))
+      release.store(true, ordering: .releasing)
+      try holder.value()
+      #expect(try mutex.lock(timeout: .seconds(10)) == .acquired)
+      try mutex.unlock()
+    }
+  }
+
+  @Test func withLockUnlocksWhenTheBodyThrows() throws {
+    struct Failure: Error {}
+    try withSharedRegion { (region, _) throws in
+      let mutex = try region.initializeMutex(at: 0)
+      #expect(throws: Failure.self) { try mutex.withLock(recover: {}) { throw Failure() } }
+      #expect(try mutex.tryLock() == .acquired)
+      try mutex.unlock()
+      let value = try mutex.withLock(recover: { Issue.record("nobody died") }) { 42 }
+      #expect(value == 42)
+    }
+  }
+
+  @Test func aTimedConditionWaitExpiresAfterItsTimeoutWithTheMutexHeld() throws {
+    try withSharedRegion { (region, _) throws in
+      let mutex = try region.initializeMutex(at: 0)
+      let condition = try region.initializeCondition(at: 64)
+      let clock = ContinuousClock()
+      try mutex.withLock(recover: {}) { () throws in
+        let start = clock.now
+        #expect(try condition.wait(mutex, timeout: .milliseconds(150)) == false)
+        #expect(clock.now - start >= .milliseconds(150))
+        #expect(try condition.wait(mutex, timeout: .zero) == false)
+      }
+      // Signals with nobody waiting are lost, harmlessly.
+      try condition.signal()
+      try condition.broadcast()
+      #expect(try mutex.tryLock() == .acquired)
+      try mutex.unlock()
+      let unheld = #expect(throws: IPCError.self) { try condition.wait(mutex, timeout: .milliseconds(10)) }
+      #expect(unheld?.code == .notPermitted)
+    }
+  }
+
+  @Test func handlesOnAClosedRegionThrowInsteadOfTouchingIt() throws {
+    try withSharedRegion { (_, name) throws in
+      let region = try mapSharedMemory(name, size: 4096)
+      let mutex = try region.initializeMutex(at: 0)
+      let condition = try region.initializeCondition(at: 64)
+      try region.close()
+      for error in [
+        #expect(throws: IPCError.self) { try mutex.lock() },
+        #expect(throws: IPCError.self) { try mutex.unlock() },
+        #expect(throws: IPCError.self) { try condition.signal() },
+        #expect(throws: IPCError.self) { try condition.wait(mutex) },
+      ] {
+        #expect(error?.code == .badDescriptor)
+      }
+    }
+  }
+}
