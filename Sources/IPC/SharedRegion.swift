@@ -137,8 +137,8 @@ public final class SharedRegion: Sendable, CustomStringConvertible {
     guard (addressBits &+ offset) % alignment == 0 else {
       throw IPCError(
         code: .invalidArgument, operation: operation, object: object,
-        reason: "offset \(offset) is not a multiple of \(alignment), the alignment a \(length)-byte"
-          + " value needs here; nothing was \(writing ? "written" : "read")")
+        reason: "offset \(offset) is not a multiple of \(alignment), the alignment this \(length)-byte"
+          + " value needs; nothing was \(writing ? "written" : "read")")
     }
     guard !writing || isWritable else {
       throw IPCError(
@@ -180,7 +180,8 @@ public final class SharedRegion: Sendable, CustomStringConvertible {
     }
     return IPCError(
       code: .invalidArgument, operation: operation, object: object,
-      reason: reason + (count == 0 ? " (the region is empty)" : " (its offsets are 0 to \(count - 1))")
+      reason: reason
+        + (count == 0 ? " (the region is empty)" : " (the region's offsets are 0 to \(count - 1))")
         + "; nothing was touched")
   }
 

@@ -238,4 +238,54 @@ struct SharedRegionProcessTests {
       #expect(woken && timedOut == 0)
     }
   }
+
+  @Test func aHolderDyingWhileAnotherWaitsOnTheConditionIsRepairedByWithLock() async throws {
+    try await withSharedRegion { (region, name) async throws in
+      let mutex = try region.initializeMutex(at: 0)
+      let condition = try region.initializeCondition(at: 64)
+      let waiter = BackgroundWork { () throws -> (repairs: Int, error: IPCError.Code?) in
+        var repairs = 0
+        do {
+          try mutex.withLock(recover: { repairs += 1 }) {
+            try region.store(Int32(cipc_gettid()), at: 256)
+            while try region.load(Int32.self, at: 260) == 0 {
+              _ = try condition.wait(mutex, timeout: .seconds(30))
+            }
+          }
+          return (repairs, nil)
+        } catch let error as IPCError {
+          return (repairs, error.code)
+        }
+      }
+      // The child takes the mutex the waiter released, signals, and dies
+      // holding it: the waiter's wait ends with the mutex and EOWNERDEAD.
+      await #expect(processExitsWith: .signal(SIGKILL)) {
+        [name = name as String, parent = getpid() as Int32] in
+        alarm(60)
+        let region = try mapSharedMemory(name, size: 4096)
+        guard try eventually(timeout: .seconds(20), { try region.atomicLoad(Int32.self, at: 256) != 0 })
+        else {
+          exit(3)
+        }
+        let wchan = "/proc/\(parent)/task/\(try region.atomicLoad(Int32.self, at: 256))/wchan"
+        guard
+          eventually(
+            timeout: .seconds(20),
+            {
+              futexWaitChannels.contains((try? String(contentsOfFile: wchan, encoding: .utf8)) ?? "")
+            })
+        else { exit(4) }
+        guard try region.mutex(at: 0).lock() == .acquired else { exit(5) }
+        try region.store(Int32(1), at: 260)
+        try region.condition(at: 64).signal()
+        kill(getpid(), SIGKILL)
+      }
+      let (repairs, error) = try waiter.value(timeout: .seconds(60))
+      #expect(repairs == 1)
+      #expect(error == .ownerDied)  // the wait's report, rethrown after the repair
+      // Repaired and marked consistent: usable again.
+      #expect(try mutex.tryLock() == .acquired)
+      try mutex.unlock()
+    }
+  }
 }
