@@ -176,7 +176,7 @@ extension POSIX {
     /// clock changes nothing, and a signal does not restart the full timeout.
     public func wait(timeout: Duration) throws(IPCError) -> Bool {
       let semaphore = try live("sem_clockwait")
-      var deadline = Self.monotonicDeadline(after: timeout)
+      var deadline = monotonicDeadline(after: timeout)
       switch retryingInterrupts(.semWait, { cipc_sem_wait_monotonic(semaphore, &deadline) }) {
       case .success: return true
       case .failure(.timedOut): return false
@@ -275,17 +275,6 @@ extension POSIX {
         default: nil
         }
       return IPCError(code: code, operation: operation, object: description, reason: reason)
-    }
-
-    /// `timeout` from now on `CLOCK_MONOTONIC`, saturated far in the future.
-    private static func monotonicDeadline(after timeout: Duration) -> timespec {
-      var now = timespec()
-      clock_gettime(CLOCK_MONOTONIC, &now)
-      let (seconds, attoseconds) = max(timeout, .zero).components
-      let nanoseconds = now.tv_nsec + Int(attoseconds / 1_000_000_000)
-      // Years ahead is as good as forever, and keeps tv_sec from overflowing.
-      let wholeSeconds = min(seconds, 1 << 40) + Int64(nanoseconds / 1_000_000_000)
-      return timespec(tv_sec: now.tv_sec + Int(wholeSeconds), tv_nsec: nanoseconds % 1_000_000_000)
     }
   }
 }
