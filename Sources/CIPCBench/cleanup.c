@@ -2,10 +2,12 @@
 
 #include <errno.h>
 #include <mqueue.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/msg.h>
 #include <sys/prctl.h>
+#include <sys/sem.h>
 #include <unistd.h>
 
 // The objects of the measurement in progress, removed by whoever gets there
@@ -14,7 +16,7 @@
 // (with the handled signals blocked), the watchdog thread never runs the
 // handler, so the handler sees whole entries.
 
-enum { slot_free = 0, slot_sysv, slot_mq, slot_path };
+enum { slot_free = 0, slot_sysv, slot_mq, slot_path, slot_semset, slot_sem };
 
 static struct {
   volatile sig_atomic_t kind;
@@ -39,6 +41,8 @@ static int remove_object(int kind, int id, const char *name) {
     case slot_sysv: status = msgctl(id, IPC_RMID, NULL); break;
     case slot_mq: status = mq_unlink(name); break;
     case slot_path: status = unlink(name); break;
+    case slot_semset: status = semctl(id, 0, IPC_RMID); break;
+    case slot_sem: status = sem_unlink(name); break;
     default: return 0;
   }
   return status == 0 ? 0 : -errno;
@@ -67,6 +71,10 @@ int cipcb_cleanup_add_sysv(int queue) { return add(slot_sysv, queue, NULL); }
 int cipcb_cleanup_add_mq(const char *name) { return add(slot_mq, 0, name); }
 
 int cipcb_cleanup_add_path(const char *path) { return add(slot_path, 0, path); }
+
+int cipcb_cleanup_add_semset(int set) { return add(slot_semset, set, NULL); }
+
+int cipcb_cleanup_add_sem(const char *name) { return add(slot_sem, 0, name); }
 
 int cipcb_cleanup_remove(int slot) {
   if (slot < 0 || slot >= (int)(sizeof slots / sizeof slots[0])) return -EINVAL;

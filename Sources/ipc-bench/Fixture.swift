@@ -103,6 +103,16 @@ struct CleanupEntry {
     try CleanupEntry(cipcb_cleanup_add_mq(name), name)
   }
 
+  /// Registers a System V semaphore set.
+  static func semaphoreSet(_ id: Int32) throws -> CleanupEntry {
+    try CleanupEntry(cipcb_cleanup_add_semset(id), "semaphore set \(id)")
+  }
+
+  /// Registers a POSIX named semaphore's name, before the semaphore is made.
+  static func namedSemaphore(_ name: String) throws -> CleanupEntry {
+    try CleanupEntry(cipcb_cleanup_add_sem(name), name)
+  }
+
   /// Registers a file to unlink, before the file is made.
   static func file(_ path: String) throws -> CleanupEntry {
     try CleanupEntry(cipcb_cleanup_add_path(path), path)

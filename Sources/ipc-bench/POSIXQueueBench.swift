@@ -122,8 +122,6 @@ final class CPOSIXQueueLoops: MessageLoops {
 /// the same loops as `cipcb_mq_*` in posix_mq.c, priority 0, buffers made once
 /// before the clock starts, messages received in place.
 final class SwiftPOSIXQueueLoops: MessageLoops {
-  static let isAvailable = true
-
   private let inbound: POSIX.MessageQueue
   private let outbound: POSIX.MessageQueue
   private let received: UnsafeMutableRawBufferPointer

@@ -20,7 +20,7 @@ struct Figure: Codable {
 /// The results of one row.
 struct RowResult: Codable {
   var name: String
-  /// The kernel mechanism: sysv-msg, posix-mq, named-pipe, anon-pipe, socketpair.
+  /// The kernel mechanism: sysv-msg, posix-mq, named-pipe, anon-pipe, socketpair, sysv-sem, posix-sem.
   var mechanism: String
   var kind: String
   var messageBytes: Int
@@ -29,13 +29,10 @@ struct RowResult: Codable {
   var unit: String
   /// The Swift side uses typed Codable messages against the raw C loop.
   var typed: Bool
-  /// The Swift layer of this mechanism is not written yet: only C was measured.
-  var swiftPending: Bool
   var c: Figure
-  /// Nil while the Swift layer is pending.
-  var swift: Figure?
-  /// Swift time / C time, taken pair by pair over the repetitions (nil while pending).
-  var ratio: Figure?
+  var swift: Figure
+  /// Swift time / C time, taken pair by pair over the repetitions.
+  var ratio: Figure
   /// For throughput rows: messages per second from the medians.
   var cMessagesPerSecond: Double?
   var swiftMessagesPerSecond: Double?
@@ -84,21 +81,18 @@ enum Report {
       let unit = row.kind == Row.Kind.roundTrip.rawValue ? "µs/round trip" : "ns/message"
       table.append([
         row.name + (row.typed ? " (Swift typed vs C raw)" : ""), unit,
-        format(row.c, scale: scale), row.swift.map { format($0, scale: scale) } ?? "pending",
-        row.ratio.map(ratio) ?? "-",
+        format(row.c, scale: scale), format(row.swift, scale: scale), ratio(row.ratio),
       ])
-      if let c = row.cMessagesPerSecond, let cMB = row.cMegabytesPerSecond {
-        var swiftRate = ""
-        if let swift = row.swiftMessagesPerSecond, let swiftMB = row.swiftMegabytesPerSecond {
-          swiftRate = "\(millions(swift)) M msg/s, \(number(swiftMB, 0)) MB/s"
-        }
-        table.append(["", "rate", "\(millions(c)) M msg/s, \(number(cMB, 0)) MB/s", swiftRate, ""])
+      if let c = row.cMessagesPerSecond, let cMB = row.cMegabytesPerSecond,
+        let swift = row.swiftMessagesPerSecond, let swiftMB = row.swiftMegabytesPerSecond
+      {
+        table.append([
+          "", "rate", "\(millions(c)) M msg/s, \(number(cMB, 0)) MB/s",
+          "\(millions(swift)) M msg/s, \(number(swiftMB, 0)) MB/s", "",
+        ])
       }
     }
     lines += TextTable.lines(table, gap: 2)
-    if report.rows.contains(where: \.swiftPending) {
-      lines += ["", "pending: the Swift layer of that mechanism is not written yet; its C side ran alone"]
-    }
     return lines.joined(separator: "\n")
   }
 

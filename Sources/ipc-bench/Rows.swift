@@ -11,6 +11,8 @@ enum Mechanism: String, CaseIterable, Sendable {
   case namedPipe = "named-pipe"
   case anonymousPipe = "anon-pipe"
   case socketPair = "socketpair"
+  case systemVSemaphore = "sysv-sem"
+  case posixSemaphore = "posix-sem"
 
   var fixture: any Fixture.Type {
     switch self {
@@ -19,16 +21,8 @@ enum Mechanism: String, CaseIterable, Sendable {
     case .namedPipe: NamedPipeFixture.self
     case .anonymousPipe: AnonymousPipeFixture.self
     case .socketPair: SocketPairFixture.self
-    }
-  }
-
-  /// Whether the Swift side of this mechanism's rows exists yet; rows
-  /// without it run their C side only.
-  var swiftLayerAvailable: Bool {
-    switch self {
-    case .systemVQueue: true
-    case .posixQueue: SwiftPOSIXQueueLoops.isAvailable
-    case .namedPipe, .anonymousPipe, .socketPair: SwiftStreamLoops.isAvailable
+    case .systemVSemaphore: SystemVSemaphoreFixture.self
+    case .posixSemaphore: POSIXSemaphoreFixture.self
     }
   }
 }
@@ -72,6 +66,7 @@ struct Row: Sendable {
 
   var mechanism: Mechanism
   var pattern: Pattern
+  /// Bytes per message; 0 for semaphores, which carry none.
   var size: Int
   var iterations: Int
   var quickIterations: Int
@@ -88,10 +83,11 @@ struct Row: Sendable {
   }
 
   var name: String {
-    let bytes = size % 1024 == 0 ? "\(size / 1024) KiB" : "\(size) B"
+    // Semaphores carry nothing, so their names have no size.
+    let bytes = size == 0 ? "" : size % 1024 == 0 ? " \(size / 1024) KiB" : " \(size) B"
     return switch pattern {
-    case .roundTrip: "\(mechanism.rawValue) round trip \(bytes)"
-    case .throughput: "\(mechanism.rawValue) throughput \(bytes)"
+    case .roundTrip: "\(mechanism.rawValue) round trip\(bytes)"
+    case .throughput: "\(mechanism.rawValue) throughput\(bytes)"
     case .typedRoundTrip: "\(mechanism.rawValue) typed Codable round trip"
     }
   }
@@ -119,6 +115,8 @@ enum Rows {
     Row(.anonymousPipe, .throughput, 4096),
     Row(.socketPair, .roundTrip, 64),
     Row(.socketPair, .throughput, 64),
+    Row(.systemVSemaphore, .roundTrip, 0),
+    Row(.posixSemaphore, .roundTrip, 0),
   ]
 }
 
@@ -127,6 +125,6 @@ struct BenchFailure: Error, CustomStringConvertible {
   var description: String
   init(_ description: String) { self.description = description }
 
-  /// The Swift side of a row whose Swift layer is not written yet.
-  static let swiftLayerPending = BenchFailure("Swift layer pending")
+  /// A one-way pattern asked of a mechanism that carries no message.
+  static let roundTripsOnly = BenchFailure("semaphores carry no messages: round trips only")
 }

@@ -224,8 +224,6 @@ struct CStreamLoops: MessageLoops {
 /// through `PipeEnd`: the same loops as `cipcb_fd_*` in fd_stream.c, every
 /// message exactly `size` bytes, buffers made once before the clock starts.
 final class SwiftStreamLoops: MessageLoops {
-  static let isAvailable = true
-
   private let reader: PipeEnd
   private let writer: PipeEnd
   private let buffer: UnsafeMutableRawBufferPointer

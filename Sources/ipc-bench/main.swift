@@ -34,9 +34,7 @@ do {
   for (index, row) in rows.enumerated() {
     let iterations = options.quick ? row.quickIterations : row.iterations
     let label = "[\(index + 1)/\(rows.count)] \(row.name)"
-    // A row whose Swift layer is not written yet measures its C side alone.
-    let swiftPending = !row.mechanism.swiftLayerAvailable
-    let implementations: [Implementation] = swiftPending ? [.c] : [.c, .swift]
+    let implementations: [Implementation] = [.c, .swift]
     Report.progress("\(label): warm-up")
     var statuses: [Int32] = []
     for impl in implementations {
@@ -60,20 +58,16 @@ do {
     var result = RowResult(
       name: row.name, mechanism: row.mechanism.rawValue, kind: row.kind.rawValue, messageBytes: row.size,
       iterations: iterations, unit: row.kind == .roundTrip ? "ns per round trip" : "ns per message",
-      typed: row.typed, swiftPending: swiftPending, c: Figure(c), swift: swiftPending ? nil : Figure(swift),
-      ratio: swiftPending ? nil : Figure(ratios), childExitStatuses: statuses)
+      typed: row.typed, c: Figure(c), swift: Figure(swift), ratio: Figure(ratios),
+      childExitStatuses: statuses)
     if row.kind == .throughput {
       result.cMessagesPerSecond = 1e9 / result.c.median
       result.cMegabytesPerSecond = Double(row.size) * 1e3 / result.c.median
-      if let swift = result.swift {
-        result.swiftMessagesPerSecond = 1e9 / swift.median
-        result.swiftMegabytesPerSecond = Double(row.size) * 1e3 / swift.median
-      }
+      result.swiftMessagesPerSecond = 1e9 / result.swift.median
+      result.swiftMegabytesPerSecond = Double(row.size) * 1e3 / result.swift.median
     }
     results.append(result)
-    Report.progress(
-      "\(label): "
-        + (result.ratio.map { "Swift/C \(Report.number($0.median, 2))" } ?? "C only, Swift layer pending"))
+    Report.progress("\(label): Swift/C \(Report.number(result.ratio.median, 2))")
   }
 } catch {
   Report.progress("ipc-bench: \(error)")

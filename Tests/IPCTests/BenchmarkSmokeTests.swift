@@ -1,3 +1,4 @@
+import CIPCShims
 import Foundation
 import Testing
 
@@ -16,10 +17,9 @@ struct BenchmarkSmokeTests {
       var name: String
       var mechanism: String
       var iterations: Int
-      var swiftPending: Bool
       var c: Figure
-      var swift: Figure?
-      var ratio: Figure?
+      var swift: Figure
+      var ratio: Figure
       var childExitStatuses: [Int32]
       var cMessagesPerSecond: Double?
       var swiftMessagesPerSecond: Double?
@@ -45,27 +45,23 @@ struct BenchmarkSmokeTests {
         "named-pipe round trip 64 B", "named-pipe throughput 64 B",
         "anon-pipe round trip 64 B", "anon-pipe throughput 64 B", "anon-pipe throughput 4 KiB",
         "socketpair round trip 64 B", "socketpair throughput 64 B",
+        "sysv-sem round trip", "posix-sem round trip",
       ])
-    #expect(report.rows.filter { !$0.swiftPending }.count >= 4)
     for row in report.rows {
       #expect(row.name.hasPrefix(row.mechanism + " "))
-      // A row whose Swift layer is pending measures C alone: no Swift figure, no ratio.
-      let figures = row.swiftPending ? [row.c] : [row.c, row.swift, row.ratio].compactMap { $0 }
-      #expect(figures.count == (row.swiftPending ? 1 : 3), "\(row.name)")
-      #expect(row.swiftPending == (row.swift == nil && row.ratio == nil), "\(row.name)")
-      for figure in figures {
+      for figure in [row.c, row.swift, row.ratio] {
         #expect(figure.min > 0 && figure.min <= figure.median && figure.median <= figure.max, "\(row.name)")
       }
       #expect(row.iterations > 0)
       // A warm-up run per implementation, then one run per implementation and
       // repetition, each with a child.
-      #expect(row.childExitStatuses == (row.swiftPending ? [0, 0] : [0, 0, 0, 0]), "\(row.name)")
+      #expect(row.childExitStatuses == [0, 0, 0, 0], "\(row.name)")
       if row.name.contains("throughput") {
         #expect((row.cMessagesPerSecond ?? 0) > 0)
-        #expect(row.swiftPending || (row.swiftMessagesPerSecond ?? 0) > 0, "\(row.name)")
+        #expect((row.swiftMessagesPerSecond ?? 0) > 0, "\(row.name)")
       }
     }
-    #expect(bench.standardError.contains("[14/14] socketpair throughput 64 B"))
+    #expect(bench.standardError.contains("[16/16] posix-sem round trip"))
     #expect(Self.leftovers(of: bench.pid) == [])
   }
 
@@ -94,14 +90,17 @@ struct BenchmarkSmokeTests {
     }
   }
 
-  /// What a run of ipc-bench with this pid left behind: POSIX queues and FIFOs
-  /// carry its pid in their names; a System V queue it used names it as the
-  /// last sender or receiver.
+  /// What a run of ipc-bench with this pid left behind: POSIX queues, named
+  /// semaphores and FIFOs carry its pid in their names; a System V queue it
+  /// used names it as the last sender or receiver, a semaphore set as the
+  /// last process to operate on semaphore 1 (the parent's P).
   static func leftovers(of pid: pid_t) -> [String] {
     let prefix = "ipc-bench-\(pid)-"
     let files = FileManager.default
     var found = ((try? files.contentsOfDirectory(atPath: "/dev/mqueue")) ?? [])
       .filter { $0.hasPrefix(prefix) }.map { "/dev/mqueue/" + $0 }
+    found += ((try? files.contentsOfDirectory(atPath: "/dev/shm")) ?? [])
+      .filter { $0.hasPrefix("sem." + prefix) }.map { "/dev/shm/" + $0 }
     found += ((try? files.contentsOfDirectory(atPath: "/tmp")) ?? [])
       .filter { $0.hasPrefix(prefix) }.map { "/tmp/" + $0 }
     let queues = (try? String(contentsOfFile: "/proc/sysvipc/msg", encoding: .utf8)) ?? ""
@@ -110,6 +109,14 @@ struct BenchmarkSmokeTests {
       // key msqid perms cbytes qnum lspid lrpid ...
       if fields.count > 6 && (fields[5] == "\(pid)" || fields[6] == "\(pid)") {
         found.append("System V queue \(fields[1])")
+      }
+    }
+    let sets = (try? String(contentsOfFile: "/proc/sysvipc/sem", encoding: .utf8)) ?? ""
+    for line in sets.split(separator: "\n").dropFirst() {
+      // key semid perms nsems ... (no pids: semctl GETPID has them)
+      let fields = line.split(separator: " ")
+      if fields.count > 3, let id = Int32(fields[1]), fields[3] == "2", cipc_semctl(id, 1, GETPID) == pid {
+        found.append("System V semaphore set \(id)")
       }
     }
     return found

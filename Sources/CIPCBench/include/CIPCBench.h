@@ -5,6 +5,7 @@
 // calls, so that the Swift layer and C are measured on the same machine, in
 // the same process setup, in one run. Each returns 0, or -errno on failure.
 
+#include <semaphore.h>
 #include <stddef.h>
 
 /// Pins the calling process to one CPU (sched_setaffinity).
@@ -55,6 +56,41 @@ int cipcb_mq_send(int queue, long count, size_t size);
 /// Receives `count` messages into one buffer of `msgsize` bytes.
 int cipcb_mq_receive(int queue, long count, size_t msgsize);
 
+// Semaphores carry no message: a round trip is one V and one P on each side.
+// The parent signals semaphore "to child" and waits on "to parent"; the child
+// waits on "to child" and signals "to parent".
+
+/// Makes a private System V set of `count` semaphores, all 0, mode 0600
+/// (semget with IPC_PRIVATE). Returns the set's id, or -errno.
+int cipcb_semset_create(int count);
+
+/// Removes a System V semaphore set (semctl IPC_RMID). 0 or -errno.
+int cipcb_semset_remove(int set);
+
+/// Ping side of a System V semaphore round trip: `rounds` times, V on
+/// semaphore 0 then P on semaphore 1 (one semop each, sem_flg 0).
+int cipcb_semset_ping(int set, long rounds);
+
+/// Pong side: `rounds` times, P on semaphore 0 then V on semaphore 1.
+int cipcb_semset_pong(int set, long rounds);
+
+/// Makes a POSIX named semaphore with value 0, mode 0600, and closes it
+/// (sem_open with O_CREAT | O_EXCL). 0 or -errno.
+int cipcb_sem_create(const char *name);
+
+/// Opens an existing POSIX named semaphore; NULL with errno set on failure.
+sem_t *cipcb_sem_open(const char *name);
+
+/// Closes a named semaphore of this process (sem_close). 0 or -errno.
+int cipcb_sem_close(sem_t *semaphore);
+
+/// Ping side of a POSIX semaphore round trip: `rounds` times, sem_post
+/// `to_child`, then sem_wait `to_parent`.
+int cipcb_sem_ping(sem_t *to_child, sem_t *to_parent, long rounds);
+
+/// Pong side: `rounds` times, sem_wait `to_child`, then sem_post `to_parent`.
+int cipcb_sem_pong(sem_t *to_child, sem_t *to_parent, long rounds);
+
 // Byte streams (FIFO, pipe, socketpair): every message is exactly `size`
 // bytes, moved with write()/read() loops that finish partial transfers. The
 // peer closing its end before a whole message arrived is -EPIPE.
@@ -87,6 +123,12 @@ int cipcb_cleanup_add_mq(const char *name);
 
 /// Registers a file (a FIFO) to unlink; returns the entry's number, or -errno.
 int cipcb_cleanup_add_path(const char *path);
+
+/// Registers a System V semaphore set id; returns the entry's number, or -errno.
+int cipcb_cleanup_add_semset(int set);
+
+/// Registers a POSIX named semaphore's name; returns the entry's number, or -errno.
+int cipcb_cleanup_add_sem(const char *name);
 
 /// Removes the entry's object and forgets the entry (main thread only).
 /// An object someone else removed already is not an error.
