@@ -10,7 +10,10 @@ extension SharedRegion {
   ///
   /// The corresponding C function is `atomic_load_explicit`.
   ///
-  /// - Parameter ordering: `.relaxed`, `.acquiring` or `.sequentiallyConsistent`.
+  /// - Parameters:
+  ///   - type: `Int32` or `Int64`.
+  ///   - offset: the byte offset, a multiple of the type's size.
+  ///   - ordering: `.relaxed`, `.acquiring` or `.sequentiallyConsistent`.
   /// - Throws: `.invalidArgument` for an offset outside the region or not a
   ///   multiple of the size, or a releasing ordering; `.badDescriptor` once closed.
   public func atomicLoad<T: SharedAtomicInteger>(
@@ -25,7 +28,10 @@ extension SharedRegion {
   ///
   /// The corresponding C function is `atomic_store_explicit`.
   ///
-  /// - Parameter ordering: `.relaxed`, `.releasing` or `.sequentiallyConsistent`.
+  /// - Parameters:
+  ///   - value: the value to store.
+  ///   - offset: the byte offset, a multiple of the value's size.
+  ///   - ordering: `.relaxed`, `.releasing` or `.sequentiallyConsistent`.
   /// - Throws: `.permissionDenied` on a read-only region; otherwise as
   ///   ``atomicLoad(_:at:ordering:)``. Nothing is stored then.
   public func atomicStore<T: SharedAtomicInteger>(

@@ -91,8 +91,10 @@ extension POSIX {
     ///
     /// The corresponding C call is `shm_open(name, readOnly ? O_RDONLY : O_RDWR, 0)`.
     ///
-    /// - Parameter readOnly: open for reading only; the object can then only
-    ///   be mapped read-only, and needs only read permission.
+    /// - Parameters:
+    ///   - name: the object's name, such as `/frames`.
+    ///   - readOnly: open for reading only; the object can then only be
+    ///     mapped read-only, and needs only read permission.
     /// - Throws: `.notFound` if no object has that name; `.permissionDenied`
     ///   if its permissions do not allow this access.
     public static func open(_ name: String, readOnly: Bool = false) throws(IPCError) -> SharedMemory {

@@ -96,8 +96,9 @@ extension SystemV {
     /// The corresponding C calls are `shmget(key, 0, 0)` and `shmctl(IPC_STAT)`,
     /// which reads the segment's size.
     ///
-    /// - Parameter size: the size the segment must have; nil to take
-    ///   whatever size it has.
+    /// - Parameters:
+    ///   - key: the segment's key.
+    ///   - size: the size the segment must have; nil to take whatever size it has.
     /// - Throws: `.notFound` if no segment exists for `key`; `.invalidArgument`
     ///   if it is not `size` bytes (both are named); `.permissionDenied` if its
     ///   permissions do not let this process read it.
