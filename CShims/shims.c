@@ -1,6 +1,8 @@
 #include "CIPCShims.h"
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/msg.h>
@@ -68,4 +70,47 @@ sem_t *cipc_sem_open(const char *name, int flags, mode_t mode, unsigned int valu
 
 int cipc_sem_wait_monotonic(sem_t *semaphore, const struct timespec *deadline) {
   return sem_clockwait(semaphore, CLOCK_MONOTONIC, deadline);
+}
+
+_Static_assert(CIPC_MEMORY_ORDER_RELAXED == memory_order_relaxed &&
+                   CIPC_MEMORY_ORDER_ACQUIRE == memory_order_acquire &&
+                   CIPC_MEMORY_ORDER_RELEASE == memory_order_release &&
+                   CIPC_MEMORY_ORDER_ACQ_REL == memory_order_acq_rel &&
+                   CIPC_MEMORY_ORDER_SEQ_CST == memory_order_seq_cst,
+               "the memory orders mirror stdatomic.h");
+// Only lock-free atomics work between processes: a lock would live in each process.
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2 && sizeof(int) == sizeof(int32_t),
+               "32-bit atomics are always lock-free");
+_Static_assert(ATOMIC_LLONG_LOCK_FREE == 2 && sizeof(long long) == sizeof(int64_t),
+               "64-bit atomics are always lock-free");
+_Static_assert(sizeof(_Atomic int32_t) == sizeof(int32_t) && _Alignof(_Atomic int32_t) == _Alignof(int32_t),
+               "an _Atomic int32_t is laid out as the int32_t Swift sees");
+_Static_assert(sizeof(_Atomic int64_t) == sizeof(int64_t) && _Alignof(_Atomic int64_t) == _Alignof(int64_t),
+               "an _Atomic int64_t is laid out as the int64_t Swift sees");
+
+int cipc_mutex_init_shared_robust(pthread_mutex_t *mutex) {
+  pthread_mutexattr_t attributes;
+  int result = pthread_mutexattr_init(&attributes);
+  if (result != 0) return result;
+  result = pthread_mutexattr_setpshared(&attributes, PTHREAD_PROCESS_SHARED);
+  if (result == 0) result = pthread_mutexattr_setrobust(&attributes, PTHREAD_MUTEX_ROBUST);
+  if (result == 0) result = pthread_mutexattr_settype(&attributes, PTHREAD_MUTEX_ERRORCHECK);
+  if (result == 0) result = pthread_mutex_init(mutex, &attributes);
+  pthread_mutexattr_destroy(&attributes);
+  return result;
+}
+
+int cipc_mutex_lock_monotonic(pthread_mutex_t *mutex, const struct timespec *deadline) {
+  return pthread_mutex_clocklock(mutex, CLOCK_MONOTONIC, deadline);
+}
+
+int cipc_cond_init_shared_monotonic(pthread_cond_t *condition) {
+  pthread_condattr_t attributes;
+  int result = pthread_condattr_init(&attributes);
+  if (result != 0) return result;
+  result = pthread_condattr_setpshared(&attributes, PTHREAD_PROCESS_SHARED);
+  if (result == 0) result = pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC);
+  if (result == 0) result = pthread_cond_init(condition, &attributes);
+  pthread_condattr_destroy(&attributes);
+  return result;
 }

@@ -72,4 +72,77 @@ sem_t *cipc_sem_open(const char *name, int flags, mode_t mode, unsigned int valu
 /// sem_timedwait's deadline is on CLOCK_REALTIME and moves with the wall clock.
 int cipc_sem_wait_monotonic(sem_t *semaphore, const struct timespec *deadline);
 
+// MARK: Shared memory: C11 atomics and process-shared pthread objects
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+/// memory_order values, mirrored for Swift (CShims/shims.c checks each).
+static const int CIPC_MEMORY_ORDER_RELAXED = 0;
+static const int CIPC_MEMORY_ORDER_ACQUIRE = 2;
+static const int CIPC_MEMORY_ORDER_RELEASE = 3;
+static const int CIPC_MEMORY_ORDER_ACQ_REL = 4;
+static const int CIPC_MEMORY_ORDER_SEQ_CST = 5;
+
+// C11 atomics on an aligned int32_t or int64_t in shared memory. Swift cannot
+// name _Atomic types, so the address travels as a plain pointer and is cast
+// here (shims.c asserts both are lock-free and laid out as the plain type:
+// lock-free atomics work across processes). Inline, so a constant order from
+// Swift folds into the one instruction it needs. `order` must be valid for the
+// operation (no release on a load, no acquire on a store): the caller checks.
+
+static inline int32_t cipc_atomic_load_32(int32_t *address, int order) {
+  return atomic_load_explicit((_Atomic int32_t *)address, (memory_order)order);
+}
+static inline void cipc_atomic_store_32(int32_t *address, int32_t value, int order) {
+  atomic_store_explicit((_Atomic int32_t *)address, value, (memory_order)order);
+}
+/// Wrapping addition; returns the value before it.
+static inline int32_t cipc_atomic_fetch_add_32(int32_t *address, int32_t value, int order) {
+  return atomic_fetch_add_explicit((_Atomic int32_t *)address, value, (memory_order)order);
+}
+static inline int32_t cipc_atomic_exchange_32(int32_t *address, int32_t value, int order) {
+  return atomic_exchange_explicit((_Atomic int32_t *)address, value, (memory_order)order);
+}
+/// Strong compare-exchange; `*expected` receives the value found.
+static inline _Bool cipc_atomic_compare_exchange_32(int32_t *address, int32_t *expected, int32_t desired,
+                                                    int success, int failure) {
+  return atomic_compare_exchange_strong_explicit((_Atomic int32_t *)address, expected, desired,
+                                                 (memory_order)success, (memory_order)failure);
+}
+
+static inline int64_t cipc_atomic_load_64(int64_t *address, int order) {
+  return atomic_load_explicit((_Atomic int64_t *)address, (memory_order)order);
+}
+static inline void cipc_atomic_store_64(int64_t *address, int64_t value, int order) {
+  atomic_store_explicit((_Atomic int64_t *)address, value, (memory_order)order);
+}
+/// Wrapping addition; returns the value before it.
+static inline int64_t cipc_atomic_fetch_add_64(int64_t *address, int64_t value, int order) {
+  return atomic_fetch_add_explicit((_Atomic int64_t *)address, value, (memory_order)order);
+}
+static inline int64_t cipc_atomic_exchange_64(int64_t *address, int64_t value, int order) {
+  return atomic_exchange_explicit((_Atomic int64_t *)address, value, (memory_order)order);
+}
+/// Strong compare-exchange; `*expected` receives the value found.
+static inline _Bool cipc_atomic_compare_exchange_64(int64_t *address, int64_t *expected, int64_t desired,
+                                                    int success, int failure) {
+  return atomic_compare_exchange_strong_explicit((_Atomic int64_t *)address, expected, desired,
+                                                 (memory_order)success, (memory_order)failure);
+}
+
+/// pthread_mutex_init with PTHREAD_PROCESS_SHARED, PTHREAD_MUTEX_ROBUST and
+/// PTHREAD_MUTEX_ERRORCHECK (relocking by the holder fails with EDEADLK instead
+/// of hanging). Returns 0 or an errno value, as pthread calls do.
+int cipc_mutex_init_shared_robust(pthread_mutex_t *mutex);
+
+/// pthread_mutex_clocklock on CLOCK_MONOTONIC (glibc >= 2.30, declared only
+/// under _GNU_SOURCE); `deadline` is absolute. Returns 0 or an errno value.
+int cipc_mutex_lock_monotonic(pthread_mutex_t *mutex, const struct timespec *deadline);
+
+/// pthread_cond_init with PTHREAD_PROCESS_SHARED and CLOCK_MONOTONIC for
+/// pthread_cond_timedwait's deadline. Returns 0 or an errno value.
+int cipc_cond_init_shared_monotonic(pthread_cond_t *condition);
+
 #endif

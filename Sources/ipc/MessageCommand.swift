@@ -76,12 +76,12 @@ enum MessageCommand {
   }
 
   private static func send(_ arguments: inout Arguments) throws {
-    let name = try target(&arguments)
+    let name = try SystemVName.parse(&arguments, kind: "queue")
     let type = try arguments.integer("--type") ?? 1
     guard type >= 1 else { throw UsageError("--type needs a message type ≥ 1, not \(type)") }
     let wait = try arguments.wait()
     let text = try arguments.positionals(min: 1, max: 1, names: "TEXT")[0]
-    let queue = try name.open()
+    let queue = try name.openQueue()
     let bytes = Array(text.utf8)
     let sent: Bool
     switch wait {
@@ -95,13 +95,13 @@ enum MessageCommand {
   }
 
   private static func receive(_ arguments: inout Arguments) throws {
-    let name = try target(&arguments)
+    let name = try SystemVName.parse(&arguments, kind: "queue")
     let selector = try selectorOptions(&arguments)
     let wait = try arguments.wait()
     let truncating = arguments.flag("--truncate")
     let showType = arguments.flag("--show-type")
     try arguments.finish()
-    let queue = try name.open()
+    let queue = try name.openQueue()
     let message: SystemV.Message? =
       switch wait {
       case .asLongAsNeeded: try queue.receive(selector, truncating: truncating)
@@ -115,12 +115,12 @@ enum MessageCommand {
   }
 
   private static func peek(_ arguments: inout Arguments) throws {
-    let name = try target(&arguments)
+    let name = try SystemVName.parse(&arguments, kind: "queue")
     let index = try arguments.integer("--index") ?? 0
     guard index >= 0 else { throw UsageError("--index needs a position ≥ 0 (0 is the oldest)") }
     let showType = arguments.flag("--show-type")
     try arguments.finish()
-    let queue = try name.open()
+    let queue = try name.openQueue()
     guard let message = try queue.peek(at: index) else {
       throw CommandFailure("\(queue) holds no message at index \(index)")
     }
@@ -132,9 +132,9 @@ enum MessageCommand {
   }
 
   private static func stat(_ arguments: inout Arguments) throws {
-    let name = try target(&arguments)
+    let name = try SystemVName.parse(&arguments, kind: "queue")
     try arguments.finish()
-    let queue = try name.open()
+    let queue = try name.openQueue()
     let status = try queue.stat()
     let rows: [(String, String)] = [
       ("id", "\(queue.id)"),
@@ -157,34 +157,13 @@ enum MessageCommand {
   }
 
   private static func remove(_ arguments: inout Arguments) throws {
-    let name = try target(&arguments)
+    let name = try SystemVName.parse(&arguments, kind: "queue")
     try arguments.finish()
-    let queue = try name.open()
+    let queue = try name.openQueue()
     try queue.remove()
   }
 
   // MARK: Options shared by the subcommands
-
-  /// The queue named by `--id I`, `--key K`, or `--path P --project N`:
-  /// parsed first, opened only after every argument was checked, so a usage
-  /// error never turns into a failed system call.
-  static func target(_ arguments: inout Arguments) throws -> QueueName {
-    let idText = try arguments.option("--id")
-    let key = try keyOption(&arguments)
-    switch (idText, key) {
-    case (let idText?, nil):
-      guard let id = Int32(idText), id >= 0 else {
-        throw UsageError("--id needs a queue id (a whole number ≥ 0), not '\(idText)'")
-      }
-      return .id(id)
-    case (nil, let key?):
-      return .key(key)
-    case (nil, nil):
-      throw UsageError("name the queue with --key K, --id I, or --path P --project N")
-    default:
-      throw UsageError("give either --id or a key, not both")
-    }
-  }
 
   /// The key given by `--key K` or `--path P --project N`, if any.
   static func keyOption(_ arguments: inout Arguments) throws -> KeyName? {
@@ -265,19 +244,6 @@ enum KeyName {
     switch self {
     case .key(let key): key
     case .file(let path, let project): try SystemV.Key(path: path, projectID: project)
-    }
-  }
-}
-
-/// A queue as given on the command line, opened after all arguments are checked.
-enum QueueName {
-  case id(Int32)
-  case key(KeyName)
-
-  func open() throws(IPCError) -> SystemV.MessageQueue {
-    switch self {
-    case .id(let id): try SystemV.MessageQueue.open(id: id)
-    case .key(let key): try SystemV.MessageQueue.open(key: key.resolve())
     }
   }
 }

@@ -100,13 +100,13 @@ enum SemaphoreCommand {
   }
 
   private static func operate(_ arguments: inout Arguments) throws {
-    let name = try SemaphoreSetName.parse(&arguments)
+    let name = try SystemVName.parse(&arguments, kind: "semaphore set")
     let undo = arguments.flag("--undo")
     let wait = try arguments.wait()
     let hold = try arguments.seconds("--hold")
     let words = try arguments.positionals(min: 1, max: Int.max, names: "OPS (such as 0:-1)")
     let operations = try words.map { word in try parseOperation(word, undo: undo) }
-    let set = try name.open()
+    let set = try name.openSemaphoreSet()
     let done: Bool
     switch wait {
     case .asLongAsNeeded:
@@ -159,10 +159,10 @@ enum SemaphoreCommand {
   }
 
   private static func get(_ arguments: inout Arguments) throws {
-    let name = try SemaphoreSetName.parse(&arguments)
+    let name = try SystemVName.parse(&arguments, kind: "semaphore set")
     let words = try arguments.positionals(min: 0, max: 1, names: "INDEX")
     let index = try words.first.map { word in try number(word, "INDEX") }
-    let set = try name.open()
+    let set = try name.openSemaphoreSet()
     if let index {
       Output.line("\(try set.value(at: index))")
     } else {
@@ -172,11 +172,11 @@ enum SemaphoreCommand {
   }
 
   private static func set(_ arguments: inout Arguments) throws {
-    let name = try SemaphoreSetName.parse(&arguments)
+    let name = try SystemVName.parse(&arguments, kind: "semaphore set")
     let words = try arguments.positionals(min: 2, max: 2, names: "INDEX and VALUE")
     let index = try number(words[0], "INDEX")
     let value = try number(words[1], "VALUE")
-    let set = try name.open()
+    let set = try name.openSemaphoreSet()
     try set.setValue(value, at: index)
   }
 
@@ -186,9 +186,9 @@ enum SemaphoreCommand {
   }
 
   private static func stat(_ arguments: inout Arguments) throws {
-    let name = try SemaphoreSetName.parse(&arguments)
+    let name = try SystemVName.parse(&arguments, kind: "semaphore set")
     try arguments.finish()
-    let set = try name.open()
+    let set = try name.openSemaphoreSet()
     let status = try set.stat()
     let rows: [(String, String)] = [
       ("id", "\(set.id)"),
@@ -220,8 +220,8 @@ enum SemaphoreCommand {
   }
 
   private static func remove(_ arguments: inout Arguments) throws {
-    let name = try SemaphoreSetName.parse(&arguments)
+    let name = try SystemVName.parse(&arguments, kind: "semaphore set")
     try arguments.finish()
-    try name.open().remove()
+    try name.openSemaphoreSet().remove()
   }
 }

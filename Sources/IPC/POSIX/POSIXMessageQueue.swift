@@ -139,20 +139,7 @@ extension POSIX {
             : cipc_mq_open(name, allFlags, mode, &attributes!)
         }
       }
-      // Creating exclusively first tells whether this call made the queue,
-      // and so whether its mode is this call's to set.
-      var result = call(flags == 0 ? 0 : O_CREAT | O_EXCL)
-      var created = flags != 0
-      // openOrCreate: open the existing queue; if another process unlinks it
-      // in between, create it after all.
-      while flags == O_CREAT, case .failure(.exists) = result {
-        result = call(0)
-        created = false
-        if case .failure(.notFound) = result {
-          result = call(O_CREAT | O_EXCL)
-          created = true
-        }
-      }
+      let (result, created) = POSIXName.open(flags: flags, call)
       switch result {
       case .success(let fd):
         // The umask narrowed the mode mq_open applied: set exactly what was asked.

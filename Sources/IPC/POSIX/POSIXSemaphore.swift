@@ -107,20 +107,7 @@ extension POSIX {
         else { return .failure(IPCError.Code(rawValue: errno)) }
         return .success(semaphore)
       }
-      // Creating exclusively first tells whether this call made the semaphore,
-      // and so whether its mode is this call's to set.
-      var result = call(flags == 0 ? 0 : O_CREAT | O_EXCL)
-      var created = flags != 0
-      // openOrCreate: open the existing one; if another process unlinks it in
-      // between, create it after all.
-      while flags == O_CREAT, case .failure(.exists) = result {
-        result = call(0)
-        created = false
-        if case .failure(.notFound) = result {
-          result = call(O_CREAT | O_EXCL)
-          created = true
-        }
-      }
+      let (result, created) = POSIXName.open(flags: flags, call)
       switch result {
       case .success(let semaphore):
         let path = "/dev/shm/sem." + name.dropFirst()
@@ -189,7 +176,7 @@ extension POSIX {
     /// clock changes nothing, and a signal does not restart the full timeout.
     public func wait(timeout: Duration) throws(IPCError) -> Bool {
       let semaphore = try live("sem_clockwait")
-      var deadline = Self.monotonicDeadline(after: timeout)
+      var deadline = monotonicDeadline(after: timeout)
       switch retryingInterrupts(.semWait, { cipc_sem_wait_monotonic(semaphore, &deadline) }) {
       case .success: return true
       case .failure(.timedOut): return false
@@ -288,17 +275,6 @@ extension POSIX {
         default: nil
         }
       return IPCError(code: code, operation: operation, object: description, reason: reason)
-    }
-
-    /// `timeout` from now on `CLOCK_MONOTONIC`, saturated far in the future.
-    private static func monotonicDeadline(after timeout: Duration) -> timespec {
-      var now = timespec()
-      clock_gettime(CLOCK_MONOTONIC, &now)
-      let (seconds, attoseconds) = max(timeout, .zero).components
-      let nanoseconds = now.tv_nsec + Int(attoseconds / 1_000_000_000)
-      // Years ahead is as good as forever, and keeps tv_sec from overflowing.
-      let wholeSeconds = min(seconds, 1 << 40) + Int64(nanoseconds / 1_000_000_000)
-      return timespec(tv_sec: now.tv_sec + Int(wholeSeconds), tv_nsec: nanoseconds % 1_000_000_000)
     }
   }
 }

@@ -72,6 +72,15 @@ extension IPCError {
     /// `EOVERFLOW`: a POSIX semaphore's value would pass `SEM_VALUE_MAX`.
     public static let overflow = Code(rawValue: EOVERFLOW)
 
+    /// `EOWNERDEAD`: the holder of a robust ``SharedMutex`` died holding it; the
+    /// caller now holds it and should repair the data it guards.
+    public static let ownerDied = Code(rawValue: EOWNERDEAD)
+    /// `ENOTRECOVERABLE`: a ``SharedMutex`` whose holder died was unlocked
+    /// without being marked consistent; it can no longer be locked.
+    public static let notRecoverable = Code(rawValue: ENOTRECOVERABLE)
+    /// `EDEADLK`: the calling thread already holds the ``SharedMutex`` it tried to lock.
+    public static let deadlock = Code(rawValue: EDEADLK)
+
     private static let names: [Int32: String] = [
       EAGAIN: "EAGAIN", ENOMSG: "ENOMSG", ENOENT: "ENOENT", EEXIST: "EEXIST",
       EIDRM: "EIDRM", EINTR: "EINTR", E2BIG: "E2BIG", EINVAL: "EINVAL",
@@ -80,7 +89,8 @@ extension IPCError {
       ERANGE: "ERANGE", EFAULT: "EFAULT", EBADF: "EBADF", EMSGSIZE: "EMSGSIZE",
       EPIPE: "EPIPE", ENAMETOOLONG: "ENAMETOOLONG", EMFILE: "EMFILE",
       ENFILE: "ENFILE", ENOTDIR: "ENOTDIR", EBUSY: "EBUSY", ENXIO: "ENXIO", EISDIR: "EISDIR",
-      ELOOP: "ELOOP", EROFS: "EROFS", EOVERFLOW: "EOVERFLOW",
+      ELOOP: "ELOOP", EROFS: "EROFS", EOVERFLOW: "EOVERFLOW", EOWNERDEAD: "EOWNERDEAD",
+      ENOTRECOVERABLE: "ENOTRECOVERABLE", EDEADLK: "EDEADLK",
     ]
 
     /// The symbolic name, such as `EIDRM`.

@@ -34,4 +34,27 @@ enum POSIXName {
       throw reject("'.' and '..' are not names")
     }
   }
+
+  /// Opens a POSIX object with `call(flags)` (flags 0, `O_CREAT`, or
+  /// `O_CREAT | O_EXCL`) and tells whether this call created it, which decides
+  /// whether its mode is this call's to set.
+  ///
+  /// Creating exclusively first is how the creator is known; for `O_CREAT`
+  /// (open or create) an existing object is then opened, and if another
+  /// process unlinks it in between, it is created after all.
+  static func open<Handle>(
+    flags: Int32, _ call: (Int32) -> Result<Handle, IPCError.Code>
+  ) -> (result: Result<Handle, IPCError.Code>, created: Bool) {
+    var result = call(flags == 0 ? 0 : O_CREAT | O_EXCL)
+    var created = flags != 0
+    while flags == O_CREAT, case .failure(.exists) = result {
+      result = call(0)
+      created = false
+      if case .failure(.notFound) = result {
+        result = call(O_CREAT | O_EXCL)
+        created = true
+      }
+    }
+    return (result, created)
+  }
 }

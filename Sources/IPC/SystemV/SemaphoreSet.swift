@@ -90,7 +90,8 @@ extension SystemV {
     ///     finish creating the set.
     /// - Throws: `.timedOut` if the set stays uninitialised that long (its
     ///   creator died, or it was made by a tool that never runs a `semop`,
-    ///   such as `ipcmk -S`: use ``open(key:initializationTimeout:)``);
+    ///   such as `ipcmk -S`, Python's sysv_ipc or C code that only calls
+    ///   `semget` and `semctl`: use ``open(key:initializationTimeout:)``);
     ///   `.invalidArgument` if it has a different number of semaphores.
     public static func openOrCreate(
       key: Key, values: [Int], permissions: Permissions = .ownerReadWrite,
@@ -276,8 +277,8 @@ extension SystemV {
             code: .timedOut, operation: "semget", object: probe.description,
             reason: "\(which) exists but no semop has run on it within \(initializationTimeout):"
               + " its creator may still be setting its values, may have died before it could,"
-              + " or made it with a tool that never runs one (ipcmk -S); open it without"
-              + " waiting, or remove it")
+              + " or made it with a tool that never runs one (ipcmk -S, Python's sysv_ipc, C"
+              + " code that only calls semget and semctl); open it without waiting, or remove it")
         }
         info = ready
       }

@@ -30,6 +30,12 @@ enum Tools {
   /// The plain-C POSIX queue peer (Tests/Peers/posix_mq_peer.c).
   static let posixQueuePeer = compiledPeer("posix_mq_peer")
 
+  /// The plain-C System V semaphore peer (Tests/Peers/sysv_sem_peer.c).
+  static let semPeer = compiledPeer("sysv_sem_peer")
+
+  /// The plain-C POSIX semaphore peer (Tests/Peers/posix_sem_peer.c).
+  static let posixSemPeer = compiledPeer("posix_sem_peer")
+
   /// Compiles Tests/Peers/NAME.c with the system C compiler into the build
   /// folder, once per test run.
   private static func compiledPeer(_ name: String) -> Result<String, SpawnFailure> {

@@ -1,0 +1,380 @@
+import Foundation
+import Synchronization
+import Testing
+
+@testable import IPC
+
+/// SharedRegion within one process: typed values, bytes, scoped access,
+/// every bad input (with the bytes checked unchanged), closing, atomics.
+@Suite("Shared regions")
+struct SharedRegionTests {
+  // MARK: Values
+
+  @Test func integersFloatsTuplesAndStructsRoundTripAtAlignedOffsets() throws {
+    try withSharedRegion { region, _ in
+      try region.store(Int8(-8), at: 0)
+      try region.store(UInt8(200), at: 1)
+      try region.store(Int16(-1616), at: 2)
+      try region.store(Int32(-32_323_232), at: 4)
+      try region.store(Int64.min, at: 8)
+      try region.store(UInt64.max, at: 16)
+      try region.store(3.25 as Double, at: 24)
+      try region.store(Float(-0.5), at: 32)
+      try region.store((Int32(7), Int32(-9)), at: 40)
+      let sample = Sample(id: 42, flag: 1, ratio: 0.125)
+      try region.store(sample, at: 48)
+      #expect(try region.load(Int8.self, at: 0) == -8)
+      #expect(try region.load(UInt8.self, at: 1) == 200)
+      #expect(try region.load(Int16.self, at: 2) == -1616)
+      #expect(try region.load(Int32.self, at: 4) == -32_323_232)
+      #expect(try region.load(Int64.self, at: 8) == .min)
+      #expect(try region.load(UInt64.self, at: 16) == .max)
+      #expect(try region.load(Double.self, at: 24) == 3.25)
+      #expect(try region.load(Float.self, at: 32) == -0.5)
+      let pair = try region.load((Int32, Int32).self, at: 40)
+      #expect(pair == (7, -9))
+      #expect(try region.load(Sample.self, at: 48) == sample)
+      // The last aligned slot of the region is inside it.
+      try region.store(Int64(99), at: region.count - 8)
+      #expect(try region.load(Int64.self, at: region.count - 8) == 99)
+      #expect(region.count == 4096 && region.isWritable)
+    }
+  }
+
+  @Test func bytesAreCopiedInAndOutFromAnySequence() throws {
+    try withSharedRegion { region, _ in
+      try region.write([1, 2, 3, 4], at: 10)
+      try region.write(Array("hello".utf8)[1...], at: 20)  // a slice
+      try region.write((5...7).map { UInt8($0) }.lazy.map { $0 * 2 }, at: 30)  // not contiguous
+      try region.write([UInt8](), at: region.count)  // nothing, at the end: fine
+      #expect(try region.bytes(at: 10, count: 4) == [1, 2, 3, 4])
+      #expect(try region.bytes(at: 20, count: 4) == Array("ello".utf8))
+      #expect(try region.bytes(at: 30, count: 3) == [10, 12, 14])
+      #expect(try region.bytes(at: region.count, count: 0) == [])
+      let sum = try region.withUnsafeBytes { buffer in buffer[10..<14].reduce(0, +) }
+      #expect(sum == 10)
+      try region.withUnsafeMutableBytes { buffer in buffer[4095] = 0xAB }
+      #expect(try region.bytes(at: 4095, count: 1) == [0xAB])
+    }
+  }
+
+  // MARK: Bad input
+
+  @Test(arguments: [(-1, 8), (4089, 8), (4096, 8), (Int.max - 2, 8), (0, 4097), (0, -1), (Int.min, 0)])
+  func rangesOutsideTheRegionAreRefusedWithNothingTouched(offset: Int, length: Int) throws {
+    try withSharedRegion { region, _ in
+      try region.write([UInt8](repeating: 0x5A, count: 4096), at: 0)
+      if length >= 0 {  // write takes its length from the bytes
+        let write = #expect(throws: IPCError.self) {
+          try region.write([UInt8](repeating: 1, count: length), at: offset)
+        }
+        #expect(write?.code == .invalidArgument)
+        #expect(write?.operation == "write")
+        #expect(write?.object.hasPrefix("shared memory /ipc-shm-") == true)
+        #expect(write?.reason.contains("\(offset)") == true)
+        #expect(write?.reason.contains("4096") == true || offset < 0)
+      }
+      let read = #expect(throws: IPCError.self) { try region.bytes(at: offset, count: length) }
+      #expect(read?.code == .invalidArgument)
+      if length == 8 {
+        #expect(throws: IPCError.self) { try region.store(Int64(1), at: offset) }
+        #expect(throws: IPCError.self) { try region.load(Int64.self, at: offset) }
+        #expect(throws: IPCError.self) { try region.atomicAdd(Int64(1), at: offset) }
+      }
+      #expect(try region.bytes(at: 0, count: 4096) == [UInt8](repeating: 0x5A, count: 4096))
+    }
+  }
+
+  @Test func aNegativeLengthIsNamed() throws {
+    try withSharedRegion { region, _ in
+      let error = #expect(throws: IPCError.self) { try region.bytes(at: 0, count: -3) }
+      #expect(error?.reason.contains("length -3 is negative") == true)
+      let offset = #expect(throws: IPCError.self) { try region.load(Int32.self, at: -4) }
+      #expect(offset?.reason.contains("offset -4 is negative") == true)
+    }
+  }
+
+  @Test func misalignedValuesAndAtomicsAreRefusedWithNothingTouched() throws {
+    try withSharedRegion { region, _ in
+      let load = #expect(throws: IPCError.self) { try region.load(Int64.self, at: 4) }
+      #expect(load?.code == .invalidArgument)
+      #expect(load?.reason.contains("offset 4 is not a multiple of 8") == true)
+      #expect(throws: IPCError.self) { try region.store(Int32(-1), at: 2) }
+      #expect(throws: IPCError.self) { try region.store(1.0 as Double, at: 1) }
+      #expect(throws: IPCError.self) { try region.atomicStore(Int64(-1), at: 12) }
+      #expect(throws: IPCError.self) { try region.atomicAdd(Int32(-1), at: 6) }
+      #expect(throws: IPCError.self) { try region.atomicLoad(Int32.self, at: 1) }
+      let cas = #expect(throws: IPCError.self) {
+        try region.atomicCompareExchange(expected: Int64(0), desired: -1, at: 20)
+      }
+      #expect(cas?.operation == "atomic_compare_exchange_strong_explicit")
+      // A tuple of Int32 needs 4-byte alignment only; Int8 none.
+      try region.store((Int32(1), Int32(2)), at: 100)
+      try region.store(Int8(3), at: 111)
+      #expect(try region.bytes(at: 0, count: 64) == [UInt8](repeating: 0, count: 64))
+    }
+  }
+
+  @Test func aReadOnlyMappingRefusesEveryChangeBeforeTouchingMemory() throws {
+    try withSharedRegion { writer, name in
+      try writer.store(Int64(1234), at: 0)
+      try writer.write([9, 8, 7], at: 100)
+      let reader = try mapSharedMemory(name, size: 4096, writable: false)
+      #expect(!reader.isWritable)
+      func refused(_ operation: String, _ body: () throws -> Void) {
+        let error = #expect(throws: IPCError.self, performing: body)
+        #expect(error?.code == .permissionDenied)
+        #expect(error?.operation == operation)
+        #expect(error?.reason.contains("read-only") == true)
+      }
+      // Each of these would die of SIGSEGV if it reached the memory.
+      refused("store") { try reader.store(Int64(5), at: 0) }
+      refused("write") { try reader.write([1, 2, 3], at: 100) }
+      refused("withUnsafeMutableBytes") { try reader.withUnsafeMutableBytes { $0[0] = 1 } }
+      refused("atomic_store_explicit") { try reader.atomicStore(Int64(5), at: 0) }
+      refused("atomic_fetch_add_explicit") { try reader.atomicAdd(Int64(5), at: 0) }
+      refused("atomic_exchange_explicit") { try reader.atomicExchange(Int64(5), at: 0) }
+      refused("atomic_compare_exchange_strong_explicit") {
+        try reader.atomicCompareExchange(expected: Int64(1234), desired: 5, at: 0)
+      }
+      // Reading works, and nothing changed.
+      #expect(try reader.load(Int64.self, at: 0) == 1234)
+      #expect(try reader.atomicLoad(Int64.self, at: 0) == 1234)
+      #expect(try reader.bytes(at: 100, count: 3) == [9, 8, 7])
+      #expect(try reader.withUnsafeBytes { $0[100] } == 9)
+    }
+  }
+
+  @Test func aClosedRegionRefusesEveryAccessAndIsUnmappedOnce() throws {
+    let releases = ReleaseCounter()
+    try withSharedRegion { _, name in
+      do {
+        let region = try mapSharedMemory(name, size: 4096, releases: releases)
+        try region.store(Int32(5), at: 0)
+        try region.close()
+        #expect(region.isClosed)
+        #expect(releases.value == 1)
+        let errors = [
+          #expect(throws: IPCError.self) { try region.load(Int32.self, at: 0) },
+          #expect(throws: IPCError.self) { try region.store(Int32(1), at: 0) },
+          #expect(throws: IPCError.self) { try region.bytes(at: 0, count: 1) },
+          #expect(throws: IPCError.self) { try region.write([1], at: 0) },
+          #expect(throws: IPCError.self) { try region.withUnsafeBytes { _ in } },
+          #expect(throws: IPCError.self) { try region.atomicAdd(Int32(1), at: 0) },
+          #expect(throws: IPCError.self) { try region.close() },
+        ]
+        for error in errors {
+          #expect(error?.code == .badDescriptor)
+          #expect(error?.reason.contains("closed") == true)
+        }
+      }
+      #expect(releases.value == 1)  // deinit does not unmap again
+      // The object kept its contents.
+      #expect(try mapSharedMemory(name, size: 4096).load(Int32.self, at: 0) == 5)
+    }
+  }
+
+  @Test func closingDuringAnAccessUnmapsWhenTheAccessEnds() throws {
+    let releases = ReleaseCounter()
+    try withSharedRegion { _, name in
+      let region = try mapSharedMemory(name, size: 4096, releases: releases)
+      try region.withUnsafeMutableBytes { buffer in
+        try region.close()
+        #expect(releases.value == 0)
+        buffer[0] = 1  // still mapped
+      }
+      #expect(releases.value == 1)
+    }
+  }
+
+  @Test func aRegionIsUnmappedWhenReleased() throws {
+    let releases = ReleaseCounter()
+    try withSharedRegion { _, name in
+      do {
+        let region = try mapSharedMemory(name, size: 4096, releases: releases)
+        try region.store(Int8(1), at: 0)
+      }
+      #expect(releases.value == 1)
+    }
+  }
+
+  // MARK: Atomics
+
+  @Test func atomicOperationsOnInt32AndInt64() throws {
+    try withSharedRegion { region, _ in
+      try region.atomicStore(Int64(10), at: 8)
+      #expect(try region.atomicAdd(Int64(5), at: 8) == 10)
+      #expect(try region.atomicLoad(Int64.self, at: 8) == 15)
+      #expect(try region.atomicExchange(Int64(-2), at: 8, ordering: .acquiringAndReleasing) == 15)
+      #expect(try region.load(Int64.self, at: 8) == -2)
+      try region.atomicStore(Int32.max, at: 4, ordering: .releasing)
+      #expect(try region.atomicAdd(Int32(1), at: 4, ordering: .relaxed) == .max)  // wraps
+      #expect(try region.atomicLoad(Int32.self, at: 4, ordering: .acquiring) == .min)
+      // Neighbours untouched.
+      #expect(try region.load(Int32.self, at: 0) == 0)
+      #expect(try region.load(Int64.self, at: 16) == 0)
+    }
+  }
+
+  @Test(arguments: MemoryOrdering.allCases)
+  func compareExchangeReplacesOnlyTheExpectedValue(ordering: MemoryOrdering) throws {
+    try withSharedRegion { region, _ in
+      try region.atomicStore(Int64(7), at: 0)
+      let miss = try region.atomicCompareExchange(expected: Int64(6), desired: 100, at: 0, ordering: ordering)
+      #expect(!miss.exchanged && miss.original == 7)
+      #expect(try region.atomicLoad(Int64.self, at: 0) == 7)
+      let hit = try region.atomicCompareExchange(expected: Int64(7), desired: 100, at: 0, ordering: ordering)
+      #expect(hit.exchanged && hit.original == 7)
+      #expect(try region.atomicLoad(Int64.self, at: 0) == 100)
+      let small = try region.atomicCompareExchange(
+        expected: Int32(0), desired: -5, at: 12, ordering: ordering)
+      #expect(small.exchanged && small.original == 0)
+      #expect(try region.load(Int32.self, at: 12) == -5)
+    }
+  }
+
+  @Test func orderingsC11ForbidsAreRefused() throws {
+    try withSharedRegion { (region, _) throws in
+      for ordering in [MemoryOrdering.releasing, .acquiringAndReleasing] {
+        let error = #expect(throws: IPCError.self) {
+          try region.atomicLoad(Int64.self, at: 0, ordering: ordering)
+        }
+        #expect(error?.code == .invalidArgument)
+        #expect(error?.reason.contains(ordering.description) == true)
+      }
+      for ordering in [MemoryOrdering.acquiring, .acquiringAndReleasing] {
+        #expect(throws: IPCError.self) { try region.atomicStore(Int64(1), at: 0, ordering: ordering) }
+      }
+      #expect(try region.load(Int64.self, at: 0) == 0)
+    }
+  }
+
+  @Test func threadsAddingAtomicallyLoseNothing() async throws {
+    try await withSharedRegion { (region, _) async throws in
+      await withTaskGroup(of: Void.self) { group in
+        for _ in 0..<4 {
+          group.addTask {
+            for _ in 0..<10_000 { _ = try? region.atomicAdd(Int64(1), at: 64, ordering: .relaxed) }
+          }
+        }
+      }
+      #expect(try region.atomicLoad(Int64.self, at: 64) == 40_000)
+    }
+  }
+}
+
+/// The robust mutex and the condition within one process: misuse, timeouts
+/// and closing. The cross-process behaviour is in SharedRegionProcessTests.
+@Suite("Shared mutexes and conditions")
+struct SharedMutexTests {
+  @Test func mutexesAndConditionsNeedAnAlignedSlotInsideAWritableRegion() throws {
+    try withSharedRegion { (region, name) throws in
+      for offset in [4, -8, region.count - 8, region.count] {
+        let error = #expect(throws: IPCError.self) { try region.initializeMutex(at: offset) }
+        #expect(error?.code == .invalidArgument)
+        #expect(error?.operation == "pthread_mutex_init")
+        #expect(throws: IPCError.self) { try region.mutex(at: offset) }
+        #expect(throws: IPCError.self) { try region.initializeCondition(at: offset) }
+        #expect(throws: IPCError.self) { try region.condition(at: offset) }
+      }
+      #expect(try region.bytes(at: 0, count: 4096) == [UInt8](repeating: 0, count: 4096))
+      let reader = try mapSharedMemory(name, size: 4096, writable: false)
+      let error = #expect(throws: IPCError.self) { try reader.initializeMutex(at: 0) }
+      #expect(error?.code == .permissionDenied)
+      #expect(throws: IPCError.self) { try reader.mutex(at: 0) }
+      #expect(throws: IPCError.self) { try reader.initializeCondition(at: 64) }
+      #expect(SharedMutex.size == MemoryLayout<pthread_mutex_t>.size && SharedMutex.alignment == 8)
+    }
+  }
+
+  @Test func lockingTwiceOnOneThreadOrUnlockingAFreeMutexIsAnError() throws {
+    try withSharedRegion { (region, _) throws in
+      let mutex = try region.initializeMutex(at: 64)
+      #expect(try mutex.lock() == .acquired)
+      let again = #expect(throws: IPCError.self) { try mutex.lock() }
+      #expect(again?.code == .deadlock)
+      #expect(again?.object == "mutex at offset 64 of \(region.object)")
+      try mutex.unlock()
+      let unlock = #expect(throws: IPCError.self) { try mutex.unlock() }
+      #expect(unlock?.code == .notPermitted)
+      let consistent = #expect(throws: IPCError.self) { try mutex.markConsistent() }
+      #expect(consistent?.code == .invalidArgument)
+      #expect(try mutex.tryLock() == .acquired)
+      try mutex.unlock()
+    }
+  }
+
+  @Test func aMutexHeldByAnotherThreadIsBusyAndTimesOut() throws {
+    try withSharedRegion { (region, _) throws in
+      let mutex = try region.initializeMutex(at: 0)
+      let holding = Atomic<Bool>(false)
+      let release = Atomic<Bool>(false)
+      let holder = BackgroundWork {
+        #expect(try mutex.lock() == .acquired)
+        holding.store(true, ordering: .releasing)
+        _ = eventually { release.load(ordering: .acquiring) }
+        try mutex.unlock()
+      }
+      #expect(eventually { holding.load(ordering: .acquiring) })
+      #expect(try mutex.tryLock() == nil)
+      let clock = ContinuousClock()
+      let start = clock.now
+      #expect(try mutex.lock(timeout: .milliseconds(200)) == nil)
+      #expect(clock.now - start >= .milliseconds(200))
+      release.store(true, ordering: .releasing)
+      try holder.value()
+      #expect(try mutex.lock(timeout: .seconds(10)) == .acquired)
+      try mutex.unlock()
+    }
+  }
+
+  @Test func withLockUnlocksWhenTheBodyThrows() throws {
+    struct Failure: Error {}
+    try withSharedRegion { (region, _) throws in
+      let mutex = try region.initializeMutex(at: 0)
+      #expect(throws: Failure.self) { try mutex.withLock(recover: {}) { throw Failure() } }
+      #expect(try mutex.tryLock() == .acquired)
+      try mutex.unlock()
+      let value = try mutex.withLock(recover: { Issue.record("nobody died") }) { 42 }
+      #expect(value == 42)
+    }
+  }
+
+  @Test func aTimedConditionWaitExpiresAfterItsTimeoutWithTheMutexHeld() throws {
+    try withSharedRegion { (region, _) throws in
+      let mutex = try region.initializeMutex(at: 0)
+      let condition = try region.initializeCondition(at: 64)
+      let clock = ContinuousClock()
+      try mutex.withLock(recover: {}) { () throws in
+        let start = clock.now
+        #expect(try condition.wait(mutex, timeout: .milliseconds(150)) == false)
+        #expect(clock.now - start >= .milliseconds(150))
+        #expect(try condition.wait(mutex, timeout: .zero) == false)
+      }
+      // Signals with nobody waiting are lost, harmlessly.
+      try condition.signal()
+      try condition.broadcast()
+      #expect(try mutex.tryLock() == .acquired)
+      try mutex.unlock()
+      let unheld = #expect(throws: IPCError.self) { try condition.wait(mutex, timeout: .milliseconds(10)) }
+      #expect(unheld?.code == .notPermitted)
+    }
+  }
+
+  @Test func handlesOnAClosedRegionThrowInsteadOfTouchingIt() throws {
+    try withSharedRegion { (_, name) throws in
+      let region = try mapSharedMemory(name, size: 4096)
+      let mutex = try region.initializeMutex(at: 0)
+      let condition = try region.initializeCondition(at: 64)
+      try region.close()
+      for error in [
+        #expect(throws: IPCError.self) { try mutex.lock() },
+        #expect(throws: IPCError.self) { try mutex.unlock() },
+        #expect(throws: IPCError.self) { try condition.signal() },
+        #expect(throws: IPCError.self) { try condition.wait(mutex) },
+      ] {
+        #expect(error?.code == .badDescriptor)
+      }
+    }
+  }
+}
