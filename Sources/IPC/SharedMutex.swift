@@ -139,19 +139,16 @@ public struct SharedMutex: Sendable, CustomStringConvertible {
   /// Throws untyped: the ``IPCError`` of locking, or what `recover` or `body` throw.
   public func withLock<R>(recover: () throws -> Void, _ body: () throws -> R) throws -> R {
     if try lock() == .ownerDied { try repair(recover) }
-    let result = Result { try body() }
-    if case .failure(let error as IPCError) = result, error.code == .ownerDied,
-      error.object == description
-    {
-      try repair(recover)
-    }
-    switch result {
-    case .success(let value):
-      try unlock()
-      return value
-    case .failure(let error):
-      try? unlock()
-      throw error
+    return try runThenUnlock(unlock) {
+      let result = Result { try body() }
+      // A condition wait inside `body` that found the holder dead returns
+      // with the mutex held and inconsistent: repair it before unlocking.
+      if case .failure(let error as IPCError) = result, error.code == .ownerDied,
+        error.object == description
+      {
+        try repair(recover)
+      }
+      return try result.get()
     }
   }
 

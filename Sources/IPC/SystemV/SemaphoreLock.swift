@@ -102,15 +102,7 @@ extension SystemV {
     /// - Throws: the ``IPCError`` of taking or giving back the lock, or what `body` throws.
     public func withLock<R>(_ body: () throws -> R) throws -> R {
       try lock()
-      let result = Result { try body() }
-      switch result {
-      case .success(let value):
-        try unlock()
-        return value
-      case .failure(let error):
-        try? unlock()
-        throw error
-      }
+      return try runThenUnlock(unlock, body)
     }
   }
 }
