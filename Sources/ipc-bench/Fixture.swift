@@ -134,6 +134,25 @@ struct CleanupEntry {
 
   /// Removes the object now, leaving the entry to `remove()` (watchdog thread).
   func removeNow() { _ = cipcb_cleanup_remove_now(number) }
+
+  /// Registers each name with `register`, then makes its object with `make`:
+  /// registered first, so a run killed in between still removes it. If any
+  /// step fails, what was made so far is removed before the error is rethrown.
+  static func makeNamed(
+    _ names: [String], register: (String) throws -> CleanupEntry, make: (String) throws -> Void
+  ) throws -> [CleanupEntry] {
+    var entries: [CleanupEntry] = []
+    do {
+      for name in names {
+        entries.append(try register(name))
+        try make(name)
+      }
+    } catch {
+      entries.forEach { $0.remove() }
+      throw error
+    }
+    return entries
+  }
 }
 
 /// Names unique to this process and measurement: "ipc-bench-PID-N".

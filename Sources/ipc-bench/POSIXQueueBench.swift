@@ -21,19 +21,12 @@ final class POSIXQueueFixture: Fixture {
     toChild = base + "-to-child"
     toParent = base + "-to-parent"
     messageSize = size
-    var entries: [CleanupEntry] = []
-    do {
-      for name in [toChild, toParent] {
-        entries.append(try CleanupEntry.messageQueue(name))
-        let queue = cipcb_mq_open(name, O_CREAT | O_EXCL | O_RDWR, 0o600, Self.maxMessages, size)
-        try check(min(queue, 0), "mq_open", name)
-        _ = cipcb_mq_close(queue)
-      }
-    } catch {
-      entries.forEach { $0.remove() }
-      throw error
+    entries = try CleanupEntry.makeNamed([toChild, toParent], register: CleanupEntry.messageQueue) {
+      name in
+      let queue = cipcb_mq_open(name, O_CREAT | O_EXCL | O_RDWR, 0o600, Self.maxMessages, size)
+      try check(min(queue, 0), "mq_open", name)
+      _ = cipcb_mq_close(queue)
     }
-    self.entries = entries
   }
 
   var childArguments: [String] {

@@ -116,17 +116,9 @@ final class POSIXSemaphoreFixture: Fixture {
     let base = "/" + UniqueName.next()
     toChild = base + "-to-child"
     toParent = base + "-to-parent"
-    var entries: [CleanupEntry] = []
-    do {
-      for name in [toChild, toParent] {
-        entries.append(try CleanupEntry.namedSemaphore(name))
-        try check(cipcb_sem_create(name), "sem_open", name)
-      }
-    } catch {
-      entries.forEach { $0.remove() }
-      throw error
+    entries = try CleanupEntry.makeNamed([toChild, toParent], register: CleanupEntry.namedSemaphore) {
+      name in try check(cipcb_sem_create(name), "sem_open", name)
     }
-    self.entries = entries
   }
 
   var childArguments: [String] { ["--to-child", toChild, "--to-parent", toParent] }

@@ -120,17 +120,9 @@ final class NamedPipeFixture: Fixture {
     let base = "/tmp/" + UniqueName.next()
     toChild = base + "-to-child"
     toParent = base + "-to-parent"
-    var entries: [CleanupEntry] = []
-    do {
-      for path in [toChild, toParent] {
-        entries.append(try CleanupEntry.file(path))
-        try check(mkfifo(path, 0o600) == 0 ? 0 : -errno, "mkfifo", path)
-      }
-    } catch {
-      entries.forEach { $0.remove() }
-      throw error
+    entries = try CleanupEntry.makeNamed([toChild, toParent], register: CleanupEntry.file) { path in
+      try check(mkfifo(path, 0o600) == 0 ? 0 : -errno, "mkfifo", path)
     }
-    self.entries = entries
     do {
       parentRead = try Self.open(toParent, O_RDONLY)
     } catch {
