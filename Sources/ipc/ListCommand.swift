@@ -2,9 +2,9 @@ import Glibc
 import IPC
 import IPCToolSupport
 
-/// `ipc list`: the message queues and semaphores of this machine: System V
-/// like `ipcs -q` and `ipcs -s` with more columns, POSIX queues from the mqueue
-/// filesystem and POSIX named semaphores from /dev/shm.
+/// `ipc list`: the message queues, semaphores and shared memory of this
+/// machine: System V like `ipcs` with more columns, POSIX queues from the
+/// mqueue filesystem, POSIX named semaphores and shared memory from /dev/shm.
 enum ListCommand {
   static let usage = """
     usage: ipc list
@@ -23,6 +23,13 @@ enum ListCommand {
 
       Then list POSIX named semaphores: name, owner, permissions and value,
       from their files /dev/shm/sem.NAME.
+
+      Then list System V shared memory segments: key, id, owner, permissions,
+      size, attachments, creator and last pids, and "dest" for a segment
+      removed while still attached, from /proc/sysvipc/shm as ipcs -m.
+
+      Then list POSIX shared memory objects: name, owner, permissions and
+      size, from the other files of /dev/shm.
     """
 
   static func main(_ arguments: Arguments) -> Int32 {
@@ -32,6 +39,8 @@ enum ListCommand {
       listPOSIXQueues()
       try listSemaphoreSets()
       listPOSIXSemaphores()
+      try listSegments()
+      listPOSIXSharedMemory()
     }
   }
 
@@ -111,9 +120,9 @@ extension ListCommand {
   }
 
   private static func listPOSIXSemaphores() {
-    guard let entries = SemaphoreFiles.entries() else {
+    guard let entries = ShmFiles.entries(.semaphores) else {
       Output.line(
-        "------ POSIX semaphores: not listed, cannot read \(SemaphoreFiles.directory):"
+        "------ POSIX semaphores: not listed, cannot read \(ShmFiles.directory):"
           + " \(String(cString: strerror(errno))) ------")
       return
     }
@@ -126,6 +135,45 @@ extension ListCommand {
       table.append([
         entry.name, MessageCommand.userName(entry.info.st_uid),
         Permissions(rawValue: entry.info.st_mode & 0o777).octal, value.map { "\($0)" } ?? "-",
+      ])
+    }
+    TextTable.lines(table).forEach(Output.line)
+  }
+}
+
+extension ListCommand {
+  private static func listSegments() throws {
+    let rows = try ProcTable(path: "/proc/sysvipc/shm").rows
+    Output.line("------ System V shared memory segments (\(rows.count)) ------")
+    var table = [["KEY", "ID", "OWNER", "PERMS", "SIZE", "ATTACHED", "CPID", "LPID", "STATUS"]]
+    for row in rows {
+      guard let id = Int32(row["shmid"] ?? "") else { continue }
+      let key = SystemV.Key(rawValue: Int32(truncatingIfNeeded: Int64(row["key"] ?? "") ?? 0))
+      let uid = UInt32(row["uid"] ?? "") ?? 0
+      // The mode field carries SHM_DEST (01000) beside the permissions.
+      let mode = UInt32(row["perms"] ?? "", radix: 8) ?? 0
+      table.append([
+        key.isPrivate ? "0x00000000" : "\(key)", "\(id)", MessageCommand.userName(uid),
+        Permissions(rawValue: mode & 0o777).octal, row["size"] ?? "?", row["nattch"] ?? "?",
+        row["cpid"] ?? "?", row["lpid"] ?? "?", mode & UInt32(SHM_DEST) != 0 ? "dest" : "",
+      ])
+    }
+    TextTable.lines(table).forEach(Output.line)
+  }
+
+  private static func listPOSIXSharedMemory() {
+    guard let entries = ShmFiles.entries(.sharedMemory) else {
+      Output.line(
+        "------ POSIX shared memory: not listed, cannot read \(ShmFiles.directory):"
+          + " \(String(cString: strerror(errno))) ------")
+      return
+    }
+    Output.line("------ POSIX shared memory (\(entries.count)) ------")
+    var table = [["NAME", "OWNER", "PERMS", "SIZE"]]
+    for entry in entries {
+      table.append([
+        entry.name, MessageCommand.userName(entry.info.st_uid),
+        Permissions(rawValue: entry.info.st_mode & 0o777).octal, "\(entry.info.st_size)",
       ])
     }
     TextTable.lines(table).forEach(Output.line)

@@ -10,6 +10,15 @@ enum SystemVName {
   /// missing, malformed, or given twice. `kind` names the object in messages
   /// ("queue", "semaphore set").
   static func parse(_ arguments: inout Arguments, kind: String) throws -> SystemVName {
+    guard let name = try parseIfGiven(&arguments, kind: kind) else {
+      throw UsageError("name the \(kind) with --key K, --id I, or --path P --project N")
+    }
+    return name
+  }
+
+  /// Takes the object's name from `arguments` if one is given there: nil if
+  /// none of its options are, a usage error if they are malformed.
+  static func parseIfGiven(_ arguments: inout Arguments, kind: String) throws -> SystemVName? {
     let idText = try arguments.option("--id")
     let key = try MessageCommand.keyOption(&arguments)
     switch (idText, key) {
@@ -21,7 +30,7 @@ enum SystemVName {
     case (nil, let key?):
       return .key(key)
     case (nil, nil):
-      throw UsageError("name the \(kind) with --key K, --id I, or --path P --project N")
+      return nil
     default:
       throw UsageError("give either --id or a key, not both")
     }
@@ -41,6 +50,14 @@ enum SystemVName {
     switch self {
     case .id(let id): try SystemV.SemaphoreSet.open(id: id)
     case .key(let key): try SystemV.SemaphoreSet.open(key: key.resolve())
+    }
+  }
+
+  /// Opens the shared memory segment, whatever its size.
+  func openSharedMemory() throws(IPCError) -> SystemV.SharedMemory {
+    switch self {
+    case .id(let id): try SystemV.SharedMemory.open(id: id)
+    case .key(let key): try SystemV.SharedMemory.open(key: key.resolve())
     }
   }
 }

@@ -7,11 +7,13 @@ let topUsage = """
   Inspect and use the Linux IPC objects of this machine.
 
   commands:
-    list        list queues and semaphores, System V (like ipcs -q -s) and POSIX
+    list        list queues, semaphores and shared memory, System V (like ipcs) and POSIX
     msg         System V message queues: create, send, receive, peek, stat, remove
     mq          POSIX message queues: create, send, receive, stat, unlink
     sem         System V semaphore sets: create, op (atomic P/V), get, set, stat, remove
     psem        POSIX named semaphores: create, wait (P), post (V), value, unlink
+    shm         shared memory, System V segments and POSIX objects: create, read,
+                write, stat, remove
     fifo        named pipes (FIFOs): create, send, receive, remove
     demo        the classic sender / batch sender / receiver walk-through
 
@@ -27,6 +29,7 @@ case "msg": status = MessageCommand.main(arguments)
 case "mq": status = POSIXQueueCommand.main(arguments)
 case "sem": status = SemaphoreCommand.main(arguments)
 case "psem": status = POSIXSemaphoreCommand.main(arguments)
+case "shm": status = SharedMemoryCommand.main(arguments)
 case "fifo": status = FifoCommand.main(arguments)
 case "demo": status = DemoCommand.main(arguments)
 case "help": Output.line(topUsage); status = ExitStatus.success

@@ -511,7 +511,7 @@ struct SemaphoreCommandTests {
   }
 
   /// Runs `python3 -c script` from PATH (CI may put a virtual environment first).
-  private static func python(_ script: String) throws -> SpawnedProcess {
+  static func python(_ script: String) throws -> SpawnedProcess {
     try SpawnedProcess.run("/usr/bin/env", ["python3", "-c", script])
   }
 

@@ -97,6 +97,10 @@ final class SpawnedProcess {
   }
 
   var standardOutput: String { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
+  /// Standard output as raw bytes, for output that need not be UTF-8.
+  var standardOutputBytes: [UInt8] {
+    (try? Data(contentsOf: URL(fileURLWithPath: outputPath))).map { Array($0) } ?? []
+  }
   var standardError: String { (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? "" }
 
   /// Waits until a thread of the process sleeps in the kernel function
