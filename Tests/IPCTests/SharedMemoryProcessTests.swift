@@ -86,4 +86,39 @@ struct SharedMemoryProcessTests {
       #expect(info.st_mode & 0o777 == 0o600)
     }
   }
+
+  /// Another process made the object and has not sized it yet (shm_open
+  /// and ftruncate are two calls): openOrCreate waits for the size instead
+  /// of reporting a mismatch with 0 bytes, or resizing it.
+  @Test func openOrCreateWaitsForACreatorThatHasNotSizedTheObjectYet() async throws {
+    try await withSharedMemoryName { name in
+      let file = "/dev/shm" + name
+      let creator = try SpawnedProcess(
+        "/bin/sh", ["-c", ": > \"$0\" && sleep 0.4 && truncate -s 8192 \"$0\"", file])
+      #expect(eventually { access(file, F_OK) == 0 }, "the creator never made \(file)")
+      let start = ContinuousClock.now
+      let memory = try POSIX.SharedMemory.openOrCreate(name, size: 8192)
+      #expect(ContinuousClock.now - start >= .milliseconds(200))
+      #expect(try memory.size == 8192)
+      #expect(creator.wait(timeout: .seconds(10)))
+      #expect(creator.exitStatus == 0, "\(creator.standardError)")
+    }
+  }
+
+  /// A creator that never sizes its object: the wait ends, naming both
+  /// sizes, and the object is left as it was.
+  @Test func openOrCreateGivesUpOnAnObjectThatStaysEmpty() async throws {
+    try await withSharedMemoryName { name in
+      let made = try SpawnedProcess.run("/bin/sh", ["-c", ": > \"$0\"", "/dev/shm" + name])
+      #expect(made.exitStatus == 0, "\(made.standardError)")
+      let start = ContinuousClock.now
+      let error = try #require(throws: IPCError.self) {
+        try POSIX.SharedMemory.openOrCreate(name, size: 8192)
+      }
+      #expect(ContinuousClock.now - start >= POSIX.SharedMemory.sizingTimeout)
+      #expect(error.code == .invalidArgument)
+      #expect(error.reason.contains("\(name) exists with 0 bytes, not the 8192 asked for"), "\(error)")
+      #expect(try POSIX.SharedMemory.open(name).size == 0)
+    }
+  }
 }
