@@ -8,6 +8,7 @@ import IPC
 enum DemoCommand {
   static let usage = """
     usage: ipc demo [--mechanism sysv|posix|pipe] [--interval SECONDS] [--count N]
+           ipc demo bounded-buffer [--producers N] [--consumers N] [--items N] [--slots N]
 
       Three child processes share one message queue (or named pipe):
         sender        sends one JSON greeting
@@ -25,6 +26,21 @@ enum DemoCommand {
                           one length-prefixed frame led by a kind byte (G, B, E)
       --interval SECONDS  pause between batch messages (default 0.05)
       --count N           number of batch messages (default 20)
+
+      bounded-buffer: the producer/consumer problem. A private System V
+      shared memory segment holds a ring of item slots; a private semaphore
+      set holds empty (the free slots), full (the filled ones) and mutex.
+      Each producer puts its items with P(empty) P(mutex) put V(mutex)
+      V(full); consumers take them with P(full) P(mutex) take V(mutex)
+      V(empty) until the last producer puts one stop item per consumer.
+      Consumers count every item they take in the segment; the parent then
+      checks that each was consumed exactly once (exit status 1 if not) and
+      removes both objects, also after a failure or a signal.
+
+      --producers N       producer processes (default 3)
+      --consumers N       consumer processes (default 2)
+      --items N           items each producer puts (default 1000)
+      --slots N           slots in the ring (default 8)
     """
 
   /// Message types: the queue routes the roles.
@@ -52,6 +68,12 @@ enum DemoCommand {
 
   static func main(_ arguments: Arguments) -> Int32 {
     run(usage: usage, arguments) { arguments in
+      // The producer/consumer demo lives in a file of its own.
+      if arguments.words.first == "bounded-buffer" {
+        _ = arguments.subcommand()
+        try BoundedBufferDemo.main(&arguments)
+        return
+      }
       // Children are this executable run with a hidden --role option.
       if let role = try arguments.option("--role") {
         let queue = try openChannel(&arguments, role: role)

@@ -1,0 +1,448 @@
+import CIPCShims  // semctl: variadic in C, so reached through the shim
+import Glibc
+import IPC
+
+/// `ipc demo bounded-buffer`: the classic producer/consumer problem with real
+/// processes, a System V shared memory ring and a System V semaphore set
+/// (empty, full, mutex), checked item by item afterwards.
+enum BoundedBufferDemo {
+  /// The semaphores of the set, in order: `create(values: [slots, 0, 1])`.
+  enum Semaphore {
+    /// Free slots: a producer's P waits while the ring is full.
+    static let empty = 0
+    /// Filled slots: a consumer's P waits while the ring is empty.
+    static let full = 1
+    /// Guards the ring's slots and indexes.
+    static let mutex = 2
+  }
+
+  /// The numbers a run is made of; the parent passes them on to each child,
+  /// which computes the same layout from them.
+  struct Parameters {
+    var producers = 3
+    var consumers = 2
+    var items = 1000
+    var slots = 8
+
+    /// The most processes of either kind: each is a real process.
+    static let maxProcesses = 100
+    /// The most items in all: the segment holds a 4-byte count per item.
+    static let maxItems = 10_000_000
+
+    /// Takes the four options, each optional; every value is checked here,
+    /// before anything is made.
+    init(_ arguments: inout Arguments) throws(UsageError) {
+      producers = try Self.take("--producers", &arguments, default: producers, 1...Self.maxProcesses)
+      consumers = try Self.take("--consumers", &arguments, default: consumers, 1...Self.maxProcesses)
+      items = try Self.take("--items", &arguments, default: items, 0...Self.maxItems)
+      // The empty semaphore starts at --slots, and no semaphore holds more than SEMVMX.
+      slots = try Self.take("--slots", &arguments, default: slots, 1...Int(CIPC_SEMVMX))
+      guard producers * items <= Self.maxItems else {
+        throw UsageError(
+          "--producers × --items is \(producers * items), more than \(Self.maxItems) items in all")
+      }
+    }
+
+    private static func take(
+      _ name: String, _ arguments: inout Arguments, default value: Int, _ range: ClosedRange<Int>
+    ) throws(UsageError) -> Int {
+      guard let given = try arguments.integer(name) else { return value }
+      guard range.contains(given) else {
+        throw UsageError(
+          "\(name) needs a number from \(range.lowerBound) to \(range.upperBound), not \(given)")
+      }
+      return given
+    }
+
+    /// The options that give a child these numbers.
+    var arguments: [String] {
+      [
+        "--producers", "\(producers)", "--consumers", "\(consumers)", "--items", "\(items)", "--slots",
+        "\(slots)",
+      ]
+    }
+  }
+
+  /// One slot of the ring: who made the item and its number (both from 1).
+  struct Item: BitwiseCopyable {
+    var producer: Int32
+    var sequence: Int32
+
+    /// Tells a consumer to stop; the last producer puts one per consumer,
+    /// after every real item, so the ring's order delivers them last.
+    static let stop = Item(producer: -1, sequence: 0)
+  }
+
+  /// Where everything lives in the segment (all offsets in bytes):
+  ///
+  ///     0                 in: how many items were ever put (next slot: in % slots)
+  ///     8                 out: how many were ever taken
+  ///     16                producers that have not finished yet
+  ///     24                per producer, Int64: items it put
+  ///     ...               per consumer, Int64: items it took
+  ///     ...               per consumer, Int64: items it took that no producer made
+  ///     ring              slots × Item
+  ///     counts            per item, Int32: how many times it was taken
+  ///
+  /// The counts are added atomically by consumers after the mutex is given
+  /// back, so they check the ring and its semaphores instead of trusting them.
+  struct Layout {
+    let parameters: Parameters
+    static let putCount = 0
+    static let takenCount = 8
+    static let producersLeft = 16
+    private static let header = 24
+
+    init(_ parameters: Parameters) { self.parameters = parameters }
+
+    func produced(_ producer: Int) -> Int { Self.header + 8 * producer }
+    func consumed(_ consumer: Int) -> Int { Self.header + 8 * (parameters.producers + consumer) }
+    func invalid(_ consumer: Int) -> Int {
+      Self.header + 8 * (parameters.producers + parameters.consumers + consumer)
+    }
+    var ring: Int { Self.header + 8 * (parameters.producers + 2 * parameters.consumers) }
+    func slot(_ index: Int64) -> Int {
+      ring + MemoryLayout<Item>.stride * Int(index % Int64(parameters.slots))
+    }
+    var counts: Int { ring + MemoryLayout<Item>.stride * parameters.slots }
+    /// The count of item `sequence` (from 1) of `producer` (from 1).
+    func count(producer: Int, sequence: Int) -> Int {
+      counts + 4 * ((producer - 1) * parameters.items + sequence - 1)
+    }
+    var size: Int { counts + 4 * parameters.producers * parameters.items }
+  }
+
+  static func main(_ arguments: inout Arguments) throws {
+    if let role = try arguments.option("--role") {
+      try child(role, &arguments)
+      return
+    }
+    let parameters = try Parameters(&arguments)
+    try arguments.finish()
+    try coordinate(parameters)
+  }
+
+  // MARK: The parent
+
+  /// Makes the segment and the set, starts the children, waits for them,
+  /// checks every item's count and removes both objects on every path.
+  private static func coordinate(_ parameters: Parameters) throws {
+    let layout = Layout(parameters)
+    // Signals are held while the objects are made, so the handler always
+    // knows every object that exists; one that came meanwhile runs at the unblock.
+    var handled = sigset_t()
+    sigemptyset(&handled)
+    for signal in [SIGINT, SIGTERM, SIGHUP] { sigaddset(&handled, signal) }
+    pthread_sigmask(SIG_BLOCK, &handled, nil)
+    boundedBufferSignal = 0  // initialized now, never first inside the handler
+    boundedBufferObjects = (memory: -1, semaphores: -1)
+    installSignalHandlers()
+    let made = Result { () throws(IPCError) -> (SystemV.SharedMemory, SystemV.SemaphoreSet) in
+      let memory = try SystemV.SharedMemory.create(size: layout.size)
+      boundedBufferObjects.memory = memory.id
+      do throws(IPCError) {
+        let set = try SystemV.SemaphoreSet.create(values: [parameters.slots, 0, 1])
+        boundedBufferObjects.semaphores = set.id
+        return (memory, set)
+      } catch {
+        try? memory.remove()
+        boundedBufferObjects.memory = -1
+        throw error
+      }
+    }
+    // Also unblocks what a parent process blocked: a handler is no use on a blocked signal.
+    pthread_sigmask(SIG_UNBLOCK, &handled, nil)
+    let (memory, set) = try made.get()
+    let objects = "shared memory segment \(memory.id) and semaphore set \(set.id)"
+    var setRemoved = false
+    var memoryRemoved = false
+    defer {
+      if !setRemoved { try? set.remove() }
+      if !memoryRemoved { try? memory.remove() }
+    }
+    let region = try memory.attach()
+    try region.store(Int64(parameters.producers), at: Layout.producersLeft)
+    Output.line(
+      "bounded-buffer: made shared memory segment \(memory.id) (\(layout.size) bytes) and semaphore set "
+        + "\(set.id) (empty \(parameters.slots), full 0, mutex 1); starting "
+        + "\(plural(parameters.producers, "producer")) and \(plural(parameters.consumers, "consumer"))")
+
+    let start = ContinuousClock.now
+    let common = ["demo", "bounded-buffer", "--memory", "\(memory.id)", "--semaphores", "\(set.id)"]
+    var running: [ChildProcess] = []
+    var failed: String?  // the first process that failed
+    // Removing the set wakes every child blocked on it (EIDRM), and a child
+    // that was not blocked fails at its next P or V: no child is left waiting.
+    func stopChildren() {
+      guard !setRemoved else { return }
+      try? set.remove()
+      setRemoved = true
+    }
+    let roles =
+      (1...parameters.consumers).map { ("consumer", $0) }
+      + (1...parameters.producers).map { ("producer", $0) }
+    for (role, number) in roles where boundedBufferSignal == 0 {
+      do {
+        running.append(
+          try ChildProcess(
+            role: "\(role) \(number)",
+            arguments: common + ["--role", role, "--number", "\(number)"] + parameters.arguments))
+      } catch {
+        Output.error("ipc: \((error as? CommandFailure)?.message ?? "\(error)")")
+        failed = "\(role) \(number)"
+        stopChildren()
+        break
+      }
+    }
+    while let (child, ok) = ChildProcess.waitForAny(of: running) {
+      running.removeAll { $0.pid == child.pid }
+      if !ok && failed == nil {
+        failed = child.role
+        stopChildren()
+      }
+    }
+    let elapsed = ContinuousClock.now - start
+    // The handler removed both objects; the children are gone, so the segment is too.
+    func exitIfInterrupted() {
+      guard boundedBufferSignal != 0 else { return }
+      Output.error("ipc demo: interrupted by signal \(boundedBufferSignal); \(objects) removed")
+      exit(128 + boundedBufferSignal)
+    }
+    exitIfInterrupted()
+    if let failed {
+      throw CommandFailure("bounded-buffer failed: \(failed) did not finish cleanly; \(objects) removed")
+    }
+    let verdict = try Verdict(region, layout)
+    try region.close()
+    do {
+      try set.remove()
+      setRemoved = true
+      try memory.remove()
+      memoryRemoved = true
+    } catch {
+      exitIfInterrupted()  // a signal now would have removed them first
+      throw error
+    }
+    let consumed = verdict.consumed.enumerated().map { "consumer \($0.offset + 1): \($0.element)" }
+    Output.line(
+      "bounded-buffer: produced \(verdict.produced.reduce(0, +)) items (\(plural(parameters.producers, "producer")) "
+        + "× \(parameters.items)), consumed \(verdict.consumed.reduce(0, +)) (\(consumed.joined(separator: ", "))) "
+        + "in \(seconds(elapsed)) s")
+    let problems = verdict.problems(parameters)
+    guard problems.isEmpty else {
+      throw CommandFailure(
+        "bounded-buffer: not every item was consumed exactly once: \(problems.joined(separator: "; ")); "
+          + "\(objects) removed")
+    }
+    Output.line("bounded-buffer: every item consumed exactly once; \(objects) removed")
+  }
+
+  /// What the children left in the segment, read once they have all exited.
+  private struct Verdict {
+    var produced: [Int]
+    var consumed: [Int]
+    var invalid = 0
+    /// Items never taken, and how many there were.
+    var lost: [(producer: Int, sequence: Int)] = []
+    var lostCount = 0
+    /// Items taken more than once, with their count, and how many there were.
+    var repeated: [(producer: Int, sequence: Int, count: Int32)] = []
+    var repeatedCount = 0
+
+    /// How many examples of each problem are named.
+    private static let examples = 3
+
+    init(_ region: SharedRegion, _ layout: Layout) throws {
+      let parameters = layout.parameters
+      produced = try (0..<parameters.producers).map {
+        Int(try region.load(Int64.self, at: layout.produced($0)))
+      }
+      consumed = try (0..<parameters.consumers).map {
+        Int(try region.load(Int64.self, at: layout.consumed($0)))
+      }
+      invalid = try (0..<parameters.consumers).reduce(0) {
+        $0 + Int(try region.load(Int64.self, at: layout.invalid($1)))
+      }
+      // Millions of counts: one bounds check for all of them, not one per load.
+      try region.withUnsafeBytes { bytes in
+        for producer in 1...parameters.producers {
+          for sequence in stride(from: 1, through: parameters.items, by: 1) {
+            let count = bytes.load(
+              fromByteOffset: layout.count(producer: producer, sequence: sequence), as: Int32.self)
+            if count == 0 {
+              lostCount += 1
+              if lost.count < Self.examples { lost.append((producer, sequence)) }
+            } else if count != 1 {
+              repeatedCount += 1
+              if repeated.count < Self.examples { repeated.append((producer, sequence, count)) }
+            }
+          }
+        }
+      }
+    }
+
+    /// Every way the run went wrong, as phrases; empty if none did.
+    func problems(_ parameters: Parameters) -> [String] {
+      var problems: [String] = []
+      for (index, count) in produced.enumerated() where count != parameters.items {
+        problems.append("producer \(index + 1) put \(count) items, not \(parameters.items)")
+      }
+      let expected = parameters.producers * parameters.items
+      let taken = consumed.reduce(0, +)
+      if taken != expected { problems.append("\(taken) items were taken, not \(expected)") }
+      if invalid > 0 { problems.append("\(invalid) items taken named no item any producer made") }
+      if lostCount > 0 {
+        let named = lost.map { "producer \($0.producer) item \($0.sequence)" }
+        problems.append(
+          "\(lostCount) never taken (\(named.joined(separator: ", "))\(lostCount > lost.count ? ", …" : ""))")
+      }
+      if repeatedCount > 0 {
+        let named = repeated.map { "producer \($0.producer) item \($0.sequence): \($0.count) times" }
+        problems.append(
+          "\(repeatedCount) taken more than once (\(named.joined(separator: ", "))"
+            + "\(repeatedCount > repeated.count ? ", …" : ""))")
+      }
+      return problems
+    }
+  }
+
+  /// `1 producer`, `3 producers`.
+  private static func plural(_ count: Int, _ noun: String) -> String {
+    "\(count) \(noun)\(count == 1 ? "" : "s")"
+  }
+
+  /// `1.234`: seconds with milliseconds.
+  private static func seconds(_ duration: Duration) -> String {
+    let milliseconds = Int(duration / .milliseconds(1))
+    let fraction = String(milliseconds % 1000)
+    return "\(milliseconds / 1000).\(String(repeating: "0", count: 3 - fraction.count))\(fraction)"
+  }
+
+  /// Ctrl-C, SIGTERM or SIGHUP must not leave the objects behind: the handler
+  /// removes them (semctl and shmctl are async-signal-safe), which also wakes
+  /// the children; the parent then notices as its waitpid is interrupted.
+  private static func installSignalHandlers() {
+    for signal in [SIGINT, SIGTERM, SIGHUP] {
+      var action = sigaction()
+      action.__sigaction_handler.sa_handler = { signal in
+        if boundedBufferObjects.semaphores >= 0 {
+          _ = cipc_semctl(boundedBufferObjects.semaphores, 0, IPC_RMID)
+        }
+        if boundedBufferObjects.memory >= 0 { _ = shmctl(boundedBufferObjects.memory, IPC_RMID, nil) }
+        boundedBufferSignal = signal
+      }
+      sigemptyset(&action.sa_mask)
+      action.sa_flags = 0  // interrupt waitpid, so the parent notices
+      sigaction(signal, &action, nil)
+    }
+  }
+
+  // MARK: The children
+
+  /// A producer or consumer: the same executable, started with the hidden
+  /// `--role`, `--number`, `--memory` and `--semaphores` options.
+  private static func child(_ role: String, _ arguments: inout Arguments) throws {
+    guard let number = try arguments.integer("--number"),
+      let memoryID = try arguments.integer("--memory").flatMap({ Int32(exactly: $0) }),
+      let setID = try arguments.integer("--semaphores").flatMap({ Int32(exactly: $0) })
+    else {
+      throw UsageError("--role needs --number N, --memory ID and --semaphores ID")
+    }
+    let layout = Layout(try Parameters(&arguments))
+    try arguments.finish()
+    let name = "\(role) \(number) (pid \(getpid()))"
+    var done = 0
+    do {
+      let memory = try SystemV.SharedMemory.open(id: memoryID)
+      guard memory.size == layout.size else {
+        throw CommandFailure("\(name): segment \(memoryID) has \(memory.size) bytes, not \(layout.size)")
+      }
+      let ring = Ring(
+        region: try memory.attach(), set: try SystemV.SemaphoreSet.open(id: setID), layout: layout)
+      switch role {
+      case "producer": try produce(ring, number: number, done: &done)
+      case "consumer": try consume(ring, number: number, done: &done)
+      default: throw UsageError("unknown role '\(role)'")
+      }
+    } catch let error as IPCError {
+      // Usually the set was removed: another process failed, or the parent was interrupted.
+      throw CommandFailure("\(name) stopped after \(done) items: \(error)")
+    }
+  }
+
+  /// The ring as one process sees it: put and take are the textbook P/V sequences.
+  private struct Ring {
+    let region: SharedRegion
+    let set: SystemV.SemaphoreSet
+    let layout: Layout
+
+    /// P(empty), P(mutex), store at in, V(mutex), V(full). The mutex is taken
+    /// with undo: a process killed while holding it gives it back.
+    func put(_ item: Item) throws(IPCError) {
+      try set.wait(Semaphore.empty)
+      try set.wait(Semaphore.mutex, undo: true)
+      let index = try region.load(Int64.self, at: Layout.putCount)
+      try region.store(item, at: layout.slot(index))
+      try region.store(index + 1, at: Layout.putCount)
+      try set.signal(Semaphore.mutex, undo: true)
+      try set.signal(Semaphore.full)
+    }
+
+    /// P(full), P(mutex), load at out, V(mutex), V(empty).
+    func take() throws(IPCError) -> Item {
+      try set.wait(Semaphore.full)
+      try set.wait(Semaphore.mutex, undo: true)
+      let index = try region.load(Int64.self, at: Layout.takenCount)
+      let item = try region.load(Item.self, at: layout.slot(index))
+      try region.store(index + 1, at: Layout.takenCount)
+      try set.signal(Semaphore.mutex, undo: true)
+      try set.signal(Semaphore.empty)
+      return item
+    }
+  }
+
+  private static func produce(_ ring: Ring, number: Int, done: inout Int) throws(IPCError) {
+    let items = ring.layout.parameters.items
+    for sequence in stride(from: 1, through: items, by: 1) {
+      try ring.put(Item(producer: Int32(number), sequence: Int32(sequence)))
+      done += 1
+    }
+    try ring.region.store(Int64(done), at: ring.layout.produced(number - 1))
+    Output.line("producer \(number) (pid \(getpid())): put \(done) items")
+    // The last producer to finish puts the stop items, behind every real one.
+    try ring.set.wait(Semaphore.mutex, undo: true)
+    let left = try ring.region.load(Int64.self, at: Layout.producersLeft) - 1
+    try ring.region.store(left, at: Layout.producersLeft)
+    try ring.set.signal(Semaphore.mutex, undo: true)
+    if left == 0 {
+      for _ in 0..<ring.layout.parameters.consumers { try ring.put(.stop) }
+    }
+  }
+
+  private static func consume(_ ring: Ring, number: Int, done: inout Int) throws(IPCError) {
+    let parameters = ring.layout.parameters
+    var invalid: Int64 = 0
+    while true {
+      let item = try ring.take()
+      if item.producer == Item.stop.producer { break }
+      done += 1
+      let producer = Int(item.producer)
+      let sequence = Int(item.sequence)
+      guard (1...parameters.producers).contains(producer), sequence >= 1, sequence <= parameters.items else {
+        invalid += 1
+        continue
+      }
+      // Atomic, so two consumers given the same item both count it.
+      try ring.region.atomicAdd(Int32(1), at: ring.layout.count(producer: producer, sequence: sequence))
+    }
+    try ring.region.store(Int64(done), at: ring.layout.consumed(number - 1))
+    try ring.region.store(invalid, at: ring.layout.invalid(number - 1))
+    Output.line("consumer \(number) (pid \(getpid())): took \(done) items")
+  }
+}
+
+/// The ids of the objects the parent made (-1 before), for the signal handler.
+/// Plain values: a handler must not touch reference counts.
+nonisolated(unsafe) private var boundedBufferObjects: (memory: Int32, semaphores: Int32) = (-1, -1)
+/// The signal that interrupted the demo, or 0.
+nonisolated(unsafe) private var boundedBufferSignal: Int32 = 0

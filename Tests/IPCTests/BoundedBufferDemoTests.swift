@@ -1,0 +1,208 @@
+import Foundation
+import Testing
+
+@testable import IPC
+
+/// `ipc demo bounded-buffer`: real producer and consumer processes over a
+/// System V segment and semaphore set; every item arrives exactly once, and
+/// both objects are gone afterwards, also after a signal or a killed child.
+@Suite("ipc demo bounded-buffer")
+struct BoundedBufferDemoTests {
+  /// The segment and set ids in "bounded-buffer: made shared memory segment
+  /// 5 (… bytes) and semaphore set 7 (…); starting …".
+  private func objectIDs(_ output: String) -> (memory: Int32, semaphores: Int32)? {
+    guard let first = output.split(separator: "\n").first, first.hasPrefix("bounded-buffer: made") else {
+      return nil
+    }
+    let words = first.split(separator: " ").map(String.init)
+    func number(after phrase: [String]) -> Int32? {
+      let index = (0...(words.count - phrase.count)).first {
+        Array(words[$0..<($0 + phrase.count)]) == phrase
+      }
+      return index.flatMap { Int32(words[$0 + phrase.count]) }
+    }
+    guard let memory = number(after: ["memory", "segment"]), let set = number(after: ["semaphore", "set"])
+    else {
+      return nil
+    }
+    return (memory, set)
+  }
+
+  /// Whether the kernel still lists `id` in /proc/sysvipc/`table` (`shm` or `sem`).
+  private func listed(_ id: Int32, in table: String) throws -> Bool {
+    let text = try String(contentsOfFile: "/proc/sysvipc/\(table)", encoding: .utf8)
+    return text.split(separator: "\n").dropFirst().contains { line in
+      line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first == "\(id)"
+    }
+  }
+
+  /// Checks that neither object of the run whose output is `output` exists any more.
+  private func expectRemoved(_ output: String) throws {
+    let ids = try #require(objectIDs(output))
+    #expect(try !listed(ids.memory, in: "shm"), "segment \(ids.memory) left behind")
+    #expect(try !listed(ids.semaphores, in: "sem"), "semaphore set \(ids.semaphores) left behind")
+  }
+
+  /// Removes the run's objects if they are still there, so a failed test leaves nothing behind.
+  private func removeLeftovers(_ output: String) {
+    guard let ids = objectIDs(output) else { return }
+    try? SystemV.SemaphoreSet.open(id: ids.semaphores).remove()
+    try? SystemV.SharedMemory.open(id: ids.memory).remove()
+  }
+
+  /// "consumer 1: 1479, consumer 2: 1521" from the totals line, in order.
+  private func consumedPerConsumer(_ output: String) -> [Int] {
+    guard let line = output.split(separator: "\n").first(where: { $0.contains("bounded-buffer: produced") }),
+      let open = line.firstIndex(of: "("), let lastOpen = line.lastIndex(of: "("), open != lastOpen,
+      let close = line.lastIndex(of: ")")
+    else { return [] }
+    return line[line.index(after: lastOpen)..<close].split(separator: ",").compactMap { part in
+      part.split(separator: ":").last.flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+    }
+  }
+
+  struct Run: CustomTestStringConvertible, Sendable {
+    var producers: Int
+    var consumers: Int
+    var items: Int
+    var slots: Int
+    var testDescription: String { "\(producers)p \(consumers)c \(items) items \(slots) slots" }
+  }
+
+  @Test(
+    arguments: [
+      Run(producers: 3, consumers: 2, items: 1000, slots: 8),  // the defaults, given explicitly
+      Run(producers: 2, consumers: 2, items: 400, slots: 1),  // one slot: strict alternation
+      Run(producers: 1, consumers: 5, items: 300, slots: 2),  // more consumers than producers
+      Run(producers: 2, consumers: 6, items: 3, slots: 1),  // more consumers than items
+      Run(producers: 4, consumers: 1, items: 250, slots: 64),
+      Run(producers: 2, consumers: 3, items: 0, slots: 4),  // nothing to do, stop items only
+    ])
+  func everyItemIsConsumedExactlyOnce(_ run: Run) throws {
+    let demo = try Tools.ipc(
+      "demo", "bounded-buffer", "--producers", "\(run.producers)", "--consumers", "\(run.consumers)",
+      "--items", "\(run.items)", "--slots", "\(run.slots)")
+    defer { removeLeftovers(demo.standardOutput) }
+    let output = demo.standardOutput
+    #expect(demo.exitStatus == 0, "\(demo.standardError)")
+    #expect(output.contains("(empty \(run.slots), full 0, mutex 1)"))
+    for producer in 1...run.producers {
+      #expect(output.contains("producer \(producer) (pid "))
+      #expect(output.contains("): put \(run.items) items"))
+    }
+    let total = run.producers * run.items
+    let noun = run.producers == 1 ? "producer" : "producers"
+    #expect(
+      output.contains(
+        "produced \(total) items (\(run.producers) \(noun) × \(run.items)), consumed \(total) ("))
+    let perConsumer = consumedPerConsumer(output)
+    #expect(perConsumer.count == run.consumers)
+    #expect(perConsumer.reduce(0, +) == total)
+    for (index, count) in perConsumer.enumerated() {
+      #expect(output.contains("consumer \(index + 1) (pid "))
+      #expect(output.contains("): took \(count) items"))
+    }
+    #expect(output.contains(" s\nbounded-buffer: every item consumed exactly once; shared memory segment "))
+    try expectRemoved(output)
+  }
+
+  @Test func theDefaultsAreThreeProducersTwoConsumersAThousandItemsEightSlots() throws {
+    let demo = try Tools.ipc("demo", "bounded-buffer")
+    defer { removeLeftovers(demo.standardOutput) }
+    #expect(demo.exitStatus == 0, "\(demo.standardError)")
+    let output = demo.standardOutput
+    #expect(output.contains("(empty 8, full 0, mutex 1); starting 3 producers and 2 consumers"))
+    #expect(output.contains("produced 3000 items (3 producers × 1000), consumed 3000 (consumer 1: "))
+    #expect(consumedPerConsumer(output).reduce(0, +) == 3000)
+    #expect(output.contains("every item consumed exactly once"))
+    try expectRemoved(output)
+  }
+
+  @Test(
+    arguments: [
+      (["--slots", "0"], "--slots needs a number from 1 to 32767, not 0"),
+      (["--slots", "40000"], "--slots needs a number from 1 to 32767, not 40000"),
+      (["--items", "-1"], "--items needs a number from 0 to 10000000, not -1"),
+      (["--items", "many"], "--items needs a whole number, not 'many'"),
+      (["--producers", "0"], "--producers needs a number from 1 to 100, not 0"),
+      (["--consumers", "0"], "--consumers needs a number from 1 to 100, not 0"),
+      (["--producers", "100", "--items", "200000"], "--producers × --items is 20000000, more than 10000000"),
+      (["--frobnicate"], "unknown option --frobnicate"),
+      (["--slots"], "--slots needs a value"),
+    ])
+  func badArgumentsAreUsageErrors(_ arguments: [String], _ message: String) throws {
+    let demo = try SpawnedProcess.run(Tools.ipc, ["demo", "bounded-buffer"] + arguments)
+    #expect(demo.exitStatus == 2)
+    #expect(demo.standardError.contains("ipc: \(message)"), "\(demo.standardError)")
+    #expect(demo.standardError.contains("ipc demo bounded-buffer [--producers N]"))
+    // Rejected before anything was made.
+    #expect(!demo.standardOutput.contains("made"))
+  }
+
+  @Test func theUsageDocumentsIt() throws {
+    let help = try Tools.ipc("demo", "--help")
+    #expect(help.exitStatus == 0)
+    #expect(help.standardOutput.contains("ipc demo bounded-buffer [--producers N] [--consumers N]"))
+    #expect(help.standardOutput.contains("--slots N           slots in the ring (default 8)"))
+  }
+
+  /// Starts a run long enough to interrupt (millions of items) and returns
+  /// it once all its children are running, with their pids.
+  private func startLongRun() throws -> (SpawnedProcess, [pid_t]) {
+    let demo = try SpawnedProcess(
+      Tools.ipc, ["demo", "bounded-buffer", "--producers", "2", "--consumers", "3", "--items", "2000000"])
+    var children: [pid_t] = []
+    let started = eventually(timeout: .seconds(20)) {
+      let list =
+        (try? String(contentsOfFile: "/proc/\(demo.pid)/task/\(demo.pid)/children", encoding: .utf8)) ?? ""
+      children = list.split(separator: " ").compactMap { pid_t($0) }
+      return objectIDs(demo.standardOutput) != nil && children.count == 5
+    }
+    guard started else { throw SpawnFailure(message: "the run never got going: \(demo.standardError)") }
+    usleep(100_000)  // let items flow, so the signal lands mid-way
+    return (demo, children)
+  }
+
+  /// The role word (`producer`, `consumer`) in a child's command line.
+  private func role(of pid: pid_t) -> String? {
+    let commandLine = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline"))) ?? Data()
+    let words = commandLine.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+    return words.firstIndex(of: "--role").flatMap { $0 + 1 < words.count ? words[$0 + 1] : nil }
+  }
+
+  @Test func aSignalMidwayRemovesTheSegmentAndTheSet() throws {
+    let (demo, children) = try startLongRun()
+    defer { removeLeftovers(demo.standardOutput) }
+    let ids = try #require(objectIDs(demo.standardOutput))
+    #expect(try listed(ids.memory, in: "shm"))
+    #expect(try listed(ids.semaphores, in: "sem"))
+    kill(demo.pid, SIGTERM)
+    #expect(demo.wait(timeout: .seconds(20)))
+    #expect(demo.exitStatus == 128 + SIGTERM)
+    #expect(!demo.standardOutput.contains("put 2000000 items"), "the run ended before the signal")
+    #expect(
+      demo.standardError.contains(
+        "interrupted by signal \(SIGTERM); shared memory segment \(ids.memory) and semaphore set \(ids.semaphores) removed"
+      ))
+    // Removing the set stopped the children (EIDRM if blocked, EINVAL at
+    // their next semop otherwise); the parent waited for every one.
+    #expect(demo.standardError.contains("stopped after"))
+    for child in children { #expect(kill(child, 0) == -1 && errno == ESRCH, "child \(child) still runs") }
+    try expectRemoved(demo.standardOutput)
+  }
+
+  @Test func aKilledConsumerStopsTheRunAndRemovesBoth() throws {
+    let (demo, children) = try startLongRun()
+    defer { removeLeftovers(demo.standardOutput) }
+    let consumer = try #require(children.first { role(of: $0) == "consumer" })
+    kill(consumer, SIGKILL)
+    #expect(demo.wait(timeout: .seconds(20)))
+    #expect(demo.exitStatus == 1)
+    let error = demo.standardError
+    #expect(error.contains("process (pid \(consumer)) was killed by signal \(SIGKILL)"))
+    #expect(error.contains("bounded-buffer failed: consumer "))
+    #expect(!demo.standardOutput.contains("exactly once"))
+    for child in children { #expect(kill(child, 0) == -1 && errno == ESRCH, "child \(child) still runs") }
+    try expectRemoved(demo.standardOutput)
+  }
+}
