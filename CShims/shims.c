@@ -114,3 +114,33 @@ int cipc_cond_init_shared_monotonic(pthread_cond_t *condition) {
   pthread_condattr_destroy(&attributes);
   return result;
 }
+
+// The flags are compared with those of a mutex or condition made here with the
+// same attributes, so no glibc-internal constant is spelled out.
+_Bool cipc_mutex_is_shared_robust(const pthread_mutex_t *mutex) {
+#ifdef __GLIBC__
+  pthread_mutex_t reference;
+  if (cipc_mutex_init_shared_robust(&reference) != 0) return 1;  // cannot tell: do not refuse
+  int expected = reference.__data.__kind;
+  pthread_mutex_destroy(&reference);
+  int kind = __atomic_load_n(&mutex->__data.__kind, __ATOMIC_RELAXED);
+  return (kind & expected) == expected;
+#else
+  (void)mutex;
+  return 1;
+#endif
+}
+
+_Bool cipc_cond_is_shared_monotonic(const pthread_cond_t *condition) {
+#ifdef __GLIBC__
+  pthread_cond_t reference;
+  if (cipc_cond_init_shared_monotonic(&reference) != 0) return 1;
+  unsigned expected = reference.__data.__wrefs;  // no waiters yet: the flags alone
+  pthread_cond_destroy(&reference);
+  unsigned flags = __atomic_load_n(&condition->__data.__wrefs, __ATOMIC_RELAXED);
+  return (flags & expected) == expected;
+#else
+  (void)condition;
+  return 1;
+#endif
+}

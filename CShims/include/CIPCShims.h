@@ -145,4 +145,14 @@ int cipc_mutex_lock_monotonic(pthread_mutex_t *mutex, const struct timespec *dea
 /// pthread_cond_timedwait's deadline. Returns 0 or an errno value.
 int cipc_cond_init_shared_monotonic(pthread_cond_t *condition);
 
+/// Whether `mutex` carries every flag a mutex made by cipc_mutex_init_shared_robust
+/// has (glibc keeps them in __data.__kind, fixed at init). Zeroed memory is
+/// a valid private, non-robust mutex to glibc, so a forgotten init would
+/// otherwise go unnoticed until a holder dies or another process waits.
+_Bool cipc_mutex_is_shared_robust(const pthread_mutex_t *mutex);
+
+/// Whether `condition` carries the flags cipc_cond_init_shared_monotonic sets
+/// (glibc keeps them in the low bits of __data.__wrefs), as above.
+_Bool cipc_cond_is_shared_monotonic(const pthread_cond_t *condition);
+
 #endif

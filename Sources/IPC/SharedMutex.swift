@@ -138,8 +138,11 @@ public struct SharedMutex: Sendable, CustomStringConvertible {
   ///
   /// Throws untyped: the ``IPCError`` of locking, or what `recover` or `body` throw.
   public func withLock<R>(recover: () throws -> Void, _ body: () throws -> R) throws -> R {
-    if try lock() == .ownerDied { try repair(recover) }
+    let state = try lock()
+    // From here on every path unlocks, a failed repair included: unlocked
+    // without being marked consistent, the mutex turns unrecoverable.
     return try runThenUnlock(unlock) {
+      if state == .ownerDied { try repair(recover) }
       let result = Result { try body() }
       // A condition wait inside `body` that found the holder dead returns
       // with the mutex held and inconsistent: repair it before unlocking.
@@ -152,15 +155,9 @@ public struct SharedMutex: Sendable, CustomStringConvertible {
     }
   }
 
-  /// Runs `recover` and marks the mutex consistent; if `recover` throws,
-  /// unlocks it as it is (unusable from then on) and rethrows.
+  /// Runs `recover`, then marks the mutex consistent; the caller unlocks.
   private func repair(_ recover: () throws -> Void) throws {
-    do {
-      try recover()
-    } catch {
-      try? unlock()
-      throw error
-    }
+    try recover()
     try markConsistent()
   }
 

@@ -31,9 +31,18 @@ extension SharedRegion {
   /// (in this process or another). The handle keeps the region alive.
   ///
   /// - Throws: `.invalidArgument` for an offset outside the region or
-  ///   misaligned; `.permissionDenied` on a read-only region (locking writes).
+  ///   misaligned, or if the bytes there are not a mutex that
+  ///   ``initializeMutex(at:)`` made (zeroed memory, say: glibc would use it
+  ///   as a private, non-robust mutex, silently); `.permissionDenied` on a
+  ///   read-only region (locking writes).
   public func mutex(at offset: Int) throws(IPCError) -> SharedMutex {
-    try mutex(at: offset, operation: "mutex(at:)")
+    let mutex = try mutex(at: offset, operation: "mutex(at:)")
+    try mutex.withMutex("mutex(at:)") { (pointer) throws(IPCError) in
+      guard cipc_mutex_is_shared_robust(pointer) else {
+        throw uninitialized("mutex(at:)", offset, what: "mutex", initializer: "initializeMutex(at:)")
+      }
+    }
+    return mutex
   }
 
   /// Initializes a process-shared condition variable at `offset`, whose timed
@@ -65,10 +74,28 @@ extension SharedRegion {
   /// A handle on the condition at `offset`, which ``initializeCondition(at:)``
   /// set up. The handle keeps the region alive.
   ///
-  /// - Throws: as ``mutex(at:)``.
+  /// - Throws: as ``mutex(at:)``, for a condition that
+  ///   ``initializeCondition(at:)`` did not make.
   public func condition(at offset: Int) throws(IPCError) -> SharedCondition {
-    try checkSynchronizer("condition(at:)", offset, SharedCondition.size, SharedCondition.alignment)
+    try access(
+      "condition(at:)", offset: offset, length: SharedCondition.size, alignment: SharedCondition.alignment,
+      writing: true
+    ) { (address) throws(IPCError) in
+      guard cipc_cond_is_shared_monotonic(address.assumingMemoryBound(to: pthread_cond_t.self)) else {
+        throw uninitialized(
+          "condition(at:)", offset, what: "condition", initializer: "initializeCondition(at:)")
+      }
+    }
     return SharedCondition(region: self, offset: offset)
+  }
+
+  private func uninitialized(_ operation: String, _ offset: Int, what: String, initializer: String)
+    -> IPCError
+  {
+    IPCError(
+      code: .invalidArgument, operation: operation, object: "\(what) at offset \(offset) of \(object)",
+      reason: "the bytes there are not a process-shared \(what) made by \(initializer);"
+        + " call it once, in the process that creates the shared memory, before others use it")
   }
 
   private func mutex(at offset: Int, operation: String) throws(IPCError) -> SharedMutex {

@@ -1,3 +1,4 @@
+import CIPCShims
 import Foundation
 import Synchronization
 import Testing
@@ -284,6 +285,48 @@ struct SharedMutexTests {
       #expect(throws: IPCError.self) { try reader.mutex(at: 0) }
       #expect(throws: IPCError.self) { try reader.initializeCondition(at: 64) }
       #expect(SharedMutex.size == MemoryLayout<pthread_mutex_t>.size && SharedMutex.alignment == 8)
+    }
+  }
+
+  /// glibc would take zeroed bytes as a private, non-robust mutex and say
+  /// nothing: a holder's death would then wedge everyone. The handle refuses.
+  @Test func aMutexOrConditionThatWasNeverInitializedIsRefused() throws {
+    try withSharedRegion { (region, _) throws in
+      let mutexError = #expect(throws: IPCError.self) { try region.mutex(at: 64) }
+      #expect(mutexError?.code == .invalidArgument)
+      #expect(mutexError?.operation == "mutex(at:)")
+      #expect(mutexError?.object == "mutex at offset 64 of \(region.object)")
+      #expect(mutexError?.reason.contains("not a process-shared mutex made by initializeMutex(at:)") == true)
+      let conditionError = #expect(throws: IPCError.self) { try region.condition(at: 128) }
+      #expect(
+        conditionError?.reason.contains("not a process-shared condition made by initializeCondition(at:)")
+          == true
+      )
+      // A condition's bytes are not a mutex, nor the other way round.
+      try region.initializeCondition(at: 128)
+      try region.initializeMutex(at: 64)
+      #expect(throws: IPCError.self) { try region.mutex(at: 128) }
+      #expect(throws: IPCError.self) { try region.condition(at: 64) }
+      // Checking reads only: nothing in the region changed.
+      #expect(try region.bytes(at: 0, count: 64) == [UInt8](repeating: 0, count: 64))
+
+      // Still recognised while a thread holds the mutex or sleeps in the condition.
+      let (mutex, condition) = (try region.mutex(at: 64), try region.condition(at: 128))
+      let waiter = BackgroundWork { () throws -> Bool in
+        try mutex.withLock(recover: {}) {
+          try region.store(Int32(cipc_gettid()), at: 256)
+          while try region.load(Int32.self, at: 260) == 0 {
+            _ = try condition.wait(mutex, timeout: .seconds(30))
+          }
+          return true
+        }
+      }
+      #expect(eventually { ((try? region.atomicLoad(Int32.self, at: 256)) ?? 0) != 0 })
+      #expect(threadBlocks(try region.atomicLoad(Int32.self, at: 256), inAnyOf: futexWaitChannels))
+      let again = try region.mutex(at: 64)
+      try again.withLock(recover: {}) { try region.store(Int32(1), at: 260) }
+      try region.condition(at: 128).signal()
+      #expect(try waiter.value(timeout: .seconds(30)))
     }
   }
 
