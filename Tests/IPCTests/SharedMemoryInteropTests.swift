@@ -219,6 +219,8 @@ struct SharedMemoryInteropTests {
     let byKey = try SystemV.SharedMemory.open(key: key)
     #expect(byID == byKey)
     #expect(byID.size == 5000)
+    #expect(try SystemV.SharedMemory.open(key: key, size: 5000) == byID)
+    #expect(try SystemV.SharedMemory.openOrCreate(key: key, size: 5000) == byID)
     let status = try byID.stat()
     #expect(status.size == 5000)
     #expect(status.key == key)
