@@ -36,6 +36,12 @@ enum Tools {
   /// The plain-C POSIX semaphore peer (Tests/Peers/posix_sem_peer.c).
   static let posixSemPeer = compiledPeer("posix_sem_peer")
 
+  /// The plain-C System V shared memory peer (Tests/Peers/sysv_shm_peer.c).
+  static let shmPeer = compiledPeer("sysv_shm_peer")
+
+  /// The plain-C POSIX shared memory peer (Tests/Peers/posix_shm_peer.c).
+  static let posixShmPeer = compiledPeer("posix_shm_peer")
+
   /// Compiles Tests/Peers/NAME.c with the system C compiler into the build
   /// folder, once per test run.
   private static func compiledPeer(_ name: String) -> Result<String, SpawnFailure> {
