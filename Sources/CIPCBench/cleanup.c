@@ -8,6 +8,7 @@
 #include <sys/msg.h>
 #include <sys/prctl.h>
 #include <sys/sem.h>
+#include <sys/shm.h>
 #include <unistd.h>
 
 // The objects of the measurement in progress, removed by whoever gets there
@@ -16,7 +17,7 @@
 // (with the handled signals blocked), the watchdog thread never runs the
 // handler, so the handler sees whole entries.
 
-enum { slot_free = 0, slot_sysv, slot_mq, slot_path, slot_semset, slot_sem };
+enum { slot_free = 0, slot_sysv, slot_mq, slot_path, slot_semset, slot_sem, slot_shm };
 
 static struct {
   volatile sig_atomic_t kind;
@@ -43,6 +44,8 @@ static int remove_object(int kind, int id, const char *name) {
     case slot_path: status = unlink(name); break;
     case slot_semset: status = semctl(id, 0, IPC_RMID); break;
     case slot_sem: status = sem_unlink(name); break;
+    // Destroyed at the last detach: a killed child detaches by dying.
+    case slot_shm: status = shmctl(id, IPC_RMID, NULL); break;
     default: return 0;
   }
   return status == 0 ? 0 : -errno;
@@ -75,6 +78,8 @@ int cipcb_cleanup_add_path(const char *path) { return add(slot_path, 0, path); }
 int cipcb_cleanup_add_semset(int set) { return add(slot_semset, set, NULL); }
 
 int cipcb_cleanup_add_sem(const char *name) { return add(slot_sem, 0, name); }
+
+int cipcb_cleanup_add_shm(int segment) { return add(slot_shm, segment, NULL); }
 
 int cipcb_cleanup_remove(int slot) {
   if (slot < 0 || slot >= (int)(sizeof slots / sizeof slots[0])) return -EINVAL;

@@ -108,6 +108,11 @@ struct CleanupEntry {
     try CleanupEntry(cipcb_cleanup_add_semset(id), "semaphore set \(id)")
   }
 
+  /// Registers a System V shared memory segment.
+  static func sharedMemory(_ id: Int32) throws -> CleanupEntry {
+    try CleanupEntry(cipcb_cleanup_add_shm(id), "shared memory segment \(id)")
+  }
+
   /// Registers a POSIX named semaphore's name, before the semaphore is made.
   static func namedSemaphore(_ name: String) throws -> CleanupEntry {
     try CleanupEntry(cipcb_cleanup_add_sem(name), name)

@@ -20,7 +20,8 @@ struct Figure: Codable {
 /// The results of one row.
 struct RowResult: Codable {
   var name: String
-  /// The kernel mechanism: sysv-msg, posix-mq, named-pipe, anon-pipe, socketpair, sysv-sem, posix-sem.
+  /// The kernel mechanism: sysv-msg, posix-mq, named-pipe, anon-pipe, socketpair, sysv-sem, posix-sem,
+  /// shm+sem, shm-ring.
   var mechanism: String
   var kind: String
   var messageBytes: Int

@@ -13,6 +13,8 @@ enum Mechanism: String, CaseIterable, Sendable {
   case socketPair = "socketpair"
   case systemVSemaphore = "sysv-sem"
   case posixSemaphore = "posix-sem"
+  case sharedMemorySemaphore = "shm+sem"
+  case sharedRing = "shm-ring"
 
   var fixture: any Fixture.Type {
     switch self {
@@ -23,6 +25,8 @@ enum Mechanism: String, CaseIterable, Sendable {
     case .socketPair: SocketPairFixture.self
     case .systemVSemaphore: SystemVSemaphoreFixture.self
     case .posixSemaphore: POSIXSemaphoreFixture.self
+    case .sharedMemorySemaphore: SharedMemorySemaphoreFixture.self
+    case .sharedRing: SharedRingFixture.self
     }
   }
 }
@@ -80,6 +84,9 @@ struct Row: Sendable {
     case (.throughput, _): (iterations, quickIterations) = (100_000, 5_000)
     case (.roundTrip, _), (.typedRoundTrip, _): (iterations, quickIterations) = (20_000, 1_000)
     }
+    // A ring without system calls moves a block in tens of nanoseconds: ten
+    // times as many, so that a measurement lasts milliseconds, not microseconds.
+    if mechanism == .sharedRing { (iterations, quickIterations) = (iterations * 10, quickIterations * 10) }
   }
 
   var name: String {
@@ -117,6 +124,9 @@ enum Rows {
     Row(.socketPair, .throughput, 64),
     Row(.systemVSemaphore, .roundTrip, 0),
     Row(.posixSemaphore, .roundTrip, 0),
+    Row(.sharedMemorySemaphore, .throughput, 64),
+    Row(.sharedMemorySemaphore, .throughput, 4096),
+    Row(.sharedRing, .throughput, 64),
   ]
 }
 
@@ -127,4 +137,7 @@ struct BenchFailure: Error, CustomStringConvertible {
 
   /// A one-way pattern asked of a mechanism that carries no message.
   static let roundTripsOnly = BenchFailure("semaphores carry no messages: round trips only")
+
+  /// A round trip asked of a mechanism measured one way only.
+  static let throughputOnly = BenchFailure("shared-memory rows measure one way only: throughput")
 }

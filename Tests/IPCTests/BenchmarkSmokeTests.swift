@@ -46,6 +46,7 @@ struct BenchmarkSmokeTests {
         "anon-pipe round trip 64 B", "anon-pipe throughput 64 B", "anon-pipe throughput 4 KiB",
         "socketpair round trip 64 B", "socketpair throughput 64 B",
         "sysv-sem round trip", "posix-sem round trip",
+        "shm+sem throughput 64 B", "shm+sem throughput 4 KiB", "shm-ring throughput 64 B",
       ])
     for row in report.rows {
       #expect(row.name.hasPrefix(row.mechanism + " "))
@@ -61,14 +62,17 @@ struct BenchmarkSmokeTests {
         #expect((row.swiftMessagesPerSecond ?? 0) > 0, "\(row.name)")
       }
     }
-    #expect(bench.standardError.contains("[16/16] posix-sem round trip"))
+    #expect(bench.standardError.contains("[19/19] shm-ring throughput 64 B"))
     #expect(Self.leftovers(of: bench.pid) == [])
   }
 
-  @Test func interruptedRunRemovesItsObjectsAndEndsItsChild() throws {
+  // Kernel queues and semaphores, then shared memory (a segment and a set,
+  // or a segment alone for the ring that spins).
+  @Test(arguments: ["round trip 64 B", "shm"])
+  func interruptedRunRemovesItsObjectsAndEndsItsChild(filter: String) throws {
     // Long enough to be caught in the middle of a measurement.
     let bench = try SpawnedProcess(
-      Tools.productsDirectory + "/ipc-bench", ["--filter", "round trip 64 B", "--repeat", "50"])
+      Tools.productsDirectory + "/ipc-bench", ["--filter", filter, "--repeat", "50"])
     let deadline = ContinuousClock.now + .seconds(30)
     while !bench.standardError.contains("repetition 1 of") && ContinuousClock.now < deadline {
       usleep(2_000)
@@ -93,7 +97,8 @@ struct BenchmarkSmokeTests {
   /// What a run of ipc-bench with this pid left behind: POSIX queues, named
   /// semaphores and FIFOs carry its pid in their names; a System V queue it
   /// used names it as the last sender or receiver, a semaphore set as the
-  /// last process to operate on semaphore 1 (the parent's P).
+  /// last process to operate on semaphore 1 (the parent's P), a shared
+  /// memory segment as its creator.
   static func leftovers(of pid: pid_t) -> [String] {
     let prefix = "ipc-bench-\(pid)-"
     let files = FileManager.default
@@ -118,6 +123,12 @@ struct BenchmarkSmokeTests {
       if fields.count > 3, let id = Int32(fields[1]), fields[3] == "2", cipc_semctl(id, 1, GETPID) == pid {
         found.append("System V semaphore set \(id)")
       }
+    }
+    let segments = (try? String(contentsOfFile: "/proc/sysvipc/shm", encoding: .utf8)) ?? ""
+    for line in segments.split(separator: "\n").dropFirst() {
+      // key shmid perms size cpid lpid ...: ipc-bench makes every segment itself.
+      let fields = line.split(separator: " ")
+      if fields.count > 4 && fields[4] == "\(pid)" { found.append("System V segment \(fields[1])") }
     }
     return found
   }

@@ -48,9 +48,11 @@ struct SharedRegionTests {
       try region.write(Array("hello".utf8)[1...], at: 20)  // a slice
       try region.write((5...7).map { UInt8($0) }.lazy.map { $0 * 2 }, at: 30)  // not contiguous
       try region.write([UInt8](), at: region.count)  // nothing, at the end: fine
+      try [UInt8]([7, 8, 9]).withUnsafeBytes { raw in try region.write(raw, at: 40) }  // raw bytes
       #expect(try region.bytes(at: 10, count: 4) == [1, 2, 3, 4])
       #expect(try region.bytes(at: 20, count: 4) == Array("ello".utf8))
       #expect(try region.bytes(at: 30, count: 3) == [10, 12, 14])
+      #expect(try region.bytes(at: 40, count: 3) == [7, 8, 9])
       #expect(try region.bytes(at: region.count, count: 0) == [])
       let sum = try region.withUnsafeBytes { buffer in buffer[10..<14].reduce(0, +) }
       #expect(sum == 10)
@@ -74,6 +76,10 @@ struct SharedRegionTests {
         #expect(write?.object.hasPrefix("shared memory /ipc-shm-") == true)
         #expect(write?.reason.contains("\(offset)") == true)
         #expect(write?.reason.contains("4096") == true || offset < 0)
+        let raw = #expect(throws: IPCError.self) {
+          try [UInt8](repeating: 1, count: length).withUnsafeBytes { try region.write($0, at: offset) }
+        }
+        #expect(raw?.code == .invalidArgument && raw?.operation == "write")
       }
       let read = #expect(throws: IPCError.self) { try region.bytes(at: offset, count: length) }
       #expect(read?.code == .invalidArgument)

@@ -111,6 +111,47 @@ int cipcb_fd_send(int readFD, int writeFD, long count, size_t size);
 /// Reads `count` messages of `size` bytes from `readFD` (`writeFD` is unused).
 int cipcb_fd_receive(int readFD, int writeFD, long count, size_t size);
 
+// Shared memory: a System V segment the child attaches by id. Blocks of
+// `size` bytes go one way, from the child (producer) to the parent
+// (consumer), through a ring of `slots` slots; block i goes to slot
+// i % slots and carries i in its first 8 bytes, which the consumer checks
+// (-EPROTO if wrong).
+
+/// Attaches a System V segment read-write (shmat); NULL with errno set on failure.
+void *cipcb_shm_attach(int segment);
+
+/// Detaches a segment (shmdt). 0 or -errno.
+int cipcb_shm_detach(void *address);
+
+/// Marks a segment for removal (shmctl IPC_RMID). 0 or -errno.
+int cipcb_shm_remove(int segment);
+
+/// The semaphores of the "shm+sem" rows, in a set of two: free slots
+/// (starts at `slots`) and filled slots (starts at 0).
+#define CIPCB_SHMSEM_EMPTY 0
+#define CIPCB_SHMSEM_FULL 1
+
+/// Producer: `count` times, P(empty), copy a block into the next slot, V(full).
+int cipcb_shmsem_send(void *base, int set, long count, size_t size, long slots);
+
+/// Consumer: `count` times, P(full), copy the next slot out, V(empty).
+int cipcb_shmsem_receive(void *base, int set, long count, size_t size, long slots);
+
+/// The layout of the "shm ring" rows: the producer's count of blocks written
+/// (int64_t, C11 atomic), the consumer's count of blocks read, each on a
+/// cache line of its own, then the slots.
+#define CIPCB_RING_HEAD 0
+#define CIPCB_RING_TAIL 64
+#define CIPCB_RING_SLOTS 128
+
+/// Producer: `count` times, wait (sched_yield) while the ring is full, copy
+/// a block into the next slot, publish the new count with a release store.
+int cipcb_ring_send(void *base, long count, size_t size, long slots);
+
+/// Consumer: `count` times, wait while the ring is empty (acquire loads of
+/// the producer's count), copy the next slot out, publish the new count.
+int cipcb_ring_receive(void *base, long count, size_t size, long slots);
+
 // Cleanup that survives failures: the objects of the measurement in progress
 // are registered, and removed by the measurement, by the watchdog, or by the
 // handler of SIGINT, SIGTERM and SIGHUP, which also kills the child.
@@ -129,6 +170,9 @@ int cipcb_cleanup_add_semset(int set);
 
 /// Registers a POSIX named semaphore's name; returns the entry's number, or -errno.
 int cipcb_cleanup_add_sem(const char *name);
+
+/// Registers a System V shared memory segment id; returns the entry's number, or -errno.
+int cipcb_cleanup_add_shm(int segment);
 
 /// Removes the entry's object and forgets the entry (main thread only).
 /// An object someone else removed already is not an error.
