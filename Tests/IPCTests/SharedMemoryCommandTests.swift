@@ -6,7 +6,7 @@ import Testing
 /// `ipc shm` as real processes on real segments and objects: every
 /// subcommand checked through the library, both kinds, bytes that do not fit
 /// (nothing written), the size limits, permissions, objects shared with
-/// ipcmk and Python, and `ipc list`.
+/// ipcmk, C peers and Python, and `ipc list`.
 @Suite("ipc shm")
 struct SharedMemoryCommandTests {
   // MARK: System V segments
@@ -262,6 +262,56 @@ struct SharedMemoryCommandTests {
     #expect(ipcs.contains(" 640 ") && ipcs.contains(" 300 "), "\(ipcs)")
     #expect(try Tools.ipc("shm", "remove", "--id", "\(id)").exitStatus == 0)
     #expect(try ipcsLine(segment: id) == nil)
+  }
+
+  @Test func segmentsAreSharedWithACPeerBothWays() throws {
+    let peer = try Tools.shmPeer.get()
+    let key = TestKeys.next()
+    let made = try SpawnedProcess.run(peer, ["create", "\(key.rawValue)", "256", "0640"])
+    defer { try? SystemV.SharedMemory.open(key: key).remove() }
+    #expect(made.exitStatus == 0, "\(made.standardError)")
+    let id = made.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+    #expect(try SpawnedProcess.run(peer, ["write", id, "32", "from C"]).exitStatus == 0)
+    // The peer writes no zero byte: the segment's own zeros end the text.
+    #expect(try Tools.ipc("shm", "read", "--key", "\(key)", "--offset", "32").standardOutput == "from C\n")
+    #expect(try Tools.ipc("shm", "stat", "--id", id).standardOutput.contains("permissions rw-r----- (0640)"))
+    #expect(try Tools.ipc("shm", "write", "--id", id, "--offset", "100", "from ipc").exitStatus == 0)
+    let read = try SpawnedProcess.run(peer, ["read", id, "100", "9"])
+    #expect(read.standardOutputBytes == Array("from ipc".utf8) + [0, 0x0a], "\(read.standardError)")
+
+    // Made by the command, used by the peer.
+    let create = try Tools.ipc(
+      "shm", "create", "--key", "\(TestKeys.next())", "--size", "64", "--mode", "0604")
+    let otherID = create.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+    defer { try? SystemV.SharedMemory.open(id: Int32(otherID) ?? -1).remove() }
+    #expect(create.exitStatus == 0, "\(create.standardError)")
+    #expect(try SpawnedProcess.run(peer, ["stat", otherID]).standardOutput.hasPrefix("size=64 mode=0604"))
+    #expect(try Tools.ipc("shm", "write", "--id", otherID, "--hex", "2a00000000000000").exitStatus == 0)
+    #expect(try SpawnedProcess.run(peer, ["load", otherID, "0"]).standardOutput == "42\n")
+  }
+
+  @Test func objectsAreSharedWithACPeerBothWays() async throws {
+    let peer = try Tools.posixShmPeer.get()
+    try await withSharedMemoryName { (name) async throws in
+      #expect(try SpawnedProcess.run(peer, ["create", name, "128", "0640"]).exitStatus == 0)
+      #expect(try SpawnedProcess.run(peer, ["write", name, "8", "from C"]).exitStatus == 0)
+      #expect(try Tools.ipc("shm", "read", name, "--offset", "8").standardOutput == "from C\n")
+      #expect(try Tools.ipc("shm", "stat", name).standardOutput.contains("size        128 bytes"))
+      #expect(try Tools.ipc("shm", "write", name, "--offset", "64", "from ipc").exitStatus == 0)
+      let read = try SpawnedProcess.run(peer, ["read", name, "64", "9"])
+      #expect(read.standardOutputBytes == Array("from ipc".utf8) + [0, 0x0a], "\(read.standardError)")
+    }
+    try await withSharedMemoryName { (name) async throws in
+      #expect(try Tools.ipc("shm", "create", name, "--size", "16", "--mode", "0660").exitStatus == 0)
+      #expect(try SpawnedProcess.run(peer, ["stat", name]).standardOutput == "size=16 mode=0660\n")
+      #expect(try SpawnedProcess.run(peer, ["store", name, "8", "-7"]).exitStatus == 0)
+      #expect(
+        try Tools.ipc("shm", "read", name, "--offset", "8", "--length", "8", "--hex").standardOutput
+          == "00000008  f9 ff ff ff ff ff ff ff" + String(repeating: " ", count: 24)
+          + "  |........|\n00000010\n")
+      #expect(try SpawnedProcess.run(peer, ["unlink", name]).exitStatus == 0)
+      #expect(try Tools.ipc("shm", "stat", name).exitStatus == 1)
+    }
   }
 
   @Test(.enabled(if: SemaphoreCommandTests.pythonHasSysvIPC || SemaphoreCommandTests.inCI))
