@@ -79,13 +79,7 @@ struct InteropTests {
     #expect(error?.reason.contains("no message queue has id \(ours.id)") == true)
   }
 
-  /// Python's sysv_ipc, when installed (.ci/run installs it; required there).
-  static let pythonHasSysvIPC: Bool = {
-    let probe = try? SpawnedProcess.run("/usr/bin/env", ["python3", "-c", "import sysv_ipc"])
-    return probe?.exitStatus == 0
-  }()
-
-  @Test(.enabled(if: pythonHasSysvIPC || ProcessInfo.processInfo.environment["CI"] != nil))
+  @Test(.enabled(if: Python.sysvIPC))
   func pythonSysvIPCAndSwiftExchangeTypedMessagesByKey() throws {
     let key = TestKeys.next()
     let queue = try SystemV.MessageQueue.create(key: key)
@@ -100,14 +94,14 @@ struct InteropTests {
       q.send(b"\\x00\\x01\\x02", type=3)
       print(mtype, order["item"])
       """
-    let python = try SpawnedProcess.run("/usr/bin/env", ["python3", "-c", script])
+    let python = try Python.run(script)
     #expect(python.exitStatus == 0, "\(python.standardError)")
     #expect(python.standardOutput == "11 tea\n")
     #expect(try queue.receive(OrderCancelled.self, timeout: .seconds(10)) == OrderCancelled(orderID: 6))
     #expect(try queue.receive(.type(3), timeout: .seconds(10))?.bytes == [0, 1, 2])
   }
 
-  @Test(.enabled(if: pythonHasSysvIPC || ProcessInfo.processInfo.environment["CI"] != nil))
+  @Test(.enabled(if: Python.sysvIPC))
   func aQueuePythonCreatedIsUsedByTheIpcCommandAndTheLibrary() throws {
     let key = TestKeys.next()
     let create = """
@@ -116,7 +110,7 @@ struct InteropTests {
       q.send(b'{"orderID": 1, "item": "scone"}', type=11)
       q.send(b"plain", type=4)
       """
-    let python = try SpawnedProcess.run("/usr/bin/env", ["python3", "-c", create])
+    let python = try Python.run(create)
     defer { try? SystemV.MessageQueue.open(key: key).remove() }
     #expect(python.exitStatus == 0, "\(python.standardError)")
     let queue = try SystemV.MessageQueue.open(key: key)

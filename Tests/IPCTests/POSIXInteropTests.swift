@@ -45,13 +45,7 @@ struct POSIXInteropTests {
     #expect(try SpawnedProcess.run(try peer(), ["stat", name]).exitStatus == 1)
   }
 
-  /// Python's posix_ipc, when installed (.ci/run installs it; required there).
-  static let pythonHasPosixIPC: Bool = {
-    let probe = try? SpawnedProcess.run("/usr/bin/env", ["python3", "-c", "import posix_ipc"])
-    return probe?.exitStatus == 0
-  }()
-
-  @Test(.enabled(if: pythonHasPosixIPC || ProcessInfo.processInfo.environment["CI"] != nil))
+  @Test(.enabled(if: Python.posixIPC))
   func pythonPosixIPCAndSwiftExchangeJSONWithPriorities() throws {
     try withPOSIXQueue(messageSize: 256) { (queue) throws in
       try queue.send(OrderPlaced(orderID: 5, item: "tea"), priority: 3)
@@ -64,7 +58,7 @@ struct POSIXInteropTests {
         q.send(b"\\x00\\x01\\x02", priority=1)
         print(priority, order["item"], q.max_messages, q.max_message_size)
         """
-      let python = try SpawnedProcess.run("/usr/bin/env", ["python3", "-c", script])
+      let python = try Python.run(script)
       #expect(python.exitStatus == 0, "\(python.standardError)")
       #expect(python.standardOutput == "3 tea 4 256\n")
       #expect(try queue.receive(OrderCancelled.self, timeout: .seconds(10)) == OrderCancelled(orderID: 6))
@@ -72,7 +66,7 @@ struct POSIXInteropTests {
     }
   }
 
-  @Test(.enabled(if: pythonHasPosixIPC || ProcessInfo.processInfo.environment["CI"] != nil))
+  @Test(.enabled(if: Python.posixIPC))
   func aQueuePythonCreatedIsUsedByTheIpcCommandAndTheLibrary() throws {
     let name = TestNames.next()
     let create = """
@@ -81,7 +75,7 @@ struct POSIXInteropTests {
       q.send(b'{"orderID": 1, "item": "scone"}', priority=2)
       q.send(b"plain", priority=4)
       """
-    let python = try SpawnedProcess.run("/usr/bin/env", ["python3", "-c", create])
+    let python = try Python.run(create)
     defer { try? POSIX.MessageQueue.unlink(name) }
     #expect(python.exitStatus == 0, "\(python.standardError)")
     let queue = try POSIX.MessageQueue.open(name)

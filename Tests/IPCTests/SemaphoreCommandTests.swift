@@ -218,16 +218,16 @@ struct SemaphoreCommandTests {
     #expect(throws: IPCError.self) { try set.values() }
   }
 
-  @Test(.enabled(if: pythonHasSysvIPC || Self.inCI))
+  @Test(.enabled(if: Python.sysvIPC))
   func aSetMadeByPythonIsUsedByTheCommand() throws {
     let key = TestKeys.next()
     let create = "import sysv_ipc; sysv_ipc.Semaphore(\(key.rawValue), sysv_ipc.IPC_CREX, initial_value=2)"
-    let python = try Self.python(create)
+    let python = try Python.run(create)
     defer { try? SystemV.SemaphoreSet.open(key: key).remove() }
     #expect(python.exitStatus == 0, "\(python.standardError)")
     #expect(try Tools.ipc("sem", "get", "--key", "\(key)").standardOutput == "0\t2\n")
     #expect(try Tools.ipc("sem", "op", "--key", "\(key)", "0:-2", "--nowait").exitStatus == 0)
-    let value = try Self.python("import sysv_ipc; print(sysv_ipc.Semaphore(\(key.rawValue)).value)")
+    let value = try Python.run("import sysv_ipc; print(sysv_ipc.Semaphore(\(key.rawValue)).value)")
     #expect(value.standardOutput == "0\n", "\(value.standardError)")
     // Python waits in acquire (semop); the command's V lets it through.
     let waiter = try SpawnedProcess(
@@ -240,7 +240,7 @@ struct SemaphoreCommandTests {
     #expect(try SystemV.SemaphoreSet.open(key: key).value(at: 0) == 0)
   }
 
-  @Test(.enabled(if: pythonHasSysvIPC || Self.inCI))
+  @Test(.enabled(if: Python.sysvIPC))
   func aSetMadeByTheCommandIsUsedByPython() throws {
     let key = TestKeys.next()
     let create = try Tools.ipc("sem", "create", "--key", "\(key)", "--values", "3")
@@ -253,7 +253,7 @@ struct SemaphoreCommandTests {
       s.acquire(timeout=0)
       print(s.id, s.value)
       """
-    let python = try Self.python(script)
+    let python = try Python.run(script)
     #expect(python.exitStatus == 0, "\(python.standardError)")
     #expect(python.standardOutput == "\(create.standardOutput.dropLast()) 1\n")
     #expect(try Tools.ipc("sem", "get", "--key", "\(key)", "0").standardOutput == "1\n")
@@ -304,7 +304,7 @@ struct SemaphoreCommandTests {
     #expect(gone.standardError.contains("no semaphore is named \(name)"))
   }
 
-  @Test(.enabled(if: pythonHasPosixIPC || Self.inCI))
+  @Test(.enabled(if: Python.posixIPC))
   func aPOSIXSemaphoreIsSharedWithPythonBothWays() throws {
     let fromPython = TestNames.next("ipc-psem")
     let fromCommand = TestNames.next("ipc-psem")
@@ -312,12 +312,12 @@ struct SemaphoreCommandTests {
       try? POSIX.Semaphore.unlink(fromPython)
       try? POSIX.Semaphore.unlink(fromCommand)
     }
-    let create = try Self.python(
+    let create = try Python.run(
       "import posix_ipc; posix_ipc.Semaphore('\(fromPython)', posix_ipc.O_CREX, mode=0o600, initial_value=3)")
     #expect(create.exitStatus == 0, "\(create.standardError)")
     #expect(try Tools.ipc("psem", "wait", fromPython, "--nowait").exitStatus == 0)
     #expect(try Tools.ipc("psem", "value", fromPython).standardOutput == "2\n")
-    let read = try Self.python("import posix_ipc; print(posix_ipc.Semaphore('\(fromPython)').value)")
+    let read = try Python.run("import posix_ipc; print(posix_ipc.Semaphore('\(fromPython)').value)")
     #expect(read.standardOutput == "2\n", "\(read.standardError)")
 
     #expect(try Tools.ipc("psem", "create", fromCommand, "--value", "1").exitStatus == 0)
@@ -336,7 +336,7 @@ struct SemaphoreCommandTests {
     #expect(python.exitStatus == 0, "\(python.standardError)")
     #expect(python.standardOutput == "0\ngot it\n")
     #expect(try Tools.ipc("psem", "value", fromCommand).standardOutput == "0\n")
-    let unlink = try Self.python("import posix_ipc; posix_ipc.unlink_semaphore('\(fromCommand)')")
+    let unlink = try Python.run("import posix_ipc; posix_ipc.unlink_semaphore('\(fromCommand)')")
     #expect(unlink.exitStatus == 0, "\(unlink.standardError)")
     #expect(try Tools.ipc("psem", "value", fromCommand).exitStatus == 1)
   }
@@ -499,21 +499,6 @@ struct SemaphoreCommandTests {
   static let futexWaitChannels: Set<String> = [
     "futex_do_wait", "futex_wait_queue", "futex_wait_queue_me", "futex_wait",
   ]
-
-  /// Python's sysv_ipc and posix_ipc, when installed (.ci/run installs
-  /// them; required in CI, where their tests always run).
-  static let pythonHasSysvIPC = canImport("sysv_ipc")
-  static let pythonHasPosixIPC = canImport("posix_ipc")
-  static let inCI = ProcessInfo.processInfo.environment["CI"] != nil
-
-  private static func canImport(_ module: String) -> Bool {
-    (try? python("import \(module)"))?.exitStatus == 0
-  }
-
-  /// Runs `python3 -c script` from PATH (CI may put a virtual environment first).
-  static func python(_ script: String) throws -> SpawnedProcess {
-    try SpawnedProcess.run("/usr/bin/env", ["python3", "-c", script])
-  }
 
   /// The mode bits of the POSIX semaphore `name`'s file, or nil if there is none.
   private static func fileMode(of name: String) -> mode_t? {

@@ -18,10 +18,6 @@ struct SemaphoreInteropTests {
     try SpawnedProcess.run(try Tools.posixSemPeer.get(), arguments, timeout: .seconds(20))
   }
 
-  private func python(_ script: String) throws -> SpawnedProcess {
-    try SpawnedProcess.run("/usr/bin/env", ["python3", "-c", script])
-  }
-
   /// Where a process blocked in `semop`/`semtimedop` sleeps (/proc/PID/wchan);
   /// `__do_semtimedop` on current kernels.
   static let semopWaits: Set<String> = ["__do_semtimedop", "do_semtimedop"]
@@ -283,7 +279,7 @@ struct SemaphoreInteropTests {
   // a timeout (sysv_ipc.SEMAPHORE_TIMEOUT_SUPPORTED is False where its build
   // probe fails), so the scripts use block = False for a P that must not wait.
 
-  @Test(.enabled(if: InteropTests.pythonHasSysvIPC || ProcessInfo.processInfo.environment["CI"] != nil))
+  @Test(.enabled(if: Python.sysvIPC))
   func pythonSysvIPCUsesASetSwiftCreated() throws {
     let key = TestKeys.next()
     let set = try SystemV.SemaphoreSet.create(key: key, values: [2, 5])
@@ -303,14 +299,14 @@ struct SemaphoreInteropTests {
       s.release()
       print(s.value)
       """
-    let python = try python(script)
+    let python = try Python.run(script)
     #expect(python.exitStatus == 0, "\(python.standardError)")
     #expect(python.standardOutput == "\(set.id) 2 0o600 True True\nbusy\n1\n")
     #expect(try set.values() == [1, 5])
     #expect(try set.lastPID(at: 0) == python.pid)  // env execs python3: one pid
   }
 
-  @Test(.enabled(if: InteropTests.pythonHasSysvIPC || ProcessInfo.processInfo.environment["CI"] != nil))
+  @Test(.enabled(if: Python.sysvIPC))
   func aSetPythonCreatedIsUsedBySwift() throws {
     let key = TestKeys.next()
     let create = """
@@ -318,7 +314,7 @@ struct SemaphoreInteropTests {
       s = sysv_ipc.Semaphore(\(key.rawValue), sysv_ipc.IPC_CREX, mode=0o600, initial_value=3)
       print(s.id)
       """
-    let python = try python(create)
+    let python = try Python.run(create)
     defer { try? SystemV.SemaphoreSet.open(key: key).remove() }
     #expect(python.exitStatus == 0, "\(python.standardError)")
     let id = try #require(number(in: python.standardOutput))
@@ -334,13 +330,13 @@ struct SemaphoreInteropTests {
     #expect(timedOut?.code == .timedOut)
 
     #expect(try set.wait(by: 2, timeout: .seconds(10)) == true)
-    let read = try self.python(
+    let read = try Python.run(
       "import sysv_ipc; s = sysv_ipc.Semaphore(\(key.rawValue)); print(s.value, s.last_pid, s.o_time > 0)")
     #expect(read.exitStatus == 0, "\(read.standardError)")
     #expect(read.standardOutput == "1 \(getpid()) True\n")
   }
 
-  @Test(.enabled(if: InteropTests.pythonHasSysvIPC || ProcessInfo.processInfo.environment["CI"] != nil))
+  @Test(.enabled(if: Python.sysvIPC))
   func aPythonAcquireBlockedIsReleasedBySwiftSignal() throws {
     let key = TestKeys.next()
     let set = try SystemV.SemaphoreSet.create(key: key, values: [0])
@@ -441,7 +437,7 @@ struct SemaphoreInteropTests {
 
   // MARK: POSIX semaphores and Python's posix_ipc
 
-  @Test(.enabled(if: POSIXInteropTests.pythonHasPosixIPC || ProcessInfo.processInfo.environment["CI"] != nil))
+  @Test(.enabled(if: Python.posixIPC))
   func pythonPosixIPCUsesASemaphoreSwiftCreated() throws {
     let name = TestNames.next()
     let semaphore = try POSIX.Semaphore.create(name, value: 2)
@@ -460,20 +456,20 @@ struct SemaphoreInteropTests {
       s.release()
       print(s.value)
       """
-    let python = try python(script)
+    let python = try Python.run(script)
     #expect(python.exitStatus == 0, "\(python.standardError)")
     #expect(python.standardOutput == "2\nbusy\n1\n")
     #expect(try semaphore.value() == 1)
   }
 
-  @Test(.enabled(if: POSIXInteropTests.pythonHasPosixIPC || ProcessInfo.processInfo.environment["CI"] != nil))
+  @Test(.enabled(if: Python.posixIPC))
   func aSemaphorePythonCreatedIsUsedBySwift() throws {
     let name = TestNames.next()
     let create = """
       import posix_ipc
       posix_ipc.Semaphore("\(name)", posix_ipc.O_CREX, mode=0o600, initial_value=3).close()
       """
-    let python = try python(create)
+    let python = try Python.run(create)
     defer { try? POSIX.Semaphore.unlink(name) }
     #expect(python.exitStatus == 0, "\(python.standardError)")
     let semaphore = try POSIX.Semaphore.open(name)
@@ -482,10 +478,10 @@ struct SemaphoreInteropTests {
       try [semaphore.tryWait(), semaphore.tryWait(), semaphore.tryWait(), semaphore.tryWait()]
         == [true, true, true, false])
     try semaphore.post()
-    let read = try self.python("import posix_ipc; print(posix_ipc.Semaphore('\(name)').value)")
+    let read = try Python.run("import posix_ipc; print(posix_ipc.Semaphore('\(name)').value)")
     #expect(read.exitStatus == 0, "\(read.standardError)")
     #expect(read.standardOutput == "1\n")
-    let unlinked = try self.python("import posix_ipc; posix_ipc.unlink_semaphore('\(name)')")
+    let unlinked = try Python.run("import posix_ipc; posix_ipc.unlink_semaphore('\(name)')")
     #expect(unlinked.exitStatus == 0, "\(unlinked.standardError)")
     let error = #expect(throws: IPCError.self) { try POSIX.Semaphore.open(name) }
     #expect(error?.code == .notFound)

@@ -314,10 +314,10 @@ struct SharedMemoryCommandTests {
     }
   }
 
-  @Test(.enabled(if: SemaphoreCommandTests.pythonHasSysvIPC || SemaphoreCommandTests.inCI))
+  @Test(.enabled(if: Python.sysvIPC))
   func segmentsAreSharedWithPythonSysvIPCBothWays() throws {
     let key = TestKeys.next()
-    let made = try SemaphoreCommandTests.python(
+    let made = try Python.run(
       """
       import sysv_ipc
       m = sysv_ipc.SharedMemory(\(key.rawValue), sysv_ipc.IPC_CREX, size=128)
@@ -329,7 +329,7 @@ struct SharedMemoryCommandTests {
     #expect(
       try Tools.ipc("shm", "read", "--key", "\(key)", "--offset", "16").standardOutput == "from Python\n")
     #expect(try Tools.ipc("shm", "write", "--key", "\(key)", "--offset", "64", "from ipc").exitStatus == 0)
-    let read = try SemaphoreCommandTests.python(
+    let read = try Python.run(
       "import sysv_ipc; m = sysv_ipc.SharedMemory(\(key.rawValue)); print(m.size, m.read(9, 64))")
     #expect(read.standardOutput == "128 b'from ipc\\x00'\n", "\(read.standardError)")
 
@@ -339,7 +339,7 @@ struct SharedMemoryCommandTests {
     defer { try? SystemV.SharedMemory.open(key: otherKey).remove() }
     #expect(create.exitStatus == 0, "\(create.standardError)")
     #expect(try Tools.ipc("shm", "write", "--key", "\(otherKey)", "ping").exitStatus == 0)
-    let python = try SemaphoreCommandTests.python(
+    let python = try Python.run(
       """
       import sysv_ipc
       m = sysv_ipc.SharedMemory(\(otherKey.rawValue))
@@ -352,10 +352,10 @@ struct SharedMemoryCommandTests {
     #expect(try Tools.ipc("shm", "read", "--key", "\(otherKey)", "--offset", "10").standardOutput == "pong\n")
   }
 
-  @Test(.enabled(if: SemaphoreCommandTests.pythonHasPosixIPC || SemaphoreCommandTests.inCI))
+  @Test(.enabled(if: Python.posixIPC))
   func objectsAreSharedWithPythonPosixIPCBothWays() async throws {
     try await withSharedMemoryName { name in
-      let made = try SemaphoreCommandTests.python(
+      let made = try Python.run(
         """
         import mmap, os, posix_ipc
         m = posix_ipc.SharedMemory("\(name)", posix_ipc.O_CREX, mode=0o600, size=4096)
@@ -366,7 +366,7 @@ struct SharedMemoryCommandTests {
       #expect(made.exitStatus == 0, "\(made.standardError)")
       #expect(try Tools.ipc("shm", "read", name, "--offset", "100").standardOutput == "from Python\n")
       #expect(try Tools.ipc("shm", "write", name, "--offset", "4000", "from ipc").exitStatus == 0)
-      let read = try SemaphoreCommandTests.python(
+      let read = try Python.run(
         """
         import mmap, os, posix_ipc
         m = posix_ipc.SharedMemory("\(name)")
@@ -379,7 +379,7 @@ struct SharedMemoryCommandTests {
     try await withSharedMemoryName { name in
       #expect(try Tools.ipc("shm", "create", name, "--size", "10").exitStatus == 0)
       #expect(try Tools.ipc("shm", "write", name, "ping").exitStatus == 0)
-      let python = try SemaphoreCommandTests.python(
+      let python = try Python.run(
         """
         import mmap, os, posix_ipc
         m = posix_ipc.SharedMemory("\(name)")

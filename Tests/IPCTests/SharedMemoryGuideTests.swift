@@ -542,12 +542,7 @@ struct SharedMemoryGuideTests {
     try memory.attach().store(Int64(5), at: 0)
   }
 
-  static let pythonHasIPCModules: Bool = {
-    let probe = try? SpawnedProcess.run("/usr/bin/env", ["python3", "-c", "import sysv_ipc, posix_ipc"])
-    return probe?.exitStatus == 0
-  }()
-
-  @Test(.enabled(if: pythonHasIPCModules))
+  @Test(.enabled(if: Python.sysvIPC && Python.posixIPC))
   func sysvIPCFillsWithSpacesAndAttachesOnOpen() throws {
     let key = TestKeys.next()
     // The Python process attaches as it creates, and detaches as it exits.
@@ -560,7 +555,7 @@ struct SharedMemoryGuideTests {
     #expect(try memory.attach().bytes(at: 0, count: 16) == [UInt8](repeating: 0x20, count: 16))
   }
 
-  @Test(.enabled(if: pythonHasIPCModules))
+  @Test(.enabled(if: Python.sysvIPC && Python.posixIPC))
   func posixIPCTruncatesAnExistingObjectOpenedWithASize() async throws {
     try await withGuideName { name in
       let memory = try POSIX.SharedMemory.create(name, size: 4096)

@@ -17,15 +17,6 @@ struct SharedMemoryInteropTests {
     try SpawnedProcess.run(try Tools.posixShmPeer.get(), arguments, timeout: .seconds(20))
   }
 
-  private func python(_ script: String) throws -> SpawnedProcess {
-    try SpawnedProcess.run("/usr/bin/env", ["python3", "-c", script])
-  }
-
-  private static let pythonSysvIPC =
-    InteropTests.pythonHasSysvIPC || ProcessInfo.processInfo.environment["CI"] != nil
-  private static let pythonPosixIPC =
-    POSIXInteropTests.pythonHasPosixIPC || ProcessInfo.processInfo.environment["CI"] != nil
-
   /// Whether `condition` holds within `timeout`, checked every 2 ms.
   private func eventually(within timeout: Duration = .seconds(10), _ condition: () throws -> Bool) rethrows
     -> Bool
@@ -288,7 +279,7 @@ struct SharedMemoryInteropTests {
 
   // MARK: System V segments and Python's sysv_ipc
 
-  @Test(.enabled(if: pythonSysvIPC))
+  @Test(.enabled(if: Python.sysvIPC))
   func pythonSysvIPCUsesASegmentSwiftCreated() throws {
     let key = TestKeys.next()
     let memory = try SystemV.SharedMemory.create(
@@ -306,7 +297,7 @@ struct SharedMemoryInteropTests {
       m.write(struct.pack("=q", 1 << 40), offset=200)
       m.detach()
       """
-    let python = try python(script)
+    let python = try Python.run(script)
     #expect(python.exitStatus == 0, "\(python.standardError)")
     #expect(python.standardOutput == "\(memory.id) 3000 0o640 2 True\nfrom Swift -5\n")
     #expect(try region.bytes(at: 100, count: 11) == text("from Python"))
@@ -316,7 +307,7 @@ struct SharedMemoryInteropTests {
     #expect(status.lastPID == python.pid)  // env execs python3: one pid
   }
 
-  @Test(.enabled(if: pythonSysvIPC))
+  @Test(.enabled(if: Python.sysvIPC))
   func aSegmentPythonCreatedIsOpenedAndUsedBySwift() throws {
     let key = TestKeys.next()
     let create = """
@@ -325,7 +316,7 @@ struct SharedMemoryInteropTests {
       m.write(b"from Python", offset=0)
       print(m.id, m.size)
       """
-    let python = try python(create)
+    let python = try Python.run(create)
     defer { try? SystemV.SharedMemory.open(key: key).remove() }
     #expect(python.exitStatus == 0, "\(python.standardError)")
     let memory = try SystemV.SharedMemory.open(key: key)
@@ -342,7 +333,7 @@ struct SharedMemoryInteropTests {
     #expect(try region.bytes(at: 11, count: 4989) == [UInt8](repeating: 0x20, count: 4989))
     try region.write("from Swift".utf8, at: 4990)
 
-    let read = try self.python(
+    let read = try Python.run(
       """
       import sysv_ipc
       m = sysv_ipc.SharedMemory(\(key.rawValue))
@@ -448,7 +439,7 @@ struct SharedMemoryInteropTests {
   // posix_ipc's SharedMemory.mode is the mode argument it was given (0o600 by
   // default), not the object's: the scripts read the mode with os.fstat.
 
-  @Test(.enabled(if: pythonPosixIPC))
+  @Test(.enabled(if: Python.posixIPC))
   func pythonPosixIPCMapsAnObjectSwiftCreated() async throws {
     try await withSharedMemoryName { name in
       let memory = try POSIX.SharedMemory.create(
@@ -467,7 +458,7 @@ struct SharedMemoryInteropTests {
         m[200:208] = struct.pack("=q", 1 << 40)
         m.close()
         """
-      let python = try python(script)
+      let python = try Python.run(script)
       #expect(python.exitStatus == 0, "\(python.standardError)")
       #expect(python.standardOutput == "3000 0o640\nfrom Swift -5\n")
       #expect(try region.bytes(at: 100, count: 11) == text("from Python"))
@@ -475,7 +466,7 @@ struct SharedMemoryInteropTests {
     }
   }
 
-  @Test(.enabled(if: pythonPosixIPC))
+  @Test(.enabled(if: Python.posixIPC))
   func anObjectPythonCreatedIsMappedAndUsedBySwift() async throws {
     try await withSharedMemoryName { name in
       let create = """
@@ -485,7 +476,7 @@ struct SharedMemoryInteropTests {
         m[0:11] = b"from Python"
         print(s.size)
         """
-      let python = try python(create)
+      let python = try Python.run(create)
       #expect(python.exitStatus == 0, "\(python.standardError)")
       #expect(python.standardOutput == "5000\n")
       let memory = try POSIX.SharedMemory.open(name)
@@ -496,7 +487,7 @@ struct SharedMemoryInteropTests {
       #expect(try region.bytes(at: 11, count: 4989) == [UInt8](repeating: 0, count: 4989))
       try region.write("from Swift".utf8, at: 4990)
 
-      let read = try self.python(
+      let read = try Python.run(
         """
         import mmap, posix_ipc
         s = posix_ipc.SharedMemory("\(name)")

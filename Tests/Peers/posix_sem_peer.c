@@ -22,30 +22,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *errno_name(int code) {
-  switch (code) {
-  case EACCES: return "EACCES";
-  case EAGAIN: return "EAGAIN";
-  case EEXIST: return "EEXIST";
-  case EINTR: return "EINTR";
-  case EINVAL: return "EINVAL";
-  case ENAMETOOLONG: return "ENAMETOOLONG";
-  case ENOENT: return "ENOENT";
-  case ENOMEM: return "ENOMEM";
-  case EOVERFLOW: return "EOVERFLOW";
-  default: return "E?";
-  }
-}
-
-static int fail(const char *call) {
-  int code = errno;
-  fprintf(stderr, "%s: %s (%s)\n", call, errno_name(code), strerror(code));
-  return 1;
-}
+#include "peer.h"
 
 static int usage(void) {
-  fprintf(stderr, "usage: posix_sem_peer create|wait|trywait|post|value|unlink NAME [VALUE]\n");
-  return 2;
+  return usage_error("posix_sem_peer create|wait|trywait|post|value|unlink NAME [VALUE]");
 }
 
 int main(int argc, char **argv) {

@@ -38,38 +38,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const char *errno_name(int code) {
-  switch (code) {
-  case EACCES: return "EACCES";
-  case EEXIST: return "EEXIST";
-  case EINVAL: return "EINVAL";
-  case ENAMETOOLONG: return "ENAMETOOLONG";
-  case ENOENT: return "ENOENT";
-  case ENOMEM: return "ENOMEM";
-  case ENOSPC: return "ENOSPC";
-  case EPERM: return "EPERM";
-  default: return "E?";
-  }
-}
+#include "peer.h"
 
-static int fail(const char *call) {
-  int code = errno;
-  fprintf(stderr, "%s: %s (%s)\n", call, errno_name(code), strerror(code));
-  return 1;
-}
-
-static int usage(void) {
-  fprintf(stderr, "usage: see the comment at the top of posix_shm_peer.c\n");
-  return 2;
-}
-
-/* A whole number, decimal, 0x hexadecimal or 0 octal, or false. */
-static int number(const char *text, long *value) {
-  char *end;
-  errno = 0;
-  *value = strtol(text, &end, 0);
-  return errno == 0 && end != text && *end == '\0';
-}
+static int usage(void) { return usage_error("see the comment at the top of posix_shm_peer.c"); }
 
 /* A whole-object mapping; `at` is the byte at the offset asked for. */
 struct mapping {

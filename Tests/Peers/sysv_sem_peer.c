@@ -30,6 +30,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "peer.h"
+
 /* The caller defines union semun (semctl(2)). */
 union semun {
   int val;
@@ -37,44 +39,7 @@ union semun {
   unsigned short *array;
 };
 
-static const char *errno_name(int code) {
-  switch (code) {
-  case EACCES: return "EACCES";
-  case EAGAIN: return "EAGAIN";
-  case EEXIST: return "EEXIST";
-  case EFAULT: return "EFAULT";
-  case EFBIG: return "EFBIG";
-  case E2BIG: return "E2BIG";
-  case EIDRM: return "EIDRM";
-  case EINTR: return "EINTR";
-  case EINVAL: return "EINVAL";
-  case ENOENT: return "ENOENT";
-  case ENOMEM: return "ENOMEM";
-  case ENOSPC: return "ENOSPC";
-  case EPERM: return "EPERM";
-  case ERANGE: return "ERANGE";
-  default: return "E?";
-  }
-}
-
-static int fail(const char *call) {
-  int code = errno;
-  fprintf(stderr, "%s: %s (%s)\n", call, errno_name(code), strerror(code));
-  return 1;
-}
-
-static int usage(void) {
-  fprintf(stderr, "usage: see the comment at the top of sysv_sem_peer.c\n");
-  return 2;
-}
-
-/* A whole decimal (or 0x hexadecimal) number, or usage. */
-static int number(const char *text, long *value) {
-  char *end;
-  errno = 0;
-  *value = strtol(text, &end, 0);
-  return errno == 0 && end != text && *end == '\0';
-}
+static int usage(void) { return usage_error("see the comment at the top of sysv_sem_peer.c"); }
 
 static int count_of(int id) {
   struct semid_ds info;

@@ -34,38 +34,9 @@
 #include <string.h>
 #include <sys/shm.h>
 
-static const char *errno_name(int code) {
-  switch (code) {
-  case EACCES: return "EACCES";
-  case EEXIST: return "EEXIST";
-  case EIDRM: return "EIDRM";
-  case EINVAL: return "EINVAL";
-  case ENOENT: return "ENOENT";
-  case ENOMEM: return "ENOMEM";
-  case ENOSPC: return "ENOSPC";
-  case EPERM: return "EPERM";
-  default: return "E?";
-  }
-}
+#include "peer.h"
 
-static int fail(const char *call) {
-  int code = errno;
-  fprintf(stderr, "%s: %s (%s)\n", call, errno_name(code), strerror(code));
-  return 1;
-}
-
-static int usage(void) {
-  fprintf(stderr, "usage: see the comment at the top of sysv_shm_peer.c\n");
-  return 2;
-}
-
-/* A whole number, decimal, 0x hexadecimal or 0 octal, or false. */
-static int number(const char *text, long *value) {
-  char *end;
-  errno = 0;
-  *value = strtol(text, &end, 0);
-  return errno == 0 && end != text && *end == '\0';
-}
+static int usage(void) { return usage_error("see the comment at the top of sysv_shm_peer.c"); }
 
 /*
  * Attaches segment `id` after checking that `count` bytes at `offset` lie
