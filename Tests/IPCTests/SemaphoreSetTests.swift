@@ -92,16 +92,18 @@ struct SemaphoreSetTests {
     }
   }
 
-  @Test func aWaiterIsCountedAndWokenByASignal() async throws {
-    try await withSemaphoreSet([0, 1]) { (set) async throws in
-      async let waited: Void = onOwnThread { try set.wait(0, by: 2) }
-      async let zeroWaited: Void = onOwnThread { try set.waitForZero(1) }
+  @Test func aWaiterIsCountedAndWokenByASignal() throws {
+    try withSemaphoreSet([0, 1]) { (set) throws in
+      // Threads of their own, started now: `async let` tasks could wait for a
+      // pool thread that exit tests elsewhere hold, while this one polls.
+      let waited = BackgroundWork { try set.wait(0, by: 2) }
+      let zeroWaited = BackgroundWork { try set.waitForZero(1) }
       let counted = try eventually { try set.waitingToDecrease(at: 0) == 1 && set.waitingForZero(at: 1) == 1 }
       try set.signal(0, by: 2)
       try set.wait(1)
       if !counted { try? set.remove() }  // no hang if the waiters never showed
-      try await waited
-      try await zeroWaited
+      try waited.value()
+      try zeroWaited.value()
       #expect(counted)
       #expect(try set.values() == [0, 0])
       #expect(try set.waitingToDecrease(at: 0) == 0)
