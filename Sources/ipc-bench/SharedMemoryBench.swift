@@ -169,11 +169,15 @@ final class Block {
   /// Block `sequence` as the producer sends it (sysv_shm.c's `stamp`).
   func stamp(_ sequence: Int) { bytes.storeBytes(of: Int64(sequence), as: Int64.self) }
 
-  /// Throws unless this is block `sequence`: the protocol is broken.
+  /// Throws unless this is block `sequence`: the protocol is broken. The
+  /// comparison is inlined, as C's `stamped` is; the message is not.
+  @inline(__always)
   func expect(_ sequence: Int) throws {
-    guard bytes.load(as: Int64.self) == Int64(sequence) else {
-      throw BenchFailure("block \(sequence) arrived as block \(bytes.load(as: Int64.self))")
-    }
+    guard bytes.load(as: Int64.self) == Int64(sequence) else { throw mismatch(sequence) }
+  }
+
+  private func mismatch(_ sequence: Int) -> BenchFailure {
+    BenchFailure("block \(sequence) arrived as block \(bytes.load(as: Int64.self))")
   }
 }
 
@@ -311,15 +315,18 @@ final class SwiftSharedRingLoops: OneWayLoops {
     let source = UnsafeRawBufferPointer(block.bytes)
     var written: Int64 = 0
     var read: Int64 = 0  // the consumer's count as last seen
-    for sequence in 0..<count {
-      while written - read == slots {
-        read = try region.atomicLoad(Int64.self, at: tail, ordering: .acquiring)
-        if written - read == slots { sched_yield() }
+    // One counted access for the whole loop; each operation is still checked.
+    try region.withAccess { access in
+      for sequence in 0..<count {
+        while written - read == slots {
+          read = try access.atomicLoad(Int64.self, at: tail, ordering: .acquiring)
+          if written - read == slots { sched_yield() }
+        }
+        block.stamp(sequence)
+        try access.write(source, at: first + Int(written % slots) * size)
+        written += 1
+        try access.atomicStore(written, at: head, ordering: .releasing)
       }
-      block.stamp(sequence)
-      try region.write(source, at: first + Int(written % slots) * size)
-      written += 1
-      try region.atomicStore(written, at: head, ordering: .releasing)
     }
   }
 
@@ -327,18 +334,17 @@ final class SwiftSharedRingLoops: OneWayLoops {
     let block = Block(size: size)
     var read: Int64 = 0
     var written: Int64 = 0  // the producer's count as last seen
-    for sequence in 0..<count {
-      while written == read {
-        written = try region.atomicLoad(Int64.self, at: head, ordering: .acquiring)
-        if written == read { sched_yield() }
+    try region.withAccess { access in
+      for sequence in 0..<count {
+        while written == read {
+          written = try access.atomicLoad(Int64.self, at: head, ordering: .acquiring)
+          if written == read { sched_yield() }
+        }
+        try access.bytes(at: first + Int(read % slots) * size, into: block.bytes)
+        read += 1
+        try access.atomicStore(read, at: tail, ordering: .releasing)
+        try block.expect(sequence)
       }
-      let offset = first + Int(read % slots) * size
-      try region.withUnsafeBytes { shared in
-        block.bytes.copyMemory(from: UnsafeRawBufferPointer(rebasing: shared[offset..<offset + size]))
-      }
-      read += 1
-      try region.atomicStore(read, at: tail, ordering: .releasing)
-      try block.expect(sequence)
     }
   }
 }
