@@ -101,8 +101,8 @@ extension SharedRegion {
   /// region may be unmapped afterwards. A ``close()`` from another thread
   /// while `body` runs returns at once and unmaps the region when `body`
   /// ends. Typed throws cannot join this call's ``IPCError`` (region closed)
-  /// with `body`'s own error type, so the method throws untyped: either an
-  /// ``IPCError`` or what `body` threw.
+  /// with `body`'s own error type, so the method throws untyped, as
+  /// ``withUnsafeBytes(_:)`` does: either an ``IPCError`` or what `body` threw.
   ///
   /// - Parameter body: the operations, given the access.
   /// - Returns: what `body` returned.
@@ -110,6 +110,8 @@ extension SharedRegion {
   ///   runs), or `body`'s error.
   @inlinable
   public func withAccess<R, E: Error>(_ body: (Access) throws(E) -> R) throws -> R {
+    // Generic over body's error: converting a `throws(IPCError)` closure to an
+    // untyped one crashes Swift 6.3's IRGen (a reabstraction thunk).
     try enteredRethrowing("withAccess") { access in try body(access) }
   }
 
