@@ -182,7 +182,8 @@ final class Block {
 }
 
 /// The Swift side of "shm+sem", through `SystemV.SharedMemory`, `SharedRegion`
-/// and `SystemV.SemaphoreSet`: the same loops as `cipcb_shmsem_*`.
+/// and `SystemV.SemaphoreSet`: the same loops as `cipcb_shmsem_*`, inside one
+/// `withAccess` each (every copy still checked).
 final class SwiftSharedMemorySemaphoreLoops: OneWayLoops {
   private let region: SharedRegion
   private let set: SystemV.SemaphoreSet
@@ -200,24 +201,25 @@ final class SwiftSharedMemorySemaphoreLoops: OneWayLoops {
   func send(count: Int, size: Int) throws {
     let block = Block(size: size)
     let source = UnsafeRawBufferPointer(block.bytes)
-    for sequence in 0..<count {
-      try set.wait(empty)
-      block.stamp(sequence)
-      try region.write(source, at: sequence % slots * size)
-      try set.signal(full)
+    try region.withAccess { access in
+      for sequence in 0..<count {
+        try set.wait(empty)
+        block.stamp(sequence)
+        try access.write(source, at: sequence % slots * size)
+        try set.signal(full)
+      }
     }
   }
 
   func receive(count: Int, size: Int) throws {
     let block = Block(size: size)
-    for sequence in 0..<count {
-      try set.wait(full)
-      let offset = sequence % slots * size
-      try region.withUnsafeBytes { shared in
-        block.bytes.copyMemory(from: UnsafeRawBufferPointer(rebasing: shared[offset..<offset + size]))
+    try region.withAccess { access in
+      for sequence in 0..<count {
+        try set.wait(full)
+        try access.bytes(at: sequence % slots * size, into: block.bytes)
+        try set.signal(empty)
+        try block.expect(sequence)
       }
-      try set.signal(empty)
-      try block.expect(sequence)
     }
   }
 }
@@ -295,8 +297,8 @@ final class CSharedRingLoops: OneWayLoops {
   }
 }
 
-/// The Swift side of "shm-ring", through `SharedRegion`'s atomics and
-/// checked byte access: the same loops as `cipcb_ring_*`.
+/// The Swift side of "shm-ring", through `SharedRegion.withAccess`: checked
+/// atomics and byte copies, the same loops as `cipcb_ring_*`.
 final class SwiftSharedRingLoops: OneWayLoops {
   private let region: SharedRegion
   private let slots: Int64
