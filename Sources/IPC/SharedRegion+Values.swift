@@ -92,9 +92,7 @@ extension SharedRegion {
   /// region, such as a ring's producer or consumer:
   ///
   ///     try region.withAccess { access in
-  ///       let tail = try access.atomicLoad(Int64.self, at: 64, ordering: .acquiring)
-  ///       try access.store(value, at: 128 + Int(head % 64) * 8)
-  ///       try access.atomicStore(head + 1, at: 0, ordering: .releasing)
+  ///       for _ in 0..<1000 { try access.atomicAdd(Int64(1), at: 8, ordering: .relaxed) }
   ///     }
   ///
   /// The access is valid only inside `body`: do not let it escape, since the

@@ -27,6 +27,8 @@ import Synchronization
 /// that access ends, so it never pulls memory from under a running access.
 /// Plain ``load(_:at:)`` and ``store(_:at:)`` are not atomic: guard data shared
 /// by several writers with a ``SharedMutex`` or use the atomic operations.
+/// For many operations in a row, such as a loop over a ring, ``withAccess(_:)``
+/// counts the access once and checks each operation as these methods do.
 public final class SharedRegion: Sendable, CustomStringConvertible {
   /// The first byte of the mapping; fixed for the object's life, used only
   /// while an access is counted in `state`. Kept as a bit pattern: a pointer
