@@ -20,6 +20,7 @@ public enum MemoryOrdering: Sendable, Hashable, CaseIterable, CustomStringConver
   case sequentiallyConsistent
 
   /// The C11 `memory_order` value, as the shim's atomics take it.
+  @inlinable @inline(__always)
   var cValue: Int32 {
     switch self {
     case .relaxed: CIPC_MEMORY_ORDER_RELAXED
@@ -32,6 +33,7 @@ public enum MemoryOrdering: Sendable, Hashable, CaseIterable, CustomStringConver
 
   /// The order a failed compare-exchange (a load) uses: C11 forbids a
   /// releasing one, so the release half is dropped.
+  @inlinable @inline(__always)
   var failureOrdering: MemoryOrdering {
     switch self {
     case .releasing: .relaxed

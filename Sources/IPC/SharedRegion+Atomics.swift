@@ -19,8 +19,8 @@ extension SharedRegion {
   public func atomicLoad<T: SharedAtomicInteger>(
     _ type: T.Type = T.self, at offset: Int, ordering: MemoryOrdering = .sequentiallyConsistent
   ) throws(IPCError) -> T {
-    try atomic(T.self, "atomic_load_explicit", offset, ordering, .load) { address in
-      T._atomicLoad(address, ordering.cValue)
+    try entered("atomic_load_explicit") { (access) throws(IPCError) in
+      try access.atomicLoad(type, at: offset, ordering: ordering)
     }
   }
 
@@ -37,8 +37,8 @@ extension SharedRegion {
   public func atomicStore<T: SharedAtomicInteger>(
     _ value: T, at offset: Int, ordering: MemoryOrdering = .sequentiallyConsistent
   ) throws(IPCError) {
-    try atomic(T.self, "atomic_store_explicit", offset, ordering, .store) { address in
-      T._atomicStore(address, value, ordering.cValue)
+    try entered("atomic_store_explicit") { (access) throws(IPCError) in
+      try access.atomicStore(value, at: offset, ordering: ordering)
     }
   }
 
@@ -52,8 +52,8 @@ extension SharedRegion {
   public func atomicAdd<T: SharedAtomicInteger>(
     _ value: T, at offset: Int, ordering: MemoryOrdering = .sequentiallyConsistent
   ) throws(IPCError) -> T {
-    try atomic(T.self, "atomic_fetch_add_explicit", offset, ordering, .update) { address in
-      T._atomicAdd(address, value, ordering.cValue)
+    try entered("atomic_fetch_add_explicit") { (access) throws(IPCError) in
+      try access.atomicAdd(value, at: offset, ordering: ordering)
     }
   }
 
@@ -67,8 +67,8 @@ extension SharedRegion {
   public func atomicExchange<T: SharedAtomicInteger>(
     _ value: T, at offset: Int, ordering: MemoryOrdering = .sequentiallyConsistent
   ) throws(IPCError) -> T {
-    try atomic(T.self, "atomic_exchange_explicit", offset, ordering, .update) { address in
-      T._atomicExchange(address, value, ordering.cValue)
+    try entered("atomic_exchange_explicit") { (access) throws(IPCError) in
+      try access.atomicExchange(value, at: offset, ordering: ordering)
     }
   }
 
@@ -84,42 +84,33 @@ extension SharedRegion {
   public func atomicCompareExchange<T: SharedAtomicInteger>(
     expected: T, desired: T, at offset: Int, ordering: MemoryOrdering = .sequentiallyConsistent
   ) throws(IPCError) -> (exchanged: Bool, original: T) {
-    try atomic(T.self, "atomic_compare_exchange_strong_explicit", offset, ordering, .update) {
-      address in
-      var found = expected
-      let exchanged = T._atomicCompareExchange(
-        address, &found, desired, ordering.cValue, ordering.failureOrdering.cValue)
-      return (exchanged, found)
+    try entered("atomic_compare_exchange_strong_explicit") { (access) throws(IPCError) in
+      try access.atomicCompareExchange(expected: expected, desired: desired, at: offset, ordering: ordering)
     }
   }
 
   /// What an atomic operation does, for the orderings C11 allows it.
-  private enum AtomicAccess { case load, store, update }
+  @usableFromInline
+  enum AtomicAccess {
+    case load, store, update
 
-  /// Checks the ordering for the kind of operation, then the range,
-  /// alignment (the type's size: C11 atomics need natural alignment) and
-  /// access, and runs `body` on the checked address.
-  @inline(__always)
-  private func atomic<T: SharedAtomicInteger, R>(
-    _ type: T.Type, _ operation: String, _ offset: Int, _ ordering: MemoryOrdering,
-    _ kind: AtomicAccess, _ body: (UnsafeMutableRawPointer) -> R
-  ) throws(IPCError) -> R {
-    let refused: Bool =
-      switch kind {
+    /// Whether C11 forbids `ordering` for this kind of operation.
+    @inlinable
+    func refuses(_ ordering: MemoryOrdering) -> Bool {
+      switch self {
       case .load: ordering == .releasing || ordering == .acquiringAndReleasing
       case .store: ordering == .acquiring || ordering == .acquiringAndReleasing
       case .update: false
       }
-    if refused {
-      let allowed = kind == .load ? "relaxed, acquire" : "relaxed, release"
-      throw IPCError(
-        code: .invalidArgument, operation: operation, object: object,
-        reason: "\(ordering) is not an ordering for a \(kind) (C11 allows \(allowed) or seq_cst);"
-          + " nothing was accessed")
     }
-    let size = MemoryLayout<T>.size
-    return try access(operation, offset: offset, length: size, alignment: size, writing: kind != .load) {
-      address in body(address)
-    }
+  }
+
+  @usableFromInline
+  func orderingError(_ operation: String, _ ordering: MemoryOrdering, _ kind: AtomicAccess) -> IPCError {
+    let allowed = kind == .load ? "relaxed, acquire" : "relaxed, release"
+    return IPCError(
+      code: .invalidArgument, operation: operation, object: object,
+      reason: "\(ordering) is not an ordering for a \(kind) (C11 allows \(allowed) or seq_cst);"
+        + " nothing was accessed")
   }
 }

@@ -27,12 +27,14 @@ import Synchronization
 /// that access ends, so it never pulls memory from under a running access.
 /// Plain ``load(_:at:)`` and ``store(_:at:)`` are not atomic: guard data shared
 /// by several writers with a ``SharedMutex`` or use the atomic operations.
+/// For many operations in a row, such as a loop over a ring, ``withAccess(_:)``
+/// counts the access once and checks each operation as these methods do.
 public final class SharedRegion: Sendable, CustomStringConvertible {
   /// The first byte of the mapping; fixed for the object's life, used only
   /// while an access is counted in `state`. Kept as a bit pattern: a pointer
   /// is not `Sendable`, and this one is used only under that count.
-  private let addressBits: Int
-  private var address: UnsafeMutableRawPointer { UnsafeMutableRawPointer(bitPattern: addressBits)! }
+  @usableFromInline let addressBits: Int
+  @usableFromInline var address: UnsafeMutableRawPointer { UnsafeMutableRawPointer(bitPattern: addressBits)! }
   /// The size of the region in bytes.
   public let count: Int
   /// Whether the region is mapped for writing; stores, writes, mutable
@@ -44,7 +46,7 @@ public final class SharedRegion: Sendable, CustomStringConvertible {
   private let release: @Sendable (UnsafeMutableRawPointer, Int) -> Void
   /// Bit 0: closed. Bits 1...: accesses in progress. Whoever brings it to
   /// "closed and no access" releases the mapping.
-  private let state = Atomic<Int>(0)
+  @usableFromInline let state = Atomic<Int>(0)
 
   /// Wraps a mapping of `count` bytes at `address`, released by `release`.
   ///
@@ -69,7 +71,7 @@ public final class SharedRegion: Sendable, CustomStringConvertible {
 
   deinit {
     // No access can be in progress: each holds a reference.
-    if state.load(ordering: .acquiring) & 1 == 0 { release(address, count) }
+    if state.load(ordering: .acquiring) & 1 == 0 { releaseMapping() }
   }
 
   /// The object the region maps, with its size and access.
@@ -92,65 +94,55 @@ public final class SharedRegion: Sendable, CustomStringConvertible {
   public func close() throws(IPCError) {
     let old = state.bitwiseOr(1, ordering: .acquiringAndReleasing).oldValue
     guard old & 1 == 0 else { throw closedError("close") }
-    if old == 0 { release(address, count) }
+    if old == 0 { releaseMapping() }
   }
 
-  // MARK: Checked access (internal)
+  // MARK: Counted access (internal)
 
-  /// Runs `body` with the address `offset` bytes into the region, after
-  /// checking that `length` bytes from there lie inside it, that the address
-  /// is a multiple of `alignment`, that the region is open, and, if
-  /// `writing`, that it is writable. The mapping stays while `body` runs.
+  /// Runs `body` with an ``Access`` to the region, counted in `state` so that
+  /// ``close()`` waits for it: the one place where accesses enter and leave.
+  @inlinable @inline(__always)
+  func entered<R>(_ operation: String, _ body: (Access) throws(IPCError) -> R) throws(IPCError) -> R {
+    try enter(operation)
+    defer { leave() }
+    return try body(Access(self))
+  }
+
+  /// The untyped form of ``entered(_:_:)``, for bodies that throw the caller's errors.
+  @inlinable @inline(__always)
+  func enteredRethrowing<R>(_ operation: String, _ body: (Access) throws -> R) throws -> R {
+    try enter(operation)
+    defer { leave() }
+    return try body(Access(self))
+  }
+
+  /// Runs `body` with the address `offset` bytes into the region, once the
+  /// region is open and ``Access`` has checked the range, alignment and,
+  /// if `writing`, writability. The mapping stays while `body` runs.
   @inline(__always)
   func access<R>(
     _ operation: String, offset: Int, length: Int, alignment: Int = 1, writing: Bool,
     _ body: (UnsafeMutableRawPointer) throws(IPCError) -> R
   ) throws(IPCError) -> R {
-    try check(operation, offset: offset, length: length, alignment: alignment, writing: writing)
-    try enter(operation)
-    defer { leave() }
-    return try body(address + offset)
+    try entered(operation) { (access) throws(IPCError) in
+      try body(
+        access.checked(operation, offset: offset, length: length, alignment: alignment, writing: writing))
+    }
   }
 
-  /// The untyped form of ``access(_:offset:length:alignment:writing:_:)``,
-  /// for bodies that throw the caller's errors.
-  @inline(__always)
-  func accessRethrowing<R>(
-    _ operation: String, offset: Int, length: Int, writing: Bool,
-    _ body: (UnsafeMutableRawPointer) throws -> R
-  ) throws -> R {
-    try check(operation, offset: offset, length: length, alignment: 1, writing: writing)
-    try enter(operation)
-    defer { leave() }
-    return try body(address + offset)
-  }
-
-  /// Throws the error for a bad range, misalignment or a change to a
-  /// read-only region; nothing has been touched.
-  @inline(__always)
+  /// Throws what ``access(_:offset:length:alignment:writing:_:)`` would for a
+  /// bad range, misalignment or a change to a read-only region, without
+  /// entering: the checks compute an address and never touch memory.
   func check(_ operation: String, offset: Int, length: Int, alignment: Int, writing: Bool)
     throws(IPCError)
   {
-    guard offset >= 0, length >= 0, length <= count, offset <= count - length else {
-      throw rangeError(operation, offset: offset, length: length)
-    }
-    guard (addressBits &+ offset) % alignment == 0 else {
-      throw IPCError(
-        code: .invalidArgument, operation: operation, object: object,
-        reason: "offset \(offset) is not a multiple of \(alignment), the alignment this \(length)-byte"
-          + " value needs; nothing was \(writing ? "written" : "read")")
-    }
-    guard !writing || isWritable else {
-      throw IPCError(
-        code: .permissionDenied, operation: operation, object: object,
-        reason: "the region is mapped read-only; map it read-write to change it"
-          + " (nothing was written)")
-    }
+    _ = try Access(self).checked(
+      operation, offset: offset, length: length, alignment: alignment, writing: writing)
   }
 
   /// Counts an access in progress, unless the region is closed.
-  @inline(__always)
-  private func enter(_ operation: String) throws(IPCError) {
+  @inlinable @inline(__always)
+  func enter(_ operation: String) throws(IPCError) {
     var current = state.load(ordering: .relaxed)
     while true {
       guard current & 1 == 0 else { throw closedError(operation) }
@@ -162,12 +154,20 @@ public final class SharedRegion: Sendable, CustomStringConvertible {
   }
 
   /// Ends an access; the last one after ``close()`` releases the mapping.
-  @inline(__always)
-  private func leave() {
-    if state.subtract(2, ordering: .acquiringAndReleasing).oldValue == 3 { release(address, count) }
+  @inlinable @inline(__always)
+  func leave() {
+    if state.subtract(2, ordering: .acquiringAndReleasing).oldValue == 3 { releaseMapping() }
   }
 
-  private func rangeError(_ operation: String, offset: Int, length: Int) -> IPCError {
+  /// Gives the mapping back; called once, by whoever brought `state` to
+  /// "closed and no access". Not inlined: it runs once per region.
+  @usableFromInline
+  func releaseMapping() { release(address, count) }
+
+  // MARK: Errors (not inlined: formatting stays off the hot path)
+
+  @usableFromInline
+  func rangeError(_ operation: String, offset: Int, length: Int) -> IPCError {
     let reason: String
     if offset < 0 {
       reason = "offset \(offset) is negative"
@@ -185,7 +185,26 @@ public final class SharedRegion: Sendable, CustomStringConvertible {
         + "; nothing was touched")
   }
 
-  private func closedError(_ operation: String) -> IPCError {
+  @usableFromInline
+  func misalignedError(_ operation: String, offset: Int, length: Int, alignment: Int, writing: Bool)
+    -> IPCError
+  {
+    IPCError(
+      code: .invalidArgument, operation: operation, object: object,
+      reason: "offset \(offset) is not a multiple of \(alignment), the alignment this \(length)-byte"
+        + " value needs; nothing was \(writing ? "written" : "read")")
+  }
+
+  @usableFromInline
+  func readOnlyError(_ operation: String) -> IPCError {
+    IPCError(
+      code: .permissionDenied, operation: operation, object: object,
+      reason: "the region is mapped read-only; map it read-write to change it"
+        + " (nothing was written)")
+  }
+
+  @usableFromInline
+  func closedError(_ operation: String) -> IPCError {
     IPCError(
       code: .badDescriptor, operation: operation, object: object,
       reason: "this region was closed (unmapped); map the shared memory again to use it")

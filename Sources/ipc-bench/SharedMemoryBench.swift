@@ -169,16 +169,21 @@ final class Block {
   /// Block `sequence` as the producer sends it (sysv_shm.c's `stamp`).
   func stamp(_ sequence: Int) { bytes.storeBytes(of: Int64(sequence), as: Int64.self) }
 
-  /// Throws unless this is block `sequence`: the protocol is broken.
+  /// Throws unless this is block `sequence`: the protocol is broken. The
+  /// comparison is inlined, as C's `stamped` is; the message is not.
+  @inline(__always)
   func expect(_ sequence: Int) throws {
-    guard bytes.load(as: Int64.self) == Int64(sequence) else {
-      throw BenchFailure("block \(sequence) arrived as block \(bytes.load(as: Int64.self))")
-    }
+    guard bytes.load(as: Int64.self) == Int64(sequence) else { throw mismatch(sequence) }
+  }
+
+  private func mismatch(_ sequence: Int) -> BenchFailure {
+    BenchFailure("block \(sequence) arrived as block \(bytes.load(as: Int64.self))")
   }
 }
 
 /// The Swift side of "shm+sem", through `SystemV.SharedMemory`, `SharedRegion`
-/// and `SystemV.SemaphoreSet`: the same loops as `cipcb_shmsem_*`.
+/// and `SystemV.SemaphoreSet`: the same loops as `cipcb_shmsem_*`, inside one
+/// `withAccess` each (every copy still checked).
 final class SwiftSharedMemorySemaphoreLoops: OneWayLoops {
   private let region: SharedRegion
   private let set: SystemV.SemaphoreSet
@@ -196,24 +201,25 @@ final class SwiftSharedMemorySemaphoreLoops: OneWayLoops {
   func send(count: Int, size: Int) throws {
     let block = Block(size: size)
     let source = UnsafeRawBufferPointer(block.bytes)
-    for sequence in 0..<count {
-      try set.wait(empty)
-      block.stamp(sequence)
-      try region.write(source, at: sequence % slots * size)
-      try set.signal(full)
+    try region.withAccess { access in
+      for sequence in 0..<count {
+        try set.wait(empty)
+        block.stamp(sequence)
+        try access.write(source, at: sequence % slots * size)
+        try set.signal(full)
+      }
     }
   }
 
   func receive(count: Int, size: Int) throws {
     let block = Block(size: size)
-    for sequence in 0..<count {
-      try set.wait(full)
-      let offset = sequence % slots * size
-      try region.withUnsafeBytes { shared in
-        block.bytes.copyMemory(from: UnsafeRawBufferPointer(rebasing: shared[offset..<offset + size]))
+    try region.withAccess { access in
+      for sequence in 0..<count {
+        try set.wait(full)
+        try access.bytes(at: sequence % slots * size, into: block.bytes)
+        try set.signal(empty)
+        try block.expect(sequence)
       }
-      try set.signal(empty)
-      try block.expect(sequence)
     }
   }
 }
@@ -291,8 +297,8 @@ final class CSharedRingLoops: OneWayLoops {
   }
 }
 
-/// The Swift side of "shm-ring", through `SharedRegion`'s atomics and
-/// checked byte access: the same loops as `cipcb_ring_*`.
+/// The Swift side of "shm-ring", through `SharedRegion.withAccess`: checked
+/// atomics and byte copies, the same loops as `cipcb_ring_*`.
 final class SwiftSharedRingLoops: OneWayLoops {
   private let region: SharedRegion
   private let slots: Int64
@@ -311,15 +317,18 @@ final class SwiftSharedRingLoops: OneWayLoops {
     let source = UnsafeRawBufferPointer(block.bytes)
     var written: Int64 = 0
     var read: Int64 = 0  // the consumer's count as last seen
-    for sequence in 0..<count {
-      while written - read == slots {
-        read = try region.atomicLoad(Int64.self, at: tail, ordering: .acquiring)
-        if written - read == slots { sched_yield() }
+    // One counted access for the whole loop; each operation is still checked.
+    try region.withAccess { access in
+      for sequence in 0..<count {
+        while written - read == slots {
+          read = try access.atomicLoad(Int64.self, at: tail, ordering: .acquiring)
+          if written - read == slots { sched_yield() }
+        }
+        block.stamp(sequence)
+        try access.write(source, at: first + Int(written % slots) * size)
+        written += 1
+        try access.atomicStore(written, at: head, ordering: .releasing)
       }
-      block.stamp(sequence)
-      try region.write(source, at: first + Int(written % slots) * size)
-      written += 1
-      try region.atomicStore(written, at: head, ordering: .releasing)
     }
   }
 
@@ -327,18 +336,17 @@ final class SwiftSharedRingLoops: OneWayLoops {
     let block = Block(size: size)
     var read: Int64 = 0
     var written: Int64 = 0  // the producer's count as last seen
-    for sequence in 0..<count {
-      while written == read {
-        written = try region.atomicLoad(Int64.self, at: head, ordering: .acquiring)
-        if written == read { sched_yield() }
+    try region.withAccess { access in
+      for sequence in 0..<count {
+        while written == read {
+          written = try access.atomicLoad(Int64.self, at: head, ordering: .acquiring)
+          if written == read { sched_yield() }
+        }
+        try access.bytes(at: first + Int(read % slots) * size, into: block.bytes)
+        read += 1
+        try access.atomicStore(read, at: tail, ordering: .releasing)
+        try block.expect(sequence)
       }
-      let offset = first + Int(read % slots) * size
-      try region.withUnsafeBytes { shared in
-        block.bytes.copyMemory(from: UnsafeRawBufferPointer(rebasing: shared[offset..<offset + size]))
-      }
-      read += 1
-      try region.atomicStore(read, at: tail, ordering: .releasing)
-      try block.expect(sequence)
     }
   }
 }

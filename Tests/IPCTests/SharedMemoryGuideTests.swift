@@ -29,32 +29,31 @@ enum GuideLayout {
 
 /// A single-producer, single-consumer ring of `Int64` in a region, without a
 /// lock: the producer alone writes `head`, the consumer alone writes `tail`.
-struct SPSCRing {
+/// Each side works inside one `withAccess` around its whole loop.
+enum SPSCRing {
   static let capacity = 64
   static let head = 0  // Int64: items put so far (producer)
   static let tail = 64  // Int64: items taken so far (consumer); its own cache line
   static let slots = 128  // capacity slots of Int64
   static let size = slots + capacity * MemoryLayout<Int64>.stride
 
-  let region: SharedRegion
-
   /// Puts `value` unless the ring is full.
-  func tryPut(_ value: Int64) throws(IPCError) -> Bool {
-    let head = try region.atomicLoad(Int64.self, at: Self.head, ordering: .relaxed)  // our own
-    let tail = try region.atomicLoad(Int64.self, at: Self.tail, ordering: .acquiring)
+  static func tryPut(_ value: Int64, in ring: SharedRegion.Access) throws(IPCError) -> Bool {
+    let head = try ring.atomicLoad(Int64.self, at: Self.head, ordering: .relaxed)  // our own
+    let tail = try ring.atomicLoad(Int64.self, at: Self.tail, ordering: .acquiring)
     if head - tail == Int64(Self.capacity) { return false }  // full
-    try region.store(value, at: Self.slots + Int(head % Int64(Self.capacity)) * 8)
-    try region.atomicStore(head + 1, at: Self.head, ordering: .releasing)  // publish the slot
+    try ring.store(value, at: Self.slots + Int(head % Int64(Self.capacity)) * 8)
+    try ring.atomicStore(head + 1, at: Self.head, ordering: .releasing)  // publish the slot
     return true
   }
 
   /// Takes the oldest value, or nil if the ring is empty.
-  func tryTake() throws(IPCError) -> Int64? {
-    let tail = try region.atomicLoad(Int64.self, at: Self.tail, ordering: .relaxed)  // our own
-    let head = try region.atomicLoad(Int64.self, at: Self.head, ordering: .acquiring)
+  static func tryTake(from ring: SharedRegion.Access) throws(IPCError) -> Int64? {
+    let tail = try ring.atomicLoad(Int64.self, at: Self.tail, ordering: .relaxed)  // our own
+    let head = try ring.atomicLoad(Int64.self, at: Self.head, ordering: .acquiring)
     if tail == head { return nil }  // empty
-    let value = try region.load(Int64.self, at: Self.slots + Int(tail % Int64(Self.capacity)) * 8)
-    try region.atomicStore(tail + 1, at: Self.tail, ordering: .releasing)  // hand the slot back
+    let value = try ring.load(Int64.self, at: Self.slots + Int(tail % Int64(Self.capacity)) * 8)
+    try ring.atomicStore(tail + 1, at: Self.tail, ordering: .releasing)  // hand the slot back
     return value
   }
 }
@@ -341,34 +340,53 @@ struct SharedMemoryGuideTests {
     }
   }
 
+  @Test func manyOperationsAtOnceWithAccess() async throws {
+    try await withGuideName { name in
+      let region = try POSIX.SharedMemory.create(name, size: 4096).map()
+      try region.withAccess { (access) throws in
+        for _ in 0..<1000 { try access.atomicAdd(Int64(1), at: 8, ordering: .relaxed) }
+        let total = try access.atomicLoad(Int64.self, at: 8)
+        #expect(total == 1000)
+      }
+      try region.close()
+      let closed = try #require(throws: IPCError.self) { try region.withAccess { _ in } }
+      #expect(closed.code == .badDescriptor && closed.operation == "withAccess")
+    }
+  }
+
   @Test func aSingleProducerSingleConsumerRingAcrossProcesses() async throws {
     let items = 10_000
     try await withGuideName { name in
       let memory = try POSIX.SharedMemory.create(name, size: SPSCRing.size)
-      let ring = SPSCRing(region: try memory.map())
-      let consumer = BackgroundWork { () throws -> (count: Int, inOrder: Bool) in
-        var (expected, inOrder) = (Int64(1), true)
-        let clock = ContinuousClock()
-        let deadline = clock.now + .seconds(60)
-        while expected <= Int64(items), clock.now < deadline {
-          guard let value = try ring.tryTake() else {
-            sched_yield()
-            continue
+      let region = try memory.map()
+      let consumer = BackgroundWork { () throws -> (count: Int, inOrder: Bool, sum: Int64) in
+        try region.withAccess { ring in
+          var (expected, inOrder, sum) = (Int64(1), true, Int64(0))
+          let clock = ContinuousClock()
+          let deadline = clock.now + .seconds(60)
+          while expected <= Int64(items), clock.now < deadline {
+            guard let value = try SPSCRing.tryTake(from: ring) else {
+              sched_yield()
+              continue
+            }
+            inOrder = inOrder && value == expected
+            (expected, sum) = (expected + 1, sum + value)
           }
-          inOrder = inOrder && value == expected
-          expected += 1
+          return (Int(expected) - 1, inOrder, sum)
         }
-        return (Int(expected) - 1, inOrder)
       }
       await #expect(processExitsWith: .success) { [name = name as String, items = items as Int] in
         alarm(60)
-        let ring = SPSCRing(region: try POSIX.SharedMemory.open(name).map())
-        for value in 1...Int64(items) {
-          while try !ring.tryPut(value) { sched_yield() }
+        let region = try POSIX.SharedMemory.open(name).map()
+        try region.withAccess { ring in
+          for value in Int64(1)...Int64(items) {
+            while try !SPSCRing.tryPut(value, in: ring) { sched_yield() }
+          }
         }
       }
-      let (count, inOrder) = try consumer.value(timeout: .seconds(90))
+      let (count, inOrder, sum) = try consumer.value(timeout: .seconds(90))
       #expect(count == items && inOrder)
+      #expect(sum == Int64(items * (items + 1) / 2))
     }
   }
 

@@ -427,3 +427,268 @@ struct SharedMutexTests {
     }
   }
 }
+
+/// `SharedRegion.withAccess` and its `Access`: every operation checked as the
+/// region's own (the same errors, nothing touched), values and atomics that
+/// round-trip, and the access count that keeps `close()` from unmapping
+/// memory under a running body.
+@Suite("Shared region scoped access")
+struct SharedRegionAccessTests {
+  /// Expects `access` to throw exactly what `region`, the region's method of
+  /// the same name, throws for the same call, and returns that error.
+  @discardableResult
+  private func sameError(
+    _ access: () throws -> Void, as region: () throws -> Void,
+    sourceLocation: SourceLocation = #_sourceLocation
+  ) -> IPCError? {
+    let expected = #expect(throws: IPCError.self, sourceLocation: sourceLocation) { try region() }
+    let found = #expect(throws: IPCError.self, sourceLocation: sourceLocation) { try access() }
+    #expect(found != nil && found == expected, sourceLocation: sourceLocation)
+    return found
+  }
+
+  @Test(arguments: [(-1, 8), (4089, 8), (4096, 8), (Int.max - 2, 8), (0, 4097), (Int.min, 0)])
+  func everyOperationRefusesARangeOutsideTheRegionWithNothingTouched(offset: Int, length: Int) throws {
+    try withSharedRegion { (region, _) throws in
+      let fill = [UInt8](repeating: 0x5A, count: 4096)
+      try region.write(fill, at: 0)
+      let ones = [UInt8](repeating: 1, count: length)
+      let into = UnsafeMutableRawBufferPointer.allocate(byteCount: length, alignment: 8)
+      defer { into.deallocate() }
+      into.initializeMemory(as: UInt8.self, repeating: 0xEE)
+      try region.withAccess { (access) throws in
+        let write = sameError(
+          { try access.write(ones, at: offset) }, as: { try region.write(ones, at: offset) })
+        #expect(write?.code == .invalidArgument && write?.operation == "write")
+        sameError(
+          { try ones.withUnsafeBytes { raw in try access.write(raw, at: offset) } },
+          as: { try ones.withUnsafeBytes { raw in try region.write(raw, at: offset) } })
+        sameError(
+          { _ = try access.bytes(at: offset, count: length) },
+          as: { _ = try region.bytes(at: offset, count: length) })
+        sameError(
+          { try access.bytes(at: offset, into: into) }, as: { try region.bytes(at: offset, into: into) })
+        if length == 8 {
+          sameError(
+            { _ = try access.load(Int64.self, at: offset) },
+            as: { _ = try region.load(Int64.self, at: offset) })
+          sameError(
+            { try access.store(Int64(1), at: offset) }, as: { try region.store(Int64(1), at: offset) })
+          sameError(
+            { _ = try access.atomicLoad(Int64.self, at: offset) },
+            as: { _ = try region.atomicLoad(Int64.self, at: offset) })
+          sameError(
+            { try access.atomicStore(Int64(1), at: offset) },
+            as: { try region.atomicStore(Int64(1), at: offset) })
+          sameError(
+            { try access.atomicAdd(Int64(1), at: offset) }, as: { try region.atomicAdd(Int64(1), at: offset) }
+          )
+          sameError(
+            { try access.atomicExchange(Int64(1), at: offset) },
+            as: { try region.atomicExchange(Int64(1), at: offset) })
+          sameError(
+            {
+              try access.atomicCompareExchange(expected: Int64(0x5A5A_5A5A_5A5A_5A5A), desired: 1, at: offset)
+            },
+            as: {
+              try region.atomicCompareExchange(expected: Int64(0x5A5A_5A5A_5A5A_5A5A), desired: 1, at: offset)
+            })
+        }
+        #expect(try access.bytes(at: 0, count: 4096) == fill)
+      }
+      #expect(into.allSatisfy { $0 == 0xEE })
+    }
+  }
+
+  @Test func everyOperationRefusesAMisalignedOffsetOrAForbiddenOrderingWithNothingTouched() throws {
+    try withSharedRegion { (region, _) throws in
+      try region.withAccess { (access) throws in
+        let load = sameError(
+          { _ = try access.load(Int64.self, at: 4) }, as: { _ = try region.load(Int64.self, at: 4) })
+        #expect(load?.reason.contains("offset 4 is not a multiple of 8") == true)
+        sameError({ try access.store(Int32(-1), at: 2) }, as: { try region.store(Int32(-1), at: 2) })
+        sameError(
+          { _ = try access.atomicLoad(Int32.self, at: 1) },
+          as: { _ = try region.atomicLoad(Int32.self, at: 1) })
+        sameError(
+          { try access.atomicStore(Int64(-1), at: 12) }, as: { try region.atomicStore(Int64(-1), at: 12) })
+        sameError({ try access.atomicAdd(Int32(-1), at: 6) }, as: { try region.atomicAdd(Int32(-1), at: 6) })
+        sameError(
+          { try access.atomicExchange(Int64(-1), at: 20) },
+          as: { try region.atomicExchange(Int64(-1), at: 20) })
+        sameError(
+          { try access.atomicCompareExchange(expected: Int64(0), desired: -1, at: 20) },
+          as: { try region.atomicCompareExchange(expected: Int64(0), desired: -1, at: 20) })
+        for ordering in [MemoryOrdering.releasing, .acquiringAndReleasing] {
+          let error = sameError(
+            { _ = try access.atomicLoad(Int64.self, at: 0, ordering: ordering) },
+            as: { _ = try region.atomicLoad(Int64.self, at: 0, ordering: ordering) })
+          #expect(error?.reason.contains(ordering.description) == true)
+        }
+        for ordering in [MemoryOrdering.acquiring, .acquiringAndReleasing] {
+          sameError(
+            { try access.atomicStore(Int64(-1), at: 0, ordering: ordering) },
+            as: { try region.atomicStore(Int64(-1), at: 0, ordering: ordering) })
+        }
+        #expect(try access.bytes(at: 0, count: 64) == [UInt8](repeating: 0, count: 64))
+      }
+    }
+  }
+
+  @Test func aReadOnlyAccessRefusesEveryChangeBeforeTouchingMemory() throws {
+    try withSharedRegion { (writer, name) throws in
+      try writer.store(Int64(1234), at: 0)
+      try writer.write([9, 8, 7], at: 100)
+      let reader = try mapSharedMemory(name, size: 4096, writable: false)
+      try reader.withAccess { (access) throws in
+        #expect(!access.isWritable && access.count == 4096)
+        // Each of these would die of SIGSEGV if it reached the memory.
+        for (operation, change) in [
+          ("store", { () throws in try access.store(Int64(5), at: 0) }),
+          ("write", { () throws in try access.write([1, 2, 3], at: 100) }),
+          (
+            "write",
+            { () throws in
+              try [UInt8](repeating: 1, count: 3).withUnsafeBytes { raw in
+                try access.write(raw, at: 100)
+              }
+            }
+          ),
+          ("atomic_store_explicit", { () throws in try access.atomicStore(Int64(5), at: 0) }),
+          ("atomic_fetch_add_explicit", { () throws in try access.atomicAdd(Int64(5), at: 0) }),
+          ("atomic_exchange_explicit", { () throws in try access.atomicExchange(Int64(5), at: 0) }),
+          (
+            "atomic_compare_exchange_strong_explicit",
+            { () throws in
+              try access.atomicCompareExchange(expected: Int64(1234), desired: 5, at: 0)
+            }
+          ),
+        ] {
+          let error = #expect(throws: IPCError.self) { try change() }
+          #expect(error?.code == .permissionDenied && error?.operation == operation)
+          #expect(error?.reason.contains("read-only") == true)
+        }
+        // Reading works, and nothing changed.
+        #expect(try access.load(Int64.self, at: 0) == 1234)
+        #expect(try access.atomicLoad(Int64.self, at: 0, ordering: .acquiring) == 1234)
+        #expect(try access.bytes(at: 100, count: 3) == [9, 8, 7])
+      }
+      let store = sameError(
+        { try reader.withAccess { (access) throws(IPCError) in try access.store(Int64(5), at: 0) } as Void },
+        as: { try reader.store(Int64(5), at: 0) })
+      #expect(store?.code == .permissionDenied)
+    }
+  }
+
+  @Test func valuesBytesAndAtomicsRoundTrip() throws {
+    try withSharedRegion { (region, _) throws in
+      let sample = Sample(id: 42, flag: 1, ratio: 0.125)
+      let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 4, alignment: 1)
+      defer { buffer.deallocate() }
+      let result = try region.withAccess { (access) throws in
+        #expect(access.count == 4096 && access.isWritable)
+        try access.store(Int16(-1616), at: 2)
+        try access.store(sample, at: 48)
+        try access.write([1, 2, 3, 4], at: 10)
+        try access.write((5...7).map { UInt8($0) }.lazy.map { $0 * 2 }, at: 30)  // not contiguous
+        try [UInt8]([7, 8, 9]).withUnsafeBytes { raw in try access.write(raw, at: 40) }
+        #expect(try access.load(Int16.self, at: 2) == -1616)
+        #expect(try access.load(Sample.self, at: 48) == sample)
+        #expect(try access.bytes(at: 30, count: 3) == [10, 12, 14])
+        try access.bytes(at: 10, into: buffer)
+        #expect(Array(buffer) == [1, 2, 3, 4])
+        try access.atomicStore(Int64(10), at: 64, ordering: .releasing)
+        #expect(try access.atomicAdd(Int64(5), at: 64) == 10)
+        #expect(try access.atomicExchange(Int64(-2), at: 64, ordering: .acquiringAndReleasing) == 15)
+        #expect(try access.atomicAdd(Int32.max, at: 72, ordering: .relaxed) == 0)
+        #expect(try access.atomicAdd(Int32(1), at: 72) == .max)  // wraps
+        let miss = try access.atomicCompareExchange(expected: Int64(6), desired: 100, at: 64)
+        #expect(!miss.exchanged && miss.original == -2)
+        let hit = try access.atomicCompareExchange(
+          expected: Int64(-2), desired: 100, at: 64, ordering: .releasing)
+        #expect(hit.exchanged && hit.original == -2)
+        return try access.atomicLoad(Int64.self, at: 64, ordering: .acquiring)
+      }
+      #expect(result == 100)
+      // The region's own methods see what the access wrote, and the other way round.
+      #expect(try region.load(Sample.self, at: 48) == sample)
+      #expect(try region.bytes(at: 40, count: 3) == [7, 8, 9])
+      #expect(try region.atomicLoad(Int32.self, at: 72) == .min)
+      try region.bytes(at: 30, into: buffer)
+      #expect(Array(buffer) == [10, 12, 14, 0])
+      #expect(try region.withAccess { $0.isWritable })
+    }
+  }
+
+  @Test func theBodysOwnErrorComesThroughAndEndsTheAccess() throws {
+    struct Failure: Error {}
+    let releases = ReleaseCounter()
+    try withSharedRegion { (_, name) throws in
+      let region = try mapSharedMemory(name, size: 4096, releases: releases)
+      #expect(throws: Failure.self) { try region.withAccess { (_) throws(Failure) in throw Failure() } }
+      try region.close()  // no access left counted: unmapped at once
+      #expect(releases.value == 1)
+    }
+  }
+
+  @Test func aClosedRegionRefusesWithAccessWithoutRunningTheBody() throws {
+    try withSharedRegion { (_, name) throws in
+      let region = try mapSharedMemory(name, size: 4096)
+      try region.close()
+      let error = #expect(throws: IPCError.self) {
+        try region.withAccess { _ in Issue.record("the body ran on a closed region") }
+      }
+      #expect(error?.code == .badDescriptor && error?.operation == "withAccess")
+      #expect(error?.reason.contains("closed") == true)
+    }
+  }
+
+  /// The body keeps reading mapped memory after `close()` returns on another
+  /// thread; the unmapping waits for the body to end.
+  @Test func closingFromAnotherThreadDuringWithAccessUnmapsWhenTheBodyEnds() throws {
+    let releases = ReleaseCounter()
+    try withSharedRegion { (_, name) throws in
+      let region = try mapSharedMemory(name, size: 4096, releases: releases)
+      try region.store(Int64(77), at: 0)
+      try region.withAccess { (access) throws in
+        let closer = BackgroundWork { try region.close() }
+        try closer.value()  // close() has returned
+        #expect(region.isClosed)
+        // Checked, not just expected: reading an unmapped page would kill the test process.
+        guard releases.value == 0 else {
+          Issue.record("close() unmapped the region while withAccess's body was running")
+          return
+        }
+        #expect(try access.load(Int64.self, at: 0) == 77)  // still mapped
+        try access.store(Int64(78), at: 8)
+        #expect(try access.atomicAdd(Int64(1), at: 8) == 78)
+      }
+      #expect(releases.value == 1)
+      let error = #expect(throws: IPCError.self) { try region.load(Int64.self, at: 0) }
+      #expect(error?.code == .badDescriptor)
+      #expect(throws: IPCError.self) { try region.withAccess { _ in } }
+      // The writes reached the object, which outlives the mapping.
+      #expect(try mapSharedMemory(name, size: 4096).load(Int64.self, at: 8) == 79)
+    }
+  }
+
+  @Test func aChildAddingThroughWithAccessAndTheParentThroughTheRegionLoseNothing() async throws {
+    let additions = 200_000
+    try await withSharedRegion { (region, name) async throws in
+      async let child = #expect(processExitsWith: .success) {
+        [name = name as String, additions = additions as Int] in
+        alarm(60)
+        let region = try mapSharedMemory(name, size: 4096)
+        try region.atomicAdd(Int32(1), at: 128)  // started
+        try region.withAccess { (access) throws(IPCError) in
+          for _ in 0..<additions { try access.atomicAdd(Int64(1), at: 64, ordering: .relaxed) }
+        }
+      }
+      // Start adding once the child runs, so the two really overlap.
+      #expect(eventually(timeout: .seconds(60)) { (try? region.atomicLoad(Int32.self, at: 128)) == 1 })
+      for _ in 0..<additions { try region.atomicAdd(Int64(1), at: 64, ordering: .relaxed) }
+      _ = await child
+      #expect(try region.atomicLoad(Int64.self, at: 64) == Int64(2 * additions))
+    }
+  }
+}
