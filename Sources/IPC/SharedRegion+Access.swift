@@ -12,11 +12,9 @@ extension SharedRegion {
   /// The access is valid only inside the closure it was passed to: do not
   /// store it or let it escape, since the region may be unmapped afterwards.
   public struct Access {
-    /// The region, for its error messages. A strong reference (it costs
-    /// nothing measurable): an access kept past its closure, against the
-    /// rule, then at least cannot outlive the object and have its `deinit`
-    /// unmap the memory under it.
-    @usableFromInline let region: SharedRegion
+    /// The region, for its error messages. Unowned: ``SharedRegion/withAccess(_:)``
+    /// holds the region for as long as the access may be used.
+    @usableFromInline unowned(unsafe) let region: SharedRegion
     /// The region's first byte, mapped while the access may be used.
     @usableFromInline let base: UnsafeMutableRawPointer
     /// The size of the region in bytes.
