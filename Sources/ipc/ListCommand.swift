@@ -77,14 +77,10 @@ enum ListCommand {
     var table = [header]
     for row in rows {
       guard let id = Int32(row["msqid"] ?? "") else { continue }
-      let key = SystemV.Key(rawValue: Int32(truncatingIfNeeded: Int64(row["key"] ?? "") ?? 0))
-      let uid = UInt32(row["uid"] ?? "") ?? 0
-      let mode = Permissions(rawValue: UInt32(row["perms"] ?? "", radix: 8) ?? 0)
       // msg_qbytes is not in /proc; ask the kernel, which may refuse without read permission.
       let maxBytes = (try? SystemV.MessageQueue.open(id: id).stat().maxBytes).map { "\($0)" } ?? "-"
       table.append([
-        key.isPrivate ? "0x00000000" : "\(key)", "\(id)", MessageCommand.userName(uid),
-        mode.octal, row["qnum"] ?? "?", row["cbytes"] ?? "?", maxBytes,
+        row.key, "\(id)", row.owner, row.permissions, row["qnum"] ?? "?", row["cbytes"] ?? "?", maxBytes,
         row["lspid"] ?? "?", row["lrpid"] ?? "?",
       ])
     }
@@ -102,9 +98,6 @@ extension ListCommand {
     var table = [["KEY", "ID", "OWNER", "PERMS", "NSEMS", "VALUES"]]
     for row in rows {
       guard let id = Int32(row["semid"] ?? "") else { continue }
-      let key = SystemV.Key(rawValue: Int32(truncatingIfNeeded: Int64(row["key"] ?? "") ?? 0))
-      let uid = UInt32(row["uid"] ?? "") ?? 0
-      let mode = Permissions(rawValue: UInt32(row["perms"] ?? "", radix: 8) ?? 0)
       // Values need semctl(GETALL), which needs read permission on the set.
       let values = try? SystemV.SemaphoreSet.open(id: id).values()
       let shown = values.map { values in
@@ -112,29 +105,37 @@ extension ListCommand {
           + (values.count > shownValues ? ",…" : "")
       }
       table.append([
-        key.isPrivate ? "0x00000000" : "\(key)", "\(id)", MessageCommand.userName(uid), mode.octal,
-        row["nsems"] ?? "?", shown ?? "-",
+        row.key, "\(id)", row.owner, row.permissions, row["nsems"] ?? "?", shown ?? "-",
       ])
     }
     TextTable.lines(table).forEach(Output.line)
   }
 
   private static func listPOSIXSemaphores() {
-    guard let entries = ShmFiles.entries(.semaphores) else {
+    // sem_open needs read and write permission on the file, and the
+    // library refuses a file too short to be a semaphore.
+    listFiles(.semaphores, title: "POSIX semaphores", column: "VALUE") { entry in
+      (try? POSIX.Semaphore.open(entry.name).value()).map { "\($0)" } ?? "-"
+    }
+  }
+
+  /// The objects of `kind` in /dev/shm: name, owner, permissions, and
+  /// `column` as `value` gives it.
+  private static func listFiles(
+    _ kind: ShmFiles.Kind, title: String, column: String, _ value: (ShmFiles.Entry) -> String
+  ) {
+    guard let entries = ShmFiles.entries(kind) else {
       Output.line(
-        "------ POSIX semaphores: not listed, cannot read \(ShmFiles.directory):"
+        "------ \(title): not listed, cannot read \(ShmFiles.directory):"
           + " \(String(cString: strerror(errno))) ------")
       return
     }
-    Output.line("------ POSIX semaphores (\(entries.count)) ------")
-    var table = [["NAME", "OWNER", "PERMS", "VALUE"]]
+    Output.line("------ \(title) (\(entries.count)) ------")
+    var table = [["NAME", "OWNER", "PERMS", column]]
     for entry in entries {
-      // sem_open needs read and write permission on the file, and the
-      // library refuses a file too short to be a semaphore.
-      let value = try? POSIX.Semaphore.open(entry.name).value()
       table.append([
         entry.name, MessageCommand.userName(entry.info.st_uid),
-        Permissions(rawValue: entry.info.st_mode & 0o777).octal, value.map { "\($0)" } ?? "-",
+        Permissions(rawValue: entry.info.st_mode & 0o777).octal, value(entry),
       ])
     }
     TextTable.lines(table).forEach(Output.line)
@@ -148,41 +149,45 @@ extension ListCommand {
     var table = [["KEY", "ID", "OWNER", "PERMS", "SIZE", "ATTACHED", "CPID", "LPID", "STATUS"]]
     for row in rows {
       guard let id = Int32(row["shmid"] ?? "") else { continue }
-      let key = SystemV.Key(rawValue: Int32(truncatingIfNeeded: Int64(row["key"] ?? "") ?? 0))
-      let uid = UInt32(row["uid"] ?? "") ?? 0
-      // The mode field carries SHM_DEST (01000) beside the permissions.
-      let mode = UInt32(row["perms"] ?? "", radix: 8) ?? 0
       table.append([
-        key.isPrivate ? "0x00000000" : "\(key)", "\(id)", MessageCommand.userName(uid),
-        Permissions(rawValue: mode & 0o777).octal, row["size"] ?? "?", row["nattch"] ?? "?",
-        row["cpid"] ?? "?", row["lpid"] ?? "?", mode & UInt32(SHM_DEST) != 0 ? "dest" : "",
+        row.key, "\(id)", row.owner, row.permissions, row["size"] ?? "?", row["nattch"] ?? "?",
+        row["cpid"] ?? "?", row["lpid"] ?? "?", row.mode & UInt32(SHM_DEST) != 0 ? "dest" : "",
       ])
     }
     TextTable.lines(table).forEach(Output.line)
   }
 
   private static func listPOSIXSharedMemory() {
-    guard let entries = ShmFiles.entries(.sharedMemory) else {
-      Output.line(
-        "------ POSIX shared memory: not listed, cannot read \(ShmFiles.directory):"
-          + " \(String(cString: strerror(errno))) ------")
-      return
-    }
-    Output.line("------ POSIX shared memory (\(entries.count)) ------")
-    var table = [["NAME", "OWNER", "PERMS", "SIZE"]]
-    for entry in entries {
-      table.append([
-        entry.name, MessageCommand.userName(entry.info.st_uid),
-        Permissions(rawValue: entry.info.st_mode & 0o777).octal, "\(entry.info.st_size)",
-      ])
-    }
-    TextTable.lines(table).forEach(Output.line)
+    listFiles(.sharedMemory, title: "POSIX shared memory", column: "SIZE") { "\($0.info.st_size)" }
   }
 }
 
 /// A /proc/sysvipc table: a header line of column names, then one line per object.
 struct ProcTable {
-  var rows: [[String: String]] = []
+  /// One object's line, by column name.
+  struct Row {
+    var fields: [String: String]
+
+    /// The column `name`'s text, or nil if the line has none.
+    subscript(name: String) -> String? { fields[name] }
+
+    /// The `key` column as `ipcs` shows it, 0x00000000 for IPC_PRIVATE.
+    var key: String {
+      let key = SystemV.Key(rawValue: Int32(truncatingIfNeeded: Int64(fields["key"] ?? "") ?? 0))
+      return key.isPrivate ? "0x00000000" : "\(key)"
+    }
+
+    /// The owner's user name, from the `uid` column.
+    var owner: String { MessageCommand.userName(UInt32(fields["uid"] ?? "") ?? 0) }
+
+    /// The `perms` column: the mode, which for a segment also carries SHM_DEST.
+    var mode: UInt32 { UInt32(fields["perms"] ?? "", radix: 8) ?? 0 }
+
+    /// The permission bits of ``mode`` in octal, such as 0640.
+    var permissions: String { Permissions(rawValue: mode & 0o777).octal }
+  }
+
+  var rows: [Row] = []
 
   init(path: String) throws {
     guard let text = readTextFile(path) else {
@@ -192,7 +197,7 @@ struct ProcTable {
     guard let header = lines.first?.split(separator: " ").map(String.init) else { return }
     for line in lines.dropFirst() {
       let fields = line.split(separator: " ").map(String.init)
-      rows.append(Dictionary(uniqueKeysWithValues: zip(header, fields)))
+      rows.append(Row(fields: Dictionary(uniqueKeysWithValues: zip(header, fields))))
     }
   }
 }
