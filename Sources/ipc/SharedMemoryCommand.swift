@@ -108,13 +108,20 @@ enum SharedMemoryCommand {
     let region = try target.map(writing: false)
     // Checked by the library, which names the region and its size; only the
     // default length is worked out here.
-    let bytes: [UInt8]
+    let count: Int
     if let length {
-      bytes = try region.bytes(at: offset, count: length)
+      count = length
+    } else if hex {
+      count = max(region.count - offset, 0)
     } else {
-      let rest = try region.bytes(at: offset, count: max(region.count - offset, 0))
-      bytes = hex ? rest : Array(rest.prefix { $0 != 0 })
+      // Found in place: the text may be short in a large segment. A bad
+      // offset is left for bytes(at:count:) to report.
+      count = try region.withUnsafeBytes { all in
+        guard (0...all.count).contains(offset) else { return 0 }
+        return (all[offset...].firstIndex(of: 0) ?? all.count) - offset
+      }
     }
+    let bytes = try region.bytes(at: offset, count: count)
     if hex {
       HexDump.lines(bytes, startingAt: offset).forEach(Output.line)
     } else if !Output.bytes(bytes + [UInt8(ascii: "\n")]) {
