@@ -53,13 +53,7 @@ struct InteropTests {
   }
 
   @Test func ipcmkQueuesAreUsableAndOursAreVisibleToIpcsAndIpcrm() throws {
-    let made = try SpawnedProcess.run("/usr/bin/env", ["ipcmk", "-Q", "-p", "0640"])
-    #expect(made.exitStatus == 0, "\(made.standardError)")
-    // ipcmk prints "Message queue id: N".
-    let id = try #require(
-      Int32(
-        made.standardOutput.split(separator: ":").last?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "")
-    )
+    let id = try Tools.ipcmk("-Q", "-p", "0640")
     let theirs = try SystemV.MessageQueue.open(id: id)
     defer { try? theirs.remove() }
     #expect(try theirs.stat().permissions.octal == "0640")

@@ -199,10 +199,7 @@ struct SemaphoreCommandTests {
   }
 
   @Test func aSetMadeByIpcmkIsUsedByKeyAndId() throws {
-    let made = try SpawnedProcess.run("/usr/bin/env", ["ipcmk", "-S", "3"])
-    #expect(made.exitStatus == 0, "\(made.standardError)")
-    // "Semaphore id: 12345"
-    let id = try #require(made.standardOutput.split(separator: " ").last.flatMap { Int32($0.dropLast()) })
+    let id = try Tools.ipcmk("-S", "3")
     let set = try SystemV.SemaphoreSet.open(id: id)
     defer { try? set.remove() }
     let key = try set.stat().key

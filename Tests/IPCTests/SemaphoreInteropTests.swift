@@ -39,11 +39,6 @@ struct SemaphoreInteropTests {
     }
   }
 
-  /// The first number `output` holds, such as the id in "Semaphore id: 7\n".
-  private func number(in output: String) -> Int32? {
-    output.split(whereSeparator: { !$0.isNumber }).first.flatMap { Int32($0) }
-  }
-
   /// The key `ipcs -s` lists for set `id`, read from its key column.
   private func ipcsKey(ofSet id: Int32) throws -> SystemV.Key? {
     let listed = try SpawnedProcess.run("/usr/bin/env", ["ipcs", "-s"])
@@ -215,10 +210,8 @@ struct SemaphoreInteropTests {
   // MARK: System V sets and util-linux
 
   @Test func anIpcmkSetOpensByKeyAtOnceButOpenOrCreateWaitsForASemop() throws {
-    let made = try SpawnedProcess.run("/usr/bin/env", ["ipcmk", "-S", "2", "-p", "0600"])
-    #expect(made.exitStatus == 0, "\(made.standardError)")
-    // ipcmk prints "Semaphore id: N" and picks a random key, which ipcs lists.
-    let id = try #require(number(in: made.standardOutput), "\(made.standardOutput)")
+    // ipcmk picks a random key, which ipcs lists.
+    let id = try Tools.ipcmk("-S", "2", "-p", "0600")
     defer { try? SystemV.SemaphoreSet.open(id: id).remove() }
     let key = try #require(try ipcsKey(ofSet: id))
 
@@ -317,7 +310,7 @@ struct SemaphoreInteropTests {
     let python = try Python.run(create)
     defer { try? SystemV.SemaphoreSet.open(key: key).remove() }
     #expect(python.exitStatus == 0, "\(python.standardError)")
-    let id = try #require(number(in: python.standardOutput))
+    let id = try #require(firstNumber(in: python.standardOutput))
     let set = try SystemV.SemaphoreSet.open(key: key)
     #expect(set.id == id)
     #expect(set.count == 1)

@@ -243,10 +243,7 @@ struct SharedMemoryCommandTests {
   // MARK: Shared with ipcmk and Python
 
   @Test func aSegmentMadeByIpcmkIsReadAndWrittenByKeyAndId() throws {
-    let made = try SpawnedProcess.run("/usr/bin/env", ["ipcmk", "-M", "300", "-p", "0640"])
-    #expect(made.exitStatus == 0, "\(made.standardError)")
-    // "Shared memory id: 12345"
-    let id = try #require(made.standardOutput.split(separator: " ").last.flatMap { Int32($0.dropLast()) })
+    let id = try Tools.ipcmk("-M", "300", "-p", "0640")
     let memory = try SystemV.SharedMemory.open(id: id)
     defer { try? memory.remove() }
     let key = try memory.stat().key

@@ -546,13 +546,7 @@ struct SharedMemoryGuideTests {
   // MARK: Interoperability
 
   @Test func ipcmkSegmentsOpenById() throws {
-    let made = try SpawnedProcess.run("/usr/bin/env", ["ipcmk", "-M", "4096"])
-    #expect(made.exitStatus == 0, "\(made.standardError)")
-    // ipcmk prints "Shared memory id: N".
-    let id = try #require(
-      Int32(
-        made.standardOutput.split(separator: ":").last?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "")
-    )
+    let id = try Tools.ipcmk("-M", "4096")
     let memory = try SystemV.SharedMemory.open(id: id)
     defer { try? memory.remove() }
     #expect(memory.size == 4096)

@@ -29,11 +29,6 @@ struct SharedMemoryInteropTests {
     }
   }
 
-  /// The first number `output` holds, such as the id in "Shared memory id: 7\n".
-  private func number(in output: String) -> Int32? {
-    output.split(whereSeparator: { !$0.isNumber }).first.flatMap { Int32($0) }
-  }
-
   /// The text of `ipcs -m -i ID`: "bytes=5000", "mode=0640", "nattch=1", ...
   private func ipcsDetails(ofSegment id: Int32) throws -> String {
     try SpawnedProcess.run("/usr/bin/env", ["ipcs", "-m", "-i", "\(id)"]).standardOutput
@@ -88,7 +83,7 @@ struct SharedMemoryInteropTests {
     let created = try shmPeer("create", "\(key.rawValue)", "5000", "0640")
     defer { try? SystemV.SharedMemory.open(key: key).remove() }
     #expect(created.exitStatus == 0, "\(created.standardError)")
-    let id = try #require(number(in: created.standardOutput), "\(created.standardOutput)")
+    let id = try #require(firstNumber(in: created.standardOutput), "\(created.standardOutput)")
     #expect(try shmPeer("write", "\(id)", "100", "written by C").exitStatus == 0)
     #expect(try shmPeer("store", "\(id)", "4088", "-1234567890123").exitStatus == 0)
 
@@ -197,10 +192,11 @@ struct SharedMemoryInteropTests {
   // MARK: System V segments and util-linux
 
   @Test func anIpcmkSegmentOpensByIdAndKeyWithItsSizeAndPermissionsAndNoOtherSize() throws {
+    // Run here, not by Tools.ipcmk: its pid must be the segment's creator's.
     let made = try SpawnedProcess.run("/usr/bin/env", ["ipcmk", "-M", "5000", "-p", "0640"])
     #expect(made.exitStatus == 0, "\(made.standardError)")
     // ipcmk prints "Shared memory id: N" and picks a random key, which ipcs lists.
-    let id = try #require(number(in: made.standardOutput), "\(made.standardOutput)")
+    let id = try #require(firstNumber(in: made.standardOutput), "\(made.standardOutput)")
     defer { try? SystemV.SharedMemory.open(id: id).remove() }
     let columns = try ipcsColumns(ofSegment: id)
     let key = try #require(columns.first.flatMap { SystemV.Key(parsing: $0) }, "\(columns)")

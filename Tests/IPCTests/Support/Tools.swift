@@ -42,6 +42,16 @@ enum Tools {
   /// The plain-C POSIX shared memory peer (Tests/Peers/posix_shm_peer.c).
   static let posixShmPeer = compiledPeer("posix_shm_peer")
 
+  /// Runs util-linux's `ipcmk ARGUMENTS...` and returns the id of the object
+  /// it made, from its "Shared memory id: N" (or "Semaphore id", "Message queue id").
+  static func ipcmk(_ arguments: String...) throws -> Int32 {
+    let made = try SpawnedProcess.run("/usr/bin/env", ["ipcmk"] + arguments)
+    guard made.exitStatus == 0, let id = firstNumber(in: made.standardOutput) else {
+      throw SpawnFailure(message: "ipcmk \(arguments) failed: \(made.standardOutput)\(made.standardError)")
+    }
+    return id
+  }
+
   /// Compiles Tests/Peers/NAME.c with the system C compiler into the build
   /// folder, once per test run.
   private static func compiledPeer(_ name: String) -> Result<String, SpawnFailure> {
@@ -65,4 +75,9 @@ enum Tools {
     }
     return .success(output)
   }
+}
+
+/// The first whole number `output` holds, such as the id in "Semaphore id: 7\n".
+func firstNumber(in output: String) -> Int32? {
+  output.split(whereSeparator: { !$0.isNumber }).first.flatMap { Int32($0) }
 }
