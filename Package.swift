@@ -26,9 +26,11 @@ let package = Package(
     .executableTarget(
       name: "ipc-bench", dependencies: ["IPC", "CIPCBench", "IPCToolSupport"],
       path: "Sources/ipc-bench"),
+    // Entry points the process tests start in children of their own.
+    .executableTarget(name: "ipc-test-peer", dependencies: ["IPC"], path: "Tests/ProcessPeer"),
     .testTarget(
       name: "IPCTests",
-      dependencies: ["IPC", "ipc", "ipc-bench"],
+      dependencies: ["IPC", "ipc", "ipc-bench", "ipc-test-peer"],
       path: "Tests/IPCTests"
     ),
   ],

@@ -1,5 +1,6 @@
 #include "CIPCShims.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -144,3 +145,67 @@ _Bool cipc_cond_is_shared_monotonic(const pthread_cond_t *condition) {
   return 1;
 #endif
 }
+
+#include <sys/syscall.h>
+
+int cipc_pidfd_open(pid_t pid) {
+#ifdef SYS_pidfd_open
+  return (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+  (void)pid;
+  errno = ENOSYS;
+  return -1;
+#endif
+}
+
+int cipc_pidfd_send_signal(int pidfd, int signal) {
+#ifdef SYS_pidfd_send_signal
+  return (int)syscall(SYS_pidfd_send_signal, pidfd, signal, NULL, 0);
+#else
+  (void)pidfd;
+  (void)signal;
+  errno = ENOSYS;
+  return -1;
+#endif
+}
+
+int cipc_spawn_add_closefrom(posix_spawn_file_actions_t *actions, int from) {
+#if __GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34)
+  return posix_spawn_file_actions_addclosefrom_np(actions, from);
+#else
+  (void)actions;
+  (void)from;
+  return ENOSYS;
+#endif
+}
+
+int cipc_spawn_add_chdir(posix_spawn_file_actions_t *actions, const char *path) {
+  return posix_spawn_file_actions_addchdir_np(actions, path);
+}
+
+// One descriptor per signal number: a handler cannot be given a context.
+static volatile sig_atomic_t forward_fds[NSIG];
+
+static void forward_signal(int signal) {
+  int saved = errno;
+  unsigned char byte = (unsigned char)signal;
+  int fd = forward_fds[signal];
+  if (fd >= 0) (void)write(fd, &byte, 1);  // a full pipe already holds a wake-up
+  errno = saved;
+}
+
+int cipc_signal_forward(int signal, int fd, struct sigaction *previous) {
+  if (signal <= 0 || signal >= NSIG) {
+    errno = EINVAL;
+    return -1;
+  }
+  forward_fds[signal] = fd;
+  struct sigaction action;
+  memset(&action, 0, sizeof action);
+  action.sa_handler = forward_signal;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESTART;
+  return sigaction(signal, &action, previous);
+}
+
+int cipc_thread_set_name(pthread_t thread, const char *name) { return pthread_setname_np(thread, name); }

@@ -155,4 +155,38 @@ _Bool cipc_mutex_is_shared_robust(const pthread_mutex_t *mutex);
 /// (glibc keeps them in the low bits of __data.__wrefs), as above.
 _Bool cipc_cond_is_shared_monotonic(const pthread_cond_t *condition);
 
+// MARK: Processes: pidfds, spawn file actions glibc declares only under _GNU_SOURCE
+
+#include <spawn.h>
+
+/// pidfd_open(2) (Linux >= 5.3): a descriptor (close-on-exec) that refers to
+/// process `pid` and no other, even after the pid is reused. -1 and errno
+/// ENOSYS on older kernels. glibc 2.36 has no wrapper for older systems.
+int cipc_pidfd_open(pid_t pid);
+
+/// pidfd_send_signal(2) (Linux >= 5.1): sends `signal` to the process the
+/// pidfd refers to; ESRCH once it has been reaped, never another process.
+int cipc_pidfd_send_signal(int pidfd, int signal);
+
+/// posix_spawn_file_actions_addclosefrom_np (glibc >= 2.34): the child closes
+/// every descriptor from `from` up. Returns 0 or an errno value (ENOSYS
+/// where glibc lacks it).
+int cipc_spawn_add_closefrom(posix_spawn_file_actions_t *actions, int from);
+
+/// posix_spawn_file_actions_addchdir_np (glibc >= 2.29): the child changes to
+/// `path` before exec. Returns 0 or an errno value.
+int cipc_spawn_add_chdir(posix_spawn_file_actions_t *actions, const char *path);
+
+/// pthread_setname_np (declared only under _GNU_SOURCE): names a thread, at
+/// most 15 bytes, as `ps -L` and debuggers show it. Returns 0 or an errno value.
+int cipc_thread_set_name(pthread_t thread, const char *name);
+
+/// Installs a handler for `signal` that writes the signal's number as one
+/// byte to `fd` (non-blocking, errno preserved: async-signal-safe), with
+/// SA_RESTART so the program's blocking calls go on. The previous action is
+/// stored in `previous`. Returns 0 or -1 and errno. Written in C because a
+/// Swift handler may touch lazily initialised globals, which is not safe in a
+/// signal handler.
+int cipc_signal_forward(int signal, int fd, struct sigaction *previous);
+
 #endif

@@ -42,7 +42,7 @@ extension POSIX {
     /// The token of this descriptor's arrival notification, 0 if none.
     let notificationToken = Atomic<Int>(0)
 
-    private init(name: String, access: Access, descriptor: Int32) throws(IPCError) {
+    init(name: String, access: Access, descriptor: Int32) throws(IPCError) {
       self.name = name
       self.access = access
       self.descriptor = Atomic(descriptor)

@@ -81,6 +81,17 @@ extension IPCError {
     /// `EDEADLK`: the calling thread already holds the ``SharedMutex`` it tried to lock.
     public static let deadlock = Code(rawValue: EDEADLK)
 
+    /// `ESRCH`: no such process: the child has exited and been reaped, so no
+    /// signal can reach it.
+    public static let noSuchProcess = Code(rawValue: ESRCH)
+    /// `ECHILD`: the process is not an unwaited child of this one (something
+    /// else reaped it, or `SIGCHLD` is ignored so the kernel did).
+    public static let noChild = Code(rawValue: ECHILD)
+    /// `ECANCELED`: the task awaiting the operation was cancelled; nothing was consumed.
+    public static let cancelled = Code(rawValue: ECANCELED)
+    /// `ENOEXEC`: a file to run is not in a format the kernel can execute.
+    public static let notExecutable = Code(rawValue: ENOEXEC)
+
     private static let names: [Int32: String] = [
       EAGAIN: "EAGAIN", ENOMSG: "ENOMSG", ENOENT: "ENOENT", EEXIST: "EEXIST",
       EIDRM: "EIDRM", EINTR: "EINTR", E2BIG: "E2BIG", EINVAL: "EINVAL",
@@ -91,6 +102,7 @@ extension IPCError {
       ENFILE: "ENFILE", ENOTDIR: "ENOTDIR", EBUSY: "EBUSY", ENXIO: "ENXIO", EISDIR: "EISDIR",
       ELOOP: "ELOOP", EROFS: "EROFS", EOVERFLOW: "EOVERFLOW", EOWNERDEAD: "EOWNERDEAD",
       ENOTRECOVERABLE: "ENOTRECOVERABLE", EDEADLK: "EDEADLK",
+      ESRCH: "ESRCH", ECHILD: "ECHILD", ECANCELED: "ECANCELED", ENOEXEC: "ENOEXEC", ETXTBSY: "ETXTBSY",
     ]
 
     /// The symbolic name, such as `EIDRM`.

@@ -1,0 +1,249 @@
+import CIPCShims
+import Glibc
+
+extension ChildProcess {
+  /// Starts an entry point of this program (or of `executable`) in a new
+  /// process, handing it IPC objects by name: Python's
+  /// `Process(target=f, args=(queue,)).start()`.
+  ///
+  ///     let child = try ChildProcess.start(entryPoint: "sender", handing: ["queue": queue])
+  ///     print(try child.wait())                      // exited with status 0
+  ///
+  /// The child is a fresh copy of the running executable (`/proc/self/exe`),
+  /// whose `main` hands over to the entry point at ``EntryPoints/runIfChild()``;
+  /// there, ``ChildContext/open(_:as:)`` gives back each handed object as its
+  /// own type. System V objects cross by id, POSIX objects by name, named
+  /// pipes by path; pipe ends and ``Inheritance/descriptor(of:)`` cross as
+  /// descriptors the child inherits (at numbers the library picks above
+  /// `descriptors`). Every other descriptor is closed in the child.
+  ///
+  /// By default the child dies with this process, however it dies (SIGKILL
+  /// included): it watches a socket only this process holds (see
+  /// ``Supervisor`` for the objects it then removes).
+  ///
+  /// The corresponding C calls are `posix_spawn` and `pidfd_open`.
+  ///
+  /// - Parameters:
+  ///   - entryPoint: the name given to ``EntryPoints``.
+  ///   - objects: what the child can ``ChildContext/open(_:as:)``, by name.
+  ///   - arguments: the child's `CommandLine.arguments` after the program name.
+  ///   - environment: the child's environment variables.
+  ///   - workingDirectory: the child's current directory; this process's if nil.
+  ///   - standardInput: the child's descriptor 0; standardOutput 1; standardError 2.
+  ///   - descriptors: more descriptors at numbers of your choice (3 to 1023).
+  ///   - diesWithParent: end the child when this process ends.
+  ///   - newProcessGroup: put the child in a process group of its own, so a
+  ///     terminal's Ctrl-C (sent to the foreground group) does not reach it.
+  ///   - executable: another program that calls ``EntryPoints/runIfChild()``
+  ///     with this entry point; nil for this one.
+  ///   - supervisor: the ``Supervisor`` that watches the child, if any.
+  /// - Throws: `.invalidArgument` for an entry point this program does not
+  ///   have (or a program that never called ``EntryPoints/runIfChild()``,
+  ///   whose children would start children of their own); `.badDescriptor`
+  ///   for a closed pipe end; `.wouldBlock` at the process limit
+  ///   (RLIMIT_NPROC); `.tooManyOpen` at the descriptor limit. Nothing is
+  ///   left running or open after an error.
+  public static func start(
+    entryPoint: String, handing objects: [String: any Inheritable] = [:], arguments: [String] = [],
+    environment: Environment = .inherit, workingDirectory: String? = nil,
+    standardInput: Descriptor = .inherit, standardOutput: Descriptor = .inherit,
+    standardError: Descriptor = .inherit, descriptors: [Int32: Descriptor] = [:],
+    diesWithParent: Bool = true, newProcessGroup: Bool = false, executable: String? = nil,
+    in supervisor: Supervisor? = nil
+  ) throws(IPCError) -> ChildProcess {
+    try checkEntryPoint(entryPoint, inOtherProgram: executable != nil)
+    var handed: [(name: String, inheritance: Inheritance)] = []
+    for (name, object) in objects.sorted(by: { $0.key < $1.key }) {
+      guard !name.isEmpty, !name.utf8.contains(0) else {
+        throw IPCError(
+          code: .invalidArgument, operation: "posix_spawn", object: "entry point '\(entryPoint)'",
+          reason: "'\(name)' cannot name a handed object: a name is non-empty, without zero bytes")
+      }
+      handed.append((name, try object.inheritance()))
+    }
+    let path: String
+    let argv0: String
+    if let executable {
+      path = try ExecutableLookup.resolve(executable, searchPath: environment.value(of: "PATH"))
+      argv0 = executable
+    } else {
+      // The running file itself, even if its path was replaced since it started.
+      path = "/proc/self/exe"
+      argv0 = CommandLine.arguments.first ?? path
+    }
+    return try launch(
+      path: path, argv: [argv0] + arguments, name: entryPoint, environment: environment,
+      workingDirectory: workingDirectory, standard: [standardInput, standardOutput, standardError],
+      descriptors: descriptors, entryPoint: (entryPoint, handed, diesWithParent),
+      newProcessGroup: newProcessGroup, supervisor: supervisor)
+  }
+
+  /// Starts a program: a path, or a name looked up in the directories of
+  /// the child's `PATH` (as a shell does).
+  ///
+  ///     let (reader, writer) = try AnonymousPipe.make()
+  ///     let sort = try ChildProcess.start(executable: "sort", arguments: ["-n"], standardInput: .pipe(reader))
+  ///     try reader.close()                           // the child has its copy
+  ///     try writer.write(Array("3\n1\n2\n".utf8))
+  ///     try writer.close()                           // end of input for sort
+  ///     try sort.wait()
+  ///
+  /// The corresponding C calls are `posix_spawn` and `pidfd_open`.
+  ///
+  /// - Parameters:
+  ///   - executable: a path (with a '/'), or a name to find in `PATH`.
+  ///   - arguments: the arguments after the program name (`argv[1...]`).
+  ///   - environment: the child's environment variables.
+  ///   - workingDirectory: the child's current directory; this process's if nil.
+  ///   - standardInput: the child's descriptor 0; standardOutput 1; standardError 2.
+  ///   - descriptors: more descriptors at numbers of your choice (3 to 1023);
+  ///     every other descriptor is closed in the child.
+  ///   - newProcessGroup: put the child in a process group of its own.
+  ///   - supervisor: the ``Supervisor`` that watches the child, if any.
+  /// - Throws: `.notFound` for a program that does not exist (or is not in
+  ///   `PATH`); `.permissionDenied` for one that is not executable; the
+  ///   limits of the entry point form. Nothing is left running or open.
+  public static func start(
+    executable: String, arguments: [String] = [], environment: Environment = .inherit,
+    workingDirectory: String? = nil, standardInput: Descriptor = .inherit,
+    standardOutput: Descriptor = .inherit, standardError: Descriptor = .inherit,
+    descriptors: [Int32: Descriptor] = [:], newProcessGroup: Bool = false, in supervisor: Supervisor? = nil
+  ) throws(IPCError) -> ChildProcess {
+    let path = try ExecutableLookup.resolve(executable, searchPath: environment.value(of: "PATH"))
+    let name = executable.split(separator: "/").last.map(String.init) ?? executable
+    return try launch(
+      path: path, argv: [executable] + arguments, name: name, environment: environment,
+      workingDirectory: workingDirectory, standard: [standardInput, standardOutput, standardError],
+      descriptors: descriptors, entryPoint: nil, newProcessGroup: newProcessGroup, supervisor: supervisor)
+  }
+
+  /// Throws unless this program can start `name` in a child.
+  private static func checkEntryPoint(_ name: String, inOtherProgram: Bool) throws(IPCError) {
+    guard !name.isEmpty, !name.utf8.contains(0) else {
+      throw IPCError(
+        code: .invalidArgument, operation: "posix_spawn", object: "entry point '\(name)'",
+        reason: "an entry point's name is non-empty, without zero bytes")
+    }
+    guard !inOtherProgram else { return }
+    guard let known = EntryPoints.registered.withLock({ $0 }) else {
+      throw IPCError(
+        code: .invalidArgument, operation: "posix_spawn", object: "entry point '\(name)'",
+        reason: "this program has not called EntryPoints.runIfChild(), so a child would run main"
+          + " as a parent again instead of '\(name)'; call it at the top of main")
+    }
+    guard known.contains(name) else {
+      throw IPCError(
+        code: .invalidArgument, operation: "posix_spawn", object: "entry point '\(name)'",
+        reason: "this program has no entry point named '\(name)' (it has: \(known.sorted().joined(separator: ", ")))")
+    }
+  }
+
+  #if DEBUG
+    /// Debug builds only: start children as if the kernel had no pidfds
+    /// (before Linux 5.3), to test the fallback.
+    @TaskLocal static var simulatesMissingPidfd = false
+  #endif
+
+  /// Starts the child: descriptors, lifeline and handover, then the spawn.
+  private static func launch(
+    path: String, argv: [String], name: String, environment: Environment, workingDirectory: String?,
+    standard: [Descriptor], descriptors: [Int32: Descriptor],
+    entryPoint: (name: String, handed: [(name: String, inheritance: Inheritance)], diesWithParent: Bool)?,
+    newProcessGroup: Bool, supervisor: Supervisor?
+  ) throws(IPCError) -> ChildProcess {
+    if let taken = descriptors.keys.first(where: { $0 <= 2 }) {
+      throw IPCError(
+        code: .invalidArgument, operation: "posix_spawn", object: name,
+        reason: "descriptor \(taken) is a standard stream: set it with standardInput, standardOutput or standardError")
+    }
+    // Files opened here for the child, and the child's end of its lifeline,
+    // are closed once it has its copies (or the start failed).
+    var openedHere: [Int32] = []
+    defer { openedHere.forEach { _ = Glibc.close($0) } }
+    var sources: [Int32: Int32] = [:]
+    for (target, descriptor) in Array(zip(Int32(0)..., standard)) + descriptors.map({ ($0.key, $0.value) }) {
+      guard let found = try descriptor.source(for: target) else { continue }
+      if found.opened { openedHere.append(found.descriptor) }
+      sources[target] = found.descriptor
+    }
+    // Refused before anything is made for the child.
+    let toRemove = try supervisor?.core.admit() ?? []
+    var lifeline: Int32 = -1
+    var variables: [String: String] = [:]
+    var removed = Set(Handover.variables)
+    if let entryPoint {
+      var next = max(3, (descriptors.keys.max() ?? 0) + 1)
+      if entryPoint.diesWithParent {
+        let ends = try Lifeline.make()
+        lifeline = ends.parent
+        openedHere.append(ends.child)
+        sources[next] = ends.child
+        variables[Handover.lifelineVariable] = "\(next)"
+        next += 1
+      }
+      var handed = entryPoint.handed
+      for index in handed.indices where handed[index].inheritance.kind.carriesDescriptor {
+        sources[next] = handed[index].inheritance.number
+        handed[index].inheritance.number = next
+        next += 1
+      }
+      let encoded = Handover.encode(handed)
+      guard encoded.utf8.count <= Handover.maxEncodedLength else {
+        if lifeline >= 0 { _ = Glibc.close(lifeline) }
+        throw IPCError(
+          code: .tooBig, operation: "posix_spawn", object: name,
+          reason: "the handed objects take \(encoded.utf8.count) bytes, more than the \(Handover.maxEncodedLength)"
+            + " an environment variable can carry")
+      }
+      variables[Handover.entryPointVariable] = entryPoint.name
+      variables[Handover.objectsVariable] = encoded
+      removed.subtract(variables.keys)
+    }
+    var pid: pid_t = 0
+    do throws(IPCError) {
+      // Before the child exists: a parent killed right after the spawn has
+      // already told it what to remove.
+      if lifeline >= 0 { try Lifeline.register(toRemove, on: lifeline) }
+      // The handover variables of this process's own parent never reach the child.
+      let inherited = environment.removing(removed)
+      pid = try Spawner.spawn(
+        Spawner.Request(
+          path: path, argv: argv, environment: try inherited.entries(adding: variables),
+          workingDirectory: workingDirectory, descriptors: sources, newProcessGroup: newProcessGroup,
+          name: name))
+    } catch {
+      if lifeline >= 0 { _ = Glibc.close(lifeline) }
+      throw error
+    }
+    let pidfd: Int32
+    do throws(IPCError) {
+      pidfd = try openPidfd(pid, name: name)
+    } catch {
+      // Without a handle the child could neither be waited for nor signalled safely.
+      _ = Glibc.kill(pid, SIGKILL)
+      var status: Int32 = 0
+      while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+      if lifeline >= 0 { _ = Glibc.close(lifeline) }
+      throw error
+    }
+    let child = ChildProcess(pid: pid, pidfd: pidfd, name: name, lifeline: lifeline)
+    supervisor?.core.watch(child)
+    return child
+  }
+
+  /// The child's pidfd, or -1 where the kernel has none (ENOSYS).
+  private static func openPidfd(_ pid: pid_t, name: String) throws(IPCError) -> Int32 {
+    #if DEBUG
+      if simulatesMissingPidfd { return -1 }
+    #endif
+    switch once({ cipc_pidfd_open(pid) }) {
+    case .success(let fd): return fd
+    case .failure(.unsupported): return -1
+    case .failure(let code):
+      throw IPCError(
+        code: code, operation: "pidfd_open", object: "\(name) (pid \(pid))",
+        reason: code == .tooManyOpen
+          ? Spawner.limitReason + "; the child was stopped, as it could not be watched" : nil)
+    }
+  }
+}

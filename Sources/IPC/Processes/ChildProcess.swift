@@ -1,0 +1,249 @@
+import CIPCShims
+import Glibc
+import Synchronization
+
+/// A child process this process started, and the way to wait for it and
+/// signal it: Python's `multiprocessing.Process`, typed and race-free.
+///
+///     let child = try ChildProcess.start(executable: "sleep", arguments: ["1"])
+///     let status = try child.wait()            // .exited(0)
+///
+/// A child is started with ``start(entryPoint:handing:arguments:environment:workingDirectory:standardInput:standardOutput:standardError:descriptors:diesWithParent:newProcessGroup:executable:in:)``
+/// (a function of this program, run in a fresh copy of it) or
+/// ``start(executable:arguments:environment:workingDirectory:standardInput:standardOutput:standardError:descriptors:newProcessGroup:in:)``
+/// (any program), always with `posix_spawn`, never `fork`. It starts with
+/// an empty signal mask and default signal dispositions, and inherits only
+/// its standard input, output and error and the descriptors handed to it.
+///
+/// **Race-free.** The handle holds a pidfd (`pidfd_open`), a descriptor that
+/// names this process and no other: ``send(_:)`` goes through
+/// `pidfd_send_signal`, so a signal can never reach another process that
+/// was given the same pid, and once the child is reaped sending fails with
+/// `.noSuchProcess`. Where the kernel has no pidfds (before Linux 5.3) the
+/// pid is used while the child is known to be unreaped, which is just as
+/// safe: a pid is not reused before its process is reaped.
+///
+/// **Waiting.** ``wait()`` blocks, ``tryWait()`` does not, ``wait(timeout:)``
+/// waits up to a `Duration` on the monotonic clock, and `await wait()`
+/// suspends without holding a thread of Swift's cooperative pool. Each form
+/// reaps the child, so no zombie is left, and every later wait returns the
+/// same status: a child is reaped exactly once, whichever thread asks.
+/// A handle released while its child still runs hands the child to the
+/// library's watcher thread, which reaps it when it ends.
+public final class ChildProcess: Sendable, CustomStringConvertible {
+  /// The child's process id.
+  public let pid: pid_t
+  /// The entry point it runs, or the executable's file name: how errors and
+  /// a ``Supervisor``'s outcome name it.
+  public let name: String
+  /// The pidfd, or -1 where the kernel has none. Closed in `deinit`.
+  let pidfd: Int32
+
+  private struct State {
+    /// Set once, when the child is reaped.
+    var status: ExitStatus?
+    /// The parent's end of the lifeline socket of a child that dies with
+    /// this process, or -1; closed when the child is reaped.
+    var lifeline: Int32
+  }
+
+  private let state: Mutex<State>
+
+  init(pid: pid_t, pidfd: Int32, name: String, lifeline: Int32) {
+    self.pid = pid
+    self.pidfd = pidfd
+    self.name = name
+    self.state = Mutex(State(status: nil, lifeline: lifeline))
+  }
+
+  deinit {
+    let (reaped, lifeline) = state.withLock { ($0.status != nil, $0.lifeline) }
+    if reaped {
+      if pidfd >= 0 { _ = Glibc.close(pidfd) }
+      if lifeline >= 0 { _ = Glibc.close(lifeline) }
+    } else {
+      // Still running (or an unreaped zombie): the watcher reaps it later, and
+      // keeps the lifeline open until then, so it does not die of the release.
+      ProcessWatcher.adoptOrphan(pid: pid, pidfd: pidfd, lifeline: lifeline)
+    }
+  }
+
+  /// `sender (pid 4242)`.
+  public var description: String { "\(name) (pid \(pid))" }
+
+  // MARK: Waiting
+
+  /// Waits until the child ends, reaps it, and returns how it ended.
+  ///
+  /// Waiting again, from any thread, returns the same status. A signal that
+  /// interrupts the wait (EINTR) does not end it. The corresponding C calls
+  /// are `poll` on the pidfd and `waitid(P_PIDFD, ..., WEXITED | WNOHANG)`.
+  ///
+  /// - Throws: `.noChild` if something else reaped the child (a
+  ///   `waitpid(-1, ...)` elsewhere in the program, or `SIGCHLD` set to
+  ///   `SIG_IGN`, which makes the kernel reap children at once).
+  public func wait() throws(IPCError) -> ExitStatus {
+    while true {
+      if let status = try tryWait() { return status }
+      waitForExit(upTo: .seconds(86_400))
+    }
+  }
+
+  /// Waits up to `timeout` (on the monotonic clock) for the child to end.
+  ///
+  /// - Returns: how it ended, or nil if it is still running; it keeps running.
+  ///   A zero or negative timeout only checks.
+  public func wait(timeout: Duration) throws(IPCError) -> ExitStatus? {
+    let clock = SuspendingClock()  // CLOCK_MONOTONIC
+    let deadline = clock.now.advanced(by: max(timeout, .zero))
+    while true {
+      if let status = try tryWait() { return status }
+      let left = clock.now.duration(to: deadline)
+      if left <= .zero { return nil }
+      waitForExit(upTo: left)
+    }
+  }
+
+  /// How the child ended if it has, reaping it; nil (at once) while it runs.
+  ///
+  /// The corresponding C call is `waitid(P_PIDFD, pidfd, &info, WEXITED | WNOHANG)`.
+  public func tryWait() throws(IPCError) -> ExitStatus? {
+    try state.withLock { (state) throws(IPCError) -> ExitStatus? in
+      if let status = state.status { return status }
+      guard let status = try reapIfEnded() else { return nil }
+      state.status = status
+      if state.lifeline >= 0 {
+        _ = Glibc.close(state.lifeline)
+        state.lifeline = -1
+      }
+      return status
+    }
+  }
+
+  /// Suspends until the child ends, without holding a thread of Swift's
+  /// cooperative pool: the library's poll thread watches the pidfd.
+  ///
+  /// - Throws: `.cancelled` when the awaiting task is cancelled (the child
+  ///   keeps running and can be waited for again), and the errors of ``wait()``.
+  public func wait() async throws(IPCError) -> ExitStatus {
+    while true {
+      if let status = try tryWait() { return status }
+      guard !Task.isCancelled else { throw cancelledError() }
+      if pidfd >= 0 {
+        guard await DescriptorWaiter.shared.wait(for: pidfd, events: Readiness.readable) else {
+          throw cancelledError()
+        }
+      } else {
+        // No pidfd to poll: check again shortly, never blocking a pool thread.
+        do { try await Task.sleep(for: Self.fallbackInterval) } catch { throw cancelledError() }
+      }
+    }
+  }
+
+  /// Whether the child is still running (Python's `is_alive()`); reaps it if it has ended.
+  /// False also when its status is lost (see ``wait()``).
+  public var isRunning: Bool {
+    do { return try tryWait() == nil } catch { return false }
+  }
+
+  /// How the child ended, if it has (Python's `exitcode`); nil while it runs
+  /// or if its status is lost. Like Python's, asking reaps a child that has ended.
+  public var exitStatus: ExitStatus? {
+    do { return try tryWait() } catch { return nil }
+  }
+
+  /// How often a child without a pidfd is checked while something waits for it.
+  static let fallbackInterval: Duration = .milliseconds(2)
+
+  /// One wait for the child to end, at most `duration`: `poll` on the pidfd,
+  /// or a short sleep without one. The caller checks again either way.
+  private func waitForExit(upTo duration: Duration) {
+    if pidfd >= 0 {
+      Readiness.wait(descriptor: pidfd, events: Readiness.readable, for: duration)
+    } else {
+      let (seconds, attoseconds) = min(duration, Self.fallbackInterval).components
+      var pause = timespec(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))
+      _ = nanosleep(&pause, nil)  // an interruption only means an earlier check
+    }
+  }
+
+  /// `waitid(..., WEXITED | WNOHANG)`: the status if the child has ended (it is
+  /// then reaped), nil if it runs. Called with the state locked, so exactly
+  /// one caller reaps it.
+  private func reapIfEnded() throws(IPCError) -> ExitStatus? {
+    var info = siginfo_t()
+    // P_PIDFD (Linux 5.4) cannot reap a stranger that reused the pid.
+    let result = once { () -> Int32 in
+      pidfd >= 0
+        ? waitid(idtype_t(rawValue: 3), id_t(pidfd), &info, WEXITED | WNOHANG)
+        : waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG)
+    }
+    if case .failure(let code) = result {
+      throw IPCError(
+        code: code, operation: "waitid", object: description,
+        reason: code == .noChild
+          ? "the child was reaped by something else (a waitpid(-1) elsewhere, or SIGCHLD set to"
+            + " SIG_IGN), so its exit status is lost" : nil)
+    }
+    guard info._sifields._sigchld.si_pid != 0 else { return nil }
+    let value = info._sifields._sigchld.si_status
+    switch Int(info.si_code) {
+    case Int(CLD_EXITED): return .exited(value)
+    case Int(CLD_DUMPED): return .signalled(value, coreDumped: true)
+    default: return .signalled(value, coreDumped: false)
+    }
+  }
+
+  private func cancelledError() -> IPCError {
+    IPCError(
+      code: .cancelled, operation: "wait", object: description,
+      reason: "the waiting task was cancelled; the child keeps running and can be waited for again")
+  }
+
+  /// Tells a child that dies with this process to remove `objects` when it
+  /// does (a no-op for other children, and once it has ended).
+  func tellLifeline(_ objects: [Inheritance]) {
+    state.withLock { state in
+      guard state.lifeline >= 0 else { return }
+      try? Lifeline.register(objects, on: state.lifeline)
+    }
+  }
+
+  // MARK: Signals
+
+  /// Sends `signal` to the child.
+  ///
+  /// Sent through the pidfd, so it reaches this child and never a process
+  /// that reused its pid. A child that has ended but is not reaped yet takes
+  /// the signal without effect. The corresponding C call is
+  /// `pidfd_send_signal(pidfd, signal, NULL, 0)` (`kill` without a pidfd).
+  ///
+  /// - Throws: `.noSuchProcess` once the child has been reaped (the error
+  ///   says how it ended); `.invalidArgument` for a number that is no signal.
+  public func send(_ signal: Int32) throws(IPCError) {
+    let operation = pidfd >= 0 ? "pidfd_send_signal" : "kill"
+    guard SignalNames.isValid(signal) else {
+      throw IPCError(
+        code: .invalidArgument, operation: operation, object: description,
+        reason: "\(signal) is not a signal number (1 to \(SignalNames.realTime.upperBound))")
+    }
+    // Locked: the child cannot be reaped (and its pid reused) meanwhile.
+    try state.withLock { (state) throws(IPCError) -> Void in
+      if let status = state.status {
+        throw IPCError(
+          code: .noSuchProcess, operation: operation, object: description,
+          reason: "the child has already \(status) and been reaped; \(SignalNames.name(signal)) was not sent")
+      }
+      let result = once { pidfd >= 0 ? cipc_pidfd_send_signal(pidfd, signal) : Glibc.kill(pid, signal) }
+      if case .failure(let code) = result {
+        throw IPCError(code: code, operation: operation, object: description)
+      }
+    }
+  }
+
+  /// Asks the child to end: sends `SIGTERM` (Python's `terminate()`).
+  public func terminate() throws(IPCError) { try send(SIGTERM) }
+
+  /// Ends the child at once: sends `SIGKILL`, which it cannot catch (Python's `kill()`).
+  public func kill() throws(IPCError) { try send(SIGKILL) }
+}

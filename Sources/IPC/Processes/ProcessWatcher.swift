@@ -1,0 +1,190 @@
+import CIPCShims
+import Glibc
+import Synchronization
+
+/// The library's one thread for processes: it watches the children of
+/// supervisors (and reaps them the moment they end), reaps children whose
+/// handles were released while they ran, runs the supervisors' timers (the
+/// grace period before SIGKILL) and receives the termination signals that
+/// ``TerminationSignals`` forwards. It waits in `poll` on the children's
+/// pidfds and on one pipe; children without a pidfd are checked every 10 ms.
+final class ProcessWatcher: Sendable {
+  /// What happens when a watched child has been reaped.
+  typealias ExitHandler = @Sendable (Result<ExitStatus, IPCError>) -> Void
+
+  private struct Watched {
+    var child: ChildProcess
+    var onExit: ExitHandler
+  }
+
+  private struct Orphan {
+    var pid: pid_t
+    var pidfd: Int32
+    var lifeline: Int32
+  }
+
+  private struct Timer {
+    var deadline: SuspendingClock.Instant
+    var action: @Sendable () -> Void
+  }
+
+  private struct State {
+    var watched: [ObjectIdentifier: Watched] = [:]
+    var orphans: [Orphan] = []
+    var timers: [Timer] = []
+  }
+
+  private let state = Mutex(State())
+  /// The wake pipe: a 0 byte wakes the thread to look at its state again; any
+  /// other byte is a signal's number, written by the handler in CShims.
+  private let wakeReader: Int32
+  let wakeWriter: Int32
+
+  private static let instance = Mutex<ProcessWatcher?>(nil)
+  private static let fallbackInterval: Duration = .milliseconds(10)
+
+  /// The process-wide watcher, started on first use.
+  ///
+  /// - Throws: when its pipe or thread cannot be made (descriptor or thread
+  ///   limit); the next call tries again.
+  static func shared() throws(IPCError) -> ProcessWatcher {
+    try instance.withLock { (instance) throws(IPCError) -> ProcessWatcher in
+      if let instance { return instance }
+      var ends: [Int32] = [-1, -1]
+      if case .failure(let code) = once({ cipc_pipe2(&ends, O_CLOEXEC | O_NONBLOCK) }) {
+        throw IPCError(
+          code: code, operation: "pipe2", object: "the process watcher",
+          reason: code == .tooManyOpen ? Spawner.limitReason : nil)
+      }
+      let watcher = ProcessWatcher(reader: ends[0], writer: ends[1])
+      do throws(IPCError) {
+        try LibraryThread.start(name: "ipc-processes") { watcher.run() }
+      } catch {
+        ends.forEach { _ = close($0) }
+        throw error
+      }
+      instance = watcher
+      return watcher
+    }
+  }
+
+  private init(reader: Int32, writer: Int32) {
+    wakeReader = reader
+    wakeWriter = writer
+  }
+
+  /// Reaps `child` when it ends and calls `onExit` (on the watcher's thread).
+  func watch(_ child: ChildProcess, onExit: @escaping ExitHandler) {
+    state.withLock { $0.watched[ObjectIdentifier(child)] = Watched(child: child, onExit: onExit) }
+    wake()
+  }
+
+  /// Calls `action` on the watcher's thread once `delay` has passed.
+  func schedule(after delay: Duration, _ action: @escaping @Sendable () -> Void) {
+    let deadline = SuspendingClock().now.advanced(by: max(delay, .zero))
+    state.withLock { $0.timers.append(Timer(deadline: deadline, action: action)) }
+    wake()
+  }
+
+  /// Takes over a running child whose handle was released: it is reaped when
+  /// it ends, and its lifeline (which keeps it alive) closed only then.
+  static func adoptOrphan(pid: pid_t, pidfd: Int32, lifeline: Int32) {
+    guard let watcher = try? shared() else {
+      // No watcher (descriptor or thread limit): the child is left to be
+      // reaped at this process's end; closing its lifeline now would end it.
+      if pidfd >= 0 { _ = close(pidfd) }
+      return
+    }
+    watcher.state.withLock { $0.orphans.append(Orphan(pid: pid, pidfd: pidfd, lifeline: lifeline)) }
+    watcher.wake()
+  }
+
+  private func wake() {
+    var byte: UInt8 = 0
+    _ = write(wakeWriter, &byte, 1)  // a full pipe already holds a wake-up
+  }
+
+  private func run() -> Never {
+    while true {
+      let (entries, timeout) = pollSet()
+      var polled = entries
+      _ = poll(&polled, nfds_t(polled.count), timeout)
+      var signals: [Int32] = []
+      if polled[0].revents != 0 {
+        var bytes = [UInt8](repeating: 0, count: 64)
+        while true {
+          let count = read(wakeReader, &bytes, bytes.count)
+          guard count > 0 else { break }
+          signals += bytes[0..<count].filter { $0 != 0 }.map { Int32($0) }
+        }
+      }
+      reapEnded()
+      fireTimers()
+      for signal in signals { TerminationSignals.received(signal) }
+    }
+  }
+
+  /// The descriptors to poll (the wake pipe first) and how long to wait.
+  private func pollSet() -> ([pollfd], Int32) {
+    state.withLock { state in
+      var entries = [pollfd(fd: wakeReader, events: Int16(POLLIN), revents: 0)]
+      var fallback = false
+      for descriptor in state.watched.values.map(\.child.pidfd) + state.orphans.map(\.pidfd) {
+        if descriptor >= 0 {
+          entries.append(pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0))
+        } else {
+          fallback = true
+        }
+      }
+      var wait: Duration? = fallback ? Self.fallbackInterval : nil
+      if let next = state.timers.map(\.deadline).min() {
+        let left = max(SuspendingClock().now.duration(to: next), .zero)
+        wait = min(wait ?? left, left)
+      }
+      guard let wait else { return (entries, -1) }
+      let (seconds, attoseconds) = wait.components
+      let milliseconds = min(seconds, 86_400) * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
+      return (entries, Int32(clamping: milliseconds))
+    }
+  }
+
+  /// Reaps every watched child and orphan that has ended. Cheap for the
+  /// others: one `waitid(WNOHANG)` each.
+  private func reapEnded() {
+    let watched = state.withLock { Array($0.watched.values) }
+    for entry in watched {
+      let result: Result<ExitStatus, IPCError>
+      do throws(IPCError) {
+        guard let status = try entry.child.tryWait() else { continue }
+        result = .success(status)
+      } catch {
+        result = .failure(error)
+      }
+      state.withLock { _ = $0.watched.removeValue(forKey: ObjectIdentifier(entry.child)) }
+      entry.onExit(result)
+    }
+    state.withLock { state in
+      state.orphans.removeAll { orphan in
+        var info = siginfo_t()
+        let result =
+          orphan.pidfd >= 0
+          ? waitid(idtype_t(rawValue: 3), id_t(orphan.pidfd), &info, WEXITED | WNOHANG)
+          : waitid(P_PID, id_t(orphan.pid), &info, WEXITED | WNOHANG)
+        guard result == -1 || info._sifields._sigchld.si_pid != 0 else { return false }
+        if orphan.pidfd >= 0 { _ = close(orphan.pidfd) }
+        if orphan.lifeline >= 0 { _ = close(orphan.lifeline) }
+        return true
+      }
+    }
+  }
+
+  private func fireTimers() {
+    let now = SuspendingClock().now
+    let due = state.withLock { state -> [Timer] in
+      let due = state.timers.filter { $0.deadline <= now }
+      state.timers.removeAll { $0.deadline <= now }
+      return due
+    }
+    for timer in due { timer.action() }
+  }
+}

@@ -1,0 +1,186 @@
+import Glibc
+import Synchronization
+
+/// The state of a ``Supervisor``'s group, shared by its handle, the watcher
+/// thread (which reports each child's end) and the termination signals. It
+/// outlives the handle until every child has ended and the objects are
+/// removed: releasing the handle stops the group, it never abandons it.
+final class SupervisorCore: Sendable {
+  let gracePeriod: Duration
+  let signalPolicy: Supervisor.SignalPolicy
+  let watcher: ProcessWatcher
+
+  private enum Phase {
+    /// Children may be started.
+    case open
+    /// Stopping: the running children were sent SIGTERM.
+    case stopping
+    /// Every child has ended and the objects were removed.
+    case finished
+  }
+
+  private struct State {
+    var phase = Phase.open
+    var children: [ChildProcess] = []
+    var exits: [ObjectIdentifier: Supervisor.ChildExit] = [:]
+    /// Children the supervisor signalled while stopping.
+    var stopped: Set<ObjectIdentifier> = []
+    var objects: [Inheritance] = []
+    /// Someone waits for the group: it finishes once no child runs.
+    var waitedFor = false
+    var firstFailure: Supervisor.ChildExit?
+    var signal: Int32?
+    var stopRequested = false
+
+    var running: [ChildProcess] { children.filter { exits[ObjectIdentifier($0)] == nil } }
+  }
+
+  private let state = Mutex(State())
+  let outcome = CompletionGate<Supervisor.Outcome>()
+
+  init(gracePeriod: Duration, signalPolicy: Supervisor.SignalPolicy) throws(IPCError) {
+    guard gracePeriod >= .zero else {
+      throw IPCError(
+        code: .invalidArgument, operation: "Supervisor", object: "grace period",
+        reason: "a grace period of \(gracePeriod) is negative")
+    }
+    self.gracePeriod = gracePeriod
+    self.signalPolicy = signalPolicy
+    self.watcher = try ProcessWatcher.shared()
+    if signalPolicy != .ignore { try TerminationSignals.register(self, watcher: watcher) }
+  }
+
+  var children: [ChildProcess] { state.withLock { $0.children } }
+
+  // MARK: Children
+
+  /// Checks that a child may start now; the objects it must remove if this
+  /// process dies.
+  func admit() throws(IPCError) -> [Inheritance] {
+    try state.withLock { (state) throws(IPCError) -> [Inheritance] in
+      guard state.phase == .open else {
+        throw IPCError(
+          code: .invalidArgument, operation: "posix_spawn", object: "supervisor",
+          reason: "the supervisor has \(state.phase == .finished ? "finished" : "begun stopping its children");"
+            + " it starts no new child")
+      }
+      return state.objects
+    }
+  }
+
+  /// Takes a child that was just started into the group.
+  func watch(_ child: ChildProcess) {
+    let stopNow = state.withLock { state -> Bool in
+      state.children.append(child)
+      guard state.phase != .open else { return false }
+      state.stopped.insert(ObjectIdentifier(child))
+      return true
+    }
+    // Started while the group began to stop: it stops too.
+    if stopNow { try? child.terminate() }
+    watcher.watch(child) { [self] result in ended(child, result) }
+  }
+
+  /// On the watcher's thread: `child` has been reaped.
+  private func ended(_ child: ChildProcess, _ result: Result<ExitStatus, IPCError>) {
+    let beginStop = state.withLock { state -> Bool in
+      let status = try? result.get()
+      let exit = Supervisor.ChildExit(
+        name: child.name, pid: child.pid, status: status,
+        wasStopped: state.stopped.contains(ObjectIdentifier(child)))
+      state.exits[ObjectIdentifier(child)] = exit
+      guard exit.isFailure, state.firstFailure == nil, state.phase == .open else { return false }
+      state.firstFailure = exit
+      return true
+    }
+    if beginStop { stopRunning() }
+    finishIfDone()
+  }
+
+  // MARK: Stopping
+
+  /// Stops the group because of a termination signal.
+  func stop(signal: Int32) {
+    state.withLock { if $0.signal == nil { $0.signal = signal } }
+    stopRunning()
+    finishIfDone()
+  }
+
+  /// Stops the group on request.
+  func stop() {
+    state.withLock { $0.stopRequested = true }
+    stopRunning()
+    finishIfDone()
+  }
+
+  /// SIGTERM to every running child, and SIGKILL to those still running
+  /// after the grace period.
+  private func stopRunning() {
+    let targets = state.withLock { state -> [ChildProcess] in
+      guard state.phase == .open else { return [] }
+      state.phase = .stopping
+      let running = state.running
+      for child in running { state.stopped.insert(ObjectIdentifier(child)) }
+      return running
+    }
+    guard !targets.isEmpty else { return }
+    for child in targets { try? child.terminate() }
+    watcher.schedule(after: gracePeriod) { [self] in
+      for child in state.withLock({ $0.running }) { try? child.kill() }
+    }
+  }
+
+  // MARK: Finishing
+
+  /// Someone waits for the whole group.
+  func waitedFor() {
+    state.withLock { $0.waitedFor = true }
+    finishIfDone()
+  }
+
+  /// Once no child runs and the group is waited for or stopping: removes the
+  /// objects and publishes the outcome (exactly once).
+  private func finishIfDone() {
+    let done = state.withLock { state -> (objects: [Inheritance], children: [ChildProcess])? in
+      guard state.phase != .finished, state.waitedFor || state.phase == .stopping, state.running.isEmpty
+      else { return nil }
+      state.phase = .finished
+      return (state.objects, state.children)
+    }
+    guard let done else { return }
+    var removalErrors: [IPCError] = []
+    for object in done.objects {
+      do throws(IPCError) { try object.remove() } catch { removalErrors.append(error) }
+    }
+    let result = state.withLock { state in
+      Supervisor.Outcome(
+        exits: done.children.compactMap { state.exits[ObjectIdentifier($0)] },
+        firstFailure: state.firstFailure, signal: state.signal, wasStopped: state.stopRequested,
+        removalErrors: removalErrors)
+    }
+    outcome.open(result)
+    if signalPolicy != .ignore { TerminationSignals.unregister(self) }
+  }
+
+  // MARK: Objects
+
+  /// Registers `object` for removal when the group finishes, and tells the
+  /// running children to remove it should this process die first.
+  func removeWhenFinished(_ object: Inheritance) throws(IPCError) {
+    guard object.isRemovable else {
+      throw IPCError(
+        code: .invalidArgument, operation: "removeWhenFinished", object: object.description,
+        reason: "a pipe end has no name to remove; register the NamedPipe, or close the end")
+    }
+    let running = try state.withLock { (state) throws(IPCError) -> [ChildProcess] in
+      guard state.phase != .finished else {
+        throw IPCError(
+          code: .invalidArgument, operation: "removeWhenFinished", object: object.description,
+          reason: "the supervisor has already finished; remove the object yourself")
+      }
+      if !state.objects.contains(object) { state.objects.append(object) }
+      return state.running
+    }
+    for child in running { child.tellLifeline([object]) }
+  }
+}

@@ -1,0 +1,41 @@
+import CIPCShims
+import Glibc
+
+/// Threads the library owns (its watchers), few and long-lived. Each starts
+/// with every signal blocked, so the program's signals are always taken by
+/// the program's own threads and never interrupt the library's waits.
+enum LibraryThread {
+  /// Starts `body` on a new detached thread named `name` (at most 15 bytes,
+  /// as `ps -L` and debuggers show it).
+  ///
+  /// - Throws: the `pthread_create` error (`EAGAIN` at the thread limit).
+  static func start(name: String, _ body: @escaping @Sendable () -> Void) throws(IPCError) {
+    final class Box {
+      let body: @Sendable () -> Void
+      init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+    }
+    // The new thread inherits the mask in force here: block all, start, restore.
+    var all = sigset_t()
+    var previous = sigset_t()
+    sigfillset(&all)
+    pthread_sigmask(SIG_SETMASK, &all, &previous)
+    defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
+    var thread = pthread_t()
+    let context = Unmanaged.passRetained(Box(body)).toOpaque()
+    let status = pthread_create(
+      &thread, nil,
+      { context in
+        guard let context else { return nil }
+        Unmanaged<Box>.fromOpaque(context).takeRetainedValue().body()
+        return nil
+      }, context)
+    guard status == 0 else {
+      Unmanaged<Box>.fromOpaque(context).release()
+      throw IPCError(
+        code: IPCError.Code(rawValue: status), operation: "pthread_create", object: "thread \(name)",
+        reason: "the library could not start its \(name) thread (\(String(cString: strerror(status))))")
+    }
+    _ = cipc_thread_set_name(thread, String(decoding: name.utf8.prefix(15), as: UTF8.self))
+    pthread_detach(thread)
+  }
+}
