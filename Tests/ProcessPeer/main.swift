@@ -42,7 +42,9 @@ func openDescriptors() -> [Int32] {
   let own = dirfd(directory)
   var result: [Int32] = []
   while let entry = readdir(directory) {
-    let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+    let name = withUnsafeBytes(of: entry.pointee.d_name) {
+      String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+    }
     if let number = Int32(name), number != own { result.append(number) }
   }
   return result.sorted()
@@ -123,10 +125,39 @@ let entryPoints: EntryPoints = [
     _ = try reader.receive()
     try keep.close()
   },
+  "open-as": { context in
+    // arguments: NAME TYPE; prints what opening NAME as TYPE gives.
+    let name = context.arguments.first ?? ""
+    do {
+      switch context.arguments.dropFirst().first {
+      case "sysv-queue": say("opened \(try context.open(name, as: SystemV.MessageQueue.self))")
+      case "sysv-set": say("opened \(try context.open(name, as: SystemV.SemaphoreSet.self))")
+      case "pipe-end": say("opened \(try context.open(name, as: PipeEnd.self))")
+      default: say("opened \(try context.open(name, as: POSIX.MessageQueue.self))")
+      }
+    } catch {
+      say("error: \(error)")
+    }
+  },
+  "stubborn": { _ in
+    // Ignores SIGTERM: only the supervisor's SIGKILL ends it.
+    signal(SIGTERM, SIG_IGN)
+    say("stubborn \(getpid())")
+    while true { sleep(60) }
+  },
+  "spawn-orphan": { context in
+    // Starts a sleeper that does not die with this process, prints its pid, returns.
+    let child = try ChildProcess.start(
+      entryPoint: "sleep", arguments: ["30"], standardOutput: .null, diesWithParent: false,
+      executable: context.arguments.first)
+    say("orphan \(child.pid)")
+  },
   "supervise": { context in
     // A parent of its own: makes one object of each blocking kind, registers
     // them, starts a child blocked on each, prints the ids and pids, then waits.
-    let supervisor = try Supervisor()
+    // arguments: EXECUTABLE [stop]: the policy for SIGINT/SIGTERM/SIGHUP.
+    let policy: Supervisor.SignalPolicy = context.arguments.dropFirst().first == "stop" ? .stop : .stopAndExit
+    let supervisor = try Supervisor(onSignal: policy)
     let queue = try SystemV.MessageQueue.create()
     try supervisor.removeWhenFinished(queue)
     let set = try SystemV.SemaphoreSet.create(values: [0])
@@ -141,14 +172,16 @@ let entryPoints: EntryPoints = [
     var pids: [String] = []
     for (entry, handed) in [
       ("block-queue", ["queue": queue as any Inheritable]), ("block-semaphore", ["set": set]),
-      ("block-posix-queue", ["queue": posixQueue]), ("block-fifo", ["fifo": fifo]), ("block-pipe", ["in": reader]),
+      ("block-posix-queue", ["queue": posixQueue]), ("block-fifo", ["fifo": fifo]),
+      ("block-pipe", ["in": reader]),
     ] {
       let child = try ChildProcess.start(
         entryPoint: entry, handing: handed, standardOutput: .null, executable: executable, in: supervisor)
       pids.append("\(child.pid)")
     }
     try reader.close()
-    say("queue=\(queue.id) set=\(set.id) mq=\(name) fifo=\(fifo.path) children=\(pids.joined(separator: ","))")
+    say(
+      "queue=\(queue.id) set=\(set.id) mq=\(name) fifo=\(fifo.path) children=\(pids.joined(separator: ","))")
     let outcome = supervisor.wait()
     say("outcome: \(outcome)")
     try writer.close()

@@ -71,7 +71,9 @@ public final class ChildContext: @unchecked Sendable {
       adopted[name] = made
       result = made
     }
-    guard let result else { throw IPCError(code: .badDescriptor, operation: "inherit", object: object.description) }
+    guard let result else {
+      throw IPCError(code: .badDescriptor, operation: "inherit", object: object.description)
+    }
     return result
   }
 }

@@ -41,7 +41,8 @@ extension ChildProcess {
         return (try Self.checkedOpen(target, object: object), false)
       case .null: return (try Self.open("/dev/null", O_RDWR, object: object), true)
       case .pipe(let end): return (try Self.checkedOpen(end.fileDescriptor, object: end.description), false)
-      case .queue(let queue): return (try Self.checkedOpen(queue.fileDescriptor, object: queue.description), false)
+      case .queue(let queue):
+        return (try Self.checkedOpen(queue.fileDescriptor, object: queue.description), false)
       case .fileDescriptor(let fd): return (try Self.checkedOpen(fd, object: object), false)
       case .read(let path): return (try Self.open(path, O_RDONLY, object: "file \(path)"), true)
       case .write(let path, let appending):
@@ -64,7 +65,10 @@ extension ChildProcess {
     private static func open(_ path: String, _ flags: Int32, object: String) throws(IPCError) -> Int32 {
       switch retryingInterrupts(.open, { Glibc.open(path, flags | O_CLOEXEC, 0o600) }) {
       case .success(let fd): return fd
-      case .failure(let code): throw IPCError(code: code, operation: "open", object: object)
+      case .failure(let code):
+        throw IPCError(
+          code: code, operation: "open", object: object,
+          reason: code == .tooManyOpen ? Spawner.limitReason : nil)
       }
     }
   }

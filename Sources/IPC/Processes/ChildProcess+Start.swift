@@ -134,7 +134,9 @@ extension ChildProcess {
     guard known.contains(name) else {
       throw IPCError(
         code: .invalidArgument, operation: "posix_spawn", object: "entry point '\(name)'",
-        reason: "this program has no entry point named '\(name)' (it has: \(known.sorted().joined(separator: ", ")))")
+        reason:
+          "this program has no entry point named '\(name)' (it has: \(known.sorted().joined(separator: ", ")))"
+      )
     }
   }
 
@@ -154,7 +156,9 @@ extension ChildProcess {
     if let taken = descriptors.keys.first(where: { $0 <= 2 }) {
       throw IPCError(
         code: .invalidArgument, operation: "posix_spawn", object: name,
-        reason: "descriptor \(taken) is a standard stream: set it with standardInput, standardOutput or standardError")
+        reason:
+          "descriptor \(taken) is a standard stream: set it with standardInput, standardOutput or standardError"
+      )
     }
     // Files opened here for the child, and the child's end of its lifeline,
     // are closed once it has its copies (or the start failed).
@@ -192,7 +196,8 @@ extension ChildProcess {
         if lifeline >= 0 { _ = Glibc.close(lifeline) }
         throw IPCError(
           code: .tooBig, operation: "posix_spawn", object: name,
-          reason: "the handed objects take \(encoded.utf8.count) bytes, more than the \(Handover.maxEncodedLength)"
+          reason:
+            "the handed objects take \(encoded.utf8.count) bytes, more than the \(Handover.maxEncodedLength)"
             + " an environment variable can carry")
       }
       variables[Handover.entryPointVariable] = entryPoint.name

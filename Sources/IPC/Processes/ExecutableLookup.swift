@@ -19,7 +19,8 @@ enum ExecutableLookup {
     }
     if executable.contains("/") {
       if let problem = problem(with: executable) {
-        throw IPCError(code: problem.code, operation: "posix_spawn", object: executable, reason: problem.reason)
+        throw IPCError(
+          code: problem.code, operation: "posix_spawn", object: executable, reason: problem.reason)
       }
       return executable
     }

@@ -10,7 +10,7 @@ import Synchronization
 /// pidfds and on one pipe; children without a pidfd are checked every 10 ms.
 final class ProcessWatcher: Sendable {
   /// What happens when a watched child has been reaped.
-  typealias ExitHandler = @Sendable (Result<ExitStatus, IPCError>) -> Void
+  typealias ExitHandler = @Sendable (Result<ChildProcess.ExitStatus, IPCError>) -> Void
 
   private struct Watched {
     var child: ChildProcess
@@ -143,7 +143,8 @@ final class ProcessWatcher: Sendable {
       }
       guard let wait else { return (entries, -1) }
       let (seconds, attoseconds) = wait.components
-      let milliseconds = min(seconds, 86_400) * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
+      let milliseconds =
+        min(seconds, 86_400) * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
       return (entries, Int32(clamping: milliseconds))
     }
   }
@@ -153,7 +154,7 @@ final class ProcessWatcher: Sendable {
   private func reapEnded() {
     let watched = state.withLock { Array($0.watched.values) }
     for entry in watched {
-      let result: Result<ExitStatus, IPCError>
+      let result: Result<ChildProcess.ExitStatus, IPCError>
       do throws(IPCError) {
         guard let status = try entry.child.tryWait() else { continue }
         result = .success(status)

@@ -36,7 +36,9 @@ enum Spawner {
       IPCError(code: code, operation: operation, object: object, reason: reason)
     }
     if let bad = request.argv.first(where: { $0.utf8.contains(0) }) {
-      throw failure(.invalidArgument, "posix_spawn", "the argument '\(bad)' holds a zero byte, which a C string cannot carry")
+      throw failure(
+        .invalidArgument, "posix_spawn",
+        "the argument '\(bad)' holds a zero byte, which a C string cannot carry")
     }
     if let directory = request.workingDirectory {
       var info = stat()
@@ -45,12 +47,15 @@ enum Spawner {
         throw failure(code, "chdir", "the working directory \(directory) cannot be used: \(code.explanation)")
       }
       guard info.st_mode & S_IFMT == S_IFDIR else {
-        throw failure(.init(rawValue: ENOTDIR), "chdir", "the working directory \(directory) is not a directory")
+        throw failure(
+          .init(rawValue: ENOTDIR), "chdir", "the working directory \(directory) is not a directory")
       }
     }
     let targets = request.descriptors.keys.sorted()
     if let bad = targets.first(where: { !(0...maxDescriptorNumber).contains($0) }) {
-      throw failure(.invalidArgument, "posix_spawn", "descriptor number \(bad) is out of range: 0 to \(maxDescriptorNumber)")
+      throw failure(
+        .invalidArgument, "posix_spawn",
+        "descriptor number \(bad) is out of range: 0 to \(maxDescriptorNumber)")
     }
 
     var actions = posix_spawn_file_actions_t()
@@ -67,11 +72,17 @@ enum Spawner {
       let copy = fcntl(source, F_DUPFD_CLOEXEC, lowest)
       guard copy >= 0 else {
         let code = IPCError.Code(rawValue: errno)
-        throw failure(code, "fcntl(F_DUPFD_CLOEXEC)", code == .tooManyOpen ? limitReason : "descriptor \(source) cannot be handed to the child as \(target): \(code.explanation)")
+        throw failure(
+          code, "fcntl(F_DUPFD_CLOEXEC)",
+          code == .tooManyOpen
+            ? limitReason
+            : "descriptor \(source) cannot be handed to the child as \(target): \(code.explanation)")
       }
       copies.append(copy)
       let status = posix_spawn_file_actions_adddup2(&actions, copy, target)
-      guard status == 0 else { throw failure(IPCError.Code(rawValue: status), "posix_spawn_file_actions_adddup2") }
+      guard status == 0 else {
+        throw failure(IPCError.Code(rawValue: status), "posix_spawn_file_actions_adddup2")
+      }
     }
     // Every other descriptor is closed in the child, close-on-exec or not.
     let given = Set(targets)
@@ -82,7 +93,9 @@ enum Spawner {
     _ = cipc_spawn_add_closefrom(&actions, lowest)
     if let directory = request.workingDirectory {
       let status = cipc_spawn_add_chdir(&actions, directory)
-      guard status == 0 else { throw failure(IPCError.Code(rawValue: status), "posix_spawn_file_actions_addchdir_np") }
+      guard status == 0 else {
+        throw failure(IPCError.Code(rawValue: status), "posix_spawn_file_actions_addchdir_np")
+      }
     }
 
     var attributes = posix_spawnattr_t()
@@ -134,7 +147,8 @@ enum Spawner {
     case .notFound: return "there is no file at \(path) (or its interpreter is missing)"
     case .permissionDenied: return "\(path) is not executable, or a directory on the way cannot be searched"
     case .notExecutable: return "\(path) is not a program the kernel can run (a script needs a #! line)"
-    case .tooBig: return "the arguments and environment are larger than the kernel allows (ARG_MAX, see getconf ARG_MAX)"
+    case .tooBig:
+      return "the arguments and environment are larger than the kernel allows (ARG_MAX, see getconf ARG_MAX)"
     case .tooManyOpen: return limitReason
     default: return nil
     }

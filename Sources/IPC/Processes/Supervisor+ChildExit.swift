@@ -8,7 +8,7 @@ extension Supervisor {
     /// Its process id.
     public let pid: pid_t
     /// How it ended; nil if its status was lost (something else reaped it).
-    public let status: ExitStatus?
+    public let status: ChildProcess.ExitStatus?
     /// Whether the supervisor ended it (SIGTERM or SIGKILL while stopping the
     /// group): then a signal is not counted as the child's failure.
     public let wasStopped: Bool

@@ -21,7 +21,7 @@ extension Supervisor {
 
     /// The conventional status for a program whose work these children did:
     /// 128 + the signal that stopped the group, or the first failed child's
-    /// ``ExitStatus/shellStatus``, or 1 if an object could not be removed, else 0.
+    /// ``ChildProcess/ExitStatus/shellStatus``, or 1 if an object could not be removed, else 0.
     public var exitCode: Int32 {
       if let signal { return 128 + signal }
       if let firstFailure { return firstFailure.status?.shellStatus ?? 1 }

@@ -61,7 +61,8 @@ final class SupervisorCore: Sendable {
       guard state.phase == .open else {
         throw IPCError(
           code: .invalidArgument, operation: "posix_spawn", object: "supervisor",
-          reason: "the supervisor has \(state.phase == .finished ? "finished" : "begun stopping its children");"
+          reason:
+            "the supervisor has \(state.phase == .finished ? "finished" : "begun stopping its children");"
             + " it starts no new child")
       }
       return state.objects
@@ -82,7 +83,7 @@ final class SupervisorCore: Sendable {
   }
 
   /// On the watcher's thread: `child` has been reaped.
-  private func ended(_ child: ChildProcess, _ result: Result<ExitStatus, IPCError>) {
+  private func ended(_ child: ChildProcess, _ result: Result<ChildProcess.ExitStatus, IPCError>) {
     let beginStop = state.withLock { state -> Bool in
       let status = try? result.get()
       let exit = Supervisor.ChildExit(
@@ -158,8 +159,10 @@ final class SupervisorCore: Sendable {
         firstFailure: state.firstFailure, signal: state.signal, wasStopped: state.stopRequested,
         removalErrors: removalErrors)
     }
-    outcome.open(result)
+    // First: if a signal stopped the group and the process is to end by it,
+    // it ends here, before a waiter could see the outcome and go on.
     if signalPolicy != .ignore { TerminationSignals.unregister(self) }
+    outcome.open(result)
   }
 
   // MARK: Objects

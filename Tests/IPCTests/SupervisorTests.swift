@@ -1,0 +1,220 @@
+import Foundation
+import Testing
+
+@testable import IPC
+
+/// Supervisors with real children of the Swift peer: success, the first
+/// failure stopping the rest, the grace period, objects removed on every path,
+/// and a parent stopped by a signal or killed outright.
+@Suite("Supervisors")
+struct SupervisorTests {
+  @Test func childrenThatSucceedEndTheGroupAndItsObjectsAreRemoved() throws {
+    let supervisor = try Supervisor(onSignal: .ignore)
+    let queue = try SystemV.MessageQueue.create()
+    defer { try? queue.remove() }
+    try supervisor.removeWhenFinished(queue)
+    let first = try startPeer("return", in: supervisor)
+    let second = try startPeer("arguments", arguments: ["x"], in: supervisor)
+    let outcome = supervisor.wait()
+    #expect(outcome.isSuccess, "\(outcome)")
+    #expect(outcome.exitCode == 0)
+    #expect(outcome.exits.map(\.name) == ["return", "arguments"])
+    #expect(outcome.exits.map(\.pid) == [first.child.pid, second.child.pid])
+    #expect(outcome.exits.allSatisfy { $0.status == .exited(0) && !$0.wasStopped })
+    #expect(outcome.description == "2 of 2 children exited with status 0")
+    #expect(!systemVExists(queue.id, in: "msg"))
+    // The children's own handles agree, and a finished group takes no more.
+    #expect(try first.child.wait() == .exited(0))
+    #expect(supervisor.tryWait()?.isSuccess == true)
+    let late = #expect(throws: IPCError.self) { try startPeer("return", in: supervisor) }
+    #expect(late?.reason.contains("the supervisor has finished") == true)
+    let register = #expect(throws: IPCError.self) { try supervisor.removeWhenFinished(queue) }
+    #expect(register?.reason.contains("already finished") == true)
+  }
+
+  @Test func theFirstFailureStopsTheOthersAndRemovesTheObjects() throws {
+    let supervisor = try Supervisor(onSignal: .ignore)
+    let set = try SystemV.SemaphoreSet.create(values: [0])
+    defer { try? set.remove() }
+    try supervisor.removeWhenFinished(set)
+    let sleepers = try (0..<2).map { _ in
+      try startPeer("block-semaphore", handing: ["set": set], in: supervisor)
+    }
+    for sleeper in sleepers { #expect(sleeper.output.waitFor("blocking on set")) }
+    let failing = try startPeer("exit", arguments: ["3"], in: supervisor)
+    let start = ContinuousClock.now
+    // Nobody waits: the watcher thread stops the group by itself.
+    for sleeper in sleepers {
+      #expect(try sleeper.child.wait(timeout: .seconds(10)) == .signalled(SIGTERM, coreDumped: false))
+    }
+    let outcome = supervisor.wait()
+    #expect(ContinuousClock.now - start < .seconds(5))
+    #expect(outcome.firstFailure?.pid == failing.child.pid)
+    #expect(outcome.firstFailure?.status == .exited(3))
+    #expect(outcome.exitCode == 3)
+    #expect(!outcome.isSuccess)
+    #expect(outcome.exits.filter(\.wasStopped).count == 2)
+    #expect(outcome.exits.filter(\.isFailure).map(\.name) == ["exit"])
+    #expect(!systemVExists(set.id, in: "sem"))
+  }
+
+  @Test func aChildThatIgnoresSIGTERMGetsSIGKILLAfterTheGracePeriod() throws {
+    let supervisor = try Supervisor(gracePeriod: .milliseconds(300), onSignal: .ignore)
+    let stubborn = try startPeer("stubborn", in: supervisor)
+    #expect(stubborn.output.waitFor("stubborn"))
+    let start = ContinuousClock.now
+    supervisor.stop()
+    let outcome = try #require(supervisor.wait(timeout: .seconds(20)))
+    #expect(ContinuousClock.now - start >= .milliseconds(300))
+    #expect(outcome.exits.first?.status == .signalled(SIGKILL, coreDumped: false))
+    #expect(outcome.exits.first?.wasStopped == true)
+    #expect(outcome.wasStopped)
+    #expect(outcome.firstFailure == nil)
+    #expect(outcome.description.hasPrefix("stopped on request"))
+  }
+
+  @Test func waitingHasATimedANonBlockingAndAnAsyncForm() async throws {
+    let supervisor = try Supervisor(onSignal: .ignore)
+    let sleeper = try startPeer("sleep", arguments: ["1"], in: supervisor)
+    #expect(supervisor.tryWait() == nil)
+    #expect(supervisor.wait(timeout: .milliseconds(20)) == nil)
+    #expect(supervisor.wait(timeout: .milliseconds(-1)) == nil)
+    let outcome = try await supervisor.wait()
+    #expect(outcome.exits.map(\.pid) == [sleeper.child.pid])
+    #expect(outcome.isSuccess)
+  }
+
+  @Test func cancellingAnAsyncWaitLeavesTheGroupRunning() async throws {
+    let supervisor = try Supervisor(onSignal: .ignore)
+    _ = try startPeer("sleep", arguments: ["30"], in: supervisor)
+    let waiter = Task { try await supervisor.wait() }
+    try await Task.sleep(for: .milliseconds(50))
+    waiter.cancel()
+    let error = await #expect(throws: IPCError.self) { try await waiter.value }
+    #expect(error?.code == .cancelled)
+    #expect(supervisor.children.first?.isRunning == true)
+    supervisor.stop()
+    #expect(try await supervisor.wait().exits.first?.status == .signalled(SIGTERM, coreDumped: false))
+  }
+
+  @Test func releasingTheSupervisorStopsItsChildrenAndRemovesItsObjects() throws {
+    let queue = try SystemV.MessageQueue.create()
+    defer { try? queue.remove() }
+    let child: ChildProcess
+    do {
+      let supervisor = try Supervisor(onSignal: .ignore)
+      try supervisor.removeWhenFinished(queue)
+      child = try startPeer("block-queue", handing: ["queue": queue], in: supervisor).child
+    }
+    #expect(try child.wait(timeout: .seconds(10)) == .signalled(SIGTERM, coreDumped: false))
+    let deadline = ContinuousClock.now + .seconds(10)
+    while systemVExists(queue.id, in: "msg") && ContinuousClock.now < deadline { usleep(5_000) }
+    #expect(!systemVExists(queue.id, in: "msg"))
+  }
+
+  @Test func badRegistrationsAndGracePeriodsAreRefused() throws {
+    let negative = #expect(throws: IPCError.self) { try Supervisor(gracePeriod: .seconds(-1)) }
+    #expect(negative?.code == .invalidArgument)
+    let supervisor = try Supervisor(onSignal: .ignore)
+    let (reader, _) = try AnonymousPipe.make()
+    let end = #expect(throws: IPCError.self) { try supervisor.removeWhenFinished(reader) }
+    #expect(end?.reason.contains("a pipe end has no name to remove") == true)
+    #expect(supervisor.wait().exits.isEmpty)
+  }
+
+  @Test func aChildKilledByASignalFailsTheGroupWithTheShellStatus() throws {
+    let supervisor = try Supervisor(onSignal: .ignore)
+    _ = try startPeer("raise", arguments: ["\(SIGUSR1)"], in: supervisor)
+    let outcome = supervisor.wait()
+    #expect(outcome.firstFailure?.status == .signalled(SIGUSR1, coreDumped: false))
+    #expect(outcome.exitCode == 128 + SIGUSR1)
+  }
+
+  // MARK: The parent's end
+
+  /// The ids and names the peer's "supervise" entry point prints once its
+  /// children block, and the children's pids.
+  private struct Supervised {
+    var queue: Int32
+    var set: Int32
+    var posixQueue: String
+    var fifo: String
+    var children: [pid_t]
+
+    init?(_ output: String) {
+      var fields: [String: String] = [:]
+      for pair in output.split(separator: "\n").first?.split(separator: " ") ?? [] {
+        let parts = pair.split(separator: "=", maxSplits: 1)
+        if parts.count == 2 { fields[String(parts[0])] = String(parts[1]) }
+      }
+      guard let queue = fields["queue"].flatMap({ Int32($0) }),
+        let set = fields["set"].flatMap({ Int32($0) }),
+        let posixQueue = fields["mq"], let fifo = fields["fifo"], let children = fields["children"]
+      else { return nil }
+      (self.queue, self.set, self.posixQueue, self.fifo) = (queue, set, posixQueue, fifo)
+      self.children = children.split(separator: ",").compactMap { pid_t($0) }
+    }
+
+    var objectsGone: Bool {
+      !systemVExists(queue, in: "msg") && !systemVExists(set, in: "sem") && access(fifo, F_OK) != 0
+        && (try? POSIX.MessageQueue.open(posixQueue)) == nil
+    }
+
+    /// Removes whatever is left, so a failed test leaves nothing behind.
+    func removeLeftovers() {
+      msgctl(queue, IPC_RMID, nil)
+      try? SystemV.SemaphoreSet.open(id: set).remove()
+      try? POSIX.MessageQueue.unlink(posixQueue)
+      unlink(fifo)
+      for pid in children { kill(pid, SIGKILL) }
+    }
+  }
+
+  /// Starts the peer's supervising parent with children blocked on a System
+  /// V queue, a semaphore set, a POSIX queue, a FIFO and a pipe.
+  private func startSupervisingParent(_ arguments: [String] = []) throws -> (
+    parent: ChildProcess, output: OutputFile, supervised: Supervised
+  ) {
+    let peer = try startPeer("supervise", arguments: [Tools.testPeer] + arguments)
+    guard peer.output.waitFor("children="), let supervised = Supervised(peer.output.text) else {
+      try? peer.child.kill()
+      throw SpawnFailure(message: "the supervising parent never started: \(peer.errors.text)")
+    }
+    // Each child is blocked in its call (or about to be): the lifeline must reach them there.
+    usleep(200_000)
+    return (peer.child, peer.output, supervised)
+  }
+
+  @Test func aParentKilledWithSIGKILLLeavesNoChildAndNoObject() throws {
+    let (parent, _, supervised) = try startSupervisingParent()
+    defer { supervised.removeLeftovers() }
+    #expect(supervised.children.count == 5)
+    #expect(!supervised.objectsGone)
+    try parent.kill()
+    #expect(try parent.wait() == .signalled(SIGKILL, coreDumped: false))
+    #expect(waitUntilEnded(supervised.children), "children outlived their parent")
+    let deadline = ContinuousClock.now + .seconds(10)
+    while !supervised.objectsGone && ContinuousClock.now < deadline { usleep(5_000) }
+    #expect(supervised.objectsGone, "the children did not remove the registered objects")
+  }
+
+  @Test(arguments: [SIGTERM, SIGINT, SIGHUP])
+  func aSignalToTheParentStopsTheGroupAndEndsItByTheSameSignal(_ signal: Int32) throws {
+    let (parent, output, supervised) = try startSupervisingParent()
+    defer { supervised.removeLeftovers() }
+    try parent.send(signal)
+    #expect(try parent.wait(timeout: .seconds(20)) == .signalled(signal, coreDumped: false))
+    #expect(supervised.children.allSatisfy(hasEnded))
+    #expect(supervised.objectsGone)
+    #expect(!output.text.contains("outcome"), "the parent went on after the signal")
+  }
+
+  @Test func withTheStopPolicyTheParentSeesTheSignalInTheOutcome() throws {
+    let (parent, output, supervised) = try startSupervisingParent(["stop"])
+    defer { supervised.removeLeftovers() }
+    try parent.terminate()
+    #expect(try parent.wait(timeout: .seconds(20)) == .exited(128 + SIGTERM))
+    #expect(output.text.contains("outcome: stopped by SIGTERM; 0 of 5 children exited with status 0"))
+    #expect(supervised.objectsGone)
+  }
+}

@@ -1,0 +1,82 @@
+import Foundation
+import Testing
+
+@testable import IPC
+
+extension Tools {
+  /// The Swift peer with the entry points the process tests start (Tests/ProcessPeer).
+  static var testPeer: String { productsDirectory + "/ipc-test-peer" }
+}
+
+/// A file for a child's output, removed when released.
+final class OutputFile: Sendable {
+  let path = "\(NSTemporaryDirectory())/ipc-test-\(getpid())-\(UUID().uuidString).out"
+
+  deinit { unlink(path) }
+
+  var text: String { (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
+
+  /// Waits until the output holds `fragment`; false after `timeout`.
+  func waitFor(_ fragment: String, timeout: Duration = .seconds(10)) -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+      if text.contains(fragment) { return true }
+      usleep(2_000)
+    }
+    return false
+  }
+}
+
+/// Starts entry point `entry` of the Swift peer, its output (and errors) in
+/// files of their own.
+func startPeer(
+  _ entry: String, handing objects: [String: any Inheritable] = [:], arguments: [String] = [],
+  diesWithParent: Bool = true, in supervisor: Supervisor? = nil
+) throws -> (child: ChildProcess, output: OutputFile, errors: OutputFile) {
+  let output = OutputFile()
+  let errors = OutputFile()
+  let child = try ChildProcess.start(
+    entryPoint: entry, handing: objects, arguments: arguments, standardInput: .null,
+    standardOutput: .write(to: output.path), standardError: .write(to: errors.path),
+    diesWithParent: diesWithParent, executable: Tools.testPeer, in: supervisor)
+  return (child, output, errors)
+}
+
+/// Runs a program to its end, returning its status and standard output.
+func runToEnd(
+  _ executable: String, _ arguments: [String] = [], environment: ChildProcess.Environment = .inherit,
+  workingDirectory: String? = nil
+) throws -> (status: ChildProcess.ExitStatus, output: String) {
+  let output = OutputFile()
+  let child = try ChildProcess.start(
+    executable: executable, arguments: arguments, environment: environment,
+    workingDirectory: workingDirectory, standardInput: .null, standardOutput: .write(to: output.path))
+  return (try child.wait(), output.text)
+}
+
+/// Whether process `pid` has ended: gone, or a zombie nobody reaped (a child
+/// whose parent died belongs to pid 1, which in a sandbox may never reap it).
+func hasEnded(_ pid: pid_t) -> Bool {
+  guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+    let close = stat.lastIndex(of: ")")
+  else { return true }
+  return stat[stat.index(close, offsetBy: 2)] == "Z"
+}
+
+/// Waits until every one of `pids` has ended; false after `timeout`.
+func waitUntilEnded(_ pids: [pid_t], timeout: Duration = .seconds(10)) -> Bool {
+  let deadline = ContinuousClock.now + timeout
+  while ContinuousClock.now < deadline {
+    if pids.allSatisfy(hasEnded) { return true }
+    usleep(5_000)
+  }
+  return false
+}
+
+/// Whether a System V object with `id` exists in /proc/sysvipc/`table` (`msg`, `sem`, `shm`).
+func systemVExists(_ id: Int32, in table: String) -> Bool {
+  let text = (try? String(contentsOfFile: "/proc/sysvipc/\(table)", encoding: .utf8)) ?? ""
+  return text.split(separator: "\n").dropFirst().contains { line in
+    line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first == "\(id)"
+  }
+}
