@@ -26,11 +26,13 @@ let package = Package(
     .executableTarget(
       name: "ipc-bench", dependencies: ["IPC", "CIPCBench", "IPCToolSupport"],
       path: "Sources/ipc-bench"),
+    // The program of Docs/PythonWalkthrough.md, built and run by the tests.
+    .executableTarget(name: "python-walkthrough", dependencies: ["IPC"], path: "Docs/Examples/walkthrough"),
     // Entry points the process tests start in children of their own.
     .executableTarget(name: "ipc-test-peer", dependencies: ["IPC"], path: "Tests/ProcessPeer"),
     .testTarget(
       name: "IPCTests",
-      dependencies: ["IPC", "ipc", "ipc-bench", "ipc-test-peer"],
+      dependencies: ["IPC", "ipc", "ipc-bench", "ipc-test-peer", "python-walkthrough"],
       path: "Tests/IPCTests"
     ),
   ],

@@ -43,6 +43,7 @@ extension ChildProcess {
   ///   for a closed pipe end; `.wouldBlock` at the process limit
   ///   (RLIMIT_NPROC); `.tooManyOpen` at the descriptor limit. Nothing is
   ///   left running or open after an error.
+  @discardableResult
   public static func start(
     entryPoint: String, handing objects: [String: any Inheritable] = [:], arguments: [String] = [],
     environment: Environment = .inherit, workingDirectory: String? = nil,
@@ -103,6 +104,7 @@ extension ChildProcess {
   /// - Throws: `.notFound` for a program that does not exist (or is not in
   ///   `PATH`); `.permissionDenied` for one that is not executable; the
   ///   limits of the entry point form. Nothing is left running or open.
+  @discardableResult
   public static func start(
     executable: String, arguments: [String] = [], environment: Environment = .inherit,
     workingDirectory: String? = nil, standardInput: Descriptor = .inherit,
