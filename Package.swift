@@ -28,11 +28,13 @@ let package = Package(
       path: "Sources/ipc-bench"),
     // The program of Docs/PythonWalkthrough.md, built and run by the tests.
     .executableTarget(name: "python-walkthrough", dependencies: ["IPC"], path: "Docs/Examples/walkthrough"),
+    // The examples of Docs/Processes.md as one program, built and run by the tests.
+    .executableTarget(name: "processes-guide", dependencies: ["IPC"], path: "Docs/Examples/processes"),
     // Entry points the process tests start in children of their own.
     .executableTarget(name: "ipc-test-peer", dependencies: ["IPC"], path: "Tests/ProcessPeer"),
     .testTarget(
       name: "IPCTests",
-      dependencies: ["IPC", "ipc", "ipc-bench", "ipc-test-peer", "python-walkthrough"],
+      dependencies: ["IPC", "ipc", "ipc-bench", "ipc-test-peer", "python-walkthrough", "processes-guide"],
       path: "Tests/IPCTests"
     ),
   ],
