@@ -40,7 +40,7 @@ struct ChildProcessTests {
   }
 
   @Test func timeoutsOfZeroNegativeAndEnormousLength() throws {
-    let child = try ChildProcess.start(executable: "sleep", arguments: ["30"])
+    let child = try ChildProcess.start(executable: "sleep", arguments: ["300"])
     #expect(try child.tryWait() == nil)
     #expect(try child.wait(timeout: .zero) == nil)
     #expect(try child.wait(timeout: .milliseconds(-5)) == nil)
@@ -53,7 +53,7 @@ struct ChildProcessTests {
   }
 
   @Test func terminateSendsSIGTERMAndSignalsAfterReapingFail() throws {
-    let child = try ChildProcess.start(executable: "sleep", arguments: ["30"])
+    let child = try ChildProcess.start(executable: "sleep", arguments: ["300"])
     try child.terminate()
     #expect(try child.wait() == .signalled(SIGTERM, coreDumped: false))
     let error = #expect(throws: IPCError.self) { try child.send(SIGTERM) }
@@ -64,7 +64,7 @@ struct ChildProcessTests {
 
   @Test(arguments: [Int32(0), -1, 65, 1000])
   func aNumberThatIsNoSignalIsRefusedAndNothingIsSent(_ number: Int32) throws {
-    let child = try ChildProcess.start(executable: "sleep", arguments: ["30"])
+    let child = try ChildProcess.start(executable: "sleep", arguments: ["300"])
     let error = #expect(throws: IPCError.self) { try child.send(number) }
     #expect(error?.code == .invalidArgument)
     #expect(error?.reason.contains("is not a signal number") == true)
@@ -90,7 +90,7 @@ struct ChildProcessTests {
   }
 
   @Test func cancellingTheAwaitingTaskLeavesTheChildRunning() async throws {
-    let child = try ChildProcess.start(executable: "sleep", arguments: ["30"])
+    let child = try ChildProcess.start(executable: "sleep", arguments: ["300"])
     let waiter = Task { try await child.wait() }
     try await Task.sleep(for: .milliseconds(50))
     waiter.cancel()
@@ -105,7 +105,7 @@ struct ChildProcessTests {
 
   @Test func withoutPidfdsEveryFormStillWorks() async throws {
     try await ChildProcess.$simulatesMissingPidfd.withValue(true) {
-      let child = try ChildProcess.start(executable: "sleep", arguments: ["30"])
+      let child = try ChildProcess.start(executable: "sleep", arguments: ["300"])
       #expect(child.pidfd == -1)
       #expect(try child.wait(timeout: .milliseconds(20)) == nil)
       try child.terminate()

@@ -86,7 +86,7 @@ struct SupervisorTests {
 
   @Test func cancellingAnAsyncWaitLeavesTheGroupRunning() async throws {
     let supervisor = try Supervisor(onSignal: .ignore)
-    _ = try startPeer("sleep", arguments: ["30"], in: supervisor)
+    _ = try startPeer("sleep", arguments: ["300"], in: supervisor)
     let waiter = Task { try await supervisor.wait() }
     try await Task.sleep(for: .milliseconds(50))
     waiter.cancel()

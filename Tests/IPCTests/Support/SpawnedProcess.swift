@@ -2,10 +2,12 @@ import Foundation
 import IPC
 import Testing
 
-/// A real child process started with posix_spawn, its output captured in files,
-/// so tests know its pid (to signal it or read its kernel state) and never fork.
+/// A real child process for a test, started through the library's
+/// ``ChildProcess`` (posix_spawn, never fork), its output captured in files,
+/// so tests know its pid (to signal it or read its kernel state).
 final class SpawnedProcess {
-  let pid: pid_t
+  let child: ChildProcess
+  var pid: pid_t { child.pid }
   private let outputPath: String
   private let errorPath: String
 
@@ -16,7 +18,8 @@ final class SpawnedProcess {
   /// Starts `executable`: standard input is /dev/null and the output goes to
   /// files, unless `passing` hands pipe ends to the child as descriptors of
   /// its own, such as `[(reader, 0)]` for its standard input. The caller
-  /// closes its copies of those ends afterwards.
+  /// closes its copies of those ends afterwards. The child starts as from a
+  /// shell: no blocked signals, default dispositions.
   init(
     _ executable: String, _ arguments: [String], environment: [String: String] = [:],
     passing ends: [(PipeEnd, Int32)] = []
@@ -24,46 +27,21 @@ final class SpawnedProcess {
     let base = "\(NSTemporaryDirectory())/ipc-test-\(getpid())-\(UUID().uuidString)"
     outputPath = base + ".out"
     errorPath = base + ".err"
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-    posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-    posix_spawn_file_actions_addopen(&actions, 2, errorPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-    for (end, childDescriptor) in ends { try end.addDuplication(to: &actions, as: childDescriptor) }
-    var env = ProcessInfo.processInfo.environment
-    env.merge(environment) { $1 }
-    let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-    let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
-    defer {
-      argv.forEach { free($0) }
-      envp.forEach { free($0) }
+    var standard: [ChildProcess.Descriptor] = [.null, .write(to: outputPath), .write(to: errorPath)]
+    var descriptors: [Int32: ChildProcess.Descriptor] = [:]
+    for (end, number) in ends {
+      if number <= 2 { standard[Int(number)] = .pipe(end) } else { descriptors[number] = .pipe(end) }
     }
-    // A child starts as from a shell: no blocked signals, default dispositions
-    // (the test runner's threads may block or ignore some).
-    var attributes = posix_spawnattr_t()
-    posix_spawnattr_init(&attributes)
-    defer { posix_spawnattr_destroy(&attributes) }
-    var noSignals = sigset_t()
-    sigemptyset(&noSignals)
-    var allSignals = sigset_t()
-    sigfillset(&allSignals)
-    posix_spawnattr_setsigmask(&attributes, &noSignals)
-    posix_spawnattr_setsigdefault(&attributes, &allSignals)
-    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-    var pid: pid_t = 0
-    let result = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
-    guard result == 0 else {
-      throw SpawnFailure(message: "posix_spawn \(executable): \(String(cString: strerror(result)))")
-    }
-    self.pid = pid
+    child = try ChildProcess.start(
+      executable: executable, arguments: arguments, environment: .inherit(updating: environment),
+      standardInput: standard[0], standardOutput: standard[1], standardError: standard[2],
+      descriptors: descriptors)
   }
 
   deinit {
     if exitStatus == nil && terminatingSignal == nil {
-      kill(pid, SIGKILL)
-      var status: Int32 = 0
-      waitpid(pid, &status, 0)
+      try? child.kill()
+      _ = try? child.wait()
     }
     unlink(outputPath)
     unlink(errorPath)
@@ -73,25 +51,16 @@ final class SpawnedProcess {
   /// failed test must not hang the suite). Returns true if it exited by itself.
   @discardableResult
   func wait(timeout: Duration = .seconds(30)) -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    var status: Int32 = 0
-    while true {
-      let result = waitpid(pid, &status, WNOHANG)
-      if result == pid { break }
-      if result == -1 && errno != EINTR { return false }
-      if ContinuousClock.now >= deadline {
-        kill(pid, SIGKILL)
-        waitpid(pid, &status, 0)
-        terminatingSignal = SIGKILL
-        Issue.record("process \(pid) did not end within \(timeout); killed")
-        return false
-      }
-      usleep(2_000)
+    guard let status = try? child.wait(timeout: timeout) else {
+      try? child.kill()
+      _ = try? child.wait()
+      terminatingSignal = SIGKILL
+      Issue.record("process \(pid) did not end within \(timeout); killed")
+      return false
     }
-    if status & 0x7f == 0 {
-      exitStatus = (status >> 8) & 0xff
-    } else {
-      terminatingSignal = status & 0x7f
+    switch status {
+    case .exited(let code): exitStatus = code
+    case .signalled(let signal, _): terminatingSignal = signal
     }
     return true
   }
