@@ -82,6 +82,38 @@ struct ChildProcessTests {
     #expect(error?.reason.contains("reaped by something else") == true)
   }
 
+  // MARK: Interruptions
+
+  @Test func anInterruptedWaitGoesOnAndATimedOneKeepsItsDeadline() throws {
+    let child = try ChildProcess.start(executable: "sleep", arguments: ["0.3"])
+    let injection = InterruptInjection(.poll, count: 3)
+    let status = try InterruptInjection.$current.withValue(injection) { try child.wait() }
+    #expect(status == .exited(0))
+    #expect(injection.delivered == 3)
+    let timed = try ChildProcess.start(executable: "sleep", arguments: ["0.3"])
+    let timedInjection = InterruptInjection(.poll, count: 3)
+    let timedStatus = try InterruptInjection.$current.withValue(timedInjection) {
+      try timed.wait(timeout: .seconds(20))
+    }
+    #expect(timedStatus == .exited(0), "an interruption ended the timed wait early")
+    #expect(timedInjection.delivered == 3)
+  }
+
+  @Test func aRealSignalDuringTheWaitDoesNotEndIt() async {
+    await #expect(processExitsWith: .success) {
+      alarm(60)
+      let child = try ChildProcess.start(executable: "sleep", arguments: ["300"])
+      // Three SIGUSR1 (handler without SA_RESTART) while this thread waits in
+      // poll on the pidfd, then the child is ended: the wait must see that.
+      let signaller = interruptCallingThread(3, whileBlockedIn: pollWaitChannels) {
+        try child.terminate()
+      }
+      guard try child.wait() == .signalled(SIGTERM, coreDumped: false) else { exit(3) }
+      try signaller.value()
+      guard usr1Deliveries == 3 else { exit(4) }
+    }
+  }
+
   // MARK: Awaiting
 
   @Test func awaitingTheExitSuspendsTheTask() async throws {

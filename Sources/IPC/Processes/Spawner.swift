@@ -72,11 +72,14 @@ enum Spawner {
       let copy = fcntl(source, F_DUPFD_CLOEXEC, lowest)
       guard copy >= 0 else {
         let code = IPCError.Code(rawValue: errno)
-        throw failure(
-          code, "fcntl(F_DUPFD_CLOEXEC)",
-          code == .tooManyOpen
-            ? limitReason
-            : "descriptor \(source) cannot be handed to the child as \(target): \(code.explanation)")
+        let reason =
+          switch code {
+          case .tooManyOpen: limitReason
+          case .invalidArgument:
+            "descriptor number \(target) for the child is not below this process's RLIMIT_NOFILE (ulimit -n)"
+          default: "descriptor \(source) cannot be handed to the child as \(target): \(code.explanation)"
+          }
+        throw failure(code, "fcntl(F_DUPFD_CLOEXEC)", reason)
       }
       copies.append(copy)
       let status = posix_spawn_file_actions_adddup2(&actions, copy, target)

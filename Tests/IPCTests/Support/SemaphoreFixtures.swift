@@ -65,6 +65,11 @@ let semopWaitChannel = "__do_semtimedop"
 /// versions name them.
 let futexWaitChannels: Set<String> = ["futex_do_wait", "futex_wait_queue", "futex_wait_queue_me"]
 
+/// Wait channels of a thread blocked in `poll`, as kernel versions name them.
+let pollWaitChannels: Set<String> = [
+  "poll_schedule_timeout.constprop.0", "poll_schedule_timeout", "do_sys_poll",
+]
+
 /// Whether thread `tid` of this process sleeps in one of `channels` within `timeout`.
 func threadBlocks(_ tid: pid_t, inAnyOf channels: Set<String>, timeout: Duration = .seconds(10)) -> Bool {
   eventually(timeout: timeout) {
