@@ -94,14 +94,7 @@ public final class ChildProcess: Sendable, CustomStringConvertible {
   /// - Returns: how it ended, or nil if it is still running; it keeps running.
   ///   A zero or negative timeout only checks.
   public func wait(timeout: Duration) throws(IPCError) -> ExitStatus? {
-    let clock = SuspendingClock()  // CLOCK_MONOTONIC
-    let deadline = clock.now.advanced(by: max(timeout, .zero))
-    while true {
-      if let status = try tryWait() { return status }
-      let left = clock.now.duration(to: deadline)
-      if left <= .zero { return nil }
-      waitForExit(upTo: left)
-    }
+    try Readiness.until(timeout, waitingWith: waitForExit(upTo:)) { () throws(IPCError) in try tryWait() }
   }
 
   /// How the child ended if it has, reaping it; nil (at once) while it runs.

@@ -19,13 +19,21 @@ enum Readiness {
     _ timeout: Duration, descriptor: Int32, events: Int16,
     _ attempt: () throws(IPCError) -> T?
   ) throws(IPCError) -> T? {
+    try until(timeout, waitingWith: { wait(descriptor: descriptor, events: events, for: $0) }, attempt)
+  }
+
+  /// The same loop with any way of waiting between tries: `pause` is given
+  /// the time left and may return early (the deadline is checked again).
+  static func until<T>(
+    _ timeout: Duration, waitingWith pause: (Duration) -> Void, _ attempt: () throws(IPCError) -> T?
+  ) throws(IPCError) -> T? {
     let clock = SuspendingClock()  // CLOCK_MONOTONIC
     let deadline = clock.now.advanced(by: max(timeout, .zero))
     while true {
       if let value = try attempt() { return value }
       let left = clock.now.duration(to: deadline)
       if left <= .zero { return nil }
-      wait(descriptor: descriptor, events: events, for: left)
+      pause(left)
     }
   }
 
