@@ -198,6 +198,19 @@ struct SupervisorTests {
     #expect(supervised.objectsGone, "the children did not remove the registered objects")
   }
 
+  @Test func aParentThatExitsWithoutWaitingStopsItsGroupAndRemovesItsObjects() throws {
+    let peer = try startPeer("exit-early")
+    #expect(try peer.child.wait() == .exited(0), "\(peer.errors.text)")
+    let numbers = peer.output.text.split(whereSeparator: { !$0.isNumber }).compactMap { Int32($0) }
+    let (queue, sleeper) = try (#require(numbers.first), #require(numbers.dropFirst().first))
+    defer {
+      msgctl(queue, IPC_RMID, nil)
+      kill(sleeper, SIGKILL)
+    }
+    #expect(!systemVExists(queue, in: "msg"), "queue \(queue) left behind")
+    #expect(waitUntilEnded([sleeper]), "the group's child outlived the exit")
+  }
+
   @Test(arguments: [SIGTERM, SIGINT, SIGHUP])
   func aSignalToTheParentStopsTheGroupAndEndsItByTheSameSignal(_ signal: Int32) throws {
     let (parent, output, supervised) = try startSupervisingParent()

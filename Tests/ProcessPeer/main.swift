@@ -152,6 +152,15 @@ let entryPoints: EntryPoints = [
       executable: context.arguments.first)
     say("orphan \(child.pid)")
   },
+  "exit-early": { _ in
+    // Exits while its group runs: the exit handler must stop the group's
+    // child (a plain program, no lifeline) and remove the queue.
+    let supervisor = try Supervisor()
+    let queue = try supervisor.removeWhenFinished(SystemV.MessageQueue.create())
+    let child = try ChildProcess.start(executable: "sleep", arguments: ["300"], in: supervisor)
+    say("queue=\(queue.id) child=\(child.pid)")
+    exit(0)
+  },
   "supervise": { context in
     // A parent of its own: makes one object of each blocking kind, registers
     // them, starts a child blocked on each, prints the ids and pids, then waits.

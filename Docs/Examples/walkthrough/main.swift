@@ -40,8 +40,7 @@ EntryPoints(["sender": sender, "batch": batchSender, "receiver": receiver]).runI
 
 do {
   let supervisor = try Supervisor()  // one failure stops the others; so does Ctrl-C
-  let queue = try SystemV.MessageQueue.create()  // Queue(): a kernel object, mode 0600
-  try supervisor.removeWhenFinished(queue)  // removed however the run ends
+  let queue = try supervisor.removeWhenFinished(SystemV.MessageQueue.create())  // Queue(), removed however the run ends
   for role in ["receiver", "sender", "batch"] {  // Process(target=role).start()
     try ChildProcess.start(entryPoint: role, handing: ["queue": queue], in: supervisor)
   }

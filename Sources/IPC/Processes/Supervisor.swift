@@ -4,8 +4,7 @@ import Glibc
 /// objects they use, removed whatever happens.
 ///
 ///     let supervisor = try Supervisor()
-///     let queue = try SystemV.MessageQueue.create()
-///     try supervisor.removeWhenFinished(queue)
+///     let queue = try supervisor.removeWhenFinished(SystemV.MessageQueue.create())
 ///     for role in ["receiver", "sender"] {
 ///       try ChildProcess.start(entryPoint: role, handing: ["queue": queue], in: supervisor)
 ///     }
@@ -61,10 +60,32 @@ public final class Supervisor: Sendable {
   /// signal), and, should this process be killed first, has the children
   /// remove it. Register objects before starting children that use them.
   ///
-  /// - Throws: `.invalidArgument` for an object without a name (a pipe end)
-  ///   or once the group has finished.
-  public func removeWhenFinished(_ object: some Inheritable) throws(IPCError) {
-    try core.removeWhenFinished(try object.inheritance())
+  /// Make the object in the call, and no signal can come between its
+  /// creation and its registration: a SIGINT meanwhile stops the group only
+  /// once the object is registered, so it is removed too.
+  ///
+  ///     let queue = try supervisor.removeWhenFinished(SystemV.MessageQueue.create())
+  ///
+  /// - Returns: the object.
+  /// - Throws: the error of making the object (nothing is registered then);
+  ///   `.invalidArgument` for an object without a name (a pipe end) or once
+  ///   the group has finished: the object is then removed at once.
+  @discardableResult
+  public func removeWhenFinished<Object: Inheritable>(
+    _ object: @autoclosure () throws(IPCError) -> Object
+  ) throws(IPCError) -> Object {
+    try TerminationSignals.deferringSignals { () throws(IPCError) -> Object in
+      let made = try object()
+      let inheritance = try made.inheritance()
+      do throws(IPCError) {
+        try core.removeWhenFinished(inheritance)
+      } catch {
+        // It was to be removed; refused, it must not outlive the call unseen.
+        _ = try? inheritance.remove()
+        throw error
+      }
+      return made
+    }
   }
 
   /// Waits until every child has ended, removes the registered objects, and

@@ -38,6 +38,11 @@ final class SupervisorCore: Sendable {
   private let state = Mutex(State())
   let outcome = CompletionGate<Supervisor.Outcome>()
 
+  /// Every group that has not finished, for the exit handler.
+  private static let live = Mutex<[ObjectIdentifier: SupervisorCore]>([:])
+  /// Installs, once, the handler that stops unfinished groups when the process exits.
+  private static let exitHandler: Void = { atexit { SupervisorCore.processExits() } }()
+
   init(gracePeriod: Duration, signalPolicy: Supervisor.SignalPolicy) throws(IPCError) {
     guard gracePeriod >= .zero else {
       throw IPCError(
@@ -48,6 +53,27 @@ final class SupervisorCore: Sendable {
     self.signalPolicy = signalPolicy
     self.watcher = try ProcessWatcher.shared()
     if signalPolicy != .ignore { try TerminationSignals.register(self, watcher: watcher) }
+    Self.exitHandler
+    Self.live.withLock { $0[ObjectIdentifier(self)] = self }
+  }
+
+  /// The process exits (`exit`, or a return from `main`) while groups run:
+  /// their children get SIGTERM and their objects are removed now, as there
+  /// is no later. Entry-point children also see their lifeline close.
+  private static func processExits() {
+    for core in live.withLock({ Array($0.values) }) {
+      let (running, objects) = core.state.withLock { ($0.running, $0.objects) }
+      for child in running { try? child.terminate() }
+      for object in objects { _ = try? object.remove() }
+    }
+  }
+
+  /// A signal stopped the group and will end the process: a caller that
+  /// would start or register something now waits for that end instead of
+  /// going on (and perhaps exiting another way before the objects are gone).
+  private func waitForTheEndIfStoppedBySignal() {
+    guard signalPolicy == .stopAndExit, state.withLock({ $0.signal != nil }) else { return }
+    _ = outcome.wait()
   }
 
   var children: [ChildProcess] { state.withLock { $0.children } }
@@ -57,7 +83,8 @@ final class SupervisorCore: Sendable {
   /// Checks that a child may start now; the objects it must remove if this
   /// process dies.
   func admit() throws(IPCError) -> [Inheritance] {
-    try state.withLock { (state) throws(IPCError) -> [Inheritance] in
+    waitForTheEndIfStoppedBySignal()
+    return try state.withLock { (state) throws(IPCError) -> [Inheritance] in
       guard state.phase == .open else {
         throw IPCError(
           code: .invalidArgument, operation: "posix_spawn", object: "supervisor",
@@ -163,6 +190,7 @@ final class SupervisorCore: Sendable {
     // it ends here, before a waiter could see the outcome and go on.
     if signalPolicy != .ignore { TerminationSignals.unregister(self) }
     outcome.open(result)
+    _ = Self.live.withLock { $0.removeValue(forKey: ObjectIdentifier(self)) }
   }
 
   // MARK: Objects
@@ -175,14 +203,21 @@ final class SupervisorCore: Sendable {
         code: .invalidArgument, operation: "removeWhenFinished", object: object.description,
         reason: "a pipe end has no name to remove; register the NamedPipe, or close the end")
     }
-    let running = try state.withLock { (state) throws(IPCError) -> [ChildProcess] in
+    let running = try state.withLock { (state) throws(IPCError) -> [ChildProcess]? in
       guard state.phase != .finished else {
+        // Stopped by a signal that ends the process: nothing else will remove it.
+        if state.signal != nil && signalPolicy == .stopAndExit { return nil }
         throw IPCError(
           code: .invalidArgument, operation: "removeWhenFinished", object: object.description,
           reason: "the supervisor has already finished; remove the object yourself")
       }
       if !state.objects.contains(object) { state.objects.append(object) }
       return state.running
+    }
+    guard let running else {
+      _ = try? object.remove()
+      waitForTheEndIfStoppedBySignal()
+      return
     }
     for child in running { child.tellLifeline([object]) }
   }

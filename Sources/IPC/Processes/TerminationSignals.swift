@@ -22,6 +22,10 @@ enum TerminationSignals {
     /// them asked for the process to end by it.
     var pending: Int32?
     var exits = false
+    /// Objects being made and registered (``deferringSignals(_:)``), and the
+    /// signals that arrived meanwhile.
+    var deferring = 0
+    var deferred: [Int32] = []
   }
 
   private static let state = Mutex(State())
@@ -66,9 +70,29 @@ enum TerminationSignals {
     if let exitSignal { end(by: exitSignal) }
   }
 
+  /// Runs `body` (making an object and registering it) with the stopping
+  /// of supervisors held back: a signal meanwhile takes effect after it, so
+  /// the object is registered, and removed, whenever the signal comes.
+  static func deferringSignals<R>(_ body: () throws(IPCError) -> R) throws(IPCError) -> R {
+    state.withLock { $0.deferring += 1 }
+    let result = Result { () throws(IPCError) -> R in try body() }
+    let held = state.withLock { state -> [Int32] in
+      state.deferring -= 1
+      guard state.deferring == 0 else { return [] }
+      defer { state.deferred = [] }
+      return state.deferred
+    }
+    for signal in held { received(signal) }
+    return try result.get()
+  }
+
   /// On the watcher's thread: a handled signal arrived.
   static func received(_ signal: Int32) {
     let supervisors = state.withLock { state -> [SupervisorCore] in
+      guard state.deferring == 0 else {
+        state.deferred.append(signal)
+        return []
+      }
       if state.pending == nil { state.pending = signal }
       if state.supervisors.values.contains(where: { $0.signalPolicy == .stopAndExit }) { state.exits = true }
       return Array(state.supervisors.values)
