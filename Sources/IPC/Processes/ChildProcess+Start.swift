@@ -29,7 +29,9 @@ extension ChildProcess {
   ///   - arguments: the child's `CommandLine.arguments` after the program name.
   ///   - environment: the child's environment variables.
   ///   - workingDirectory: the child's current directory; this process's if nil.
-  ///   - standardInput: the child's descriptor 0; standardOutput 1; standardError 2.
+  ///   - standardInput: the child's descriptor 0.
+  ///   - standardOutput: the child's descriptor 1.
+  ///   - standardError: the child's descriptor 2.
   ///   - descriptors: more descriptors at numbers of your choice (3 to 1023).
   ///   - diesWithParent: end the child when this process ends.
   ///   - newProcessGroup: put the child in a process group of its own, so a
@@ -96,7 +98,9 @@ extension ChildProcess {
   ///   - arguments: the arguments after the program name (`argv[1...]`).
   ///   - environment: the child's environment variables.
   ///   - workingDirectory: the child's current directory; this process's if nil.
-  ///   - standardInput: the child's descriptor 0; standardOutput 1; standardError 2.
+  ///   - standardInput: the child's descriptor 0.
+  ///   - standardOutput: the child's descriptor 1.
+  ///   - standardError: the child's descriptor 2.
   ///   - descriptors: more descriptors at numbers of your choice (3 to 1023);
   ///     every other descriptor is closed in the child.
   ///   - newProcessGroup: put the child in a process group of its own.

@@ -23,7 +23,7 @@ import Synchronization
 /// pid is used while the child is known to be unreaped, which is just as
 /// safe: a pid is not reused before its process is reaped.
 ///
-/// **Waiting.** ``wait()`` blocks, ``tryWait()`` does not, ``wait(timeout:)``
+/// **Waiting.** `wait()` blocks, ``tryWait()`` does not, ``wait(timeout:)``
 /// waits up to a `Duration` on the monotonic clock, and `await wait()`
 /// suspends without holding a thread of Swift's cooperative pool. Each form
 /// reaps the child, so no zombie is left, and every later wait returns the
@@ -117,7 +117,7 @@ public final class ChildProcess: Sendable, CustomStringConvertible {
   /// cooperative pool: the library's poll thread watches the pidfd.
   ///
   /// - Throws: `.cancelled` when the awaiting task is cancelled (the child
-  ///   keeps running and can be waited for again), and the errors of ``wait()``.
+  ///   keeps running and can be waited for again), and the errors of `wait()`.
   public func wait() async throws(IPCError) -> ExitStatus {
     while true {
       if let status = try tryWait() { return status }
@@ -134,7 +134,7 @@ public final class ChildProcess: Sendable, CustomStringConvertible {
   }
 
   /// Whether the child is still running (Python's `is_alive()`); reaps it if it has ended.
-  /// False also when its status is lost (see ``wait()``).
+  /// False also when its status is lost (see `wait()`).
   public var isRunning: Bool {
     do { return try tryWait() == nil } catch { return false }
   }

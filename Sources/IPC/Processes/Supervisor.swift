@@ -127,7 +127,7 @@ public final class Supervisor: Sendable {
   }
 
   /// Stops the group now: SIGTERM to every running child, SIGKILL after the
-  /// grace period, then the objects are removed. Returns at once; ``wait()``
+  /// grace period, then the objects are removed. Returns at once; `wait()`
   /// for the outcome.
   public func stop() { core.stop() }
 }
