@@ -1,4 +1,4 @@
-import CIPCShims  // semctl: variadic in C, so reached through the shim
+import CIPCShims  // CIPC_SEMVMX: the most a System V semaphore can hold
 import Glibc
 import IPC
 
@@ -54,12 +54,19 @@ enum BoundedBufferDemo {
       return given
     }
 
-    /// The options that give a child these numbers.
-    var arguments: [String] {
-      [
-        "--producers", "\(producers)", "--consumers", "\(consumers)", "--items", "\(items)", "--slots",
-        "\(slots)",
-      ]
+    /// The options, in the order a child is given their values.
+    private static let options = ["--producers", "--consumers", "--items", "--slots"]
+
+    /// The numbers as a child is given them, after its own number.
+    var childArguments: [String] { ["\(producers)", "\(consumers)", "\(items)", "\(slots)"] }
+
+    /// The numbers a child was given, checked as the options are.
+    init(childArguments words: ArraySlice<String>) throws(UsageError) {
+      guard words.count == Self.options.count else {
+        throw UsageError("a child needs \(Self.options.count) numbers, not [\(words.joined(separator: " "))]")
+      }
+      var options = Arguments(zip(Self.options, words).flatMap { [$0, $1] })
+      try self.init(&options)
     }
   }
 
@@ -112,11 +119,22 @@ enum BoundedBufferDemo {
     var size: Int { counts + 4 * parameters.producers * parameters.items }
   }
 
+  /// The children's entry points: each gets the segment and the set handed
+  /// over, and its number and the run's parameters as arguments.
+  static var entryPoints: [String: EntryPoints.Body] {
+    [
+      Role.producer: DemoGroup.entryPoint { try child("producer", $0) },
+      Role.consumer: DemoGroup.entryPoint { try child("consumer", $0) },
+    ]
+  }
+
+  /// The entry points' names.
+  enum Role {
+    static let producer = "bounded-producer"
+    static let consumer = "bounded-consumer"
+  }
+
   static func main(_ arguments: inout Arguments) throws {
-    if let role = try arguments.option("--role") {
-      try child(role, &arguments)
-      return
-    }
     let parameters = try Parameters(&arguments)
     try arguments.finish()
     try coordinate(parameters)
@@ -124,105 +142,52 @@ enum BoundedBufferDemo {
 
   // MARK: The parent
 
-  /// Makes the segment and the set, starts the children, waits for them,
-  /// checks every item's count and removes both objects on every path.
+  /// Makes the segment and the set, starts the children under one
+  /// supervisor, waits for them (the supervisor removes both objects on
+  /// every path) and checks every item's count.
   private static func coordinate(_ parameters: Parameters) throws {
     let layout = Layout(parameters)
-    // Signals are held while the objects are made, so the handler always
-    // knows every object that exists; one that came meanwhile runs at the unblock.
-    var handled = sigset_t()
-    sigemptyset(&handled)
-    for signal in [SIGINT, SIGTERM, SIGHUP] { sigaddset(&handled, signal) }
-    pthread_sigmask(SIG_BLOCK, &handled, nil)
-    boundedBufferSignal = 0  // initialized now, never first inside the handler
-    boundedBufferObjects = (memory: -1, semaphores: -1)
-    installSignalHandlers()
-    let made = Result { () throws(IPCError) -> (SystemV.SharedMemory, SystemV.SemaphoreSet) in
-      let memory = try SystemV.SharedMemory.create(size: layout.size)
-      boundedBufferObjects.memory = memory.id
-      do throws(IPCError) {
-        let set = try SystemV.SemaphoreSet.create(values: [parameters.slots, 0, 1])
-        boundedBufferObjects.semaphores = set.id
-        return (memory, set)
-      } catch {
-        try? memory.remove()
-        boundedBufferObjects.memory = -1
-        throw error
+    let group = try DemoGroup()
+    var region: SharedRegion?
+    var start = ContinuousClock.now
+    let outcome = try group.supervise {
+      let memory = try group.make(SystemV.SharedMemory.create(size: layout.size)) {
+        "shared memory segment \($0.id)"
       }
-    }
-    // Also unblocks what a parent process blocked: a handler is no use on a blocked signal.
-    pthread_sigmask(SIG_UNBLOCK, &handled, nil)
-    let (memory, set) = try made.get()
-    let objects = "shared memory segment \(memory.id) and semaphore set \(set.id)"
-    var setRemoved = false
-    var memoryRemoved = false
-    defer {
-      if !setRemoved { try? set.remove() }
-      if !memoryRemoved { try? memory.remove() }
-    }
-    let region = try memory.attach()
-    try region.store(Int64(parameters.producers), at: Layout.producersLeft)
-    Output.line(
-      "bounded-buffer: made shared memory segment \(memory.id) (\(layout.size) bytes) and semaphore set "
-        + "\(set.id) (empty \(parameters.slots), full 0, mutex 1); starting "
-        + "\(plural(parameters.producers, "producer")) and \(plural(parameters.consumers, "consumer"))")
-
-    let start = ContinuousClock.now
-    let common = ["demo", "bounded-buffer", "--memory", "\(memory.id)", "--semaphores", "\(set.id)"]
-    var running: [ChildProcess] = []
-    var failed: String?  // the first process that failed
-    // Removing the set wakes every child blocked on it (EIDRM), and a child
-    // that was not blocked fails at its next P or V: no child is left waiting.
-    func stopChildren() {
-      guard !setRemoved else { return }
-      try? set.remove()
-      setRemoved = true
-    }
-    let roles =
-      (1...parameters.consumers).map { ("consumer", $0) }
-      + (1...parameters.producers).map { ("producer", $0) }
-    for (role, number) in roles where boundedBufferSignal == 0 {
-      do {
-        running.append(
-          try ChildProcess(
-            role: "\(role) \(number)",
-            arguments: common + ["--role", role, "--number", "\(number)"] + parameters.arguments))
-      } catch {
-        Output.error("ipc: \((error as? CommandFailure)?.message ?? "\(error)")")
-        failed = "\(role) \(number)"
-        stopChildren()
-        break
+      let set = try group.make(SystemV.SemaphoreSet.create(values: [parameters.slots, 0, 1])) {
+        "semaphore set \($0.id)"
       }
-    }
-    while let (child, ok) = ChildProcess.waitForAny(of: running) {
-      running.removeAll { $0.pid == child.pid }
-      if !ok && failed == nil {
-        failed = child.role
-        stopChildren()
+      // Attached before any child starts: the mapping stays valid after the
+      // supervisor removes the segment, so the verdict is read afterwards.
+      let attached = try memory.attach()
+      region = attached
+      try attached.store(Int64(parameters.producers), at: Layout.producersLeft)
+      Output.line(
+        "bounded-buffer: made shared memory segment \(memory.id) (\(layout.size) bytes) and semaphore set "
+          + "\(set.id) (empty \(parameters.slots), full 0, mutex 1); starting "
+          + "\(plural(parameters.producers, "producer")) and \(plural(parameters.consumers, "consumer"))")
+      start = ContinuousClock.now
+      let handed: [String: any Inheritable] = ["memory": memory, "semaphores": set]
+      for (role, entryPoint, count) in [
+        ("consumer", Role.consumer, parameters.consumers), ("producer", Role.producer, parameters.producers),
+      ] {
+        for number in 1...count {
+          try group.start(
+            "\(role) \(number)", entryPoint: entryPoint, handing: handed,
+            arguments: ["\(number)"] + parameters.childArguments)
+        }
       }
     }
     let elapsed = ContinuousClock.now - start
-    // The handler removed both objects; the children are gone, so the segment is too.
-    func exitIfInterrupted() {
-      guard boundedBufferSignal != 0 else { return }
-      Output.error("ipc demo: interrupted by signal \(boundedBufferSignal); \(objects) removed")
-      exit(128 + boundedBufferSignal)
+    let objects = group.removal(outcome)
+    if let failure = group.failure(in: outcome) {
+      throw CommandFailure("bounded-buffer failed: \(failure); \(objects)")
     }
-    exitIfInterrupted()
-    if let failed {
-      throw CommandFailure("bounded-buffer failed: \(failed) did not finish cleanly; \(objects) removed")
+    guard let region else {
+      throw CommandFailure("bounded-buffer: the segment was never attached; \(objects)")
     }
     let verdict = try Verdict(region, layout)
     try region.close()
-    do {
-      try set.remove()
-      setRemoved = true
-      try memory.remove()
-      memoryRemoved = true
-    } catch {
-      exitIfInterrupted()  // a signal now would have removed them first
-      throw error
-    }
     let consumed = verdict.consumed.enumerated().map { "consumer \($0.offset + 1): \($0.element)" }
     Output.line(
       "bounded-buffer: produced \(verdict.produced.reduce(0, +)) items (\(plural(parameters.producers, "producer")) "
@@ -231,10 +196,11 @@ enum BoundedBufferDemo {
     let problems = verdict.problems(parameters)
     guard problems.isEmpty else {
       throw CommandFailure(
-        "bounded-buffer: not every item was consumed exactly once: \(problems.joined(separator: "; ")); "
-          + "\(objects) removed")
+        "bounded-buffer: not every item was consumed exactly once: \(problems.joined(separator: "; ")); \(objects)"
+      )
     }
-    Output.line("bounded-buffer: every item consumed exactly once; \(objects) removed")
+    guard outcome.removalErrors.isEmpty else { throw CommandFailure("bounded-buffer: \(objects)") }
+    Output.line("bounded-buffer: every item consumed exactly once; \(objects)")
   }
 
   /// What the children left in the segment, read once they have all exited.
@@ -318,54 +284,38 @@ enum BoundedBufferDemo {
     return "\(milliseconds / 1000).\(String(repeating: "0", count: 3 - fraction.count))\(fraction)"
   }
 
-  /// Ctrl-C, SIGTERM or SIGHUP must not leave the objects behind: the handler
-  /// removes them (semctl and shmctl are async-signal-safe), which also wakes
-  /// the children; the parent then notices as its waitpid is interrupted.
-  private static func installSignalHandlers() {
-    for signal in [SIGINT, SIGTERM, SIGHUP] {
-      var action = sigaction()
-      action.__sigaction_handler.sa_handler = { signal in
-        if boundedBufferObjects.semaphores >= 0 {
-          _ = cipc_semctl(boundedBufferObjects.semaphores, 0, IPC_RMID)
-        }
-        if boundedBufferObjects.memory >= 0 { _ = shmctl(boundedBufferObjects.memory, IPC_RMID, nil) }
-        boundedBufferSignal = signal
-      }
-      sigemptyset(&action.sa_mask)
-      action.sa_flags = 0  // interrupt waitpid, so the parent notices
-      sigaction(signal, &action, nil)
-    }
-  }
-
   // MARK: The children
 
-  /// A producer or consumer: the same executable, started with the hidden
-  /// `--role`, `--number`, `--memory` and `--semaphores` options.
-  private static func child(_ role: String, _ arguments: inout Arguments) throws {
-    guard let number = try arguments.integer("--number"),
-      let memoryID = try arguments.integer("--memory").flatMap({ Int32(exactly: $0) }),
-      let setID = try arguments.integer("--semaphores").flatMap({ Int32(exactly: $0) })
-    else {
-      throw UsageError("--role needs --number N, --memory ID and --semaphores ID")
+  /// A producer or consumer: its number and the run's parameters are its
+  /// arguments; the segment and the set were handed over.
+  private static func child(_ role: String, _ context: ChildContext) throws {
+    let arguments = context.arguments
+    guard let number = arguments.first.flatMap({ Int($0) }) else {
+      throw CommandFailure(
+        "\(context.entryPoint) needs its number first, not [\(arguments.joined(separator: " "))]")
     }
-    let layout = Layout(try Parameters(&arguments))
-    try arguments.finish()
+    let layout = Layout(try Parameters(childArguments: arguments.dropFirst()))
+    let parameters = layout.parameters
+    guard (1...(role == "producer" ? parameters.producers : parameters.consumers)).contains(number) else {
+      throw CommandFailure("\(role) \(number) is not one of this run's \(role)s")
+    }
     let name = "\(role) \(number) (pid \(getpid()))"
     var done = 0
     do {
-      let memory = try SystemV.SharedMemory.open(id: memoryID)
+      let memory = try context.open("memory", as: SystemV.SharedMemory.self)
       guard memory.size == layout.size else {
-        throw CommandFailure("\(name): segment \(memoryID) has \(memory.size) bytes, not \(layout.size)")
+        throw CommandFailure("\(name): segment \(memory.id) has \(memory.size) bytes, not \(layout.size)")
       }
       let ring = Ring(
-        region: try memory.attach(), set: try SystemV.SemaphoreSet.open(id: setID), layout: layout)
-      switch role {
-      case "producer": try produce(ring, number: number, done: &done)
-      case "consumer": try consume(ring, number: number, done: &done)
-      default: throw UsageError("unknown role '\(role)'")
+        region: try memory.attach(), set: try context.open("semaphores", as: SystemV.SemaphoreSet.self),
+        layout: layout)
+      if role == "producer" {
+        try produce(ring, number: number, done: &done)
+      } else {
+        try consume(ring, number: number, done: &done)
       }
     } catch let error as IPCError {
-      // Usually the set was removed: another process failed, or the parent was interrupted.
+      // Another process removed an object under it: the run is being torn down.
       throw CommandFailure("\(name) stopped after \(done) items: \(error)")
     }
   }
@@ -440,9 +390,3 @@ enum BoundedBufferDemo {
     Output.line("consumer \(number) (pid \(getpid())): took \(done) items")
   }
 }
-
-/// The ids of the objects the parent made (-1 before), for the signal handler.
-/// Plain values: a handler must not touch reference counts.
-nonisolated(unsafe) private var boundedBufferObjects: (memory: Int32, semaphores: Int32) = (-1, -1)
-/// The signal that interrupted the demo, or 0.
-nonisolated(unsafe) private var boundedBufferSignal: Int32 = 0

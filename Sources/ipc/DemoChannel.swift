@@ -99,10 +99,57 @@ struct PipeDemoChannel: DemoChannel {
   }
 }
 
-/// The mechanism `ipc demo --mechanism` chose, and how the parent makes,
-/// names and removes its object.
+/// The mechanism `ipc demo --mechanism` chose: how the parent makes its
+/// object, and how each child opens it again.
 enum DemoMechanism: String, CaseIterable {
   case systemV = "sysv"
   case posix
   case pipe
+
+  /// The name the parent hands its object under; it also tells a child
+  /// which mechanism it runs over.
+  var handedName: String {
+    switch self {
+    case .systemV: "sysv-queue"
+    case .posix: "posix-queue"
+    case .pipe: "fifo"
+    }
+  }
+
+  /// Makes the object the children share, registered with `group`'s
+  /// supervisor for removal; returns it and how "demo: made ..." names it.
+  func make(in group: DemoGroup) throws -> (object: any Inheritable, made: String) {
+    switch self {
+    case .systemV:
+      let queue = try group.make(SystemV.MessageQueue.create()) { "queue \($0.id)" }
+      return (queue, "private message queue \(queue.id)")
+    case .posix:
+      let queue = try group.make(
+        POSIX.MessageQueue.create("/ipc-demo-\(getpid())", maxMessages: 10, messageSize: 512)
+      ) { "queue \($0.name)" }
+      return (queue, "POSIX message queue \(queue.name)")
+    case .pipe:
+      let pipe = try group.make(NamedPipe.create(at: "/tmp/ipc-demo-\(getpid()).fifo")) { "pipe \($0.path)" }
+      return (pipe, "named pipe \(pipe.path)")
+    }
+  }
+
+  /// A child's channel: the object its parent handed over, opened as its own
+  /// type. The receiver of a pipe also keeps a write end (see ``PipeDemoChannel``).
+  static func channel(in context: ChildContext, receiving: Bool) throws -> any DemoChannel {
+    guard let mechanism = allCases.first(where: { context.names.contains($0.handedName) }) else {
+      throw CommandFailure(
+        "\(context.entryPoint) was handed no demo queue or pipe, only [\(context.names.joined(separator: ", "))]"
+      )
+    }
+    switch mechanism {
+    case .systemV:
+      return SystemVDemoChannel(queue: try context.open(mechanism.handedName, as: SystemV.MessageQueue.self))
+    case .posix:
+      return POSIXDemoChannel(queue: try context.open(mechanism.handedName, as: POSIX.MessageQueue.self))
+    case .pipe:
+      let pipe = try context.open(mechanism.handedName, as: NamedPipe.self)
+      return receiving ? try PipeDemoChannel.receiver(pipe) : PipeDemoChannel(end: try pipe.openForWriting())
+    }
+  }
 }

@@ -1,4 +1,3 @@
-import CIPCShims  // mq_unlink: mqueue.h is not in Swift's Glibc module
 import Glibc
 import IPC
 
@@ -17,6 +16,9 @@ enum DemoCommand {
       Each sender ends with an end-of-stream message that says how many it
       sent; the receiver stops when both have ended and checks that nothing
       was lost. The queue is then removed and a summary printed.
+      The first process to fail stops the others; the queue is removed on
+      every path: a failure, Ctrl-C, SIGTERM, even SIGKILL to the parent
+      (its children then remove it and end).
 
       --mechanism sysv    a private System V queue; the kinds of message are
                           message types (greeting 1, batch 2, end 3) (default)
@@ -34,8 +36,8 @@ enum DemoCommand {
       V(full); consumers take them with P(full) P(mutex) take V(mutex)
       V(empty) until the last producer puts one stop item per consumer.
       Consumers count every item they take in the segment; the parent then
-      checks that each was consumed exactly once (exit status 1 if not) and
-      removes both objects, also after a failure or a signal.
+      checks that each was consumed exactly once (exit status 1 if not).
+      Both objects are removed on every path, as for the walk-through.
 
       --producers N       producer processes (default 3)
       --consumers N       consumer processes (default 2)
@@ -66,6 +68,38 @@ enum DemoCommand {
     var sent: Int
   }
 
+  /// The children's entry points: each runs in a fresh copy of this
+  /// executable, started by the parent with the queue (or pipe) handed over.
+  static var entryPoints: [String: EntryPoints.Body] {
+    [
+      Role.sender: DemoGroup.entryPoint { context in
+        try sender(try DemoMechanism.channel(in: context, receiving: false))
+      },
+      Role.batch: DemoGroup.entryPoint { context in
+        // The parent passes the interval in nanoseconds and the count.
+        guard context.arguments.count == 2, let nanoseconds = Int64(context.arguments[0]), nanoseconds >= 0,
+          let count = Int(context.arguments[1]), count >= 0
+        else {
+          throw CommandFailure(
+            "\(Role.batch) needs an interval in nanoseconds and a count, not \(context.arguments)")
+        }
+        try batchSender(
+          try DemoMechanism.channel(in: context, receiving: false), count: count,
+          interval: .nanoseconds(nanoseconds))
+      },
+      Role.receiver: DemoGroup.entryPoint { context in
+        try receiver(try DemoMechanism.channel(in: context, receiving: true))
+      },
+    ]
+  }
+
+  /// The entry points' names.
+  enum Role {
+    static let sender = "demo-sender"
+    static let batch = "demo-batch"
+    static let receiver = "demo-receiver"
+  }
+
   static func main(_ arguments: Arguments) -> Int32 {
     run(usage: usage, arguments) { arguments in
       // The producer/consumer demo lives in a file of its own.
@@ -74,35 +108,11 @@ enum DemoCommand {
         try BoundedBufferDemo.main(&arguments)
         return
       }
-      // Children are this executable run with a hidden --role option.
-      if let role = try arguments.option("--role") {
-        let queue = try openChannel(&arguments, role: role)
-        switch role {
-        case "sender":
-          try arguments.finish()
-          try sender(queue)
-        case "batch":
-          let interval = try arguments.seconds("--interval") ?? .milliseconds(50)
-          let count = try arguments.integer("--count") ?? 20
-          try arguments.finish()
-          try batchSender(queue, count: count, interval: interval)
-        case "receiver":
-          try arguments.finish()
-          try receiver(queue)
-        default:
-          throw UsageError("unknown role '\(role)'")
-        }
-        return
-      }
       let mechanismText = try arguments.option("--mechanism") ?? DemoMechanism.systemV.rawValue
       guard let mechanism = DemoMechanism(rawValue: mechanismText) else {
         throw UsageError("--mechanism needs sysv, posix or pipe, not '\(mechanismText)'")
       }
-      // Checked here, with the children's own parser, then passed on as given.
-      let intervalText = try arguments.option("--interval") ?? "0.05"
-      var check = Arguments(["--interval", intervalText])
-      _ = try check.seconds("--interval")
-      let interval = intervalText
+      let interval = try arguments.seconds("--interval") ?? .milliseconds(50)
       let count = try arguments.integer("--count") ?? 20
       guard count >= 0 else { throw UsageError("--count needs a number ≥ 0") }
       try arguments.finish()
@@ -110,129 +120,29 @@ enum DemoCommand {
     }
   }
 
-  /// A child's channel, from the hidden `--id ID` or `--name NAME` option.
-  private static func openChannel(_ arguments: inout Arguments, role: String) throws -> any DemoChannel {
-    if let path = try arguments.option("--fifo") {
-      let pipe = try NamedPipe.open(at: path)
-      return role == "receiver"
-        ? try PipeDemoChannel.receiver(pipe) : PipeDemoChannel(end: try pipe.openForWriting())
+  /// The parent: makes the queue (or pipe), starts the three processes under
+  /// one supervisor, waits for them; the supervisor removes the object.
+  private static func coordinate(_ mechanism: DemoMechanism, interval: Duration, count: Int) throws {
+    let group = try DemoGroup()
+    let outcome = try group.supervise {
+      let made = try mechanism.make(in: group)
+      Output.line("demo: made \(made.made); starting 3 processes")
+      let handed = [mechanism.handedName: made.object]
+      // Arguments are strings: the interval crosses exactly, in nanoseconds.
+      let (seconds, attoseconds) = interval.components
+      let nanoseconds = seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+      try group.start("receiver", entryPoint: Role.receiver, handing: handed)
+      try group.start("sender", entryPoint: Role.sender, handing: handed)
+      try group.start(
+        "batch sender", entryPoint: Role.batch, handing: handed, arguments: ["\(nanoseconds)", "\(count)"])
     }
-    if let name = try arguments.option("--name") {
-      return POSIXDemoChannel(queue: try POSIX.MessageQueue.open(name))
+    if let failure = group.failure(in: outcome) {
+      throw CommandFailure("demo failed: \(failure); \(group.removal(outcome))")
     }
-    guard let idText = try arguments.option("--id"), let id = Int32(idText) else {
-      throw UsageError("--role needs --id QUEUE or --name NAME")
+    guard outcome.removalErrors.isEmpty else {
+      throw CommandFailure("demo: all 3 processes exited cleanly, but \(group.removal(outcome))")
     }
-    return SystemVDemoChannel(queue: try SystemV.MessageQueue.open(id: id))
-  }
-
-  /// The parent's object: made, named to the children, removed exactly once.
-  private struct Setup {
-    var channelArguments: [String]
-    var made: String
-    var object: String
-    /// Whether removing the object wakes children blocked on it (a System V
-    /// queue does, with EIDRM); otherwise they are stopped with SIGTERM.
-    var removalWakesChildren: Bool
-    var remove: () throws -> Void
-  }
-
-  private static func setUp(_ mechanism: DemoMechanism) throws -> Setup {
-    switch mechanism {
-    case .systemV:
-      let queue = try SystemV.MessageQueue.create()
-      demoCleanup = .systemV(queue.id)
-      return Setup(
-        channelArguments: ["--id", "\(queue.id)"], made: "private message queue \(queue.id)",
-        object: "queue \(queue.id)", removalWakesChildren: true, remove: { try queue.remove() })
-    case .posix:
-      let queue = try POSIX.MessageQueue.create("/ipc-demo-\(getpid())", maxMessages: 10, messageSize: 512)
-      demoCleanup = .path(strdup(queue.name)!, unlinkQueue: true)
-      return Setup(
-        channelArguments: ["--name", queue.name], made: "POSIX message queue \(queue.name)",
-        object: "queue \(queue.name)", removalWakesChildren: false, remove: { try queue.unlink() })
-    case .pipe:
-      let pipe = try NamedPipe.create(at: "/tmp/ipc-demo-\(getpid()).fifo")
-      demoCleanup = .path(strdup(pipe.path)!, unlinkQueue: false)
-      return Setup(
-        channelArguments: ["--fifo", pipe.path], made: "named pipe \(pipe.path)",
-        object: "pipe \(pipe.path)", removalWakesChildren: false, remove: { try pipe.remove() })
-    }
-  }
-
-  /// The parent: makes the queue, starts the three processes, waits, removes the queue.
-  private static func coordinate(_ mechanism: DemoMechanism, interval: String, count: Int) throws {
-    let setup = try setUp(mechanism)
-    demoChildren.update(repeating: 0)  // initialized now, never first inside the handler
-    // Ctrl-C, SIGTERM or SIGHUP must not leave the object behind: the handler
-    // removes it (msgctl, mq_unlink and unlink are async-signal-safe).
-    for signal in [SIGINT, SIGTERM, SIGHUP] {
-      var action = sigaction()
-      action.__sigaction_handler.sa_handler = { signal in
-        demoCleanup.run()
-        demoSignal = signal
-        // Removal wakes no one blocked on a POSIX queue or a pipe: stop the
-        // children here (kill is async-signal-safe), whatever the parent was doing.
-        if demoStopsChildren {
-          for index in 0..<demoChildren.count where demoChildren[index] > 0 {
-            kill(demoChildren[index], SIGTERM)
-          }
-        }
-      }
-      sigemptyset(&action.sa_mask)
-      action.sa_flags = 0  // interrupt waitpid, so the parent notices
-      sigaction(signal, &action, nil)
-    }
-    // A handler is no use on a blocked signal, and a parent process may block them.
-    var handled = sigset_t()
-    sigemptyset(&handled)
-    for signal in [SIGINT, SIGTERM, SIGHUP] { sigaddset(&handled, signal) }
-    pthread_sigmask(SIG_UNBLOCK, &handled, nil)
-    var removed = false
-    defer { if !removed { try? setup.remove() } }
-    Output.line("demo: made \(setup.made); starting 3 processes")
-    let channel = setup.channelArguments
-    demoStopsChildren = !setup.removalWakesChildren
-    var running = [
-      try ChildProcess(role: "receiver", arguments: ["demo", "--role", "receiver"] + channel),
-      try ChildProcess(role: "sender", arguments: ["demo", "--role", "sender"] + channel),
-      try ChildProcess(
-        role: "batch sender",
-        arguments: ["demo", "--role", "batch"] + channel + ["--interval", interval, "--count", "\(count)"]),
-    ]
-    for (index, child) in running.enumerated() { demoChildren[index] = child.pid }
-    // A signal that came while the children were being started found no pid.
-    if demoSignal != 0 && demoStopsChildren { for child in running { kill(child.pid, SIGTERM) } }
-    var allOK = true
-    // Children that removal does not wake are stopped when one fails.
-    let stopOthers = {
-      guard !setup.removalWakesChildren else { return }
-      for child in running { kill(child.pid, SIGTERM) }
-    }
-    while let (child, ok) = ChildProcess.waitForAny(of: running) {
-      running.removeAll { $0.pid == child.pid }
-      if !ok && allOK {
-        // One process failed: removing the queue wakes the others with a clear
-        // "removed" error instead of leaving them waiting for messages that
-        // will never come, or for room that will never be made.
-        allOK = false
-        try? setup.remove()
-        removed = true
-        stopOthers()
-      }
-    }
-    if demoSignal != 0 {
-      Output.error("ipc demo: interrupted by signal \(demoSignal); \(setup.object) removed")
-      exit(128 + demoSignal)
-    }
-    if !removed {
-      try setup.remove()
-      removed = true
-    }
-    guard allOK else {
-      throw CommandFailure("demo failed: a process did not finish cleanly; \(setup.object) removed")
-    }
-    Output.line("demo: all 3 processes exited cleanly; \(setup.object) removed")
+    Output.line("demo: all 3 processes exited cleanly; \(group.removal(outcome))")
   }
 
   private static func sender(_ channel: any DemoChannel) throws {
@@ -288,32 +198,107 @@ enum DemoCommand {
   }
 }
 
-/// What the signal handler removes: only async-signal-safe calls on plain values.
-enum DemoCleanup {
-  case none
-  case systemV(Int32)
-  /// A C string made before any signal can arrive; a POSIX queue or a path.
-  case path(UnsafeMutablePointer<CChar>, unlinkQueue: Bool)
+/// A demo's children and the one supervisor that watches them. The first
+/// child to fail stops the others (SIGTERM, then SIGKILL after the grace
+/// period); SIGINT, SIGTERM or SIGHUP stops them all; and the demo's objects
+/// are removed on every path: by the supervisor once every child has ended,
+/// or by the children themselves if this process is killed first.
+final class DemoGroup {
+  let supervisor: Supervisor
+  /// How the demo's lines name its objects (`queue 5`), in the order they were made.
+  private var names: [String] = []
+  /// Each child with the name the demo's lines give it (`batch sender`, `consumer 2`).
+  private var children: [(label: String, process: ChildProcess)] = []
 
-  func run() {
-    switch self {
-    case .none: break
-    case .systemV(let id): msgctl(id, IPC_RMID, nil)
-    case .path(let path, let isQueue): _ = isQueue ? mq_unlink(path) : unlink(path)
+  /// A group whose supervisor handles the termination signals from now on,
+  /// before any object exists.
+  init() throws {
+    supervisor = try Supervisor(onSignal: .stop)
+  }
+
+  /// Runs `setUp`, which makes and registers the objects and starts the
+  /// children, then waits until every child has ended and the objects are
+  /// removed. If `setUp` fails, the children started so far are stopped
+  /// first. A signal ends this process here: it says what was removed and
+  /// exits with 128 + the signal's number, as a shell expects.
+  func supervise(_ setUp: () throws -> Void) throws -> Supervisor.Outcome {
+    do {
+      try setUp()
+    } catch {
+      supervisor.stop()
+      let outcome = supervisor.wait()
+      exitIfInterrupted(outcome)
+      // A child that failed already stopped the group, which then refused to
+      // start the next one: the child's failure is the news.
+      if outcome.firstFailure != nil { return outcome }
+      let message = (error as? CommandFailure)?.message ?? "\(error)"
+      throw CommandFailure(names.isEmpty ? message : "\(message); \(removal(outcome))")
+    }
+    let outcome = supervisor.wait()
+    exitIfInterrupted(outcome)
+    return outcome
+  }
+
+  /// Makes an object that the supervisor removes when the group finishes,
+  /// named `name` in the demo's lines. Made inside the supervisor's call, so
+  /// no signal comes between its creation and its registration. Make objects
+  /// before starting the children that use them: the children are told to
+  /// remove them should this process be killed.
+  func make<Object: Inheritable>(
+    _ object: @autoclosure () throws(IPCError) -> Object, named name: (Object) -> String
+  ) throws(IPCError) -> Object {
+    let made = try supervisor.removeWhenFinished(try object())
+    names.append(name(made))
+    return made
+  }
+
+  /// Starts the entry point `entryPoint` in a child the supervisor watches.
+  func start(
+    _ label: String, entryPoint: String, handing objects: [String: any Inheritable], arguments: [String] = []
+  ) throws {
+    do {
+      // A process group of its own: a terminal's Ctrl-C reaches only this
+      // process, whose supervisor stops the children and reports the signal.
+      // Killed by the same Ctrl-C, they would count as failed children instead.
+      let child = try ChildProcess.start(
+        entryPoint: entryPoint, handing: objects, arguments: arguments, newProcessGroup: true, in: supervisor)
+      children.append((label, child))
+    } catch {
+      throw CommandFailure("cannot start the \(label) process: \(error)")
+    }
+  }
+
+  /// The child that failed first, as the demo names it:
+  /// `receiver (pid 42) killed by SIGKILL (signal 9)`; nil if none did.
+  func failure(in outcome: Supervisor.Outcome) -> String? {
+    guard let exit = outcome.firstFailure ?? outcome.exits.first(where: \.isFailure) else { return nil }
+    let label = children.first { $0.process.pid == exit.pid }?.label ?? exit.name
+    return "\(label) (pid \(exit.pid)) \(exit.status.map { "\($0)" } ?? "ended; its status was lost")"
+  }
+
+  /// `queue 5 removed`, or which objects could not be removed and why.
+  func removal(_ outcome: Supervisor.Outcome) -> String {
+    let objects = names.joined(separator: " and ")
+    guard outcome.removalErrors.isEmpty else {
+      return "\(objects) not all removed: \(outcome.removalErrors.map { "\($0)" }.joined(separator: "; "))"
+    }
+    return "\(objects) removed"
+  }
+
+  /// Ends the demo if a termination signal stopped the group.
+  private func exitIfInterrupted(_ outcome: Supervisor.Outcome) {
+    guard let signal = outcome.signal else { return }
+    let removed = names.isEmpty ? "" : "; \(removal(outcome))"
+    Output.error("ipc demo: interrupted by signal \(signal)\(removed)")
+    exit(outcome.exitCode)
+  }
+
+  /// An entry point that reports its errors as every `ipc` command does
+  /// (`ipc: ...`, exit status 1), rather than as the library's generic line.
+  static func entryPoint(_ body: @escaping (ChildContext) throws -> Void) -> EntryPoints.Body {
+    { context in
+      let status = run(usage: "", Arguments([])) { _ in try body(context) }
+      if status != ExitStatus.success { exit(status) }
     }
   }
 }
-
-/// The children's pids and whether the signal handler must stop them.
-/// Plain memory, not an Array: a handler must not touch reference counts.
-nonisolated(unsafe) private let demoChildren: UnsafeMutableBufferPointer<pid_t> = {
-  let pids = UnsafeMutableBufferPointer<pid_t>.allocate(capacity: 3)
-  pids.initialize(repeating: 0)
-  return pids
-}()
-nonisolated(unsafe) private var demoStopsChildren = false
-
-/// The demo's object, for the signal handler that removes it.
-nonisolated(unsafe) private var demoCleanup = DemoCleanup.none
-/// The signal that interrupted the demo, or 0.
-nonisolated(unsafe) private var demoSignal: Int32 = 0

@@ -1,6 +1,10 @@
 import Glibc
 import IPC
 
+// First of all: a child that `ipc demo` started becomes its role here and
+// never returns; in any other process this only records the names.
+EntryPoints(DemoCommand.entryPoints.merging(BoundedBufferDemo.entryPoints) { first, _ in first }).runIfChild()
+
 let topUsage = """
   usage: ipc <command> [options]
 

@@ -146,28 +146,24 @@ struct BoundedBufferDemoTests {
     #expect(help.standardOutput.contains("--slots N           slots in the ring (default 8)"))
   }
 
-  /// Starts a run long enough to interrupt (millions of items) and returns
-  /// it once all its children are running, with their pids.
+  /// Starts a run long enough to interrupt (millions of items through one
+  /// slot: several seconds) and returns it once all its children are
+  /// running, with their pids.
   private func startLongRun() throws -> (SpawnedProcess, [pid_t]) {
     let demo = try SpawnedProcess(
-      Tools.ipc, ["demo", "bounded-buffer", "--producers", "2", "--consumers", "3", "--items", "2000000"])
+      Tools.ipc,
+      [
+        "demo", "bounded-buffer", "--producers", "2", "--consumers", "3", "--items", "2000000", "--slots",
+        "1",
+      ])
     var children: [pid_t] = []
     let started = eventually(timeout: .seconds(20)) {
-      let list =
-        (try? String(contentsOfFile: "/proc/\(demo.pid)/task/\(demo.pid)/children", encoding: .utf8)) ?? ""
-      children = list.split(separator: " ").compactMap { pid_t($0) }
+      children = DemoProcesses.children(of: demo.pid)
       return objectIDs(demo.standardOutput) != nil && children.count == 5
     }
     guard started else { throw SpawnFailure(message: "the run never got going: \(demo.standardError)") }
     usleep(100_000)  // let items flow, so the signal lands mid-way
     return (demo, children)
-  }
-
-  /// The role word (`producer`, `consumer`) in a child's command line.
-  private func role(of pid: pid_t) -> String? {
-    let commandLine = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline"))) ?? Data()
-    let words = commandLine.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
-    return words.firstIndex(of: "--role").flatMap { $0 + 1 < words.count ? words[$0 + 1] : nil }
   }
 
   @Test func aSignalMidwayRemovesTheSegmentAndTheSet() throws {
@@ -184,9 +180,7 @@ struct BoundedBufferDemoTests {
       demo.standardError.contains(
         "interrupted by signal \(SIGTERM); shared memory segment \(ids.memory) and semaphore set \(ids.semaphores) removed"
       ))
-    // Removing the set stopped the children (EIDRM if blocked, EINVAL at
-    // their next semop otherwise); the parent waited for every one.
-    #expect(demo.standardError.contains("stopped after"))
+    // The supervisor stopped the children and waited for every one.
     for child in children { #expect(kill(child, 0) == -1 && errno == ESRCH, "child \(child) still runs") }
     try expectRemoved(demo.standardOutput)
   }
@@ -194,15 +188,28 @@ struct BoundedBufferDemoTests {
   @Test func aKilledConsumerStopsTheRunAndRemovesBoth() throws {
     let (demo, children) = try startLongRun()
     defer { removeLeftovers(demo.standardOutput) }
-    let consumer = try #require(children.first { role(of: $0) == "consumer" })
+    let consumer = try #require(children.first { DemoProcesses.entryPoint(of: $0) == "bounded-consumer" })
     kill(consumer, SIGKILL)
     #expect(demo.wait(timeout: .seconds(20)))
     #expect(demo.exitStatus == 1)
     let error = demo.standardError
-    #expect(error.contains("process (pid \(consumer)) was killed by signal \(SIGKILL)"))
     #expect(error.contains("bounded-buffer failed: consumer "))
+    #expect(
+      error.contains(" (pid \(consumer)) killed by SIGKILL (signal 9); shared memory segment "), "\(error)")
     #expect(!demo.standardOutput.contains("exactly once"))
     for child in children { #expect(kill(child, 0) == -1 && errno == ESRCH, "child \(child) still runs") }
     try expectRemoved(demo.standardOutput)
+  }
+
+  @Test func killingTheParentLeavesNoProcessAndNoObject() throws {
+    let (demo, children) = try startLongRun()
+    defer { removeLeftovers(demo.standardOutput) }
+    let ids = try #require(objectIDs(demo.standardOutput))
+    // The children remove both objects themselves once their parent is gone.
+    DemoProcesses.expectKillingTheParentLeavesNothing(demo, children: children) {
+      !DemoProcesses.systemVListed(ids.memory, in: "shm")
+        && !DemoProcesses.systemVListed(ids.semaphores, in: "sem")
+    }
+    #expect(!demo.standardOutput.contains("exactly once"))
   }
 }

@@ -195,24 +195,23 @@ struct IPCCommandTests {
   @Test func demoWhoseReceiverDiesEndsWithoutHangingAndRemovesItsQueue() throws {
     let (demo, id) = try startLongDemo()
     defer { try? SystemV.MessageQueue.open(id: id).remove() }
-    // Find the receiver by its command line: the sender may already have
+    // Find the receiver by its entry point: the sender may already have
     // finished, so the number of children says nothing.
     var receiver: pid_t?
     let deadline = ContinuousClock.now + .seconds(20)
     while receiver == nil && ContinuousClock.now < deadline {
-      let children =
-        (try? String(contentsOfFile: "/proc/\(demo.pid)/task/\(demo.pid)/children", encoding: .utf8)) ?? ""
-      receiver = children.split(separator: " ").compactMap { pid_t($0) }.first { pid in
-        let commandLine = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline"))) ?? Data()
-        return commandLine.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
-          .contains("receiver")
+      receiver = DemoProcesses.children(of: demo.pid).first {
+        DemoProcesses.entryPoint(of: $0) == "demo-receiver"
       }
       if receiver == nil { usleep(5_000) }
     }
-    kill(try #require(receiver), SIGKILL)
+    let pid = try #require(receiver)
+    kill(pid, SIGKILL)
     #expect(demo.wait(timeout: .seconds(20)))
     #expect(demo.exitStatus == 1)
-    #expect(demo.standardError.contains("queue \(id) removed"))
+    #expect(
+      demo.standardError.contains(
+        "demo failed: receiver (pid \(pid)) killed by SIGKILL (signal 9); queue \(id) removed"))
     #expect(throws: IPCError.self) { try SystemV.MessageQueue.open(id: id) }
   }
 

@@ -1,0 +1,63 @@
+import Foundation
+import Testing
+
+/// What the demo tests read about the processes of a running `ipc demo`
+/// from /proc: its children, the role each runs, whether they have ended.
+enum DemoProcesses {
+  /// The children of `pid` now (every thread's list: any thread may spawn).
+  static func children(of pid: pid_t) -> [pid_t] {
+    let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+    return tasks.flatMap { task in
+      let list = (try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/children", encoding: .utf8)) ?? ""
+      return list.split(separator: " ").compactMap { pid_t($0) }
+    }
+  }
+
+  /// The entry point a child of `ipc` runs (`demo-receiver`, `bounded-consumer`):
+  /// the child removes the variable that names it from its environment, but
+  /// /proc/PID/environ shows the environment it started with.
+  static func entryPoint(of pid: pid_t) -> String? {
+    let environment = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/environ"))) ?? Data()
+    let prefix = "IPC_CHILD_ENTRY_POINT="
+    return environment.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+      .first { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }
+  }
+
+  /// Whether `pid` has ended: gone, or a zombie (an orphan belongs to pid 1,
+  /// which in a sandbox may never reap it).
+  static func hasEnded(_ pid: pid_t) -> Bool {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+      let close = stat.lastIndex(of: ")"), stat.distance(from: close, to: stat.endIndex) > 2
+    else { return true }
+    return stat[stat.index(close, offsetBy: 2)] == "Z"
+  }
+
+  /// Whether the kernel lists System V object `id` in /proc/sysvipc/`table` (`msg`, `sem`, `shm`).
+  static func systemVListed(_ id: Int32, in table: String) -> Bool {
+    let text = (try? String(contentsOfFile: "/proc/sysvipc/\(table)", encoding: .utf8)) ?? ""
+    return text.split(separator: "\n").dropFirst().contains { line in
+      line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first == "\(id)"
+    }
+  }
+
+  /// Kills the demo's parent with SIGKILL and expects, within `timeout`,
+  /// every one of `children` to have ended and `objectsGone` to hold. Any
+  /// child still running afterwards is killed, so a failed test leaves none.
+  static func expectKillingTheParentLeavesNothing(
+    _ demo: SpawnedProcess, children: [pid_t], timeout: Duration = .seconds(10),
+    objectsGone: () -> Bool, sourceLocation: SourceLocation = #_sourceLocation
+  ) {
+    defer { for child in children where !hasEnded(child) { kill(child, SIGKILL) } }
+    #expect(!children.isEmpty, "no child was seen running", sourceLocation: sourceLocation)
+    kill(demo.pid, SIGKILL)
+    demo.wait(timeout: timeout)
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline && !(children.allSatisfy(hasEnded) && objectsGone()) {
+      usleep(10_000)
+    }
+    for child in children {
+      #expect(hasEnded(child), "child \(child) still runs", sourceLocation: sourceLocation)
+    }
+    #expect(objectsGone(), "the demo's objects are left behind", sourceLocation: sourceLocation)
+  }
+}
