@@ -222,6 +222,46 @@ struct SupervisorTests {
     #expect(!output.text.contains("outcome"), "the parent went on after the signal")
   }
 
+  @Test(arguments: 1...5)
+  func aCtrlCToTheWholeGroupEndsTheParentByTheSignal(_ run: Int) throws {
+    // As a terminal sends it: to the parent and its children at once, which
+    // then die of it too. Their deaths must not hide the parent's signal.
+    let output = OutputFile()
+    let parent = try ChildProcess.start(
+      entryPoint: "supervise", arguments: [Tools.testPeer], standardInput: .null,
+      standardOutput: .write(to: output.path), standardError: .null, newProcessGroup: true,
+      executable: Tools.testPeer)
+    guard output.waitFor("children="), let supervised = Supervised(output.text) else {
+      try? parent.kill()
+      Issue.record("the supervising parent never started")
+      return
+    }
+    defer { supervised.removeLeftovers() }
+    kill(-parent.pid, SIGINT)
+    #expect(try parent.wait(timeout: .seconds(20)) == .signalled(SIGINT, coreDumped: false), "run \(run)")
+    #expect(supervised.objectsGone)
+    #expect(waitUntilEnded(supervised.children))
+  }
+
+  @Test func aSignalTakenLateStillStopsTheGroupAsASignal() throws {
+    // The parent takes its SIGINT only after its children died of theirs.
+    let output = OutputFile()
+    let parent = try ChildProcess.start(
+      entryPoint: "supervise", arguments: [Tools.testPeer, "stop", "held"], standardInput: .null,
+      standardOutput: .write(to: output.path), standardError: .null, newProcessGroup: true,
+      executable: Tools.testPeer)
+    guard output.waitFor("children="), let supervised = Supervised(output.text) else {
+      try? parent.kill()
+      Issue.record("the supervising parent never started")
+      return
+    }
+    defer { supervised.removeLeftovers() }
+    kill(-parent.pid, SIGINT)
+    #expect(try parent.wait(timeout: .seconds(20)) == .exited(128 + SIGINT))
+    #expect(output.text.contains("outcome: stopped by SIGINT;"), "\(output.text)")
+    #expect(supervised.objectsGone)
+  }
+
   @Test func withTheStopPolicyTheParentSeesTheSignalInTheOutcome() throws {
     let (parent, output, supervised) = try startSupervisingParent(["stop"])
     defer { supervised.removeLeftovers() }

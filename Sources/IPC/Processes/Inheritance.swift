@@ -115,7 +115,12 @@ public struct Inheritance: Hashable, Sendable, CustomStringConvertible, Inherita
     switch kind {
     case .systemVMessageQueue: result = once { msgctl(number, IPC_RMID, nil) }
     case .systemVSemaphoreSet, .systemVLock: result = once { cipc_semctl(number, 0, IPC_RMID) }
-    case .systemVSharedMemory: result = once { shmctl(number, IPC_RMID, nil) }
+    case .systemVSharedMemory:
+      // A segment still attached lives on after IPC_RMID, and a second
+      // IPC_RMID succeeds again: SHM_DEST says it was already removed.
+      var info = shmid_ds()
+      if shmctl(number, IPC_STAT, &info) == 0 && info.shm_perm.mode & UInt32(SHM_DEST) != 0 { return false }
+      result = once { shmctl(number, IPC_RMID, nil) }
     case .posixMessageQueue, .posixQueueDescriptor: result = once { mq_unlink(name) }
     case .posixSemaphore: result = once { sem_unlink(name) }
     case .posixSharedMemory: result = once { shm_unlink(name) }

@@ -105,6 +105,7 @@ final class ProcessWatcher: Sendable {
   }
 
   private func run() -> Never {
+    var held = 0
     while true {
       let (entries, timeout) = pollSet()
       var polled = entries
@@ -118,9 +119,22 @@ final class ProcessWatcher: Sendable {
           signals += bytes[0..<count].filter { $0 != 0 }.map { Int32($0) }
         }
       }
+      // Signals first: a Ctrl-C that also killed the children must stop the
+      // group as a signal, before their ends are counted as failures.
+      for signal in signals { TerminationSignals.received(signal) }
+      // A terminal's Ctrl-C reaches this process and its children at once;
+      // the kernel signals every one of them before any can die of it. So a
+      // child's end seen now may come with a signal still pending here,
+      // whose handler has not run yet: let it run first (briefly: a program
+      // that blocks the signal everywhere must not stop the reaping).
+      if TerminationSignals.isPending() && held < 100 {
+        held += 1
+        usleep(1_000)
+        continue
+      }
+      held = 0
       reapEnded()
       fireTimers()
-      for signal in signals { TerminationSignals.received(signal) }
     }
   }
 

@@ -88,16 +88,33 @@ enum TerminationSignals {
 
   /// On the watcher's thread: a handled signal arrived.
   static func received(_ signal: Int32) {
-    let supervisors = state.withLock { state -> [SupervisorCore] in
+    let supervisors = state.withLock { state -> [SupervisorCore]? in
       guard state.deferring == 0 else {
         state.deferred.append(signal)
         return []
       }
+      // Caught just before the last supervisor finished: nobody wants it now.
+      guard !state.supervisors.isEmpty else { return nil }
       if state.pending == nil { state.pending = signal }
       if state.supervisors.values.contains(where: { $0.signalPolicy == .stopAndExit }) { state.exits = true }
       return Array(state.supervisors.values)
     }
+    guard let supervisors else {
+      // Delivered again, to the disposition restored meanwhile (the default,
+      // which ends the process, as the signal would have without us).
+      kill(getpid(), signal)
+      return
+    }
     for supervisor in supervisors { supervisor.stop(signal: signal) }
+  }
+
+  /// Whether a handled signal was sent to this process and no thread has
+  /// taken it yet (the library's threads block every signal, so on them
+  /// `sigpending` shows the process's pending signals).
+  static func isPending() -> Bool {
+    var pending = sigset_t()
+    guard sigpending(&pending) == 0 else { return false }
+    return handled.contains { sigismember(&pending, $0) == 1 }
   }
 
   private static func restore(_ state: inout State) {
