@@ -257,11 +257,10 @@ final class DemoGroup {
     _ label: String, entryPoint: String, handing objects: [String: any Inheritable], arguments: [String] = []
   ) throws {
     do {
-      // A process group of its own: a terminal's Ctrl-C reaches only this
-      // process, whose supervisor stops the children and reports the signal.
-      // Killed by the same Ctrl-C, they would count as failed children instead.
+      // In this process's group: a terminal's Ctrl-C reaches the children
+      // too, and the supervisor still reports it as the signal it is.
       let child = try ChildProcess.start(
-        entryPoint: entryPoint, handing: objects, arguments: arguments, newProcessGroup: true, in: supervisor)
+        entryPoint: entryPoint, handing: objects, arguments: arguments, in: supervisor)
       children.append((label, child))
     } catch {
       throw CommandFailure("cannot start the \(label) process: \(error)")
