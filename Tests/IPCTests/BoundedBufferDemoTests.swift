@@ -207,8 +207,8 @@ struct BoundedBufferDemoTests {
     let ids = try #require(objectIDs(demo.standardOutput))
     // The children remove both objects themselves once their parent is gone.
     DemoProcesses.expectKillingTheParentLeavesNothing(demo, children: children) {
-      !DemoProcesses.systemVListed(ids.memory, in: "shm")
-        && !DemoProcesses.systemVListed(ids.semaphores, in: "sem")
+      !systemVExists(ids.memory, in: "shm")
+        && !systemVExists(ids.semaphores, in: "sem")
     }
     #expect(!demo.standardOutput.contains("exactly once"))
   }

@@ -48,7 +48,7 @@ struct DemoMechanismTests {
   /// Whether the demo's object `name` over `mechanism` is gone.
   private func isGone(_ name: String, _ mechanism: String) -> Bool {
     switch mechanism {
-    case "sysv": return Int32(name).map { !DemoProcesses.systemVListed($0, in: "msg") } ?? false
+    case "sysv": return Int32(name).map { !systemVExists($0, in: "msg") } ?? false
     case "posix":
       do {
         _ = try POSIX.MessageQueue.open(name)
@@ -87,7 +87,7 @@ struct DemoMechanismTests {
     #expect(demo.standardError.contains("interrupted by signal \(SIGTERM); queue \(name) removed"))
     #expect(throws: IPCError.self) { try POSIX.MessageQueue.open(name) }
     // The supervisor waited for every child before the parent exited.
-    for child in children { #expect(DemoProcesses.hasEnded(child), "child \(child) still runs") }
+    for child in children { #expect(hasEnded(child), "child \(child) still runs") }
   }
 
   @Test func aFailedChildStopsTheOthersAndUnlinksTheQueue() throws {
@@ -105,7 +105,7 @@ struct DemoMechanismTests {
         "demo failed: receiver (pid \(pid)) killed by SIGKILL (signal 9); queue \(name) removed"),
       "\(demo.standardError)")
     #expect(throws: IPCError.self) { try POSIX.MessageQueue.open(name) }
-    for child in children { #expect(DemoProcesses.hasEnded(child), "child \(child) still runs") }
+    for child in children { #expect(hasEnded(child), "child \(child) still runs") }
   }
 
   @Test func theWalkThroughRunsOverANamedPipeAndRemovesIt() throws {

@@ -23,23 +23,6 @@ enum DemoProcesses {
       .first { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }
   }
 
-  /// Whether `pid` has ended: gone, or a zombie (an orphan belongs to pid 1,
-  /// which in a sandbox may never reap it).
-  static func hasEnded(_ pid: pid_t) -> Bool {
-    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-      let close = stat.lastIndex(of: ")"), stat.distance(from: close, to: stat.endIndex) > 2
-    else { return true }
-    return stat[stat.index(close, offsetBy: 2)] == "Z"
-  }
-
-  /// Whether the kernel lists System V object `id` in /proc/sysvipc/`table` (`msg`, `sem`, `shm`).
-  static func systemVListed(_ id: Int32, in table: String) -> Bool {
-    let text = (try? String(contentsOfFile: "/proc/sysvipc/\(table)", encoding: .utf8)) ?? ""
-    return text.split(separator: "\n").dropFirst().contains { line in
-      line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first == "\(id)"
-    }
-  }
-
   /// Kills the demo's parent with SIGKILL and expects, within `timeout`,
   /// every one of `children` to have ended and `objectsGone` to hold. Any
   /// child still running afterwards is killed, so a failed test leaves none.
