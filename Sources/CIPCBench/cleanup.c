@@ -6,7 +6,6 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/msg.h>
-#include <sys/prctl.h>
 #include <sys/sem.h>
 #include <sys/shm.h>
 #include <unistd.h>
@@ -134,10 +133,4 @@ void cipcb_cleanup_block_signals(void) {
   sigset_t blocked;
   handled_set(&blocked);
   pthread_sigmask(SIG_BLOCK, &blocked, NULL);
-}
-
-int cipcb_die_with_parent(int parent) {
-  if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) return -errno;
-  // The parent may have ended before the call: then we were re-parented.
-  return getppid() == parent ? 0 : -ESRCH;
 }

@@ -40,10 +40,12 @@ protocol Fixture: AnyObject {
   /// Makes the objects for one measurement of messages of `size` bytes.
   init(size: Int) throws
 
-  /// How the child finds the objects: arguments for `ipc-bench --child`.
+  /// How the child finds the objects: `--key value` arguments of its entry
+  /// point (`ChildContext.arguments`, read with `ChildArguments`).
   var childArguments: [String] { get }
 
-  /// Descriptors the child inherits, at fixed numbers in the child.
+  /// Descriptors the child inherits, at fixed numbers in the child: handed
+  /// with `descriptors:`, as the library closes every other one in the child.
   var inherited: [(child: Int32, parent: Int32)] { get }
 
   /// The child is running: the parent closes its copies of the child's ends,
@@ -66,7 +68,7 @@ protocol Fixture: AnyObject {
     -> any MessageLoops
 }
 
-/// The `--key value` pairs a child was started with.
+/// The `--key value` pairs a child's entry point was started with.
 struct ChildArguments {
   var values: [String: String]
 

@@ -20,7 +20,8 @@ struct Options {
 
       Measures each IPC mechanism through the Swift layer and through a plain C
       loop, in the same run, with two processes per measurement (this program
-      spawns a copy of itself as the peer). Swift and C repetitions alternate,
+      starts a copy of itself as the peer), and starting /bin/true and waiting
+      for it (the process row). Swift and C repetitions alternate,
       and the Swift/C ratio is taken pair by pair; each figure is the median of
       the repetitions, with min and max.
 

@@ -21,7 +21,7 @@ struct Figure: Codable {
 struct RowResult: Codable {
   var name: String
   /// The kernel mechanism: sysv-msg, posix-mq, named-pipe, anon-pipe, socketpair, sysv-sem, posix-sem,
-  /// shm+sem, shm-ring.
+  /// shm+sem, shm-ring, process.
   var mechanism: String
   var kind: String
   var messageBytes: Int
@@ -40,7 +40,9 @@ struct RowResult: Codable {
   /// For throughput rows: megabytes (10^6) of message text per second.
   var cMegabytesPerSecond: Double?
   var swiftMegabytesPerSecond: Double?
-  /// Exit status of every child process of the row (0 = it finished its part).
+  /// Exit status of every child process of the row (0 = it finished its part);
+  /// for `process spawn+wait`, one per measurement: that of the first of its
+  /// children that failed, 0 if none did.
   var childExitStatuses: [Int32]
 }
 
@@ -78,8 +80,7 @@ enum Report {
     ]
     var table = [["row", "unit", "C", "Swift", "Swift/C"]]
     for row in report.rows {
-      let scale = row.kind == Row.Kind.roundTrip.rawValue ? 1e-3 : 1.0
-      let unit = row.kind == Row.Kind.roundTrip.rawValue ? "µs/round trip" : "ns/message"
+      let (unit, scale) = (Row.Kind(rawValue: row.kind) ?? .throughput).tableUnit
       table.append([
         row.name + (row.typed ? " (Swift typed vs C raw)" : ""), unit,
         format(row.c, scale: scale), format(row.swift, scale: scale), ratio(row.ratio),

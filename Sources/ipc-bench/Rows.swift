@@ -15,8 +15,13 @@ enum Mechanism: String, CaseIterable, Sendable {
   case posixSemaphore = "posix-sem"
   case sharedMemorySemaphore = "shm+sem"
   case sharedRing = "shm-ring"
+  /// Child processes themselves: started and waited for, nothing exchanged.
+  case process = "process"
 
-  var fixture: any Fixture.Type {
+  /// The fixture that makes a measurement's objects for this process and its
+  /// peer; nil for `process`, whose row has neither: this process measures
+  /// it alone (`SpawnBench`).
+  var fixture: (any Fixture.Type)? {
     switch self {
     case .systemVQueue: SystemVFixture.self
     case .posixQueue: POSIXQueueFixture.self
@@ -27,11 +32,13 @@ enum Mechanism: String, CaseIterable, Sendable {
     case .posixSemaphore: POSIXSemaphoreFixture.self
     case .sharedMemorySemaphore: SharedMemorySemaphoreFixture.self
     case .sharedRing: SharedRingFixture.self
+    case .process: nil
     }
   }
 }
 
-/// How the two processes exchange messages.
+/// How the two processes exchange messages, or (`spawnAndWait`) what this
+/// process does alone.
 enum Pattern: Sendable {
   /// Parent pings, child pongs.
   case roundTrip
@@ -39,6 +46,9 @@ enum Pattern: Sendable {
   case throughput
   /// A round trip with typed Codable messages on the Swift side, raw bytes in C.
   case typedRoundTrip
+  /// No peer and no message: this process starts a child that exits at once
+  /// and waits for it, again and again (`SpawnBench`).
+  case spawnAndWait
 
   /// The parent's part: the timed one.
   func runParent(_ loops: any MessageLoops, count: Int, size: Int) throws {
@@ -46,6 +56,7 @@ enum Pattern: Sendable {
     case .roundTrip: try loops.ping(rounds: count, size: size)
     case .throughput: try loops.receive(count: count, size: size)
     case .typedRoundTrip: try loops.typedPing(rounds: count, size: size)
+    case .spawnAndWait: throw BenchFailure.noPeer
     }
   }
 
@@ -55,6 +66,7 @@ enum Pattern: Sendable {
     case .roundTrip: try loops.pong(rounds: count, size: size)
     case .throughput: try loops.send(count: count, size: size)
     case .typedRoundTrip: try loops.typedPong(rounds: count, size: size)
+    case .spawnAndWait: throw BenchFailure.noPeer
     }
   }
 }
@@ -66,6 +78,26 @@ struct Row: Sendable {
     case roundTrip = "round trip"
     /// One way: the figure is nanoseconds per message (also shown as msgs/s, MB/s).
     case throughput
+    /// A child started and waited for: the figure is nanoseconds per child.
+    case spawnAndWait = "spawn+wait"
+
+    /// What the figures measure, in the JSON report.
+    var unit: String {
+      switch self {
+      case .roundTrip: "ns per round trip"
+      case .throughput: "ns per message"
+      case .spawnAndWait: "ns per spawn+wait"
+      }
+    }
+
+    /// The table's unit, and the factor from nanoseconds to it.
+    var tableUnit: (name: String, scale: Double) {
+      switch self {
+      case .roundTrip: ("µs/round trip", 1e-3)
+      case .throughput: ("ns/message", 1)
+      case .spawnAndWait: ("µs/spawn+wait", 1e-3)
+      }
+    }
   }
 
   var mechanism: Mechanism
@@ -83,6 +115,8 @@ struct Row: Sendable {
     case (.throughput, ...1024): (iterations, quickIterations) = (400_000, 20_000)
     case (.throughput, _): (iterations, quickIterations) = (100_000, 5_000)
     case (.roundTrip, _), (.typedRoundTrip, _): (iterations, quickIterations) = (20_000, 1_000)
+    // A spawn costs hundreds of microseconds: about a second per measurement.
+    case (.spawnAndWait, _): (iterations, quickIterations) = (2_000, 200)
     }
     // A ring without system calls moves a block in tens of nanoseconds: ten
     // times as many, so that a measurement lasts milliseconds, not microseconds.
@@ -96,10 +130,17 @@ struct Row: Sendable {
     case .roundTrip: "\(mechanism.rawValue) round trip\(bytes)"
     case .throughput: "\(mechanism.rawValue) throughput\(bytes)"
     case .typedRoundTrip: "\(mechanism.rawValue) typed Codable round trip"
+    case .spawnAndWait: "\(mechanism.rawValue) spawn+wait"
     }
   }
 
-  var kind: Kind { pattern == .throughput ? .throughput : .roundTrip }
+  var kind: Kind {
+    switch pattern {
+    case .roundTrip, .typedRoundTrip: .roundTrip
+    case .throughput: .throughput
+    case .spawnAndWait: .spawnAndWait
+    }
+  }
 
   /// The Swift side of this row uses typed Codable messages, compared with raw C.
   var typed: Bool { pattern == .typedRoundTrip }
@@ -127,6 +168,7 @@ enum Rows {
     Row(.sharedMemorySemaphore, .throughput, 64),
     Row(.sharedMemorySemaphore, .throughput, 4096),
     Row(.sharedRing, .throughput, 64),
+    Row(.process, .spawnAndWait, 0),
   ]
 }
 
@@ -140,4 +182,7 @@ struct BenchFailure: Error, CustomStringConvertible {
 
   /// A round trip asked of a mechanism measured one way only.
   static let throughputOnly = BenchFailure("shared-memory rows measure one way only: throughput")
+
+  /// A peer's part asked of a row that has no peer.
+  static let noPeer = BenchFailure("spawn+wait rows have no peer: this process measures them alone")
 }

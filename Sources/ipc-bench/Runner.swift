@@ -1,10 +1,10 @@
 import CIPCBench
 import Glibc
 import IPC
-import IPCToolSupport
 
 /// Runs one measurement: fresh kernel objects, a child process for the peer's
-/// part, a handshake outside the timed region, then the parent's timed part.
+/// part (started with `ChildProcess.start(entryPoint:)`), a handshake outside
+/// the timed region, then the parent's timed part.
 enum Runner {
   /// CPUs this process may use, read before the first pinning narrows the set.
   static let cpuCount = Int(cipcb_cpu_count())
@@ -18,21 +18,29 @@ enum Runner {
     }
   }
 
+  /// The entry point a peer runs in its child process (see `main.swift`).
+  static let childEntryPoint = "bench-child"
+
   /// Nanoseconds per operation of `row` with `impl`, and the child's exit status.
   static func measure(_ row: Row, _ impl: Implementation, iterations: Int, pinning: Options.Pinning)
     throws -> (nanoseconds: Double, childStatus: Int32)
   {
-    let fixture = try row.mechanism.fixture.init(size: row.size)
+    // A row without a fixture has no peer: this process measures it alone.
+    guard let fixtureType = row.mechanism.fixture else {
+      return try SpawnBench.measure(impl, iterations: iterations, pinning: pinning)
+    }
+    let fixture = try fixtureType.init(size: row.size)
     defer { fixture.remove() }
     let control = try ControlChannel()
     let cpus = cpus(pinning)
     if let cpus { _ = cipcb_pin_to_cpu(cpus.parent) }
-    let child = try ChildProcess(
-      arguments: [
-        "--child", row.name, "--impl", impl.rawValue, "--count", "\(iterations)",
-        "--cpu", "\(cpus?.child ?? -1)", "--parent", "\(getpid())",
-      ] + fixture.childArguments,
-      inheriting: fixture.inherited + [(ChildDescriptor.control, control.childEnd)])
+    // The library closes every other descriptor in the child: hand it all it needs.
+    let handed = fixture.inherited + [(ChildDescriptor.control, control.childEnd)]
+    let arguments = ["--row", row.name, "--impl", impl.rawValue, "--count", "\(iterations)"]
+    let child = try ChildProcess.start(
+      entryPoint: childEntryPoint,
+      arguments: arguments + ["--cpu", "\(cpus?.child ?? -1)"] + fixture.childArguments,
+      descriptors: Dictionary(handed.map { ($0.child, .fileDescriptor($0.parent)) }) { first, _ in first })
     cipcb_cleanup_set_child(child.pid)
     defer { cipcb_cleanup_set_child(0) }
     fixture.childStarted()
@@ -61,34 +69,29 @@ enum Runner {
     return (Double(elapsed) / Double(iterations), status)
   }
 
-  /// The child's side, run by `ipc-bench --child NAME ...`: opens its side,
-  /// says ready, waits for go, runs its part of the row.
-  static func runChild(_ arguments: [String]) -> Int32 {
-    let values = ChildArguments(arguments)
-    guard let name = values.values["--child"], let row = Rows.all.first(where: { $0.name == name }),
-      let impl = values.values["--impl"].flatMap(Implementation.init(rawValue:)),
-      let count = try? values.integer("--count"), let cpu = try? values.integer("--cpu"),
-      let parent = try? values.integer("--parent")
-    else {
-      Report.progress("ipc-bench child: bad arguments \(arguments)")
-      return 2
-    }
+  /// The child's side, the entry point `bench-child`: opens its side, says
+  /// ready, waits for go, runs its part of the row. It dies with the parent
+  /// (the library's lifeline), never blocked on an object nobody will touch
+  /// again; a failure is printed by the library and ends it with status 1.
+  static func runChild(_ context: ChildContext) throws {
+    let values = ChildArguments(context.arguments)
+    let name = try values.string("--row")
+    guard let row = Rows.all.first(where: { $0.name == name }), let fixtureType = row.mechanism.fixture,
+      let impl = Implementation(rawValue: try values.string("--impl"))
+    else { throw BenchFailure("bad arguments \(context.arguments)") }
+    let count = try values.integer("--count")
+    let cpu = try values.integer("--cpu")
     if cpu >= 0 { _ = cipcb_pin_to_cpu(Int32(cpu)) }
-    // Never outlive the parent, blocked on an object nobody will touch again.
-    guard cipcb_die_with_parent(Int32(parent)) == 0 else {
-      Report.progress("ipc-bench child (\(name)): the parent \(parent) has already ended")
-      return 1
-    }
-    // SIGPIPE stays ignored, as the parent set it: a vanished parent is EPIPE.
+    // The library starts a child with default signal dispositions: ignore
+    // SIGPIPE again, as the parent does, so that a vanished peer is EPIPE.
+    signal(SIGPIPE, SIG_IGN)
     do {
-      let loops = try row.mechanism.fixture.childLoops(impl, values, size: row.size)
+      let loops = try fixtureType.childLoops(impl, values, size: row.size)
       try ControlChannel.childReady()
       try ControlChannel.childWaitForGo()
       try row.pattern.runChild(loops, count: count, size: row.size)
-      return 0
     } catch {
-      Report.progress("ipc-bench child (\(name), \(impl.rawValue)): \(error)")
-      return 1
+      throw BenchFailure("\(name), \(impl.rawValue): \(error)")
     }
   }
 }
@@ -189,7 +192,8 @@ final class Watchdog: @unchecked Sendable {
       { context in
         // SIGINT and friends are handled on the main thread only.
         cipcb_cleanup_block_signals()
-        let watchdog = Unmanaged<Watchdog>.fromOpaque(context!).takeRetainedValue()
+        guard let context else { return nil }
+        let watchdog = Unmanaged<Watchdog>.fromOpaque(context).takeRetainedValue()
         watchdog.watch()
         return nil
       }, context)
@@ -201,7 +205,8 @@ final class Watchdog: @unchecked Sendable {
   }
 
   private func watch() {
-    let status = child.wait()
+    // -1: the status is lost (something else reaped the child).
+    let status = (try? child.wait())?.shellStatus ?? -1
     pthread_mutex_lock(&mutex)
     exitStatus = status
     let wake = armed && status != 0
@@ -224,12 +229,13 @@ final class Watchdog: @unchecked Sendable {
     armed = exitStatus == nil
   }
 
-  /// The child's exit status, waiting for it to end.
+  /// The child's exit status (as a shell reports it: 128 + signal for a
+  /// signal), waiting for it to end.
   func waitForChild() -> Int32 {
     pthread_mutex_lock(&mutex)
     armed = false
     while exitStatus == nil { pthread_cond_wait(&condition, &mutex) }
-    let status = exitStatus!
+    let status = exitStatus ?? -1
     pthread_mutex_unlock(&mutex)
     pthread_join(thread, nil)
     return status
@@ -240,7 +246,7 @@ final class Watchdog: @unchecked Sendable {
     pthread_mutex_lock(&mutex)
     armed = false
     pthread_mutex_unlock(&mutex)
-    kill(child.pid, SIGKILL)
+    try? child.kill()  // fails only if it has ended already
     _ = waitForChild()
   }
 
@@ -249,27 +255,5 @@ final class Watchdog: @unchecked Sendable {
     pthread_mutex_lock(&mutex)
     defer { pthread_mutex_unlock(&mutex) }
     return exitStatus.map { "exit \($0)" } ?? "running"
-  }
-}
-
-/// A copy of this executable running the peer's part, started with posix_spawn.
-struct ChildProcess: Sendable {
-  let pid: pid_t
-
-  init(arguments: [String], inheriting descriptors: [(child: Int32, parent: Int32)]) throws {
-    switch SelfProcess.spawn(arguments, inheriting: descriptors) {
-    case .success(let pid): self.pid = pid
-    case .failure(let error): throw BenchFailure("posix_spawn: \(error)")
-    }
-  }
-
-  /// Waits for the child; its exit status, or 128 + signal if a signal ended it.
-  func wait() -> Int32 {
-    var status: Int32 = 0
-    while waitpid(pid, &status, 0) == -1 {
-      if errno != EINTR { return -1 }
-    }
-    let signal = status & 0x7f
-    return signal == 0 ? (status >> 8) & 0xff : 128 + signal
   }
 }

@@ -1,9 +1,12 @@
 import CIPCBench
 import Glibc
+import IPC
 
 /// ipc-bench: every mechanism through the Swift layer and through plain C, in one run.
+// A peer started by `Runner.measure` runs its part here and exits.
+EntryPoints([Runner.childEntryPoint: Runner.runChild]).runIfChild()
+
 let arguments = Array(CommandLine.arguments.dropFirst())
-if arguments.first == "--child" { exit(Runner.runChild(arguments)) }
 if arguments.contains("--help") || arguments.contains("-h") {
   print(Options.usage)
   exit(0)
@@ -57,7 +60,7 @@ do {
     let ratios = zip(swift, c).map { $0 / $1 }
     var result = RowResult(
       name: row.name, mechanism: row.mechanism.rawValue, kind: row.kind.rawValue, messageBytes: row.size,
-      iterations: iterations, unit: row.kind == .roundTrip ? "ns per round trip" : "ns per message",
+      iterations: iterations, unit: row.kind.unit,
       typed: row.typed, c: Figure(c), swift: Figure(swift), ratio: Figure(ratios),
       childExitStatuses: statuses)
     if row.kind == .throughput {

@@ -47,6 +47,7 @@ struct BenchmarkSmokeTests {
         "socketpair round trip 64 B", "socketpair throughput 64 B",
         "sysv-sem round trip", "posix-sem round trip",
         "shm+sem throughput 64 B", "shm+sem throughput 4 KiB", "shm-ring throughput 64 B",
+        "process spawn+wait",
       ])
     for row in report.rows {
       #expect(row.name.hasPrefix(row.mechanism + " "))
@@ -55,14 +56,15 @@ struct BenchmarkSmokeTests {
       }
       #expect(row.iterations > 0)
       // A warm-up run per implementation, then one run per implementation and
-      // repetition, each with a child.
+      // repetition, each with a child (spawn+wait: each with children that
+      // all exited with 0).
       #expect(row.childExitStatuses == [0, 0, 0, 0], "\(row.name)")
       if row.name.contains("throughput") {
         #expect((row.cMessagesPerSecond ?? 0) > 0)
         #expect((row.swiftMessagesPerSecond ?? 0) > 0, "\(row.name)")
       }
     }
-    #expect(bench.standardError.contains("[19/19] shm-ring throughput 64 B"))
+    #expect(bench.standardError.contains("[20/20] process spawn+wait"))
     #expect(Self.leftovers(of: bench.pid) == [])
   }
 

@@ -152,6 +152,16 @@ int cipcb_ring_send(void *base, long count, size_t size, long slots);
 /// the producer's count), copy the next slot out, publish the new count.
 int cipcb_ring_receive(void *base, long count, size_t size, long slots);
 
+// Processes: no peer and no message. This process starts a program that
+// exits at once and waits for it, again and again.
+
+/// `count` times: posix_spawn `path` (argv = { path }, this process's
+/// environ, no file actions, no attributes), then waitpid for it (EINTR
+/// retried). Stops at the first child that does not exit with 0 and stores
+/// its status as a shell reports it (128 + signal for a signal) in `*failed`;
+/// 0 there if every child did.
+int cipcb_spawn_wait(const char *path, long count, int *failed);
+
 // Cleanup that survives failures: the objects of the measurement in progress
 // are registered, and removed by the measurement, by the watchdog, or by the
 // handler of SIGINT, SIGTERM and SIGHUP, which also kills the child.
@@ -191,9 +201,5 @@ int cipcb_cleanup_install(void);
 /// Blocks the handled signals in the calling thread, so that the handler
 /// runs on the main thread only.
 void cipcb_cleanup_block_signals(void);
-
-/// In the child: SIGKILL when the parent `parent` ends, however it ends
-/// (PR_SET_PDEATHSIG). -ESRCH if it has already ended.
-int cipcb_die_with_parent(int parent);
 
 #endif
