@@ -208,12 +208,16 @@ struct EntryPointTests {
     }
   }
 
-  @Test func aChildStartedNotToDieWithItsParentOutlivesIt() throws {
-    let peer = try startPeer("spawn-orphan", arguments: [Tools.testPeer])
-    #expect(try peer.child.wait() == .exited(0))
+  @Test func aChildStartsEntryPointsOfItsOwnProgramThatOutliveItWhenAsked() throws {
+    // No executable named: the child starts a copy of itself, by its path.
+    let peer = try startPeer("spawn-orphan")
+    #expect(try peer.child.wait() == .exited(0), "\(peer.errors.text)")
     let pid = try #require(firstNumber(in: peer.output.text))
     defer { kill(pid, SIGKILL) }
     usleep(200_000)
     #expect(!hasEnded(pid))
+    // ps and top show the program's name, not "exe" (/proc/self/exe).
+    let command = try String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8)
+    #expect(command == "ipc-test-peer\n")
   }
 }

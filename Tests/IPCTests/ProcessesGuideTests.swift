@@ -40,7 +40,7 @@ struct ProcessesGuideTests {
     "  a released handle: the child finished its work and was reaped",
     "  reaped elsewhere: ECHILD",
     "Signals to a child",
-    "  kill after reaping: ESRCH, the child has already exited with status 0 and been reaped;"
+    "  kill after reaping: ESRCH, the child has ended (exited with status 0) and been reaped;"
       + " SIGKILL was not sent",
     "Supervisor",
     "  first failure: sh exited with status 3; exit code 3",

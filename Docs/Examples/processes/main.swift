@@ -63,9 +63,7 @@ func teamLead(_ context: ChildContext) throws {
   let supervisor = try Supervisor()
   let queue = try SystemV.MessageQueue.create()
   try supervisor.removeWhenFinished(queue)  // registered before the child starts
-  // A child names the program whose entry point it starts (see "Entry points started by a child").
-  try ChildProcess.start(
-    entryPoint: "nap", handing: ["jobs": queue], executable: "/proc/self/exe", in: supervisor)
+  try ChildProcess.start(entryPoint: "nap", handing: ["jobs": queue], in: supervisor)  // a grandchild
   print("queue \(queue.id)")
   fflush(nil)
   _ = supervisor.wait()
@@ -422,7 +420,7 @@ do {
   let refused = try signalAfterReaping()
   check(refused?.code == .noSuchProcess, "signalling a reaped child gave \(String(describing: refused))")
   check(
-    refused?.reason == "the child has already exited with status 0 and been reaped; SIGKILL was not sent",
+    refused?.reason == "the child has ended (exited with status 0) and been reaped; SIGKILL was not sent",
     "\(String(describing: refused))")
   say("  kill after reaping: \(refused?.code.name ?? "none"), \(refused?.reason ?? "")")
 } catch {

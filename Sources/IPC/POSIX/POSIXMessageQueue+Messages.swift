@@ -48,7 +48,7 @@ extension POSIX.MessageQueue {
         while !Task.isCancelled {
           if let message = try queue.tryReceive() { return message }
           let descriptor = try queue.liveDescriptor(for: "mq_receive")
-          guard await DescriptorWaiter.shared.wait(for: descriptor, events: Int16(POLLIN)) else {
+          guard try await DescriptorWaiter.shared().wait(for: descriptor, events: Int16(POLLIN)) else {
             return nil
           }
         }

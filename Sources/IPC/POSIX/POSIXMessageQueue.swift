@@ -505,7 +505,7 @@ extension POSIX {
       dropNotification()
       // poll does not return when another thread closes its descriptor: wake
       // async iterators waiting on it, so they retry and see the queue closed.
-      DescriptorWaiter.shared.resumeAll(waitingOn: fd)
+      DescriptorWaiter.existing?.resumeAll(waitingOn: fd)
       if case .failure(let code) = once({ mq_close(fd) }) {
         throw operationError(code, "mq_close")
       }

@@ -39,7 +39,8 @@ extension ChildProcess {
         guard !name.isEmpty, !name.utf8.contains(UInt8(ascii: "=")), !name.utf8.contains(0) else {
           throw IPCError(
             code: .invalidArgument, operation: "posix_spawn", object: "environment",
-            reason: "'\(name)' is not a variable name: it must be non-empty, without '=' or zero bytes")
+            reason: "'\(name.replacingZeroBytes())' is not a variable name: it must be non-empty, without '='"
+              + " or zero bytes")
         }
         guard !value.utf8.contains(0) else {
           throw IPCError(

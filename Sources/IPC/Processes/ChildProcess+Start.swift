@@ -9,7 +9,8 @@ extension ChildProcess {
   ///     let child = try ChildProcess.start(entryPoint: "sender", handing: ["queue": queue])
   ///     print(try child.wait())                      // exited with status 0
   ///
-  /// The child is a fresh copy of the running executable (`/proc/self/exe`),
+  /// The child is a fresh copy of the running executable (`/proc/self/exe`,
+  /// started by its path while that path still names the same file),
   /// whose `main` hands over to the entry point at ``EntryPoints/runIfChild()``;
   /// there, ``ChildContext/open(_:as:)`` gives back each handed object as its
   /// own type. System V objects cross by id, POSIX objects by name, named
@@ -70,8 +71,7 @@ extension ChildProcess {
       path = try ExecutableLookup.resolve(executable, searchPath: environment.value(of: "PATH"))
       argv0 = executable
     } else {
-      // The running file itself, even if its path was replaced since it started.
-      path = "/proc/self/exe"
+      path = runningExecutable()
       argv0 = CommandLine.arguments.first ?? path
     }
     return try launch(
@@ -121,6 +121,22 @@ extension ChildProcess {
       path: path, argv: [executable] + arguments, name: name, environment: environment,
       workingDirectory: workingDirectory, standard: [standardInput, standardOutput, standardError],
       descriptors: descriptors, entryPoint: nil, newProcessGroup: newProcessGroup, supervisor: supervisor)
+  }
+
+  /// The file this process runs: its path, so `ps` and `top` show the
+  /// program's name, while that path still holds this very file; otherwise
+  /// (deleted, or replaced by a newer build) `/proc/self/exe`, which always does.
+  private static func runningExecutable() -> String {
+    var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+    let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+    guard count > 0 else { return "/proc/self/exe" }
+    let path = String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    var running = stat()
+    var named = stat()
+    guard stat("/proc/self/exe", &running) == 0, stat(path, &named) == 0,
+      running.st_dev == named.st_dev, running.st_ino == named.st_ino
+    else { return "/proc/self/exe" }
+    return path
   }
 
   /// Throws unless this program can start `name` in a child.

@@ -123,7 +123,7 @@ public final class ChildProcess: Sendable, CustomStringConvertible {
       if let status = try tryWait() { return status }
       guard !Task.isCancelled else { throw cancelledError() }
       if pidfd >= 0 {
-        guard await DescriptorWaiter.shared.wait(for: pidfd, events: Readiness.readable) else {
+        guard try await DescriptorWaiter.shared().wait(for: pidfd, events: Readiness.readable) else {
           throw cancelledError()
         }
       } else {
@@ -165,12 +165,7 @@ public final class ChildProcess: Sendable, CustomStringConvertible {
   /// one caller reaps it.
   private func reapIfEnded() throws(IPCError) -> ExitStatus? {
     var info = siginfo_t()
-    // P_PIDFD (Linux 5.4) cannot reap a stranger that reused the pid.
-    let result = once { () -> Int32 in
-      pidfd >= 0
-        ? waitid(idtype_t(rawValue: 3), id_t(pidfd), &info, WEXITED | WNOHANG)
-        : waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG)
-    }
+    let result = once { Self.waitWithoutBlocking(pid: pid, pidfd: pidfd, &info) }
     if case .failure(let code) = result {
       throw IPCError(
         code: code, operation: "waitid", object: description,
@@ -185,6 +180,22 @@ public final class ChildProcess: Sendable, CustomStringConvertible {
     case Int(CLD_DUMPED): return .signalled(value, coreDumped: true)
     default: return .signalled(value, coreDumped: false)
     }
+  }
+
+  /// Whether `waitid` takes a pidfd (`P_PIDFD`, Linux 5.4; 5.3 has pidfds without it).
+  private static let pidfdWaits = Atomic<Bool>(true)
+
+  /// `waitid(..., WEXITED | WNOHANG)` for the child with `pid` and `pidfd`:
+  /// through the pidfd, which cannot reap a stranger that reused the pid,
+  /// or by pid where the kernel takes no pidfd here (safe too: the caller
+  /// has not reaped it, so its pid is not reused). -1 and errno on failure.
+  static func waitWithoutBlocking(pid: pid_t, pidfd: Int32, _ info: inout siginfo_t) -> Int32 {
+    if pidfd >= 0 && pidfdWaits.load(ordering: .relaxed) {
+      let result = waitid(idtype_t(rawValue: 3), id_t(pidfd), &info, WEXITED | WNOHANG)  // P_PIDFD
+      guard result == -1 && errno == EINVAL else { return result }
+      pidfdWaits.store(false, ordering: .relaxed)
+    }
+    return waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG)
   }
 
   private func cancelledError() -> IPCError {
@@ -225,7 +236,7 @@ public final class ChildProcess: Sendable, CustomStringConvertible {
       if let status = state.status {
         throw IPCError(
           code: .noSuchProcess, operation: operation, object: description,
-          reason: "the child has already \(status) and been reaped; \(SignalNames.name(signal)) was not sent")
+          reason: "the child has ended (\(status)) and been reaped; \(SignalNames.name(signal)) was not sent")
       }
       let result = once { pidfd >= 0 ? cipc_pidfd_send_signal(pidfd, signal) : Glibc.kill(pid, signal) }
       if case .failure(let code) = result {

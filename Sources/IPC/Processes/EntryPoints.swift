@@ -46,11 +46,10 @@ public struct EntryPoints: ExpressibleByDictionaryLiteral {
   /// the environment, and starts watching its parent (unless started with
   /// `diesWithParent: false`).
   public func runIfChild() {
-    guard let name = getenv(Handover.entryPointVariable).map({ String(cString: $0) }) else {
-      let names = Set(bodies.keys)
-      Self.registered.withLock { $0 = ($0 ?? []).union(names) }
-      return
-    }
+    // In a child too: its entry point may start entry points of its own.
+    let names = Set(bodies.keys)
+    Self.registered.withLock { $0 = ($0 ?? []).union(names) }
+    guard let name = getenv(Handover.entryPointVariable).map({ String(cString: $0) }) else { return }
     let handover = getenv(Handover.objectsVariable).map { String(cString: $0) } ?? ""
     let lifeline = getenv(Handover.lifelineVariable).flatMap { Int32(String(cString: $0)) }
     for variable in Handover.variables { unsetenv(variable) }

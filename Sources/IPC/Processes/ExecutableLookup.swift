@@ -14,7 +14,8 @@ enum ExecutableLookup {
   static func resolve(_ executable: String, searchPath: String?) throws(IPCError) -> String {
     guard !executable.isEmpty, !executable.utf8.contains(0) else {
       throw IPCError(
-        code: .invalidArgument, operation: "posix_spawn", object: "executable '\(executable)'",
+        code: .invalidArgument, operation: "posix_spawn",
+        object: "executable '\(executable.replacingZeroBytes())'",
         reason: executable.isEmpty ? "the executable's name is empty" : "the name holds a zero byte")
     }
     if executable.contains("/") {

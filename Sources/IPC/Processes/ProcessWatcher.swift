@@ -181,10 +181,7 @@ final class ProcessWatcher: Sendable {
     state.withLock { state in
       state.orphans.removeAll { orphan in
         var info = siginfo_t()
-        let result =
-          orphan.pidfd >= 0
-          ? waitid(idtype_t(rawValue: 3), id_t(orphan.pidfd), &info, WEXITED | WNOHANG)
-          : waitid(P_PID, id_t(orphan.pid), &info, WEXITED | WNOHANG)
+        let result = ChildProcess.waitWithoutBlocking(pid: orphan.pid, pidfd: orphan.pidfd, &info)
         guard result == -1 || info._sifields._sigchld.si_pid != 0 else { return false }
         if orphan.pidfd >= 0 { _ = close(orphan.pidfd) }
         if orphan.lifeline >= 0 { _ = close(orphan.lifeline) }

@@ -35,10 +35,11 @@ enum Spawner {
     func failure(_ code: IPCError.Code, _ operation: String, _ reason: String? = nil) -> IPCError {
       IPCError(code: code, operation: operation, object: object, reason: reason)
     }
-    if let bad = request.argv.first(where: { $0.utf8.contains(0) }) {
+    if let bad = request.argv.firstIndex(where: { $0.utf8.contains(0) }) {
+      let shown = request.argv[bad].replacingZeroBytes()
       throw failure(
         .invalidArgument, "posix_spawn",
-        "the argument '\(bad)' holds a zero byte, which a C string cannot carry")
+        "argument \(bad) ('\(shown)') holds a zero byte, which a C string cannot carry")
     }
     if let directory = request.workingDirectory {
       var info = stat()
@@ -155,5 +156,12 @@ enum Spawner {
     case .tooManyOpen: return limitReason
     default: return nil
     }
+  }
+}
+
+extension String {
+  /// The text with each zero byte shown as `\0`, for messages.
+  func replacingZeroBytes() -> String {
+    String(decoding: utf8.flatMap { $0 == 0 ? Array("\\0".utf8) : [$0] }, as: UTF8.self)
   }
 }

@@ -1,3 +1,4 @@
+import CIPCShims
 import Glibc
 import Synchronization
 
@@ -9,8 +10,37 @@ import Synchronization
 /// ``resumeAll(waitingOn:)``), and tries its non-blocking call again.
 /// A pipe wakes the thread whenever the set of waiters changes.
 final class DescriptorWaiter: Sendable {
+  private static let instance = Mutex<DescriptorWaiter?>(nil)
+
   /// The process-wide waiter; its thread starts on first use and lives on.
-  static let shared = DescriptorWaiter()
+  ///
+  /// - Throws: when its pipe or thread cannot be made (at the descriptor or
+  ///   thread limit); a later call tries again.
+  static func shared() throws(IPCError) -> DescriptorWaiter {
+    try instance.withLock { (instance) throws(IPCError) -> DescriptorWaiter in
+      if let instance { return instance }
+      var ends: [Int32] = [-1, -1]
+      if case .failure(let code) = once({ cipc_pipe2(&ends, O_CLOEXEC | O_NONBLOCK) }) {
+        throw IPCError(
+          code: code, operation: "pipe2", object: "the library's poll thread",
+          reason: code == .tooManyOpen
+            ? "this process has as many descriptors open as RLIMIT_NOFILE allows (ulimit -n);"
+              + " an async wait needs one pipe for the library's poll thread" : nil)
+      }
+      let waiter = DescriptorWaiter(reader: ends[0], writer: ends[1])
+      do throws(IPCError) {
+        try LibraryThread.start(name: "ipc-poll") { waiter.run() }
+      } catch {
+        ends.forEach { _ = close($0) }
+        throw error
+      }
+      instance = waiter
+      return waiter
+    }
+  }
+
+  /// The waiter if it was ever started, for owners closing a descriptor.
+  static var existing: DescriptorWaiter? { instance.withLock { $0 } }
 
   private struct Waiter {
     var descriptor: Int32
@@ -30,23 +60,8 @@ final class DescriptorWaiter: Sendable {
   private let wakeReader: Int32
   private let wakeWriter: Int32
 
-  private init() {
-    var ends: [Int32] = [-1, -1]
-    precondition(pipe(&ends) == 0, "pipe failed: errno \(errno)")
-    for end in ends {
-      _ = fcntl(end, F_SETFD, FD_CLOEXEC)
-      _ = fcntl(end, F_SETFL, O_NONBLOCK)
-    }
-    (wakeReader, wakeWriter) = (ends[0], ends[1])
-    var thread = pthread_t()
-    let context = Unmanaged.passRetained(self).toOpaque()
-    let created = pthread_create(
-      &thread, nil,
-      { context in
-        Unmanaged<DescriptorWaiter>.fromOpaque(context!).takeRetainedValue().run()
-      }, context)
-    precondition(created == 0, "pthread_create failed: \(created)")
-    pthread_detach(thread)
+  private init(reader: Int32, writer: Int32) {
+    (wakeReader, wakeWriter) = (reader, writer)
   }
 
   /// Suspends until `descriptor` is ready for `events`, closed or in error.
