@@ -18,7 +18,7 @@ let package = Package(
       linkerSettings: [.linkedLibrary("rt")]
     ),
     .target(name: "IPC", dependencies: ["CIPCShims"], path: "Sources/IPC"),
-    // Spawning copies of the running tool: shared by `ipc` and `ipc-bench`, not a product.
+    // Plain-text tables for the tools' output: shared by `ipc` and `ipc-bench`, not a product.
     .target(name: "IPCToolSupport", path: "Sources/IPCToolSupport"),
     .executableTarget(name: "ipc", dependencies: ["IPC", "IPCToolSupport"], path: "Sources/ipc"),
     // Plain-C baseline loops against the raw system calls, measured beside the Swift layer.

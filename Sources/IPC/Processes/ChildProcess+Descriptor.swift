@@ -33,17 +33,18 @@ extension ChildProcess {
     /// This process's descriptor to copy into the child as `target`, and
     /// whether it was opened here for the purpose (and is closed after the spawn).
     func source(for target: Int32) throws(IPCError) -> (descriptor: Int32, opened: Bool)? {
-      let object = "descriptor \(target) of the child"
+      // Named only when something fails: every start asks for three streams.
+      let object = { "descriptor \(target) of the child" }
       switch self {
       case .inherit:
         // Standard streams are simply left in place.
         guard target > 2 else { return nil }
-        return (try Self.checkedOpen(target, object: object), false)
-      case .null: return (try Self.open("/dev/null", O_RDWR, object: object), true)
+        return (try Self.checkedOpen(target, object: object()), false)
+      case .null: return (try Self.open("/dev/null", O_RDWR, object: object()), true)
       case .pipe(let end): return (try Self.checkedOpen(end.fileDescriptor, object: end.description), false)
       case .queue(let queue):
         return (try Self.checkedOpen(queue.fileDescriptor, object: queue.description), false)
-      case .fileDescriptor(let fd): return (try Self.checkedOpen(fd, object: object), false)
+      case .fileDescriptor(let fd): return (try Self.checkedOpen(fd, object: object()), false)
       case .read(let path): return (try Self.open(path, O_RDONLY, object: "file \(path)"), true)
       case .write(let path, let appending):
         let flags = O_WRONLY | O_CREAT | (appending ? O_APPEND : O_TRUNC)
@@ -51,10 +52,11 @@ extension ChildProcess {
       }
     }
 
-    private static func checkedOpen(_ fd: Int32, object: String) throws(IPCError) -> Int32 {
+    private static func checkedOpen(_ fd: Int32, object: @autoclosure () -> String) throws(IPCError) -> Int32
+    {
       guard fd >= 0, fcntl(fd, F_GETFD) != -1 else {
         throw IPCError(
-          code: .badDescriptor, operation: "posix_spawn", object: object,
+          code: .badDescriptor, operation: "posix_spawn", object: object(),
           reason: fd < 0
             ? "it was closed; there is nothing to hand to the child"
             : "descriptor \(fd) is not open in this process")
@@ -62,12 +64,14 @@ extension ChildProcess {
       return fd
     }
 
-    private static func open(_ path: String, _ flags: Int32, object: String) throws(IPCError) -> Int32 {
+    private static func open(_ path: String, _ flags: Int32, object: @autoclosure () -> String)
+      throws(IPCError) -> Int32
+    {
       switch retryingInterrupts(.open, { Glibc.open(path, flags | O_CLOEXEC, 0o600) }) {
       case .success(let fd): return fd
       case .failure(let code):
         throw IPCError(
-          code: code, operation: "open", object: object,
+          code: code, operation: "open", object: object(),
           reason: code == .tooManyOpen ? Spawner.limitReason : nil)
       }
     }

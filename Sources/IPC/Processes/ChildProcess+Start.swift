@@ -116,7 +116,8 @@ extension ChildProcess {
     descriptors: [Int32: Descriptor] = [:], newProcessGroup: Bool = false, in supervisor: Supervisor? = nil
   ) throws(IPCError) -> ChildProcess {
     let path = try ExecutableLookup.resolve(executable, searchPath: environment.value(of: "PATH"))
-    let name = executable.split(separator: "/").last.map(String.init) ?? executable
+    let name =
+      executable.lastIndex(of: "/").map { String(executable[executable.index(after: $0)...]) } ?? executable
     return try launch(
       path: path, argv: [executable] + arguments, name: name, environment: environment,
       workingDirectory: workingDirectory, standard: [standardInput, standardOutput, standardError],
@@ -196,7 +197,6 @@ extension ChildProcess {
     let toRemove = try supervisor?.core.admit() ?? []
     var lifeline: Int32 = -1
     var variables: [String: String] = [:]
-    var removed = Set(Handover.variables)
     if let entryPoint {
       var next = max(3, (descriptors.keys.max() ?? 0) + 1)
       if entryPoint.diesWithParent {
@@ -224,15 +224,16 @@ extension ChildProcess {
       }
       variables[Handover.entryPointVariable] = entryPoint.name
       variables[Handover.objectsVariable] = encoded
-      removed.subtract(variables.keys)
     }
     var pid: pid_t = 0
     do throws(IPCError) {
       // Before the child exists: a parent killed right after the spawn has
       // already told it what to remove.
       if lifeline >= 0 { try Lifeline.register(toRemove, on: lifeline) }
-      // The handover variables of this process's own parent never reach the child.
-      let inherited = environment.removing(removed)
+      // Handover variables this process was started with (it never called
+      // runIfChild) must not reach the child; usually there are none.
+      let stale = Handover.variables.filter { variables[$0] == nil && getenv($0) != nil }
+      let inherited = stale.isEmpty ? environment : environment.removing(Set(stale))
       pid = try Spawner.spawn(
         Spawner.Request(
           path: path, argv: argv, environment: try inherited.entries(adding: variables),

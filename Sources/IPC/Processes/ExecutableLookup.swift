@@ -6,26 +6,22 @@ enum ExecutableLookup {
   /// The search path when PATH is unset: glibc's `execvp` default.
   static let defaultSearchPath = "/bin:/usr/bin"
 
-  /// `executable` itself if it holds a '/', else the first executable file
-  /// of that name in the directories of `searchPath` (PATH).
+  /// `executable` itself if it holds a '/' (`posix_spawn` reports what is
+  /// wrong with it, and ``problem(with:)`` explains it then), else the first
+  /// executable file of that name in the directories of `searchPath` (PATH).
   ///
-  /// - Throws: `.notFound` if there is no such file (or none in PATH);
-  ///   `.permissionDenied` for a directory or a file without execute permission.
-  static func resolve(_ executable: String, searchPath: String?) throws(IPCError) -> String {
+  /// - Throws: `.notFound` if there is no such file in PATH;
+  ///   `.permissionDenied` if the one found is a directory or not executable.
+  static func resolve(_ executable: String, searchPath: @autoclosure () -> String?) throws(IPCError) -> String
+  {
     guard !executable.isEmpty, !executable.utf8.contains(0) else {
       throw IPCError(
         code: .invalidArgument, operation: "posix_spawn",
         object: "executable '\(executable.replacingZeroBytes())'",
         reason: executable.isEmpty ? "the executable's name is empty" : "the name holds a zero byte")
     }
-    if executable.contains("/") {
-      if let problem = problem(with: executable) {
-        throw IPCError(
-          code: problem.code, operation: "posix_spawn", object: executable, reason: problem.reason)
-      }
-      return executable
-    }
-    let path = searchPath ?? defaultSearchPath
+    if executable.utf8.contains(UInt8(ascii: "/")) { return executable }
+    let path = searchPath() ?? defaultSearchPath
     var unusable: (path: String, problem: (code: IPCError.Code, reason: String))?
     for directory in path.split(separator: ":", omittingEmptySubsequences: false) {
       let candidate = (directory.isEmpty ? "." : String(directory)) + "/" + executable
@@ -43,7 +39,7 @@ enum ExecutableLookup {
   }
 
   /// Why `path` cannot be run, or nil if it can.
-  private static func problem(with path: String) -> (code: IPCError.Code, reason: String)? {
+  static func problem(with path: String) -> (code: IPCError.Code, reason: String)? {
     var info = stat()
     guard stat(path, &info) == 0 else {
       let code = IPCError.Code(rawValue: errno)

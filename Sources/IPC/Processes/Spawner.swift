@@ -148,8 +148,12 @@ enum Spawner {
       return "no more processes can be started: this user's process limit RLIMIT_NPROC (ulimit -u: \(value))"
         + " or the system's (/proc/sys/kernel/threads-max, pid_max) is reached"
     case .noMemory: return "not enough memory to start a process"
-    case .notFound: return "there is no file at \(path) (or its interpreter is missing)"
-    case .permissionDenied: return "\(path) is not executable, or a directory on the way cannot be searched"
+    case .notFound, .permissionDenied:
+      // Looked at only now: a start that works pays for no stat.
+      if let problem = ExecutableLookup.problem(with: path), problem.code == code { return problem.reason }
+      return code == .notFound
+        ? "there is no file at \(path) (or its interpreter is missing)"
+        : "\(path) is not executable, or a directory on the way cannot be searched"
     case .notExecutable: return "\(path) is not a program the kernel can run (a script needs a #! line)"
     case .tooBig:
       return "the arguments and environment are larger than the kernel allows (ARG_MAX, see getconf ARG_MAX)"
