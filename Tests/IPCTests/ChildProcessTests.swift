@@ -58,7 +58,8 @@ struct ChildProcessTests {
     #expect(try child.wait() == .signalled(SIGTERM, coreDumped: false))
     let error = #expect(throws: IPCError.self) { try child.send(SIGTERM) }
     #expect(error?.code == .noSuchProcess)
-    #expect(error?.reason.contains("the child has ended (killed by SIGTERM (signal 15)) and been reaped") == true)
+    #expect(
+      error?.reason.hasPrefix("the child has ended (killed by SIGTERM (signal 15)) and been reaped") == true)
     #expect(throws: IPCError.self) { try child.kill() }
   }
 
