@@ -264,6 +264,34 @@ struct ChildProcessTests {
     #expect(String(decoding: buffer[0..<count], as: UTF8.self) == "via five\n")
   }
 
+  @Test func aPOSIXQueueAndAnInheritedNumberReachAProgram() throws {
+    try withPOSIXQueue { queue in
+      let file = open("/etc/hostname", O_RDONLY | O_CLOEXEC)
+      defer { close(file) }
+      let output = OutputFile()
+      let child = try ChildProcess.start(
+        executable: "/bin/sh", arguments: ["-c", "readlink /proc/self/fd/5; readlink /proc/self/fd/\(file)"],
+        standardOutput: .write(to: output.path), descriptors: [5: .queue(queue), file: .inherit])
+      #expect(try child.wait() == .exited(0))
+      #expect(output.text == "\(queue.name)\n/etc/hostname\n")
+    }
+    let missing = #expect(throws: IPCError.self) {
+      try ChildProcess.start(executable: "/bin/true", descriptors: [900: .inherit])
+    }
+    #expect(missing?.reason == "descriptor 900 is not open in this process")
+  }
+
+  @Test func exitStatusesNameRealTimeAndUnknownSignals() {
+    let realTime = __libc_current_sigrtmin() + 3
+    #expect(
+      ChildProcess.ExitStatus.signalled(realTime, coreDumped: true).description
+        == "killed by SIGRTMIN+3 (signal \(realTime)), core dumped")
+    #expect(
+      ChildProcess.ExitStatus.signalled(99, coreDumped: false).description
+        == "killed by signal 99 (signal 99)")
+    #expect(ChildProcess.ExitStatus.signalled(SIGINT, coreDumped: false).shellStatus == 130)
+  }
+
   @Test func descriptorNumbersOutOfRangeOrStandardAreRefused() throws {
     let (_, writer) = try AnonymousPipe.make()
     let high = #expect(throws: IPCError.self) {

@@ -180,6 +180,41 @@ struct EntryPointTests {
     }
   }
 
+  @Test func aHandedDescriptorIsTakenOnceAndThenAlwaysTheSameObject() throws {
+    // The child's side, in this process: the context adopts a real pipe end.
+    var ends: [Int32] = [-1, -1]
+    #expect(pipe(&ends) == 0)
+    defer { close(ends[1]) }
+    let context = ChildContext(
+      entryPoint: "test", arguments: [],
+      handed: ["in": Inheritance(.pipeEnd, number: ends[0], detail: PipeEnd.Direction.reading.code)])
+    let first = try context.open("in", as: PipeEnd.self)
+    #expect(try context.open("in", as: PipeEnd.self) === first)
+    #expect(first.fileDescriptor == ends[0])
+    #expect(fcntl(ends[0], F_GETFD) & FD_CLOEXEC != 0)
+    let other = #expect(throws: IPCError.self) { try context.open("in", as: POSIX.MessageQueue.self) }
+    #expect(other?.reason.contains("a pipe end") == true)
+  }
+
+  @Test func removingAnObjectTwiceReportsOnlyTheFirstRemoval() throws {
+    let memory = try SystemV.SharedMemory.create(size: 64)
+    let region = try memory.attach()  // attached: the segment outlives IPC_RMID
+    let handed = try memory.inheritance()
+    #expect(try handed.remove())
+    #expect(try !handed.remove())
+    try region.close()
+    let queue = try SystemV.MessageQueue.create()
+    #expect(try queue.inheritance().remove())
+    #expect(try !queue.inheritance().remove())
+    let (reader, _) = try AnonymousPipe.make()
+    #expect(try !reader.inheritance().remove())
+    let closedQueue = try POSIX.MessageQueue.create(TestNames.next(), maxMessages: 1, messageSize: 8)
+    try closedQueue.unlink()
+    try closedQueue.close()
+    let closed = #expect(throws: IPCError.self) { try Inheritance.descriptor(of: closedQueue) }
+    #expect(closed?.code == .badDescriptor)
+  }
+
   @Test func aChildStartsWithNoBlockedOrIgnoredSignals() async {
     await #expect(processExitsWith: .success) {
       alarm(60)

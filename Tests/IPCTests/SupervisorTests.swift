@@ -55,6 +55,11 @@ struct SupervisorTests {
     #expect(!outcome.isSuccess)
     #expect(outcome.exits.filter(\.wasStopped).count == 2)
     #expect(outcome.exits.filter(\.isFailure).map(\.name) == ["exit"])
+    #expect(outcome.firstFailure?.description == "exit (pid \(failing.child.pid)) exited with status 3")
+    #expect(
+      outcome.exits.first?.description
+        == "block-semaphore (pid \(sleepers[0].child.pid)) killed by SIGTERM (signal 15), stopped by the supervisor"
+    )
     #expect(!systemVExists(set.id, in: "sem"))
   }
 

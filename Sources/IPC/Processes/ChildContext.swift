@@ -62,7 +62,8 @@ public final class ChildContext: @unchecked Sendable {
         guard let same = existing as? T else {
           throw IPCError(
             code: .invalidArgument, operation: "inherit", object: object.description,
-            reason: "'\(name)' was already opened as a \(type(of: existing)), not a \(T.self)")
+            reason: "the parent handed a \(object.kind.noun) (\(object)), already opened as a"
+              + " \(type(of: existing)), not a \(T.self)")
         }
         result = same
         return
