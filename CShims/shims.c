@@ -209,3 +209,9 @@ int cipc_signal_forward(int signal, int fd, struct sigaction *previous) {
 }
 
 int cipc_thread_set_name(pthread_t thread, const char *name) { return pthread_setname_np(thread, name); }
+
+_Bool cipc_signal_is_forwarded(int signal) {
+  struct sigaction current;
+  if (sigaction(signal, NULL, &current) != 0) return 0;
+  return (current.sa_flags & SA_SIGINFO) == 0 && current.sa_handler == forward_signal;
+}

@@ -189,4 +189,8 @@ int cipc_thread_set_name(pthread_t thread, const char *name);
 /// signal handler.
 int cipc_signal_forward(int signal, int fd, struct sigaction *previous);
 
+/// Whether `signal`'s handler is still the one cipc_signal_forward installed
+/// (the program may have installed its own since).
+_Bool cipc_signal_is_forwarded(int signal);
+
 #endif

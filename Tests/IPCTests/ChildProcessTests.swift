@@ -297,7 +297,7 @@ struct ChildProcessTests {
     let high = #expect(throws: IPCError.self) {
       try ChildProcess.start(executable: "/bin/true", descriptors: [1024: .pipe(writer)])
     }
-    #expect(high?.reason.contains("out of range: 0 to 1023") == true)
+    #expect(high?.reason.contains("out of range: 3 to 1023") == true)
     let standard = #expect(throws: IPCError.self) {
       try ChildProcess.start(executable: "/bin/true", descriptors: [1: .pipe(writer)])
     }

@@ -97,7 +97,7 @@ struct SupervisorTests {
     waiter.cancel()
     let error = await #expect(throws: IPCError.self) { try await waiter.value }
     #expect(error?.code == .cancelled)
-    #expect(supervisor.children.first?.isRunning == true)
+    #expect(supervisor.runningChildren.first?.isRunning == true)
     supervisor.stop()
     #expect(try await supervisor.wait().exits.first?.status == .signalled(SIGTERM, coreDumped: false))
   }

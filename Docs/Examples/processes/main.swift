@@ -563,7 +563,7 @@ check(
   "\(String(describing: errors[1]))")
 check(errors[2]?.reason == "/tmp is a directory", "\(String(describing: errors[2]))")
 check(
-  errors[5]?.reason == "descriptor number 1024 is out of range: 0 to 1023", "\(String(describing: errors[5]))"
+  errors[5]?.reason == "descriptor number 1024 is out of range: 3 to 1023", "\(String(describing: errors[5]))"
 )
 say("  \(errors.map { $0?.code.name ?? "started" }.joined(separator: ", "))")
 

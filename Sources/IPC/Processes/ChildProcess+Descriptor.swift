@@ -24,32 +24,54 @@ extension ChildProcess {
     case queue(POSIX.MessageQueue)
     /// A copy of any descriptor of this process; it stays yours.
     case fileDescriptor(Int32)
-    /// The file at this path, opened for reading.
+    /// The file at this path, opened for reading by the child, as a shell's
+    /// `< path`. A relative path is relative to this process's directory. A
+    /// FIFO is refused: open it with ``NamedPipe`` and pass the end as `.pipe`.
     case read(from: String)
-    /// The file at this path, opened for writing: created (mode 0600) if
-    /// missing, emptied first unless `appending`.
+    /// The file at this path, opened for writing by the child, as a shell's
+    /// `> path` or `>> path`: created (mode 0600, less the umask) if missing,
+    /// emptied first unless `appending`. As in a shell, it is emptied even if
+    /// the program then fails to start; a start refused earlier (a bad
+    /// argument, a missing working directory) leaves it alone. A FIFO is
+    /// refused, as for `read(from:)`.
     case write(to: String, appending: Bool = false)
 
-    /// This process's descriptor to copy into the child as `target`, and
-    /// whether it was opened here for the purpose (and is closed after the spawn).
-    func source(for target: Int32) throws(IPCError) -> (descriptor: Int32, opened: Bool)? {
+    /// What the child's descriptor `target` becomes: a copy of one of this
+    /// process's, or a file the child opens itself (so a FIFO blocks the
+    /// child, not this process, and a refused start truncates nothing); nil
+    /// for a standard stream left as it is.
+    func source(for target: Int32) throws(IPCError) -> Spawner.Source? {
       // Named only when something fails: every start asks for three streams.
       let object = { "descriptor \(target) of the child" }
       switch self {
       case .inherit:
-        // Standard streams are simply left in place.
         guard target > 2 else { return nil }
-        return (try Self.checkedOpen(target, object: object()), false)
-      case .null: return (try Self.open("/dev/null", O_RDWR, object: object()), true)
-      case .pipe(let end): return (try Self.checkedOpen(end.fileDescriptor, object: end.description), false)
+        return .copy(try Self.checkedOpen(target, object: object()))
+      case .null: return .open("/dev/null", flags: O_RDWR)
+      case .pipe(let end): return .copy(try Self.checkedOpen(end.fileDescriptor, object: end.description))
       case .queue(let queue):
-        return (try Self.checkedOpen(queue.fileDescriptor, object: queue.description), false)
-      case .fileDescriptor(let fd): return (try Self.checkedOpen(fd, object: object()), false)
-      case .read(let path): return (try Self.open(path, O_RDONLY, object: "file \(path)"), true)
+        return .copy(try Self.checkedOpen(queue.fileDescriptor, object: queue.description))
+      case .fileDescriptor(let fd): return .copy(try Self.checkedOpen(fd, object: object()))
+      case .read(let path):
+        try Self.refuseFIFO(path, target: target)
+        return .open(path, flags: O_RDONLY)
       case .write(let path, let appending):
-        let flags = O_WRONLY | O_CREAT | (appending ? O_APPEND : O_TRUNC)
-        return (try Self.open(path, flags, object: "file \(path)"), true)
+        try Self.refuseFIFO(path, target: target)
+        return .open(path, flags: O_WRONLY | O_CREAT | (appending ? O_APPEND : O_TRUNC))
       }
+    }
+
+    /// `posix_spawn` suspends this process until the child has run its file
+    /// actions (glibc uses `CLONE_VFORK`), and opening a FIFO waits for the
+    /// other side: this process would hang inside `start`.
+    private static func refuseFIFO(_ path: String, target: Int32) throws(IPCError) {
+      var info = stat()
+      guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFIFO else { return }
+      throw IPCError(
+        code: .invalidArgument, operation: "posix_spawn", object: "file \(path)",
+        reason: "\(path) is a FIFO: opening it for the child's descriptor \(target) would wait for the other"
+          + " side while this process waits for the child to start; open it with NamedPipe and hand the"
+          + " end with .pipe(end)")
     }
 
     private static func checkedOpen(_ fd: Int32, object: @autoclosure () -> String) throws(IPCError) -> Int32
@@ -62,18 +84,6 @@ extension ChildProcess {
             : "descriptor \(fd) is not open in this process")
       }
       return fd
-    }
-
-    private static func open(_ path: String, _ flags: Int32, object: @autoclosure () -> String)
-      throws(IPCError) -> Int32
-    {
-      switch retryingInterrupts(.open, { Glibc.open(path, flags | O_CLOEXEC, 0o600) }) {
-      case .success(let fd): return fd
-      case .failure(let code):
-        throw IPCError(
-          code: code, operation: "open", object: object(),
-          reason: code == .tooManyOpen ? Spawner.limitReason : nil)
-      }
     }
   }
 }

@@ -28,13 +28,15 @@ extension ChildProcess {
       Environment(inheritsCurrent: false, updates: variables, removals: [])
     }
 
-    /// The `NAME=value` strings for the child, with `extra` set on top; nil
-    /// when it is this process's environment unchanged (passed as it is).
+    /// The `NAME=value` entries for the child, as bytes without their zero
+    /// terminator, with `extra` set on top; nil when it is this process's
+    /// environment unchanged (passed as it is). Inherited entries are copied
+    /// byte for byte: a value need not be UTF-8.
     ///
     /// - Throws: `.invalidArgument` for a name that is empty or holds `=` or
     ///   a zero byte, or a value that holds a zero byte: C strings cannot
     ///   carry them, and they would be cut short silently.
-    func entries(adding extra: [String: String] = [:]) throws(IPCError) -> [String]? {
+    func entries(adding extra: [String: String] = [:]) throws(IPCError) -> [[UInt8]]? {
       for (name, value) in updates {
         guard !name.isEmpty, !name.utf8.contains(UInt8(ascii: "=")), !name.utf8.contains(0) else {
           throw IPCError(
@@ -53,17 +55,20 @@ extension ChildProcess {
         return nil
       }
       let replaced = updates.merging(extra) { $1 }
-      var result: [String] = []
+      let leftOut = Set(replaced.keys.map { Array($0.utf8) }).union(removals.map { Array($0.utf8) })
+      var result: [[UInt8]] = []
       if inheritsCurrent {
         var entry = environ
         while let pointer = entry.pointee {
-          let text = String(cString: pointer)
-          let name = String(text.prefix { $0 != "=" })
-          if replaced[name] == nil && !removals.contains(name) { result.append(text) }
+          let bytes = Array(UnsafeRawBufferPointer(start: pointer, count: strlen(pointer)))
+          let name = Array(bytes.prefix { $0 != UInt8(ascii: "=") })
+          if !leftOut.contains(name) { result.append(bytes) }
           entry += 1
         }
       }
-      for (name, value) in replaced.sorted(by: { $0.key < $1.key }) { result.append("\(name)=\(value)") }
+      for (name, value) in replaced.sorted(by: { $0.key < $1.key }) {
+        result.append(Array("\(name)=\(value)".utf8))
+      }
       return result
     }
 

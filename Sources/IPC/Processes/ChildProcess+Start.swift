@@ -15,8 +15,8 @@ extension ChildProcess {
   /// there, ``ChildContext/open(_:as:)`` gives back each handed object as its
   /// own type. System V objects cross by id, POSIX objects by name, named
   /// pipes by path; pipe ends and ``Inheritance/descriptor(of:)`` cross as
-  /// descriptors the child inherits (at numbers the library picks above
-  /// `descriptors`). Every other descriptor is closed in the child.
+  /// descriptors the child inherits (at the lowest numbers from 3 up not
+  /// chosen in `descriptors`). Every other descriptor is closed in the child.
   ///
   /// By default the child dies with this process, however it dies (SIGKILL
   /// included): it watches a socket only this process holds (see
@@ -169,53 +169,35 @@ extension ChildProcess {
     @TaskLocal static var simulatesMissingPidfd = false
   #endif
 
-  /// Starts the child: descriptors, lifeline and handover, then the spawn.
+  /// Starts the child. Everything that can be refused is checked before
+  /// anything is made, opened or changed; what is made is undone if a later
+  /// step fails.
   private static func launch(
     path: String, argv: [String], name: String, environment: Environment, workingDirectory: String?,
     standard: [Descriptor], descriptors: [Int32: Descriptor],
     entryPoint: (name: String, handed: [(name: String, inheritance: Inheritance)], diesWithParent: Bool)?,
     newProcessGroup: Bool, supervisor: Supervisor?
   ) throws(IPCError) -> ChildProcess {
-    if let taken = descriptors.keys.first(where: { $0 <= 2 }) {
-      throw IPCError(
-        code: .invalidArgument, operation: "posix_spawn", object: name,
-        reason:
-          "descriptor \(taken) is a standard stream: set it with standardInput, standardOutput or standardError"
-      )
-    }
-    // Files opened here for the child, and the child's end of its lifeline,
-    // are closed once it has its copies (or the start failed).
-    var openedHere: [Int32] = []
-    defer { openedHere.forEach { _ = Glibc.close($0) } }
-    var sources: [Int32: Int32] = [:]
+    try Spawner.validate(
+      argv: argv, descriptorNumbers: descriptors.keys, workingDirectory: workingDirectory, name: name)
+    var sources: [Int32: Spawner.Source] = [:]
     for (target, descriptor) in Array(zip(Int32(0)..., standard)) + descriptors.map({ ($0.key, $0.value) }) {
-      guard let found = try descriptor.source(for: target) else { continue }
-      if found.opened { openedHere.append(found.descriptor) }
-      sources[target] = found.descriptor
+      sources[target] = try descriptor.source(for: target)
     }
-    // Refused before anything is made for the child.
-    let toRemove = try supervisor?.core.admit() ?? []
-    var lifeline: Int32 = -1
     var variables: [String: String] = [:]
+    var lifelineNumber: Int32?
     if let entryPoint {
-      var next = max(3, (descriptors.keys.max() ?? 0) + 1)
-      if entryPoint.diesWithParent {
-        let ends = try Lifeline.make()
-        lifeline = ends.parent
-        openedHere.append(ends.child)
-        sources[next] = ends.child
-        variables[Handover.lifelineVariable] = "\(next)"
-        next += 1
-      }
+      // The lowest numbers the caller did not choose, so none runs past the limit.
+      var free = (Int32(3)...).lazy.filter { descriptors[$0] == nil }.makeIterator()
+      if entryPoint.diesWithParent { lifelineNumber = free.next() }
       var handed = entryPoint.handed
       for index in handed.indices where handed[index].inheritance.kind.carriesDescriptor {
-        sources[next] = handed[index].inheritance.number
-        handed[index].inheritance.number = next
-        next += 1
+        guard let number = free.next() else { break }
+        sources[number] = .copy(handed[index].inheritance.number)
+        handed[index].inheritance.number = number
       }
       let encoded = Handover.encode(handed)
       guard encoded.utf8.count <= Handover.maxEncodedLength else {
-        if lifeline >= 0 { _ = Glibc.close(lifeline) }
         throw IPCError(
           code: .tooBig, operation: "posix_spawn", object: name,
           reason:
@@ -224,54 +206,87 @@ extension ChildProcess {
       }
       variables[Handover.entryPointVariable] = entryPoint.name
       variables[Handover.objectsVariable] = encoded
+      if let lifelineNumber { variables[Handover.lifelineVariable] = "\(lifelineNumber)" }
     }
-    var pid: pid_t = 0
+    // Handover variables this process was started with (it never called
+    // runIfChild) must not reach the child; usually there are none.
+    let stale = Handover.variables.filter { variables[$0] == nil && getenv($0) != nil }
+    let inherited = stale.isEmpty ? environment : environment.removing(Set(stale))
+    let environmentEntries = try inherited.entries(adding: variables)
+
+    // From here on, things are made. The supervisor counts the start as under way.
+    let toRemove = try supervisor?.core.admit() ?? []
+    var lifeline: (parent: Int32, child: Int32) = (-1, -1)
+    func undo() {
+      if lifeline.parent >= 0 { _ = Glibc.close(lifeline.parent) }
+      supervisor?.core.startFailed()
+    }
+    let pid: pid_t
     do throws(IPCError) {
-      // Before the child exists: a parent killed right after the spawn has
-      // already told it what to remove.
-      if lifeline >= 0 { try Lifeline.register(toRemove, on: lifeline) }
-      // Handover variables this process was started with (it never called
-      // runIfChild) must not reach the child; usually there are none.
-      let stale = Handover.variables.filter { variables[$0] == nil && getenv($0) != nil }
-      let inherited = stale.isEmpty ? environment : environment.removing(Set(stale))
+      if let lifelineNumber {
+        lifeline = try Lifeline.make()
+        sources[lifelineNumber] = .copy(lifeline.child)
+        // Before the child exists: a parent killed right after the spawn has
+        // already told it what to remove.
+        try Lifeline.register(toRemove, on: lifeline.parent)
+      }
+      defer { if lifeline.child >= 0 { _ = Glibc.close(lifeline.child) } }
       pid = try Spawner.spawn(
         Spawner.Request(
-          path: path, argv: argv, environment: try inherited.entries(adding: variables),
-          workingDirectory: workingDirectory, descriptors: sources, newProcessGroup: newProcessGroup,
-          name: name))
+          path: path, argv: argv, environment: environmentEntries, workingDirectory: workingDirectory,
+          descriptors: sources, newProcessGroup: newProcessGroup, name: name))
     } catch {
-      if lifeline >= 0 { _ = Glibc.close(lifeline) }
+      undo()
       throw error
     }
-    let pidfd: Int32
-    do throws(IPCError) {
-      pidfd = try openPidfd(pid, name: name)
-    } catch {
-      // Without a handle the child could neither be waited for nor signalled safely.
-      _ = Glibc.kill(pid, SIGKILL)
-      var status: Int32 = 0
-      while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-      if lifeline >= 0 { _ = Glibc.close(lifeline) }
+    let child: ChildProcess
+    switch openPidfd(pid, name: name) {
+    case .success(let pidfd):
+      child = ChildProcess(
+        pid: pid, pidfd: pidfd, name: name, lifeline: lifeline.parent, leadsGroup: newProcessGroup)
+    case .failure(let error) where error.code == .noSuchProcess:
+      // Reaped by the kernel already: SIGCHLD is ignored in this process.
+      child = ChildProcess(
+        pid: pid, pidfd: -1, name: name, lifeline: lifeline.parent, leadsGroup: false, reapedElsewhere: true)
+    case .failure(let error):
+      // Without a handle the child could be neither waited for nor signalled
+      // safely: stop it, unless the kernel may have reaped it already (then
+      // its pid may be another process's).
+      if !childrenAreReapedByTheKernel() {
+        _ = Glibc.kill(pid, SIGKILL)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+      }
+      undo()
       throw error
     }
-    let child = ChildProcess(pid: pid, pidfd: pidfd, name: name, lifeline: lifeline)
     supervisor?.core.watch(child)
     return child
   }
 
+  /// Whether `SIGCHLD` is ignored (or `SA_NOCLDWAIT` set): the kernel then
+  /// reaps children the moment they end, and their statuses are lost.
+  static func childrenAreReapedByTheKernel() -> Bool {
+    var current = sigaction()
+    guard sigaction(SIGCHLD, nil, &current) == 0 else { return false }
+    let handler = unsafeBitCast(current.__sigaction_handler.sa_handler, to: Int.self)
+    return handler == 1 || current.sa_flags & SA_NOCLDWAIT != 0  // 1 is SIG_IGN
+  }
+
   /// The child's pidfd, or -1 where the kernel has none (ENOSYS).
-  private static func openPidfd(_ pid: pid_t, name: String) throws(IPCError) -> Int32 {
+  private static func openPidfd(_ pid: pid_t, name: String) -> Result<Int32, IPCError> {
     #if DEBUG
-      if simulatesMissingPidfd { return -1 }
+      if simulatesMissingPidfd { return .success(-1) }
     #endif
     switch once({ cipc_pidfd_open(pid) }) {
-    case .success(let fd): return fd
-    case .failure(.unsupported): return -1
+    case .success(let fd): return .success(fd)
+    case .failure(.unsupported): return .success(-1)
     case .failure(let code):
-      throw IPCError(
-        code: code, operation: "pidfd_open", object: "\(name) (pid \(pid))",
-        reason: code == .tooManyOpen
-          ? Spawner.limitReason + "; the child was stopped, as it could not be watched" : nil)
+      return .failure(
+        IPCError(
+          code: code, operation: "pidfd_open", object: "\(name) (pid \(pid))",
+          reason: code == .tooManyOpen
+            ? Spawner.limitReason + "; the child was stopped, as it could not be watched" : nil))
     }
   }
 }

@@ -38,6 +38,9 @@ public final class ChildProcess: Sendable, CustomStringConvertible {
   public let name: String
   /// The pidfd, or -1 where the kernel has none. Closed in `deinit`.
   let pidfd: Int32
+  /// Whether the child leads a process group of its own (`newProcessGroup`):
+  /// a supervisor then stops the whole group.
+  let leadsGroup: Bool
 
   private struct State {
     /// Set once, when the child is reaped.
@@ -45,19 +48,25 @@ public final class ChildProcess: Sendable, CustomStringConvertible {
     /// The parent's end of the lifeline socket of a child that dies with
     /// this process, or -1; closed when the child is reaped.
     var lifeline: Int32
+    /// The kernel reaped the child before it could be watched (SIGCHLD is
+    /// ignored): its status is lost, and its pid may be another process's.
+    var reapedElsewhere: Bool
   }
 
   private let state: Mutex<State>
 
-  init(pid: pid_t, pidfd: Int32, name: String, lifeline: Int32) {
+  init(
+    pid: pid_t, pidfd: Int32, name: String, lifeline: Int32, leadsGroup: Bool, reapedElsewhere: Bool = false
+  ) {
     self.pid = pid
     self.pidfd = pidfd
     self.name = name
-    self.state = Mutex(State(status: nil, lifeline: lifeline))
+    self.leadsGroup = leadsGroup
+    self.state = Mutex(State(status: nil, lifeline: lifeline, reapedElsewhere: reapedElsewhere))
   }
 
   deinit {
-    let (reaped, lifeline) = state.withLock { ($0.status != nil, $0.lifeline) }
+    let (reaped, lifeline) = state.withLock { ($0.status != nil || $0.reapedElsewhere, $0.lifeline) }
     if reaped {
       if pidfd >= 0 { _ = Glibc.close(pidfd) }
       if lifeline >= 0 { _ = Glibc.close(lifeline) }
@@ -103,6 +112,7 @@ public final class ChildProcess: Sendable, CustomStringConvertible {
   public func tryWait() throws(IPCError) -> ExitStatus? {
     try state.withLock { (state) throws(IPCError) -> ExitStatus? in
       if let status = state.status { return status }
+      if state.reapedElsewhere { throw lostError(reapedByKernel: true) }
       guard let status = try reapIfEnded() else { return nil }
       state.status = status
       if state.lifeline >= 0 {
@@ -167,11 +177,8 @@ public final class ChildProcess: Sendable, CustomStringConvertible {
     var info = siginfo_t()
     let result = once { Self.waitWithoutBlocking(pid: pid, pidfd: pidfd, &info) }
     if case .failure(let code) = result {
-      throw IPCError(
-        code: code, operation: "waitid", object: description,
-        reason: code == .noChild
-          ? "the child was reaped by something else (a waitpid(-1) elsewhere, or SIGCHLD set to"
-            + " SIG_IGN), so its exit status is lost" : nil)
+      guard code == .noChild else { throw IPCError(code: code, operation: "waitid", object: description) }
+      throw lostError(reapedByKernel: Self.childrenAreReapedByTheKernel())
     }
     guard info._sifields._sigchld.si_pid != 0 else { return nil }
     let value = info._sifields._sigchld.si_status
@@ -196,6 +203,16 @@ public final class ChildProcess: Sendable, CustomStringConvertible {
       pidfdWaits.store(false, ordering: .relaxed)
     }
     return waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG)
+  }
+
+  private func lostError(reapedByKernel: Bool) -> IPCError {
+    IPCError(
+      code: .noChild, operation: "waitid", object: description,
+      reason: reapedByKernel
+        ? "SIGCHLD is ignored in this process (SIG_IGN or SA_NOCLDWAIT): the kernel reaped the child the"
+          + " moment it ended, and its exit status is lost"
+        : "the child was reaped by something else (a waitpid(-1) elsewhere in this program), so its exit"
+          + " status is lost")
   }
 
   private func cancelledError() -> IPCError {
@@ -233,6 +250,12 @@ public final class ChildProcess: Sendable, CustomStringConvertible {
     }
     // Locked: the child cannot be reaped (and its pid reused) meanwhile.
     try state.withLock { (state) throws(IPCError) -> Void in
+      if state.reapedElsewhere {
+        throw IPCError(
+          code: .noSuchProcess, operation: operation, object: description,
+          reason: "the kernel reaped the child already (SIGCHLD is ignored in this process), so its pid may"
+            + " be another process's; \(SignalNames.name(signal)) was not sent")
+      }
       if let status = state.status {
         throw IPCError(
           code: .noSuchProcess, operation: operation, object: description,
@@ -242,6 +265,18 @@ public final class ChildProcess: Sendable, CustomStringConvertible {
       if case .failure(let code) = result {
         throw IPCError(code: code, operation: operation, object: description)
       }
+    }
+  }
+
+  /// For a supervisor stopping its group: `signal` to the child, and to its
+  /// whole process group if it leads one, so its own children stop too. The
+  /// group id is safe to use while the leader is not reaped (it cannot be
+  /// reused), which the lock guarantees.
+  func stop(with signal: Int32) {
+    state.withLock { state in
+      guard state.status == nil, !state.reapedElsewhere else { return }
+      if leadsGroup && Glibc.kill(-pid, signal) == 0 { return }
+      _ = pidfd >= 0 ? cipc_pidfd_send_signal(pidfd, signal) : Glibc.kill(pid, signal)
     }
   }
 

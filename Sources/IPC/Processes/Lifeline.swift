@@ -43,9 +43,13 @@ enum Lifeline {
       } else if errno != EINTR {
         // The child has ended (EPIPE), or a full buffer: nothing more to tell it.
         if errno == EPIPE || errno == ECONNRESET { return }
+        let code = IPCError.Code(rawValue: errno)
         throw IPCError(
-          code: IPCError.Code(rawValue: errno), operation: "send", object: "a child's lifeline",
-          reason: "the objects to remove could not be passed to the child")
+          code: code, operation: "send", object: "a child's lifeline",
+          reason: code == .wouldBlock
+            ? "the \(bytes.count) bytes naming the objects to remove do not fit in the lifeline socket's"
+              + " buffer (net.core.wmem_default, see /proc/sys/net/core/wmem_default); register fewer objects"
+            : "the objects to remove could not be passed to the child")
       }
     }
   }

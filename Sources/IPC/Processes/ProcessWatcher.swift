@@ -81,7 +81,7 @@ final class ProcessWatcher: Sendable {
 
   /// Calls `action` on the watcher's thread once `delay` has passed.
   func schedule(after delay: Duration, _ action: @escaping @Sendable () -> Void) {
-    let deadline = SuspendingClock().now.advanced(by: max(delay, .zero))
+    let deadline = SuspendingClock().now.advanced(by: delay.asWait)
     state.withLock { $0.timers.append(Timer(deadline: deadline, action: action)) }
     wake()
   }
@@ -109,7 +109,12 @@ final class ProcessWatcher: Sendable {
     while true {
       let (entries, timeout) = pollSet()
       var polled = entries
-      _ = poll(&polled, nfds_t(polled.count), timeout)
+      if poll(&polled, nfds_t(polled.count), timeout) < 0 && errno != EINTR {
+        // More children than RLIMIT_NOFILE lets one poll watch (EINVAL), or no
+        // memory: look at every child anyway, but not in a busy loop.
+        for index in polled.indices { polled[index].revents = 0 }
+        usleep(10_000)
+      }
       var signals: [Int32] = []
       if polled[0].revents != 0 {
         var bytes = [UInt8](repeating: 0, count: 64)
@@ -156,7 +161,7 @@ final class ProcessWatcher: Sendable {
         wait = min(wait ?? left, left)
       }
       guard let wait else { return (entries, -1) }
-      let (seconds, attoseconds) = wait.components
+      let (seconds, attoseconds) = min(wait, .seconds(86_400)).components
       let milliseconds =
         min(seconds, 86_400) * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
       return (entries, Int32(clamping: milliseconds))

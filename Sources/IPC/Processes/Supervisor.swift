@@ -53,8 +53,10 @@ public final class Supervisor: Sendable {
     core.stop()
   }
 
-  /// The children started in this group, in order.
-  public var children: [ChildProcess] { core.children }
+  /// The group's children that are still running, in the order they
+  /// started. Those that ended are in the ``Outcome``; the group keeps no
+  /// handle (and no descriptor) of them.
+  public var runningChildren: [ChildProcess] { core.running }
 
   /// Removes `object` when the group finishes (also after a failure or a
   /// signal), and, should this process be killed first, has the children

@@ -19,12 +19,20 @@ final class SupervisorCore: Sendable {
     case finished
   }
 
+  /// One child of the group, in start order. A child that ended keeps only
+  /// its exit: the handle (and its pidfd) is not held for the group's life.
+  private struct Member {
+    var child: ChildProcess?
+    var exit: Supervisor.ChildExit?
+    /// The supervisor signalled it while stopping.
+    var stopped = false
+  }
+
   private struct State {
     var phase = Phase.open
-    var children: [ChildProcess] = []
-    var exits: [ObjectIdentifier: Supervisor.ChildExit] = [:]
-    /// Children the supervisor signalled while stopping.
-    var stopped: Set<ObjectIdentifier> = []
+    var members: [Member] = []
+    /// Starts admitted but not yet watched: the group cannot finish meanwhile.
+    var starting = 0
     var objects: [Inheritance] = []
     /// Someone waits for the group: it finishes once no child runs.
     var waitedFor = false
@@ -32,7 +40,7 @@ final class SupervisorCore: Sendable {
     var signal: Int32?
     var stopRequested = false
 
-    var running: [ChildProcess] { children.filter { exits[ObjectIdentifier($0)] == nil } }
+    var running: [ChildProcess] { members.compactMap(\.child) }
   }
 
   private let state = Mutex(State())
@@ -49,6 +57,12 @@ final class SupervisorCore: Sendable {
         code: .invalidArgument, operation: "Supervisor", object: "grace period",
         reason: "a grace period of \(gracePeriod) is negative")
     }
+    guard !ChildProcess.childrenAreReapedByTheKernel() else {
+      throw IPCError(
+        code: .noChild, operation: "Supervisor", object: "SIGCHLD",
+        reason: "SIGCHLD is ignored in this process (SIG_IGN or SA_NOCLDWAIT): the kernel reaps children the"
+          + " moment they end and their exit statuses are lost, so no group could be supervised")
+    }
     self.gracePeriod = gracePeriod
     self.signalPolicy = signalPolicy
     self.watcher = try ProcessWatcher.shared()
@@ -63,7 +77,7 @@ final class SupervisorCore: Sendable {
   private static func processExits() {
     for core in live.withLock({ Array($0.values) }) {
       let (running, objects) = core.state.withLock { ($0.running, $0.objects) }
-      for child in running { try? child.terminate() }
+      for child in running { child.stop(with: SIGTERM) }
       for object in objects { _ = try? object.remove() }
     }
   }
@@ -76,7 +90,7 @@ final class SupervisorCore: Sendable {
     _ = outcome.wait()
   }
 
-  var children: [ChildProcess] { state.withLock { $0.children } }
+  var running: [ChildProcess] { state.withLock { $0.running } }
 
   // MARK: Children
 
@@ -92,31 +106,40 @@ final class SupervisorCore: Sendable {
             "the supervisor has \(state.phase == .finished ? "finished" : "begun stopping its children");"
             + " it starts no new child")
       }
+      state.starting += 1
       return state.objects
     }
   }
 
-  /// Takes a child that was just started into the group.
-  func watch(_ child: ChildProcess) {
-    let stopNow = state.withLock { state -> Bool in
-      state.children.append(child)
-      guard state.phase != .open else { return false }
-      state.stopped.insert(ObjectIdentifier(child))
-      return true
-    }
-    // Started while the group began to stop: it stops too.
-    if stopNow { try? child.terminate() }
-    watcher.watch(child) { [self] result in ended(child, result) }
+  /// An admitted start failed: nothing joins the group.
+  func startFailed() {
+    state.withLock { $0.starting -= 1 }
+    finishIfDone()
   }
 
-  /// On the watcher's thread: `child` has been reaped.
-  private func ended(_ child: ChildProcess, _ result: Result<ChildProcess.ExitStatus, IPCError>) {
+  /// Takes a child that was just started (and admitted) into the group.
+  func watch(_ child: ChildProcess) {
+    let (index, stopNow) = state.withLock { state -> (Int, Bool) in
+      state.starting -= 1
+      let stopping = state.phase != .open
+      state.members.append(Member(child: child, stopped: stopping))
+      return (state.members.count - 1, stopping)
+    }
+    // Started while the group began to stop: it stops too, as the others did.
+    if stopNow {
+      child.stop(with: SIGTERM)
+      watcher.schedule(after: gracePeriod) { child.stop(with: SIGKILL) }
+    }
+    watcher.watch(child) { [self] result in ended(index, result) }
+  }
+
+  /// On the watcher's thread: the member at `index` has been reaped.
+  private func ended(_ index: Int, _ result: Result<ChildProcess.ExitStatus, IPCError>) {
     let beginStop = state.withLock { state -> Bool in
-      let status = try? result.get()
+      guard let child = state.members[index].child else { return false }
       let exit = Supervisor.ChildExit(
-        name: child.name, pid: child.pid, status: status,
-        wasStopped: state.stopped.contains(ObjectIdentifier(child)))
-      state.exits[ObjectIdentifier(child)] = exit
+        name: child.name, pid: child.pid, status: try? result.get(), wasStopped: state.members[index].stopped)
+      state.members[index] = Member(child: nil, exit: exit, stopped: exit.wasStopped)
       guard exit.isFailure, state.firstFailure == nil, state.phase == .open else { return false }
       state.firstFailure = exit
       return true
@@ -147,14 +170,15 @@ final class SupervisorCore: Sendable {
     let targets = state.withLock { state -> [ChildProcess] in
       guard state.phase == .open else { return [] }
       state.phase = .stopping
-      let running = state.running
-      for child in running { state.stopped.insert(ObjectIdentifier(child)) }
-      return running
+      for index in state.members.indices where state.members[index].child != nil {
+        state.members[index].stopped = true
+      }
+      return state.running
     }
     guard !targets.isEmpty else { return }
-    for child in targets { try? child.terminate() }
+    for child in targets { child.stop(with: SIGTERM) }
     watcher.schedule(after: gracePeriod) { [self] in
-      for child in state.withLock({ $0.running }) { try? child.kill() }
+      for child in state.withLock({ $0.running }) { child.stop(with: SIGKILL) }
     }
   }
 
@@ -169,11 +193,12 @@ final class SupervisorCore: Sendable {
   /// Once no child runs and the group is waited for or stopping: removes the
   /// objects and publishes the outcome (exactly once).
   private func finishIfDone() {
-    let done = state.withLock { state -> (objects: [Inheritance], children: [ChildProcess])? in
-      guard state.phase != .finished, state.waitedFor || state.phase == .stopping, state.running.isEmpty
+    let done = state.withLock { state -> (objects: [Inheritance], exits: [Supervisor.ChildExit])? in
+      guard state.phase != .finished, state.waitedFor || state.phase == .stopping, state.running.isEmpty,
+        state.starting == 0
       else { return nil }
       state.phase = .finished
-      return (state.objects, state.children)
+      return (state.objects, state.members.compactMap(\.exit))
     }
     guard let done else { return }
     var removalErrors: [IPCError] = []
@@ -182,7 +207,7 @@ final class SupervisorCore: Sendable {
     }
     let result = state.withLock { state in
       Supervisor.Outcome(
-        exits: done.children.compactMap { state.exits[ObjectIdentifier($0)] },
+        exits: done.exits,
         firstFailure: state.firstFailure, signal: state.signal, wasStopped: state.stopRequested,
         removalErrors: removalErrors)
     }

@@ -118,7 +118,8 @@ enum TerminationSignals {
   }
 
   private static func restore(_ state: inout State) {
-    for (signal, previous) in state.previous {
+    // Only where the handler is still ours: one the program set meanwhile stays.
+    for (signal, previous) in state.previous where cipc_signal_is_forwarded(signal) {
       var action = previous
       sigaction(signal, &action, nil)
     }

@@ -63,7 +63,7 @@ final class CompletionGate<Value: Sendable>: @unchecked Sendable {
   /// Blocks until the value arrives or `timeout` has passed (nil then).
   func wait(timeout: Duration) -> Value? {
     let clock = SuspendingClock()  // CLOCK_MONOTONIC, as the condition's
-    let deadline = clock.now.advanced(by: max(timeout, .zero))
+    let deadline = clock.now.advanced(by: timeout.asWait)
     return locked {
       while true {
         if let value { return value }

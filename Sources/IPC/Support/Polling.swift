@@ -14,7 +14,7 @@ enum Polling {
     throws(IPCError) -> T?
   {
     let clock = SuspendingClock()  // CLOCK_MONOTONIC: immune to wall-clock jumps
-    let deadline = clock.now.advanced(by: max(timeout, .zero))
+    let deadline = clock.now.advanced(by: timeout.asWait)
     var pause = firstPause
     while true {
       if let value = try attempt() { return value }
@@ -28,7 +28,7 @@ enum Polling {
   /// Sleeps for `duration`; an interrupting signal just ends the pause early,
   /// since the caller re-checks its deadline.
   private static func sleep(_ duration: Duration) {
-    let (seconds, attoseconds) = duration.components
+    let (seconds, attoseconds) = duration.asWait.components
     var request = timespec(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))
     _ = nanosleep(&request, nil)
   }

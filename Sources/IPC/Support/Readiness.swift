@@ -28,7 +28,7 @@ enum Readiness {
     _ timeout: Duration, waitingWith pause: (Duration) -> Void, _ attempt: () throws(IPCError) -> T?
   ) throws(IPCError) -> T? {
     let clock = SuspendingClock()  // CLOCK_MONOTONIC
-    let deadline = clock.now.advanced(by: max(timeout, .zero))
+    let deadline = clock.now.advanced(by: timeout.asWait)
     while true {
       if let value = try attempt() { return value }
       let left = clock.now.duration(to: deadline)
@@ -41,7 +41,7 @@ enum Readiness {
   /// outcome does not matter: the caller tries again and re-checks its deadline,
   /// and a closed descriptor makes the next try fail with a clear error.
   static func wait(descriptor: Int32, events: Int16, for duration: Duration) {
-    let (seconds, attoseconds) = duration.components
+    let (seconds, attoseconds) = duration.asWait.components
     // Capped at poll's longest wait (~24 days): the caller's loop waits again.
     let whole = seconds >= Int64(Int32.max / 1000) ? Int64(Int32.max) : seconds * 1000
     let milliseconds = whole + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000

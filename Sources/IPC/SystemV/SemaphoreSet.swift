@@ -402,7 +402,7 @@ extension SystemV {
     }
 
     static func deadline(after timeout: Duration) -> Duration {
-      monotonicNow() + max(timeout, .zero)
+      monotonicNow() + timeout.asWait
     }
 
     /// CLOCK_MONOTONIC now, the clock SuspendingClock reads on Linux.

@@ -31,13 +31,14 @@ final class OutputFile: Sendable {
 /// files of their own.
 func startPeer(
   _ entry: String, handing objects: [String: any Inheritable] = [:], arguments: [String] = [],
-  diesWithParent: Bool = true, in supervisor: Supervisor? = nil
+  descriptors: [Int32: ChildProcess.Descriptor] = [:], diesWithParent: Bool = true,
+  in supervisor: Supervisor? = nil
 ) throws -> (child: ChildProcess, output: OutputFile, errors: OutputFile) {
   let output = OutputFile()
   let errors = OutputFile()
   let child = try ChildProcess.start(
     entryPoint: entry, handing: objects, arguments: arguments, standardInput: .null,
-    standardOutput: .write(to: output.path), standardError: .write(to: errors.path),
+    standardOutput: .write(to: output.path), standardError: .write(to: errors.path), descriptors: descriptors,
     diesWithParent: diesWithParent, executable: Tools.testPeer, in: supervisor)
   return (child, output, errors)
 }
