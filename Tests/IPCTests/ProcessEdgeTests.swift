@@ -30,6 +30,20 @@ struct ProcessEdgeTests {
       supervisor.wait(timeout: .seconds(1e20))?.exits.first?.status == .signalled(SIGTERM, coreDumped: false))
   }
 
+  @Test func enormousTimeoutsOfTheOtherWaitsAreForeverToo() throws {
+    let set = try SystemV.SemaphoreSet.create(values: [1])
+    defer { try? set.remove() }
+    #expect(try set.wait(0, timeout: .seconds(1e20)))
+    try withPOSIXQueue { queue in
+      try queue.send(Array("x".utf8))
+      #expect(try queue.receive(timeout: .seconds(1e20))?.text == "x")
+    }
+    try withQueue { queue in
+      try queue.send(Array("y".utf8), type: 1)
+      #expect(try queue.receive(.any, timeout: .seconds(1e20))?.text == "y")
+    }
+  }
+
   @Test func environmentBytesThatAreNotUTF8PassUntouched() async {
     await #expect(processExitsWith: .success) {
       alarm(60)
