@@ -177,17 +177,24 @@ struct SupervisorTests {
 
   /// Starts the peer's supervising parent with children blocked on a System
   /// V queue, a semaphore set, a POSIX queue, a FIFO and a pipe.
-  private func startSupervisingParent(_ arguments: [String] = []) throws -> (
+  /// `ownGroup`: the parent leads a process group of its own, its children
+  /// in it, as a terminal's foreground job (then `kill(-pid, ...)` reaches all).
+  private func startSupervisingParent(_ arguments: [String] = [], ownGroup: Bool = false) throws -> (
     parent: ChildProcess, output: OutputFile, supervised: Supervised
   ) {
-    let peer = try startPeer("supervise", arguments: [Tools.testPeer] + arguments)
-    guard peer.output.waitFor("children="), let supervised = Supervised(peer.output.text) else {
-      try? peer.child.kill()
-      throw SpawnFailure(message: "the supervising parent never started: \(peer.errors.text)")
+    let output = OutputFile()
+    let errors = OutputFile()
+    let parent = try ChildProcess.start(
+      entryPoint: "supervise", arguments: [Tools.testPeer] + arguments, standardInput: .null,
+      standardOutput: .write(to: output.path), standardError: .write(to: errors.path),
+      newProcessGroup: ownGroup, executable: Tools.testPeer)
+    guard output.waitFor("children="), let supervised = Supervised(output.text) else {
+      try? parent.kill()
+      throw SpawnFailure(message: "the supervising parent never started: \(errors.text)")
     }
     // Each child is blocked in its call (or about to be): the lifeline must reach them there.
     usleep(200_000)
-    return (peer.child, peer.output, supervised)
+    return (parent, output, supervised)
   }
 
   @Test func aParentKilledWithSIGKILLLeavesNoChildAndNoObject() throws {
@@ -231,16 +238,7 @@ struct SupervisorTests {
   func aCtrlCToTheWholeGroupEndsTheParentByTheSignal(_ run: Int) throws {
     // As a terminal sends it: to the parent and its children at once, which
     // then die of it too. Their deaths must not hide the parent's signal.
-    let output = OutputFile()
-    let parent = try ChildProcess.start(
-      entryPoint: "supervise", arguments: [Tools.testPeer], standardInput: .null,
-      standardOutput: .write(to: output.path), standardError: .null, newProcessGroup: true,
-      executable: Tools.testPeer)
-    guard output.waitFor("children="), let supervised = Supervised(output.text) else {
-      try? parent.kill()
-      Issue.record("the supervising parent never started")
-      return
-    }
+    let (parent, _, supervised) = try startSupervisingParent(ownGroup: true)
     defer { supervised.removeLeftovers() }
     kill(-parent.pid, SIGINT)
     #expect(try parent.wait(timeout: .seconds(20)) == .signalled(SIGINT, coreDumped: false), "run \(run)")
@@ -250,16 +248,7 @@ struct SupervisorTests {
 
   @Test func aSignalTakenLateStillStopsTheGroupAsASignal() throws {
     // The parent takes its SIGINT only after its children died of theirs.
-    let output = OutputFile()
-    let parent = try ChildProcess.start(
-      entryPoint: "supervise", arguments: [Tools.testPeer, "stop", "held"], standardInput: .null,
-      standardOutput: .write(to: output.path), standardError: .null, newProcessGroup: true,
-      executable: Tools.testPeer)
-    guard output.waitFor("children="), let supervised = Supervised(output.text) else {
-      try? parent.kill()
-      Issue.record("the supervising parent never started")
-      return
-    }
+    let (parent, output, supervised) = try startSupervisingParent(["stop", "held"], ownGroup: true)
     defer { supervised.removeLeftovers() }
     kill(-parent.pid, SIGINT)
     #expect(try parent.wait(timeout: .seconds(20)) == .exited(128 + SIGINT))

@@ -1,4 +1,3 @@
-import CIPCShims
 import Glibc
 import Synchronization
 
@@ -50,18 +49,11 @@ final class ProcessWatcher: Sendable {
   static func shared() throws(IPCError) -> ProcessWatcher {
     try instance.withLock { (instance) throws(IPCError) -> ProcessWatcher in
       if let instance { return instance }
-      var ends: [Int32] = [-1, -1]
-      if case .failure(let code) = once({ cipc_pipe2(&ends, O_CLOEXEC | O_NONBLOCK) }) {
-        throw IPCError(
-          code: code, operation: "pipe2", object: "the process watcher",
-          reason: code == .tooManyOpen ? Spawner.limitReason : nil)
-      }
-      let watcher = ProcessWatcher(reader: ends[0], writer: ends[1])
-      do throws(IPCError) {
-        try LibraryThread.start(name: "ipc-processes") { watcher.run() }
-      } catch {
-        ends.forEach { _ = close($0) }
-        throw error
+      let watcher = try LibraryThread.startPolling(name: "ipc-processes", what: "the process watcher") {
+        reader, writer in
+        ProcessWatcher(reader: reader, writer: writer)
+      } run: {
+        $0.run()
       }
       instance = watcher
       return watcher

@@ -1,4 +1,3 @@
-import CIPCShims
 import Glibc
 import Synchronization
 
@@ -19,20 +18,11 @@ final class DescriptorWaiter: Sendable {
   static func shared() throws(IPCError) -> DescriptorWaiter {
     try instance.withLock { (instance) throws(IPCError) -> DescriptorWaiter in
       if let instance { return instance }
-      var ends: [Int32] = [-1, -1]
-      if case .failure(let code) = once({ cipc_pipe2(&ends, O_CLOEXEC | O_NONBLOCK) }) {
-        throw IPCError(
-          code: code, operation: "pipe2", object: "the library's poll thread",
-          reason: code == .tooManyOpen
-            ? "this process has as many descriptors open as RLIMIT_NOFILE allows (ulimit -n);"
-              + " an async wait needs one pipe for the library's poll thread" : nil)
-      }
-      let waiter = DescriptorWaiter(reader: ends[0], writer: ends[1])
-      do throws(IPCError) {
-        try LibraryThread.start(name: "ipc-poll") { waiter.run() }
-      } catch {
-        ends.forEach { _ = close($0) }
-        throw error
+      let waiter = try LibraryThread.startPolling(name: "ipc-poll", what: "the library's poll thread") {
+        reader, writer in
+        DescriptorWaiter(reader: reader, writer: writer)
+      } run: {
+        $0.run()
       }
       instance = waiter
       return waiter

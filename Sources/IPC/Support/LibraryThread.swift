@@ -5,6 +5,33 @@ import Glibc
 /// with every signal blocked, so the program's signals are always taken by
 /// the program's own threads and never interrupt the library's waits.
 enum LibraryThread {
+  /// Makes the wake pipe of a thread that waits in `poll` (non-blocking,
+  /// close-on-exec), builds the thread's owner from its two ends, and starts
+  /// `run` on the new thread. Nothing is left open if a step fails.
+  ///
+  /// - Parameter what: how errors name the thread's owner.
+  static func startPolling<Owner: Sendable>(
+    name: String, what: String, _ make: (_ reader: Int32, _ writer: Int32) -> Owner,
+    run: @escaping @Sendable (Owner) -> Void
+  ) throws(IPCError) -> Owner {
+    var ends: [Int32] = [-1, -1]
+    if case .failure(let code) = once({ cipc_pipe2(&ends, O_CLOEXEC | O_NONBLOCK) }) {
+      throw IPCError(
+        code: code, operation: "pipe2", object: what,
+        reason: code == .tooManyOpen
+          ? "this process has as many descriptors open as RLIMIT_NOFILE allows (ulimit -n); \(what) needs"
+            + " one pipe" : nil)
+    }
+    let owner = make(ends[0], ends[1])
+    do throws(IPCError) {
+      try start(name: name) { run(owner) }
+    } catch {
+      ends.forEach { _ = close($0) }
+      throw error
+    }
+    return owner
+  }
+
   /// Starts `body` on a new detached thread named `name` (at most 15 bytes,
   /// as `ps -L` and debuggers show it).
   ///
