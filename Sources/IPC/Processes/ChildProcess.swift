@@ -261,8 +261,7 @@ public final class ChildProcess: Sendable, CustomStringConvertible {
           code: .noSuchProcess, operation: operation, object: description,
           reason: "the child has ended (\(status)) and been reaped; \(SignalNames.name(signal)) was not sent")
       }
-      let result = once { pidfd >= 0 ? cipc_pidfd_send_signal(pidfd, signal) : Glibc.kill(pid, signal) }
-      if case .failure(let code) = result {
+      if case .failure(let code) = once({ deliver(signal) }) {
         throw IPCError(code: code, operation: operation, object: description)
       }
     }
@@ -276,8 +275,14 @@ public final class ChildProcess: Sendable, CustomStringConvertible {
     state.withLock { state in
       guard state.status == nil, !state.reapedElsewhere else { return }
       if leadsGroup && Glibc.kill(-pid, signal) == 0 { return }
-      _ = pidfd >= 0 ? cipc_pidfd_send_signal(pidfd, signal) : Glibc.kill(pid, signal)
+      _ = deliver(signal)
     }
+  }
+
+  /// `signal` to this child alone: through the pidfd, or by pid without one.
+  /// Called with the state locked and the child not reaped. -1 and errno on failure.
+  private func deliver(_ signal: Int32) -> Int32 {
+    pidfd >= 0 ? cipc_pidfd_send_signal(pidfd, signal) : Glibc.kill(pid, signal)
   }
 
   /// Asks the child to end: sends `SIGTERM` (Python's `terminate()`).

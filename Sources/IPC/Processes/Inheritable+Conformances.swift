@@ -28,7 +28,7 @@ extension SystemV.SemaphoreSet: Inheritable {
 extension SystemV.SemaphoreLock: Inheritable {
   /// The set's id and the semaphore's index.
   public func inheritance() throws(IPCError) -> Inheritance {
-    Inheritance(.systemVLock, number: set.id, detail: Int32(index))
+    Inheritance(.systemVLock, number: set.id, detail: Int32(clamping: index))
   }
 
   /// Opens the set by id and takes the same semaphore as the lock.
