@@ -322,6 +322,21 @@ struct SemaphoreSetTests {
     #expect(try lock.set.value() == 1)
   }
 
+  @Test func removingTheLockRemovesItsSetAndWakesAWaiter() throws {
+    let lock = try SystemV.SemaphoreLock.create()
+    defer { try? lock.set.remove() }
+    #expect(try lock.tryLock())
+    let waiter = BackgroundWork { try lock.lock(timeout: .seconds(10)) }
+    usleep(50_000)
+    try lock.remove()
+    let error = try #require(throws: IPCError.self) { try waiter.value() }
+    #expect(error.code == .removed)
+    #expect(throws: IPCError.self) { try lock.set.value() }
+    let again = try #require(throws: IPCError.self) { try lock.remove() }
+    #expect(again.code == .invalidArgument)
+    #expect(again.reason.contains("never made, or removed"))
+  }
+
   @Test func withLockReleasesAlsoWhenTheBodyThrows() throws {
     struct Oops: Error {}
     let lock = try SystemV.SemaphoreLock.create()

@@ -97,6 +97,18 @@ extension SystemV {
       }
     }
 
+    /// Removes the set that holds the lock, at once: a process waiting for
+    /// the lock wakes with `.removed`. The set may hold other semaphores
+    /// besides this one; they go too.
+    ///
+    /// The corresponding C call is `semctl` with `IPC_RMID`.
+    ///
+    /// - Throws: `.invalidArgument` if the set is already gone, `.notPermitted`
+    ///   if this process is neither the set's owner nor its creator.
+    public func remove() throws(IPCError) {
+      try set.remove()
+    }
+
     /// Runs `body` holding the lock, and unlocks afterwards, also when `body` throws.
     ///
     /// - Throws: the ``IPCError`` of taking or giving back the lock, or what `body` throws.
