@@ -32,6 +32,12 @@ if let inherited = getenv(exampleVariable) {
   case let id? where !id.hasPrefix("-"):
     requested = id
   default:
+    if let entryPoint = getenv("IPC_CHILD_ENTRY_POINT") {
+      // A child whose environment the example replaced: it cannot know its example.
+      fail(
+        "doc-examples: started for entry point '\(String(cString: entryPoint))' without \(exampleVariable);"
+          + " an example that sets a child's environment must pass \(exampleVariable) on", status: 2)
+    }
     fail("usage: doc-examples ID | --list | --blocks", status: 2)
   }
 }

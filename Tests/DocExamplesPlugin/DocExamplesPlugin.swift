@@ -4,7 +4,9 @@ import PackagePlugin
 /// Generates the `doc-examples` program from the ```swift blocks of README.md
 /// and Docs/*.md with `doc-examples-generator`: one Swift file per page, and
 /// one of tables. Every page is an input, so an edited page is compiled again
-/// by the next build.
+/// by the next build. SwiftPM asks the plugin for its commands again when it
+/// plans the build anew: a page added to Docs/ is found, but after deleting a
+/// page (or editing this plugin) `touch Package.swift` before building.
 @main
 struct DocExamplesPlugin: BuildToolPlugin {
   func createBuildCommands(context: PluginContext, target: Target) throws -> [Command] {
