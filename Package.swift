@@ -47,7 +47,7 @@ let package = Package(
       name: "IPCTests",
       dependencies: [
         "IPC", "ipc", "ipc-bench", "ipc-test-peer", "python-walkthrough", "processes-guide",
-        "doc-examples",
+        "doc-examples", "doc-examples-generator",
       ],
       path: "Tests/IPCTests"
     ),

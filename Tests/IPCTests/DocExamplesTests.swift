@@ -87,4 +87,80 @@ struct DocExamplesTests {
     }
     #expect(checked >= 1)
   }
+
+  /// Pages with a mistake, and the error the build shows for each.
+  static let mistakes: [(page: String, error: String)] = [
+    (
+      "Text.\n<!-- example: continue -->\n```swift\nlet a = 1\n```\n",
+      "page.md:2: error: '<!-- example: continue -->' is not understood"
+    ),
+    (
+      "<!-- example: fragment nowhere -->\n```swift\nlet a = 1\n```\n",
+      "page.md:2: error: fragment of context 'nowhere', which this page does not declare"
+    ),
+    ("Text.\n\n```swift\nlet a = 1\n", "page.md:3: error: this ``` fence is never closed"),
+    (
+      "<!-- example: continues -->\n\n```swift\nlet a = 1\n```\n",
+      "page.md:3: error: 'continues', but no ```swift block comes before it"
+    ),
+    (
+      "<!-- example: compile-only: needs a peer -->\nText.\n```swift\nlet a = 1\n```\n",
+      "page.md:1: error: an example directive must come right before a ```swift block"
+    ),
+    (
+      "<!-- example: context setup\nlet b = 2\n\n```swift\nlet a = 1\n```\n",
+      "page.md:1: error: context 'setup' is never closed"
+    ),
+    (
+      "<!-- example: part of Docs/Examples/nothing.swift -->\n```swift\nlet a = 1\n```\n",
+      "page.md:1: error: 'part of Docs/Examples/nothing.swift': there is no file"
+    ),
+  ]
+
+  @Test(arguments: mistakes)
+  func aMistakeInAPageFailsTheBuildNamingItsLine(_ mistake: (page: String, error: String)) throws {
+    let generated = try DocExamples.generate(page: mistake.page)
+    #expect(generated.status == .exited(1))
+    #expect(generated.errors.hasPrefix(mistake.error), "the generator printed: \(generated.errors)")
+  }
+
+  @Test func blocksBecomeFunctionsThatCompileErrorsMapBackToTheirLines() throws {
+    let page = """
+      Text.
+
+      <!-- example: context setup
+      import Glibc
+      let b = 2
+      -->
+
+      ```swift
+      import IPC
+      let a = try await Task { 1 }.value
+      ```
+
+      <!-- example: continues -->
+      ```swift
+      print(a)
+      ```
+
+      <!-- example: fragment setup -->
+      ```swift
+      print(b, getpid())
+      ```
+
+      """
+    let generated = try DocExamples.generate(page: page)
+    #expect(generated.status == .exited(0), "\(generated.errors)")
+    let swift = generated.swift
+    // One runnable function for the chain of the first two blocks, async as it awaits.
+    #expect(swift.contains("@MainActor func docExample_page_md_8() async throws {"))
+    #expect(swift.contains("#sourceLocation(file: \"page.md\", line: 9)\n\nlet a = try await"))
+    #expect(swift.contains("#sourceLocation(file: \"page.md\", line: 15)\nprint(a)"))
+    // The fragment, after its context, in a function of its own: not async.
+    #expect(swift.contains("@MainActor func docExample_page_md_19() throws {"))
+    #expect(swift.contains("#sourceLocation(file: \"page.md\", line: 4)\n\nlet b = 2"))
+    // Imports hoisted once, to the top of the page's file, each at its own line.
+    #expect(swift.contains("import IPC\n#sourceLocation(file: \"page.md\", line: 4)\nimport Glibc\n"))
+    #expect(swift.components(separatedBy: "import IPC").count == 2)
+  }
 }

@@ -63,6 +63,30 @@ enum DocExamples {
     return Run(status: status, output: output.text, errors: errors.text)
   }
 
+  static let generator = Tools.productsDirectory + "/doc-examples-generator"
+
+  /// Runs the generator on one page holding `text` (named page.md, in a folder
+  /// of its own), returning its status, what it printed on error, and the
+  /// Swift file it wrote for the page.
+  static func generate(page text: String) throws -> (
+    status: ChildProcess.ExitStatus, errors: String, swift: String
+  ) {
+    let folder = NSTemporaryDirectory() + "/ipc-doc-page-\(getpid())-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    try text.write(toFile: folder + "/page.md", atomically: true, encoding: .utf8)
+    let errors = OutputFile()
+    let run = try ChildProcess.start(
+      executable: generator,
+      arguments: [folder, folder + "/tables.swift", folder + "/page.md", folder + "/page.swift"],
+      standardInput: .null, standardOutput: .null, standardError: .write(to: errors.path))
+    let status = try run.wait()
+    let swift = (try? String(contentsOfFile: folder + "/page.swift", encoding: .utf8)) ?? ""
+    // Paths as the page's name, so callers need not know the folder.
+    let relative = { (text: String) in text.replacingOccurrences(of: folder + "/", with: "") }
+    return (status, relative(errors.text), relative(swift))
+  }
+
   /// Evaluates `manifest` as the Package.swift of a package of its own
   /// (`swift package dump-package`), returning its status and what it printed
   /// on error.
@@ -71,11 +95,14 @@ enum DocExamples {
     try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: folder) }
     try manifest.write(toFile: folder + "/Package.swift", atomically: true, encoding: .utf8)
+    // SwiftPM leaves a lock file in TMPDIR: in the folder, it goes with it.
+    try FileManager.default.createDirectory(atPath: folder + "/tmp", withIntermediateDirectories: true)
     let errors = OutputFile()
     let swift = try ChildProcess.start(
       executable: "swift", arguments: ["package", "dump-package", "--package-path", folder],
-      standardInput: .null,
-      standardOutput: .null, standardError: .write(to: errors.path))
+      environment: .inherit(updating: ["TMPDIR": folder + "/tmp"]), standardInput: .null,
+      standardOutput: .null,
+      standardError: .write(to: errors.path))
     return (try swift.wait(), errors.text)
   }
 }
