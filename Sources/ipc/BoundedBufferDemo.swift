@@ -52,7 +52,7 @@ enum BoundedBufferDemo {
       slots = parsed[Self.slotsOption] ?? slots
       guard producers * items <= Self.maxItems else {
         throw UsageError(
-          "--items: --producers × --items is \(producers * items), more than \(Self.maxItems) items in all")
+          "--producers × --items is \(producers * items), more than \(Self.maxItems) items in all")
       }
     }
 

@@ -25,10 +25,11 @@ let topHelp =
     "commands:",
   ]
   + HelpText.table(commands.map { ($0.name, $0.abstract) })
+  + [""]
+  + HelpText.wrap(
+    "Every kind of object is made with 'create', which fails if it exists unless --open-existing is given,"
+      + " and removed with 'remove' ('unlink' is accepted as another spelling).", indent: 0)
   + [
-    "",
-    "Every kind of object is made with 'create' (which fails if it exists, unless --open-existing is given)",
-    "and removed with 'remove' ('unlink' is accepted as another spelling).",
     "Run 'ipc <command> --help' for a command's subcommands and options.",
     "Exit status: 0 success, 1 failure, 2 usage error.",
   ]).joined(separator: "\n")
