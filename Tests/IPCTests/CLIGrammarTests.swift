@@ -177,7 +177,8 @@ struct CLIGrammarTests {
   @Test func aMissingRequiredOptionIsNamed() throws {
     let run = try Tools.ipc("shm", "create")
     expectUsageError(
-      run, ["shm", "create"], mentioning: "ipc shm create: missing --size N (a whole number) (see 'ipc shm create --help')")
+      run, ["shm", "create"],
+      mentioning: "ipc shm create: missing --size N (a whole number) (see 'ipc shm create --help')")
   }
 
   // MARK: help made from the declarations
@@ -206,17 +207,23 @@ struct CLIGrammarTests {
     var helps: [String: String] = [:]
     for file in files {
       let text = try String(contentsOfFile: Tools.packageRoot + "/" + file, encoding: .utf8)
+      var inBlock = false
       var inShell = false
       for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
         if line.hasPrefix("```") {
-          inShell = !inShell && (line == "```sh" || line == "```console" || line == "```shell")
+          // Shell blocks, and blocks without a language (command synopses).
+          inShell = !inBlock && ["```", "```sh", "```console", "```shell"].contains(line)
+          inBlock.toggle()
           continue
         }
         guard inShell else { continue }
         var words =
           line.split(separator: "#", maxSplits: 1).first?.split(separator: " ").map(String.init) ?? []
         while let first = words.first, first != "ipc" { words.removeFirst() }
-        guard words.count > 1, !words[1].hasPrefix("-") else { continue }
+        // Output lines ("ipc msg send: ...", an error) are not commands.
+        guard words.count > 1, !words[1].hasPrefix("-"),
+          !words.prefix(3).contains(where: { $0.hasSuffix(":") })
+        else { continue }
         let groups: Set = ["msg", "mq", "sem", "psem", "shm", "fifo"]
         var path = Array(words.prefix(2))
         if groups.contains(words[1]), words.count > 2, !words[2].hasPrefix("-") { path.append(words[2]) }
@@ -230,8 +237,9 @@ struct CLIGrammarTests {
           help = run.standardOutput
           helps[path.joined(separator: " ")] = help
         }
-        for word in words.dropFirst(path.count) where word.hasPrefix("--") || word.hasPrefix("[--") {
+        for word in words.dropFirst(path.count) {
           let option = word.drop { $0 == "[" || $0 == "(" }.prefix { $0 == "-" || $0.isLetter }
+          guard option.hasPrefix("--") else { continue }
           #expect(
             help.contains("  \(option) ") || help.contains(" \(option),"), "\(file): '\(line)': \(option)")
           checked += 1
