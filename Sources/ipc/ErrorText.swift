@@ -29,7 +29,7 @@ enum ErrorText {
         "create the FIFO first (NamedPipe.create(at:) or mkfifo)",
         "create the FIFO first (ipc fifo create \(path))"
       ),
-      ("(raise it with setMaxBytes)", "(raise it with ipc msg create --max-bytes)"),
+      ("(raise it with setMaxBytes)", "(raise it with ipc msg create --open-existing --max-bytes N)"),
       ("set when it was created (its messageSize)", "set when it was created (ipc mq create --message-size)"),
       (
         "start the reader first, or open without nonBlocking to wait for one",
@@ -38,6 +38,11 @@ enum ErrorText {
       (
         "open it with NamedPipe.open(at:), or remove it first",
         "give --open-existing to open it, or remove it first"
+      ),
+      ("(pass a larger buffer, or truncating: true to cut it)", "(give --truncate to take it cut to msgmax)"),
+      (
+        "give it a size with resize(to:) first",
+        "give it a size first (ftruncate; ipc shm create makes it with one)"
       ),
       ("open it, or remove it first", "give --open-existing to open it, or remove it first"),
       ("open it, or unlink it first", "give --open-existing to open it, or remove it first"),

@@ -373,7 +373,15 @@ struct CLIGrammarTests {
       #expect(!noReader.standardError.contains("nonBlocking"), "\(noReader.standardError)")
       #expect(noReader.standardError.contains("send without --nowait to wait for one"))
     }
-    for run in [missing, noQueue, noSemaphore, noFIFO] {
+    let small = try withQueue { queue in
+      try queue.setMaxBytes(100)
+      return try Tools.ipc("msg", "send", "--id", "\(queue.id)", String(repeating: "x", count: 200))
+    }
+    #expect(small.exitStatus == 1)
+    #expect(
+      small.standardError.contains("(raise it with ipc msg create --open-existing --max-bytes N)"),
+      "\(small.standardError)")
+    for run in [missing, noQueue, noSemaphore, noFIFO, small] {
       #expect(run.standardError.split(separator: "\n").count == 1)
       #expect(!run.standardError.contains(".create("))
     }

@@ -71,7 +71,9 @@ struct POSIXQueueCommandTests {
       try? POSIX.MessageQueue.unlink(existing)
     }
     _ = try POSIX.MessageQueue.create(existing, permissions: Permissions(rawValue: 0o600))
-    let script = "umask 077; \"$0\" mq create \(made) --mode 0660 && \"$0\" mq create \(existing) --mode 0666 --open-existing"
+    let script =
+      "umask 077; \"$0\" mq create \(made) --mode 0660"
+      + " && \"$0\" mq create \(existing) --mode 0666 --open-existing"
     let run = try SpawnedProcess.run("/bin/sh", ["-c", script, Tools.ipc])
     #expect(run.exitStatus == 0, "\(run.standardError)")
     for (name, mode) in [(made, 0o660), (existing, 0o600)] {
