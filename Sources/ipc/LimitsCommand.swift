@@ -90,7 +90,7 @@ enum LimitsCommand {
       Limit(
         family: posix, name: "rlimit_msgqueue", value: queue.bytesPerUser,
         file: "ulimit -q (RLIMIT_MSGQUEUE)",
-        meaning: "bytes of queue memory this user may hold (unlimited if null)"),
+        meaning: "bytes of queue memory this user may hold (unlimited: no limit)"),
       Limit(
         family: posix, name: "mq_prio_max", value: queue.priorityLimit, file: "fixed",
         meaning: "priorities run from 0 up to, not including, this"),
