@@ -422,5 +422,14 @@ struct CLIGrammarTests {
       let text = try onTerminal(["msg", "receive", "--id", "\(queue.id)"])
       #expect(text.standardOutput.hasPrefix("plain"), "\(text.standardOutput)")
     }
+    let name = TestNames.next()
+    let queue = try POSIX.MessageQueue.create(name)
+    defer { try? POSIX.MessageQueue.unlink(name) }
+    try queue.send([0x01, 0x02, 0xfe], priority: 0)
+    try queue.send([0x01, 0x02, 0xfe], priority: 0)
+    let hex = try onTerminal(["mq", "receive", name])
+    #expect(hex.standardOutput.contains("01 02 fe"), "\(hex.standardOutput)")
+    let raw = try onTerminal(["mq", "receive", name, "--raw"])
+    #expect(raw.standardOutputBytes.starts(with: [0x01, 0x02, 0xfe]), "\(raw.standardOutputBytes)")
   }
 }
