@@ -30,11 +30,25 @@ let package = Package(
     .executableTarget(name: "python-walkthrough", dependencies: ["IPC"], path: "Docs/Examples/walkthrough"),
     // The examples of Docs/Processes.md as one program, built and run by the tests.
     .executableTarget(name: "processes-guide", dependencies: ["IPC"], path: "Docs/Examples/processes"),
+    // Every ```swift block of README.md and Docs/*.md, compiled into one program whose
+    // complete examples the tests run (see the section "Examples in these pages" of
+    // Docs/GettingStarted.md). Warnings are off: a block's top-level values, globals
+    // in a main.swift, are locals of a function here, "never used" where they are shown.
+    .executableTarget(name: "doc-examples-generator", path: "Tests/DocExamplesGenerator"),
+    .plugin(
+      name: "DocExamplesPlugin", capability: .buildTool(), dependencies: ["doc-examples-generator"],
+      path: "Tests/DocExamplesPlugin"),
+    .executableTarget(
+      name: "doc-examples", dependencies: ["IPC"], path: "Tests/DocExamples",
+      swiftSettings: [.unsafeFlags(["-suppress-warnings"])], plugins: ["DocExamplesPlugin"]),
     // Entry points the process tests start in children of their own.
     .executableTarget(name: "ipc-test-peer", dependencies: ["IPC"], path: "Tests/ProcessPeer"),
     .testTarget(
       name: "IPCTests",
-      dependencies: ["IPC", "ipc", "ipc-bench", "ipc-test-peer", "python-walkthrough", "processes-guide"],
+      dependencies: [
+        "IPC", "ipc", "ipc-bench", "ipc-test-peer", "python-walkthrough", "processes-guide",
+        "doc-examples",
+      ],
       path: "Tests/IPCTests"
     ),
   ],

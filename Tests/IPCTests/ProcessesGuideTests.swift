@@ -3,14 +3,12 @@ import IPC  // not @testable: the guide's examples use only the public API
 import Testing
 
 /// Docs/Processes.md against its program, Docs/Examples/processes/main.swift
-/// (the `processes-guide` target): every Swift block of the guide is in the
-/// program word for word, and the program, run, goes through every example,
-/// checks each result itself and prints what the guide promises.
+/// (the `processes-guide` target): the program, run, goes through every
+/// example, checks each result itself and prints what the guide promises.
+/// That every Swift block of the guide is in the program word for word (each
+/// is marked `<!-- example: part of ... -->`) is checked by DocExamplesTests.
 @Suite("Processes guide")
 struct ProcessesGuideTests {
-  static let guide = Tools.packageRoot + "/Docs/Processes.md"
-  static let program = Tools.packageRoot + "/Docs/Examples/processes/main.swift"
-
   /// Every line the program prints, in order (pids and ids left out).
   static let expectedOutput = [
     "Entry points",
@@ -53,18 +51,6 @@ struct ProcessesGuideTests {
     "  ENOENT, EACCES, EACCES, EINVAL, EINVAL, EINVAL",
     "All examples ran as the guide says.",
   ]
-
-  @Test func everySwiftBlockOfTheGuideIsInTheProgram() throws {
-    let blocks = swiftBlocks(inMarkdownAt: Self.guide)
-    #expect(blocks.count >= 20, "found only \(blocks.count) Swift blocks in \(Self.guide)")
-    let program = try String(contentsOfFile: Self.program, encoding: .utf8)
-    for (index, block) in blocks.enumerated() {
-      #expect(
-        containsLines(of: block, in: program),
-        "Swift block \(index + 1) of Docs/Processes.md is not in Docs/Examples/processes/main.swift:\n\(block)"
-      )
-    }
-  }
 
   @Test func theProgramRunsEveryExampleAsTheGuideSays() throws {
     let output = OutputFile()

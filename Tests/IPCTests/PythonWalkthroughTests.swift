@@ -10,11 +10,12 @@ struct PythonWalkthroughTests {
   static let source = Tools.packageRoot + "/Docs/Examples/walkthrough/main.swift"
   static let program = Tools.productsDirectory + "/python-walkthrough"
 
-  /// The ```swift block that follows the page's `<!-- program: ... -->` marker.
+  /// The ```swift block that follows the page's `<!-- example: part of ... -->` marker
+  /// (DocExamplesTests checks it is in the program; this test, that it is all of it).
   private func blockOnThePage() throws -> String {
     let page = try String(contentsOfFile: Tools.packageRoot + "/Docs/PythonWalkthrough.md", encoding: .utf8)
     let marker = try #require(
-      page.range(of: "<!-- program: Docs/Examples/walkthrough/main.swift -->\n```swift\n"))
+      page.range(of: "<!-- example: part of Docs/Examples/walkthrough/main.swift -->\n```swift\n"))
     let rest = page[marker.upperBound...]
     let end = try #require(rest.range(of: "```\n"))
     return String(rest[..<end.lowerBound])
