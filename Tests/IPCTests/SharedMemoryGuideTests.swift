@@ -2,10 +2,13 @@ import Foundation
 import IPC  // not @testable: the guide's examples use only the public API
 import Testing
 
-// The examples of Docs/SharedMemory.md, run against real objects so the guide
-// stays true. Each test names the section it checks. Keys and names are unique
-// to the test (TestKeys, TestNames) and every object is removed or unlinked,
-// also when a test fails.
+// What Docs/SharedMemory.md promises, checked against real objects. The
+// guide's examples themselves are compiled and run by DocExamplesTests, which
+// only sees that they end with status 0; this suite checks the results they
+// show (values, sizes, attach counts, error texts, a ring and a bounded buffer
+// across processes), with copies of the guide's types. Each test names the
+// section it checks. Keys and names are unique to the test (TestKeys,
+// TestNames) and every object is removed or unlinked, also when a test fails.
 
 // MARK: - Types shared by the examples (copied from the guide)
 
