@@ -1,6 +1,7 @@
 import CIPCBench
 import Glibc
 import IPC
+import IPCToolSupport
 
 /// One process's side of a row. Making one (opening or adopting what it
 /// needs) happens before the clock starts; only the pattern's function is timed.
@@ -68,18 +69,32 @@ protocol Fixture: AnyObject {
     -> any MessageLoops
 }
 
-/// The `--key value` pairs a child's entry point was started with.
+/// The `--key value` pairs a child's entry point was started with, read by
+/// the tools' one parser: every name a fixture hands its child is declared here.
 struct ChildArguments {
-  var values: [String: String]
+  /// Every option a fixture or the runner gives a child.
+  static let names = [
+    "--row", "--impl", "--count", "--cpu", "--id", "--to-child", "--to-parent", "--message-size", "--segment",
+    "--set",
+  ]
+  static let options = names.map { Option<String>.text($0, valueName: "VALUE", help: "set by the parent") }
+  static let spec = CommandSpec("ipc-bench child", abstract: "a measurement's peer", options: options)
 
-  init(_ arguments: [String]) {
-    values = [:]
-    var rest = arguments[...]
-    while let key = rest.popFirst(), let value = rest.popFirst() { values[key] = value }
+  private let parsed: ParsedArguments
+
+  init(_ arguments: [String]) throws {
+    do {
+      parsed = try Self.spec.parse(arguments)
+    } catch {
+      throw BenchFailure("child: \(error.message)")
+    }
   }
 
   func string(_ key: String) throws -> String {
-    guard let value = values[key] else { throw BenchFailure("child: missing \(key)") }
+    guard let option = Self.options.first(where: { $0.declaration.name == key }), let value = parsed[option]
+    else {
+      throw BenchFailure("child: missing \(key)")
+    }
     return value
   }
 

@@ -74,7 +74,7 @@ enum Runner {
   /// (the library's lifeline), never blocked on an object nobody will touch
   /// again; a failure is printed by the library and ends it with status 1.
   static func runChild(_ context: ChildContext) throws {
-    let values = ChildArguments(context.arguments)
+    let values = try ChildArguments(context.arguments)
     let name = try values.string("--row")
     guard let row = Rows.all.first(where: { $0.name == name }), let fixtureType = row.mechanism.fixture,
       let impl = Implementation(rawValue: try values.string("--impl"))

@@ -1,21 +1,22 @@
 import CIPCBench
 import Glibc
 import IPC
+import IPCToolSupport
 
 /// ipc-bench: every mechanism through the Swift layer and through plain C, in one run.
 // A peer started by `Runner.measure` runs its part here and exits.
 EntryPoints([Runner.childEntryPoint: Runner.runChild]).runIfChild()
 
 let arguments = Array(CommandLine.arguments.dropFirst())
-if arguments.contains("--help") || arguments.contains("-h") {
-  print(Options.usage)
+if CommandSpec.wantsHelp(arguments) {
+  print(Options.spec.help)
   exit(0)
 }
 let options: Options
-switch Options.parse(arguments) {
-case .success(let parsed): options = parsed
-case .failure(let failure):
-  Report.progress("ipc-bench: \(failure.message)\n\n\(Options.usage)")
+do {
+  options = try Options.parse(arguments)
+} catch {
+  Report.progress(error.line(in: "ipc-bench"))
   exit(2)
 }
 

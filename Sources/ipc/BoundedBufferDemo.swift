@@ -1,6 +1,6 @@
-import CIPCShims  // CIPC_SEMVMX: the most a System V semaphore can hold
 import Glibc
 import IPC
+import IPCToolSupport
 
 /// `ipc demo bounded-buffer`: the classic producer/consumer problem with real
 /// processes, a System V shared memory ring and a System V semaphore set
@@ -29,33 +29,32 @@ enum BoundedBufferDemo {
     /// The most items in all: the segment holds a 4-byte count per item.
     static let maxItems = 10_000_000
 
-    /// Takes the four options, each optional; every value is checked here,
-    /// before anything is made.
-    init(_ arguments: inout Arguments) throws(UsageError) {
-      producers = try Self.take("--producers", &arguments, default: producers, 1...Self.maxProcesses)
-      consumers = try Self.take("--consumers", &arguments, default: consumers, 1...Self.maxProcesses)
-      items = try Self.take("--items", &arguments, default: items, 0...Self.maxItems)
-      // The empty semaphore starts at --slots, and no semaphore holds more than SEMVMX.
-      slots = try Self.take("--slots", &arguments, default: slots, 1...Int(CIPC_SEMVMX))
+    static let producersOption = Option<Int>.integer(
+      "--producers", 1...maxProcesses, what: "a number of processes", help: "producer processes (default 3)")
+    static let consumersOption = Option<Int>.integer(
+      "--consumers", 1...maxProcesses, what: "a number of processes", help: "consumer processes (default 2)")
+    static let itemsOption = Option<Int>.integer(
+      "--items", 0...maxItems, what: "a number of items", help: "items each producer puts (default 1000)")
+    // The empty semaphore starts at --slots, and no semaphore holds more than SEMVMX.
+    static let slotsOption = Option<Int>.integer(
+      "--slots", 1...SystemV.SemaphoreSet.Limits.maxValue, what: "a number of slots",
+      help: "slots in the ring (default 8)")
+
+    /// The options, in the order a child is given their values.
+    static let options = [producersOption, consumersOption, itemsOption, slotsOption]
+
+    /// Reads the four options, each optional; every value was checked by the
+    /// parser, the product here, before anything is made.
+    init(_ parsed: ParsedArguments) throws(UsageError) {
+      producers = parsed[Self.producersOption] ?? producers
+      consumers = parsed[Self.consumersOption] ?? consumers
+      items = parsed[Self.itemsOption] ?? items
+      slots = parsed[Self.slotsOption] ?? slots
       guard producers * items <= Self.maxItems else {
         throw UsageError(
           "--producers × --items is \(producers * items), more than \(Self.maxItems) items in all")
       }
     }
-
-    private static func take(
-      _ name: String, _ arguments: inout Arguments, default value: Int, _ range: ClosedRange<Int>
-    ) throws(UsageError) -> Int {
-      guard let given = try arguments.integer(name) else { return value }
-      guard range.contains(given) else {
-        throw UsageError(
-          "\(name) needs a number from \(range.lowerBound) to \(range.upperBound), not \(given)")
-      }
-      return given
-    }
-
-    /// The options, in the order a child is given their values.
-    private static let options = ["--producers", "--consumers", "--items", "--slots"]
 
     /// The numbers as a child is given them, after its own number.
     var childArguments: [String] { ["\(producers)", "\(consumers)", "\(items)", "\(slots)"] }
@@ -65,8 +64,8 @@ enum BoundedBufferDemo {
       guard words.count == Self.options.count else {
         throw UsageError("a child needs \(Self.options.count) numbers, not [\(words.joined(separator: " "))]")
       }
-      var options = Arguments(zip(Self.options, words).flatMap { [$0, $1] })
-      try self.init(&options)
+      let names = Self.options.map(\.declaration.name)
+      try self.init(BoundedBufferDemo.command.spec.parse(zip(names, words).flatMap { [$0, $1] }))
     }
   }
 
@@ -134,11 +133,15 @@ enum BoundedBufferDemo {
     static let consumer = "bounded-consumer"
   }
 
-  static func main(_ arguments: inout Arguments) throws {
-    let parameters = try Parameters(&arguments)
-    try arguments.finish()
-    try coordinate(parameters)
-  }
+  static let command = Command(
+    spec: CommandSpec(
+      "ipc demo bounded-buffer",
+      abstract: "the producer/consumer problem on a System V shared memory ring and semaphore set",
+      options: Parameters.options,
+      discussion: """
+        A private System V shared memory segment holds a ring of item slots; a private semaphore set holds empty (the free slots), full (the filled ones) and mutex. Each producer puts its items with P(empty) P(mutex) put V(mutex) V(full); consumers take them with P(full) P(mutex) take V(mutex) V(empty) until the last producer puts one stop item per consumer. Consumers count every item they take in the segment; the parent then checks that each was consumed exactly once (exit status 1 if not). Both objects are removed on every path, as for the walk-through.
+        """),
+    body: { parsed in try coordinate(Parameters(parsed)) })
 
   // MARK: The parent
 

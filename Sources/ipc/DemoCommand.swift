@@ -1,49 +1,38 @@
 import Glibc
 import IPC
+import IPCToolSupport
 
 /// `ipc demo`: the classic walk-through of a sender, a batch sender and a
 /// receiver sharing one message queue, done with real processes and message
 /// types instead of `terminate()`.
 enum DemoCommand {
-  static let usage = """
-    usage: ipc demo [--mechanism sysv|posix|pipe] [--interval SECONDS] [--count N]
-           ipc demo bounded-buffer [--producers N] [--consumers N] [--items N] [--slots N]
+  static let mechanism = Option<DemoMechanism>.choice(
+    "--mechanism",
+    help: "sysv: a private System V queue; the kinds of message are message types (greeting 1, batch 2,"
+      + " end 3) (default). posix: a POSIX queue named /ipc-demo-PID; the kinds are priorities (greeting 2,"
+      + " batch 1, end 0). pipe: a named pipe /tmp/ipc-demo-PID.fifo; each message is one length-prefixed"
+      + " frame led by a kind byte (G, B, E)")
+  static let interval = Option<Duration>.seconds(
+    "--interval", help: "pause between batch messages (default 0.05)")
+  static let count = Option<Int>.integer(
+    "--count", 0...Int.max, what: "a number of messages", help: "number of batch messages (default 20)")
 
-      Three child processes share one message queue (or named pipe):
-        sender        sends one JSON greeting
-        batch sender  sends N numbered text messages, --interval apart
-        receiver      prints each message as it arrives, decoding JSON where it can
-      Each sender ends with an end-of-stream message that says how many it
-      sent; the receiver stops when both have ended and checks that nothing
-      was lost. The queue is then removed and a summary printed.
-      The first process to fail stops the others; the queue is removed on
-      every path: a failure, Ctrl-C, SIGTERM, even SIGKILL to the parent
-      (its children then remove it and end).
+  static let command = Command(
+    spec: CommandSpec(
+      "ipc demo", abstract: "the classic sender / batch sender / receiver walk-through, with real processes",
+      options: [mechanism, interval, count],
+      discussion: """
+        Three child processes share one message queue (or named pipe):
+          sender        sends one JSON greeting
+          batch sender  sends N numbered text messages, --interval apart
+          receiver      prints each message as it arrives, decoding JSON where it can
+        Each sender ends with an end-of-stream message that says how many it sent; the receiver stops when both have ended and checks that nothing was lost. The queue is then removed and a summary printed.
+        The first process to fail stops the others; the queue is removed on every path: a failure, Ctrl-C, SIGTERM, even SIGKILL to the parent (its children then remove it and end).
 
-      --mechanism sysv    a private System V queue; the kinds of message are
-                          message types (greeting 1, batch 2, end 3) (default)
-      --mechanism posix   a POSIX queue named /ipc-demo-PID; the kinds are
-                          priorities (greeting 2, batch 1, end 0)
-      --mechanism pipe    a named pipe /tmp/ipc-demo-PID.fifo; each message is
-                          one length-prefixed frame led by a kind byte (G, B, E)
-      --interval SECONDS  pause between batch messages (default 0.05)
-      --count N           number of batch messages (default 20)
-
-      bounded-buffer: the producer/consumer problem. A private System V
-      shared memory segment holds a ring of item slots; a private semaphore
-      set holds empty (the free slots), full (the filled ones) and mutex.
-      Each producer puts its items with P(empty) P(mutex) put V(mutex)
-      V(full); consumers take them with P(full) P(mutex) take V(mutex)
-      V(empty) until the last producer puts one stop item per consumer.
-      Consumers count every item they take in the segment; the parent then
-      checks that each was consumed exactly once (exit status 1 if not).
-      Both objects are removed on every path, as for the walk-through.
-
-      --producers N       producer processes (default 3)
-      --consumers N       consumer processes (default 2)
-      --items N           items each producer puts (default 1000)
-      --slots N           slots in the ring (default 8)
-    """
+        \(BoundedBufferDemo.command.spec.usageLine)
+        The producer/consumer problem: see 'ipc demo bounded-buffer --help'.
+        """),
+    body: run)
 
   /// Message types: the queue routes the roles.
   enum Kind {
@@ -100,24 +89,17 @@ enum DemoCommand {
     static let receiver = "demo-receiver"
   }
 
-  static func main(_ arguments: Arguments) -> Int32 {
-    run(usage: usage, arguments) { arguments in
-      // The producer/consumer demo lives in a file of its own.
-      if arguments.words.first == "bounded-buffer" {
-        _ = arguments.subcommand()
-        try BoundedBufferDemo.main(&arguments)
-        return
-      }
-      let mechanismText = try arguments.option("--mechanism") ?? DemoMechanism.systemV.rawValue
-      guard let mechanism = DemoMechanism(rawValue: mechanismText) else {
-        throw UsageError("--mechanism needs sysv, posix or pipe, not '\(mechanismText)'")
-      }
-      let interval = try arguments.seconds("--interval") ?? .milliseconds(50)
-      let count = try arguments.integer("--count") ?? 20
-      guard count >= 0 else { throw UsageError("--count needs a number ≥ 0") }
-      try arguments.finish()
-      try coordinate(mechanism, interval: interval, count: count)
-    }
+  /// `ipc demo ...`: the walk-through, or `bounded-buffer` and its options.
+  static func main(_ words: [String]) -> Int32 {
+    // The producer/consumer demo lives in a file of its own.
+    if words.first == "bounded-buffer" { return BoundedBufferDemo.command.run(Array(words.dropFirst())) }
+    return command.run(words)
+  }
+
+  private static func run(_ parsed: ParsedArguments) throws {
+    try coordinate(
+      parsed[Self.mechanism] ?? .systemV, interval: parsed[Self.interval] ?? .milliseconds(50),
+      count: parsed[Self.count] ?? 20)
   }
 
   /// The parent: makes the queue (or pipe), starts the three processes under
@@ -296,7 +278,7 @@ final class DemoGroup {
   /// (`ipc: ...`, exit status 1), rather than as the library's generic line.
   static func entryPoint(_ body: @escaping (ChildContext) throws -> Void) -> EntryPoints.Body {
     { context in
-      let status = run(usage: "", Arguments([])) { _ in try body(context) }
+      let status = reportingErrors(path: "ipc") { try body(context) }
       if status != ExitStatus.success { exit(status) }
     }
   }

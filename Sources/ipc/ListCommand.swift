@@ -6,159 +6,248 @@ import IPCToolSupport
 /// machine: System V like `ipcs` with more columns, POSIX queues from the
 /// mqueue filesystem, POSIX named semaphores and shared memory from /dev/shm.
 enum ListCommand {
-  static let usage = """
-    usage: ipc list
-
-      List System V message queues: key, id, owner, permissions, messages,
-      bytes used and allowed, last sender and receiver pids. Reads
-      /proc/sysvipc/msg, so it shows every queue, as ipcs -q does.
-
-      Then list POSIX message queues: name, owner, permissions, messages,
-      limits and bytes queued. They are read from /dev/mqueue, where the
-      mqueue filesystem must be mounted (mount -t mqueue none /dev/mqueue).
-
-      Then list System V semaphore sets: key, id, owner, permissions, number
-      of semaphores and their values (the first 8; "-" where the set's mode
-      does not let this user read them), from /proc/sysvipc/sem as ipcs -s.
-
-      Then list POSIX named semaphores: name, owner, permissions and value,
-      from their files /dev/shm/sem.NAME.
-
-      Then list System V shared memory segments: key, id, owner, permissions,
-      size, attachments, creator and last pids, and "dest" for a segment
-      removed while still attached, from /proc/sysvipc/shm as ipcs -m.
-
-      Then list POSIX shared memory objects: name, owner, permissions and
-      size, from the other files of /dev/shm.
-    """
-
-  static func main(_ arguments: Arguments) -> Int32 {
-    run(usage: usage, arguments) { arguments in
-      try arguments.finish()
-      try listQueues()
-      listPOSIXQueues()
-      try listSemaphoreSets()
-      listPOSIXSemaphores()
-      try listSegments()
-      listPOSIXSharedMemory()
-    }
+  /// One kind of object: its filter option and how it is listed.
+  struct Kind: Sendable {
+    var flag: Flag
+    /// The section's key in the JSON output.
+    var jsonKey: String
+    var list: @Sendable () throws -> Section
   }
 
-  private static func listPOSIXQueues() {
-    guard let names = MountedQueues.names() else {
-      Output.line(
-        "------ POSIX message queues: not listed, /dev/mqueue is not mounted"
-          + " (\(MountedQueues.mountHint)) ------")
-      return
+  static let kinds: [Kind] = [
+    Kind(
+      flag: Flag(
+        "--sysv-queues", short: "-q",
+        help: "System V message queues (as ipcs -q): key, id, owner, permissions, messages, bytes used and"
+          + " allowed, last sender and receiver pids, from /proc/sysvipc/msg"),
+      jsonKey: "sysv_queues", list: systemVQueues),
+    Kind(
+      flag: Flag(
+        "--posix-queues",
+        help: "POSIX message queues: name, owner, permissions, messages, limits and bytes queued, from"
+          + " /dev/mqueue (mount -t mqueue none /dev/mqueue)"),
+      jsonKey: "posix_queues", list: posixQueues),
+    Kind(
+      flag: Flag(
+        "--sysv-semaphores", short: "-s",
+        help: "System V semaphore sets (as ipcs -s): key, id, owner, permissions, number of semaphores and"
+          + " their values (the first 8; '-' where this user may not read them), from /proc/sysvipc/sem"),
+      jsonKey: "sysv_semaphores", list: systemVSemaphoreSets),
+    Kind(
+      flag: Flag(
+        "--posix-semaphores",
+        help: "POSIX named semaphores: name, owner, permissions and value, from /dev/shm/sem.NAME"),
+      jsonKey: "posix_semaphores", list: posixSemaphores),
+    Kind(
+      flag: Flag(
+        "--sysv-shm", short: "-m",
+        help: "System V shared memory segments (as ipcs -m): key, id, owner, permissions, size, attachments,"
+          + " creator and last pids, 'dest' if removed while attached, from /proc/sysvipc/shm"),
+      jsonKey: "sysv_shm", list: systemVSegments),
+    Kind(
+      flag: Flag(
+        "--posix-shm", help: "POSIX shared memory objects: name, owner, permissions and size, from /dev/shm"),
+      jsonKey: "posix_shm", list: posixSharedMemory),
+  ]
+
+  static let command = Command(
+    spec: CommandSpec(
+      "ipc list", abstract: "list queues, semaphores and shared memory, System V (like ipcs) and POSIX",
+      options: kinds.map(\.flag) + [CommonOptions.json],
+      discussion: """
+        Without a kind option every kind is listed; kind options combine (ipc list -q -s, or -qs). With --json the output is one JSON object with a key per kind listed (sysv_queues, posix_queues, sysv_semaphores, posix_semaphores, sysv_shm, posix_shm), each an array of objects (null when the kind cannot be read), numbers as numbers.
+        Exit status: 0 success, 1 failure (/proc not mounted), 2 usage error.
+        """),
+    body: run)
+
+  private static func run(_ parsed: ParsedArguments) throws {
+    let chosen = kinds.filter { parsed[$0.flag] }
+    let listed = chosen.isEmpty ? kinds : chosen
+    var members: [(String, JSONValue)] = []
+    for kind in listed {
+      let section = try kind.list()
+      if parsed[CommonOptions.json] {
+        members.append((kind.jsonKey, section.json))
+      } else {
+        section.lines.forEach(Output.line)
+      }
     }
-    Output.line("------ POSIX message queues (\(names.count)) ------")
-    var table = [["NAME", "OWNER", "PERMS", "MESSAGES", "MAX-MESSAGES", "MESSAGE-SIZE", "BYTES"]]
+    if parsed[CommonOptions.json] { Output.line(JSONValue.object(members).rendered()) }
+  }
+
+  private static func posixQueues() -> Section {
+    let title = "POSIX message queues"
+    let columns = ["NAME", "OWNER", "PERMS", "MESSAGES", "MAX-MESSAGES", "MESSAGE-SIZE", "BYTES"]
+    guard let names = MountedQueues.names() else {
+      return Section(
+        title: title, columns: columns, rows: [],
+        unavailable: "/dev/mqueue is not mounted (\(MountedQueues.mountHint))")
+    }
+    var rows: [[Cell]] = []
     for name in names {
       var info = stat()
       let found = stat(MountedQueues.directory + name, &info) == 0
       // The limits need mq_getattr, which needs read permission on the queue.
       let attributes = try? POSIX.MessageQueue.open(name, access: .readOnly).attributes()
-      table.append([
-        name, found ? MessageCommand.userName(info.st_uid) : "?",
-        found ? Permissions(rawValue: info.st_mode & 0o777).octal : "?",
-        attributes.map { "\($0.currentMessages)" } ?? "-",
-        attributes.map { "\($0.maxMessages)" } ?? "-",
-        attributes.map { "\($0.messageSize)" } ?? "-",
-        MountedQueues.state(of: name)?["QSIZE"] ?? "?",
+      rows.append([
+        .text(name), found ? .text(MessageCommand.userName(info.st_uid)) : .unknown,
+        found ? .text(Permissions(rawValue: info.st_mode & 0o777).octal) : .unknown,
+        attributes.map { .number($0.currentMessages) } ?? .unreadable,
+        attributes.map { .number($0.maxMessages) } ?? .unreadable,
+        attributes.map { .number($0.messageSize) } ?? .unreadable,
+        Cell(parsing: MountedQueues.state(of: name)?["QSIZE"]),
       ])
     }
-    TextTable.lines(table).forEach(Output.line)
+    return Section(title: title, columns: columns, rows: rows)
   }
 
-  private static func listQueues() throws {
+  private static func systemVQueues() throws -> Section {
     let rows = try ProcTable(path: "/proc/sysvipc/msg").rows
-    Output.line("------ System V message queues (\(rows.count)) ------")
-    let header = ["KEY", "ID", "OWNER", "PERMS", "MESSAGES", "BYTES", "MAX-BYTES", "LSPID", "LRPID"]
-    var table = [header]
+    let columns = ["KEY", "ID", "OWNER", "PERMS", "MESSAGES", "BYTES", "MAX-BYTES", "LSPID", "LRPID"]
+    var cells: [[Cell]] = []
     for row in rows {
       guard let id = Int32(row["msqid"] ?? "") else { continue }
       // msg_qbytes is not in /proc; ask the kernel, which may refuse without read permission.
-      let maxBytes = (try? SystemV.MessageQueue.open(id: id).stat().maxBytes).map { "\($0)" } ?? "-"
-      table.append([
-        row.key, "\(id)", row.owner, row.permissions, row["qnum"] ?? "?", row["cbytes"] ?? "?", maxBytes,
-        row["lspid"] ?? "?", row["lrpid"] ?? "?",
+      let maxBytes = (try? SystemV.MessageQueue.open(id: id).stat().maxBytes).map(Cell.number) ?? .unreadable
+      cells.append([
+        .text(row.key), .number(Int(id)), .text(row.owner), .text(row.permissions),
+        Cell(parsing: row["qnum"]),
+        Cell(parsing: row["cbytes"]), maxBytes, Cell(parsing: row["lspid"]), Cell(parsing: row["lrpid"]),
       ])
     }
-    TextTable.lines(table).forEach(Output.line)
+    return Section(title: "System V message queues", columns: columns, rows: cells)
   }
 }
 
 extension ListCommand {
-  /// How many values of a set `ipc list` shows before "…".
+  /// How many values of a set the table shows before "…" (JSON has them all).
   static let shownValues = 8
 
-  private static func listSemaphoreSets() throws {
+  private static func systemVSemaphoreSets() throws -> Section {
     let rows = try ProcTable(path: "/proc/sysvipc/sem").rows
-    Output.line("------ System V semaphore sets (\(rows.count)) ------")
-    var table = [["KEY", "ID", "OWNER", "PERMS", "NSEMS", "VALUES"]]
+    var cells: [[Cell]] = []
     for row in rows {
       guard let id = Int32(row["semid"] ?? "") else { continue }
       // Values need semctl(GETALL), which needs read permission on the set.
       let values = try? SystemV.SemaphoreSet.open(id: id).values()
-      let shown = values.map { values in
-        values.prefix(shownValues).map { "\($0)" }.joined(separator: ",")
-          + (values.count > shownValues ? ",…" : "")
-      }
-      table.append([
-        row.key, "\(id)", row.owner, row.permissions, row["nsems"] ?? "?", shown ?? "-",
+      cells.append([
+        .text(row.key), .number(Int(id)), .text(row.owner), .text(row.permissions),
+        Cell(parsing: row["nsems"]),
+        values.map { .numbers($0, shown: shownValues) } ?? .unreadable,
       ])
     }
-    TextTable.lines(table).forEach(Output.line)
+    return Section(
+      title: "System V semaphore sets", columns: ["KEY", "ID", "OWNER", "PERMS", "NSEMS", "VALUES"],
+      rows: cells)
   }
 
-  private static func listPOSIXSemaphores() {
+  private static func posixSemaphores() -> Section {
     // sem_open needs read and write permission on the file, and the
     // library refuses a file too short to be a semaphore.
-    listFiles(.semaphores, title: "POSIX semaphores", column: "VALUE") { entry in
-      (try? POSIX.Semaphore.open(entry.name).value()).map { "\($0)" } ?? "-"
+    files(.semaphores, title: "POSIX semaphores", column: "VALUE") { entry in
+      (try? POSIX.Semaphore.open(entry.name).value()).map(Cell.number) ?? .unreadable
     }
   }
 
   /// The objects of `kind` in /dev/shm: name, owner, permissions, and
   /// `column` as `value` gives it.
-  private static func listFiles(
-    _ kind: ShmFiles.Kind, title: String, column: String, _ value: (ShmFiles.Entry) -> String
-  ) {
+  private static func files(
+    _ kind: ShmFiles.Kind, title: String, column: String, _ value: (ShmFiles.Entry) -> Cell
+  ) -> Section {
+    let columns = ["NAME", "OWNER", "PERMS", column]
     guard let entries = ShmFiles.entries(kind) else {
-      Output.line(
-        "------ \(title): not listed, cannot read \(ShmFiles.directory):"
-          + " \(String(cString: strerror(errno))) ------")
-      return
+      return Section(
+        title: title, columns: columns, rows: [],
+        unavailable: "cannot read \(ShmFiles.directory): \(String(cString: strerror(errno)))")
     }
-    Output.line("------ \(title) (\(entries.count)) ------")
-    var table = [["NAME", "OWNER", "PERMS", column]]
-    for entry in entries {
-      table.append([
-        entry.name, MessageCommand.userName(entry.info.st_uid),
-        Permissions(rawValue: entry.info.st_mode & 0o777).octal, value(entry),
+    let rows = entries.map { entry -> [Cell] in
+      [
+        .text(entry.name), .text(MessageCommand.userName(entry.info.st_uid)),
+        .text(Permissions(rawValue: entry.info.st_mode & 0o777).octal), value(entry),
+      ]
+    }
+    return Section(title: title, columns: columns, rows: rows)
+  }
+
+  private static func systemVSegments() throws -> Section {
+    let rows = try ProcTable(path: "/proc/sysvipc/shm").rows
+    var cells: [[Cell]] = []
+    for row in rows {
+      guard let id = Int32(row["shmid"] ?? "") else { continue }
+      cells.append([
+        .text(row.key), .number(Int(id)), .text(row.owner), .text(row.permissions),
+        Cell(parsing: row["size"]),
+        Cell(parsing: row["nattch"]), Cell(parsing: row["cpid"]), Cell(parsing: row["lpid"]),
+        .text(row.mode & UInt32(SHM_DEST) != 0 ? "dest" : ""),
       ])
     }
-    TextTable.lines(table).forEach(Output.line)
+    return Section(
+      title: "System V shared memory segments",
+      columns: ["KEY", "ID", "OWNER", "PERMS", "SIZE", "ATTACHED", "CPID", "LPID", "STATUS"], rows: cells)
+  }
+
+  private static func posixSharedMemory() -> Section {
+    files(.sharedMemory, title: "POSIX shared memory", column: "SIZE") { .number(Int($0.info.st_size)) }
   }
 }
 
-extension ListCommand {
-  private static func listSegments() throws {
-    let rows = try ProcTable(path: "/proc/sysvipc/shm").rows
-    Output.line("------ System V shared memory segments (\(rows.count)) ------")
-    var table = [["KEY", "ID", "OWNER", "PERMS", "SIZE", "ATTACHED", "CPID", "LPID", "STATUS"]]
-    for row in rows {
-      guard let id = Int32(row["shmid"] ?? "") else { continue }
-      table.append([
-        row.key, "\(id)", row.owner, row.permissions, row["size"] ?? "?", row["nattch"] ?? "?",
-        row["cpid"] ?? "?", row["lpid"] ?? "?", row.mode & UInt32(SHM_DEST) != 0 ? "dest" : "",
-      ])
-    }
-    TextTable.lines(table).forEach(Output.line)
+/// One cell of `ipc list`: a table shows it as text, JSON as its own type.
+enum Cell {
+  case text(String)
+  case number(Int)
+  /// A semaphore set's values: the table shows the first `shown`.
+  case numbers([Int], shown: Int)
+  /// The kernel did not let this user read it: "-" in the table, null in JSON.
+  case unreadable
+  /// A field /proc did not give: "?" in the table, null in JSON.
+  case unknown
+
+  /// A /proc field as a number, or ``unknown``.
+  init(parsing text: String?) {
+    self = text.flatMap { Int($0) }.map(Cell.number) ?? .unknown
   }
 
-  private static func listPOSIXSharedMemory() {
-    listFiles(.sharedMemory, title: "POSIX shared memory", column: "SIZE") { "\($0.info.st_size)" }
+  var text: String {
+    switch self {
+    case .text(let text): text
+    case .number(let value): "\(value)"
+    case .numbers(let values, let shown):
+      values.prefix(shown).map { "\($0)" }.joined(separator: ",") + (values.count > shown ? ",…" : "")
+    case .unreadable: "-"
+    case .unknown: "?"
+    }
+  }
+
+  var json: JSONValue {
+    switch self {
+    case .text(let text): .string(text)
+    case .number(let value): .number(value)
+    case .numbers(let values, _): .array(values.map(JSONValue.number))
+    case .unreadable, .unknown: .null
+    }
+  }
+}
+
+/// One kind of object as `ipc list` shows it: a titled table, or JSON objects.
+struct Section {
+  var title: String
+  var columns: [String]
+  var rows: [[Cell]]
+  /// Why the kind could not be listed, if it could not.
+  var unavailable: String?
+
+  /// The title line and the table.
+  var lines: [String] {
+    if let unavailable { return ["------ \(title): not listed, \(unavailable) ------"] }
+    return ["------ \(title) (\(rows.count)) ------"]
+      + TextTable.lines([columns] + rows.map { $0.map(\.text) })
+  }
+
+  /// An array of objects keyed by the column names in snake case; null if unavailable.
+  var json: JSONValue {
+    guard unavailable == nil else { return .null }
+    let keys = columns.map { $0.lowercased().replacing("-", with: "_") }
+    return .array(rows.map { row in .object(Array(zip(keys, row.map(\.json)))) })
   }
 }
 

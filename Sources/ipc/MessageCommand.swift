@@ -4,52 +4,82 @@ import IPCToolSupport
 
 /// `ipc msg ...`: System V message queues.
 enum MessageCommand {
-  static let usage = """
-    usage: ipc msg <subcommand> [options]
+  private typealias Options = CommonOptions
 
-      create  [--key K | --path P --project N] [--mode 0600] [--max-bytes N] [--exclusive]
-              make a queue (IPC_PRIVATE without a key) and print its id; without
-              --exclusive an existing queue for the key is opened instead
-      send    QUEUE [--type N] [--nowait | --timeout S] TEXT
-              send TEXT as one message of type N (default 1)
-      receive QUEUE [--type N | --up-to N | --except N] [--nowait | --timeout S]
-              [--truncate] [--show-type]
-              print the body of the oldest matching message (with --show-type:
-              the type, a tab, the body)
-      peek    QUEUE [--index N] [--show-type]
-              print the message at position N (0 = oldest) without removing it
-      stat    QUEUE      print the queue's state
-      remove  QUEUE      remove the queue
+  static let type = Option<Int>.integer(
+    "--type", 1...Int.max, what: "a message type", help: "the message type (default 1)")
+  static let upTo = Option<Int>.integer(
+    "--up-to", 1...Int.max, what: "a message type", help: "take the oldest message of the lowest type up to N"
+  )
+  static let except = Option<Int>.integer(
+    "--except", 1...Int.max, what: "a message type", help: "take the oldest message of any type but N")
+  static let maxBytes = Option<Int>.integer(
+    "--max-bytes", 1...Int.max, what: "a number of bytes",
+    help: "the most bytes the queue holds (msg_qbytes; above msgmnb needs CAP_SYS_RESOURCE)")
+  static let exclusive = Flag(
+    "--exclusive", help: "fail if the queue exists: the default, accepted for old scripts")
+  static let truncate = Flag(
+    "--truncate", help: "take a message longer than msgmax too, cut to msgmax bytes (MSG_NOERROR)")
+  static let showType = Flag("--show-type", help: "print the type and a tab before the body")
+  static let index = Option<Int>.integer(
+    "--index", 0...Int.max, what: "a position (0 is the oldest)",
+    help: "the position of the message, 0 the oldest")
 
-    QUEUE is --key K, --id I, or --path P --project N (ftok). K is decimal or
-    0x-hex. Exit status: 0 success, 1 failure (no message with --nowait or after
-    --timeout, too big, removed, ...), 2 usage error.
+  static let discussion = """
+    A queue is named by --key K, --id I, or --path P --project N (ftok). K is decimal or 0x-hex.
+    Exit status: 0 success, 1 failure (no message with --nowait or after --timeout, too big, removed, ...), 2 usage error.
     """
 
-  static func main(_ arguments: Arguments) -> Int32 {
-    runSubcommand(
-      "msg", usage: usage, arguments,
-      [
-        "create": create,
-        "send": send,
-        "receive": receive,
-        "peek": peek,
-        "stat": stat,
-        "remove": remove,
-      ])
-  }
+  static let group = CommandGroup(
+    path: "ipc msg", abstract: "System V message queues: messages routed by a type.",
+    discussion: discussion,
+    commands: [
+      Command(
+        spec: CommandSpec(
+          "ipc msg create",
+          abstract: "make a queue and print its id (IPC_PRIVATE without a key); fails if the key has one",
+          options: Options.keyName + [Options.mode, maxBytes, Options.openExisting, exclusive],
+          exclusive: [[Options.openExisting, exclusive]], discussion: discussion),
+        body: create),
+      Command(
+        spec: CommandSpec(
+          "ipc msg send", abstract: "send TEXT as one message of type N (default 1)",
+          options: Options.systemVName + [type, Options.nowait, Options.timeout],
+          positionals: [Positional("TEXT", help: "the message body, sent as its UTF-8 bytes")],
+          exclusive: [[Options.nowait, Options.timeout]], discussion: discussion),
+        body: send),
+      Command(
+        spec: CommandSpec(
+          "ipc msg receive",
+          abstract: "take the oldest matching message and print its body (and a newline)",
+          options: Options.systemVName + [
+            type.help("take the oldest message of type N"), upTo, except, Options.nowait, Options.timeout,
+            truncate, showType, Options.raw,
+          ],
+          exclusive: [[type, upTo, except], [Options.nowait, Options.timeout]], discussion: discussion),
+        body: receive),
+      Command(
+        spec: CommandSpec(
+          "ipc msg peek", abstract: "print the message at position N (0 = oldest) without removing it",
+          options: Options.systemVName + [index, showType, Options.raw], discussion: discussion),
+        body: peek),
+      Command(
+        spec: CommandSpec(
+          "ipc msg stat", abstract: "print the queue's state", options: Options.systemVName,
+          discussion: discussion),
+        body: stat),
+      Command(
+        spec: CommandSpec(
+          "ipc msg remove", abstract: "remove the queue; waiting processes fail (EIDRM)",
+          options: Options.systemVName, discussion: discussion),
+        body: remove),
+    ])
 
-  private static func create(_ arguments: inout Arguments) throws {
-    let keyName = try keyOption(&arguments)
-    let permissions = try permissionsOption(&arguments)
-    let maxBytes = try arguments.integer("--max-bytes")
-    if let maxBytes, maxBytes < 1 { throw UsageError("--max-bytes needs a number ≥ 1") }
-    let exclusive = arguments.flag("--exclusive")
-    try arguments.finish()
+  private static func create(_ parsed: ParsedArguments) throws {
+    let keyName = try KeyName.parse(parsed)
     let key = try keyName?.resolve() ?? .private
-    // Try to make it first, so this command knows whether the queue is its own.
-    // (A Result, not do/catch-where: that form crashes the Swift 6.3.1 compiler
-    // with typed throws.)
+    let permissions = parsed[Options.mode] ?? .ownerReadWrite
+    // Made here or opened: only a queue this command made is removed when the limit cannot be set.
     let queue: SystemV.MessageQueue
     var created = true
     switch Result(catching: { () throws(IPCError) in
@@ -57,13 +87,14 @@ enum MessageCommand {
     }) {
     case .success(let made):
       queue = made
-    case .failure(let error) where error.code == .exists && !exclusive:
+    // (A Result, not do/catch-where: that form crashes the Swift 6.3.1 compiler with typed throws.)
+    case .failure(let error) where error.code == .exists && parsed[Options.openExisting]:
       queue = try SystemV.MessageQueue.open(key: key)
       created = false
     case .failure(let error):
       throw error
     }
-    if let maxBytes {
+    if let maxBytes = parsed[Self.maxBytes] {
       do {
         try queue.setMaxBytes(maxBytes)
       } catch {
@@ -75,16 +106,13 @@ enum MessageCommand {
     Output.line("\(queue.id)")
   }
 
-  private static func send(_ arguments: inout Arguments) throws {
-    let name = try SystemVName.parse(&arguments, kind: "queue")
-    let type = try arguments.integer("--type") ?? 1
-    guard type >= 1 else { throw UsageError("--type needs a message type ≥ 1, not \(type)") }
-    let wait = try arguments.wait()
-    let text = try arguments.positionals(min: 1, max: 1, names: "TEXT")[0]
+  private static func send(_ parsed: ParsedArguments) throws {
+    let name = try SystemVName.parse(parsed, kind: "queue")
+    let type = parsed[Self.type] ?? 1
     let queue = try name.openQueue()
-    let bytes = Array(text.utf8)
+    let bytes = Array(parsed.positionals[0].utf8)
     let sent: Bool
-    switch wait {
+    switch Wait(parsed) {
     case .asLongAsNeeded:
       try queue.send(bytes, type: type)
       sent = true
@@ -94,16 +122,16 @@ enum MessageCommand {
     if !sent { throw CommandFailure("\(queue) is full; nothing was sent (see ipc msg stat)") }
   }
 
-  private static func receive(_ arguments: inout Arguments) throws {
-    let name = try SystemVName.parse(&arguments, kind: "queue")
-    let selector = try selectorOptions(&arguments)
-    let wait = try arguments.wait()
-    let truncating = arguments.flag("--truncate")
-    let showType = arguments.flag("--show-type")
-    try arguments.finish()
+  private static func receive(_ parsed: ParsedArguments) throws {
+    let name = try SystemVName.parse(parsed, kind: "queue")
+    let selector: SystemV.MessageQueue.Selector =
+      if let value = parsed[Self.type] { .type(value) } else if let value = parsed[Self.upTo] {
+        .upTo(value)
+      } else if let value = parsed[Self.except] { .except(value) } else { .any }
+    let truncating = parsed[Self.truncate]
     let queue = try name.openQueue()
     let message: SystemV.Message? =
-      switch wait {
+      switch Wait(parsed) {
       case .asLongAsNeeded: try queue.receive(selector, truncating: truncating)
       case .no: try queue.tryReceive(selector, truncating: truncating)
       case .upTo(let timeout): try queue.receive(selector, timeout: timeout, truncating: truncating)
@@ -111,30 +139,26 @@ enum MessageCommand {
     guard let message else {
       throw CommandFailure("no message of \(selector) in \(queue)")
     }
-    try show(message, showType: showType)
+    try show(message, parsed)
   }
 
-  private static func peek(_ arguments: inout Arguments) throws {
-    let name = try SystemVName.parse(&arguments, kind: "queue")
-    let index = try arguments.integer("--index") ?? 0
-    guard index >= 0 else { throw UsageError("--index needs a position ≥ 0 (0 is the oldest)") }
-    let showType = arguments.flag("--show-type")
-    try arguments.finish()
+  private static func peek(_ parsed: ParsedArguments) throws {
+    let name = try SystemVName.parse(parsed, kind: "queue")
+    let index = parsed[Self.index] ?? 0
     let queue = try name.openQueue()
     guard let message = try queue.peek(at: index) else {
       throw CommandFailure("\(queue) holds no message at index \(index)")
     }
-    try show(message, showType: showType)
+    try show(message, parsed)
   }
 
-  private static func show(_ message: SystemV.Message, showType: Bool) throws {
-    try Output.message(message.bytes, label: showType ? "\(message.type)" : nil)
+  private static func show(_ message: SystemV.Message, _ parsed: ParsedArguments) throws {
+    try Output.message(
+      message.bytes, label: parsed[Self.showType] ? "\(message.type)" : nil, raw: parsed[Options.raw])
   }
 
-  private static func stat(_ arguments: inout Arguments) throws {
-    let name = try SystemVName.parse(&arguments, kind: "queue")
-    try arguments.finish()
-    let queue = try name.openQueue()
+  private static func stat(_ parsed: ParsedArguments) throws {
+    let queue = try SystemVName.parse(parsed, kind: "queue").openQueue()
     let status = try queue.stat()
     let rows: [(String, String)] = [
       ("id", "\(queue.id)"),
@@ -156,64 +180,8 @@ enum MessageCommand {
     return "pid \(pid) at \(Clock.format(time))"
   }
 
-  private static func remove(_ arguments: inout Arguments) throws {
-    let name = try SystemVName.parse(&arguments, kind: "queue")
-    try arguments.finish()
-    let queue = try name.openQueue()
-    try queue.remove()
-  }
-
-  // MARK: Options shared by the subcommands
-
-  /// The key given by `--key K` or `--path P --project N`, if any.
-  static func keyOption(_ arguments: inout Arguments) throws -> KeyName? {
-    let keyText = try arguments.option("--key")
-    let path = try arguments.option("--path")
-    let project = try arguments.integer("--project")
-    if let keyText {
-      guard path == nil, project == nil else {
-        throw UsageError("give either --key or --path/--project, not both")
-      }
-      guard let key = SystemV.Key(parsing: keyText) else {
-        throw UsageError("--key needs a decimal or 0x-hex number, not '\(keyText)'")
-      }
-      return .key(key)
-    }
-    if let path {
-      guard let project, (1...255).contains(project) else {
-        throw UsageError("--path needs --project N with N from 1 to 255")
-      }
-      return .file(path, project)
-    }
-    if project != nil { throw UsageError("--project needs --path P") }
-    return nil
-  }
-
-  static func permissionsOption(_ arguments: inout Arguments) throws -> Permissions {
-    guard let text = try arguments.option("--mode") else { return .ownerReadWrite }
-    guard let permissions = Permissions(octal: text) else {
-      throw UsageError("--mode needs octal permissions such as 0600, not '\(text)'")
-    }
-    return permissions
-  }
-
-  private static func selectorOptions(_ arguments: inout Arguments) throws
-    -> SystemV.MessageQueue.Selector
-  {
-    let choices: [(String, (Int) -> SystemV.MessageQueue.Selector)] = [
-      ("--type", { .type($0) }), ("--up-to", { .upTo($0) }), ("--except", { .except($0) }),
-    ]
-    var selector = SystemV.MessageQueue.Selector.any
-    var given = 0
-    for (name, make) in choices {
-      if let value = try arguments.integer(name) {
-        guard value >= 1 else { throw UsageError("\(name) needs a message type ≥ 1, not \(value)") }
-        selector = make(value)
-        given += 1
-      }
-    }
-    if given > 1 { throw UsageError("give at most one of --type, --up-to, --except") }
-    return selector
+  private static func remove(_ parsed: ParsedArguments) throws {
+    try SystemVName.parse(parsed, kind: "queue").openQueue().remove()
   }
 
   static func userName(_ uid: UInt32) -> String {
@@ -232,18 +200,5 @@ enum Clock {
     var buffer = [CChar](repeating: 0, count: 64)
     let count = strftime(&buffer, buffer.count, "%Y-%m-%d %H:%M:%S %Z", &parts)
     return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-  }
-}
-
-/// A key as given on the command line; `ftok` runs only when it is resolved.
-enum KeyName {
-  case key(SystemV.Key)
-  case file(String, Int)
-
-  func resolve() throws(IPCError) -> SystemV.Key {
-    switch self {
-    case .key(let key): key
-    case .file(let path, let project): try SystemV.Key(path: path, projectID: project)
-    }
   }
 }

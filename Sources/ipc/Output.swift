@@ -13,14 +13,40 @@ enum Output {
   }
 
   /// Writes a received message's bytes and a newline, after `label` and a tab
-  /// if given; a failed write is an error that says the message was consumed.
-  static func message(_ bytes: [UInt8], label: String?) throws {
+  /// if given; binary bytes bound for a terminal are shown as hex unless
+  /// `raw`. A failed write is an error that says the message was consumed.
+  static func message(_ bytes: [UInt8], label: String?, raw: Bool) throws {
     let prefix = label.map { Array("\($0)\t".utf8) } ?? []
-    guard Output.bytes(prefix + bytes + [UInt8(ascii: "\n")]) else {
+    let shown: [UInt8]
+    if showsAsHex(bytes, raw: raw) {
+      shown =
+        prefix
+        + Array(
+          ("(\(bytes.count) bytes of binary shown as hex; --raw writes them as they are)\n"
+            + HexDump.lines(bytes, startingAt: 0).joined(separator: "\n")).utf8)
+    } else {
+      shown = prefix + bytes
+    }
+    guard Output.bytes(shown + [UInt8(ascii: "\n")]) else {
       throw CommandFailure(
         "a message was taken from the queue but could not be written to standard output: "
           + String(cString: strerror(errno)))
     }
+  }
+
+  /// Whether standard output is a terminal: binary written there is shown as hex.
+  static let isTerminal = isatty(STDOUT_FILENO) == 1
+
+  /// Whether `bytes` are shown as hex: binary bound for a terminal, unless `raw`.
+  static func showsAsHex(_ bytes: [UInt8], raw: Bool) -> Bool {
+    !raw && isTerminal && !isText(bytes)
+  }
+
+  /// Whether `bytes` are text a terminal shows as it is: valid UTF-8 without
+  /// control characters other than tab, newline and carriage return.
+  static func isText(_ bytes: [UInt8]) -> Bool {
+    let controls = bytes.contains { ($0 < 0x20 && $0 != 0x09 && $0 != 0x0a && $0 != 0x0d) || $0 == 0x7f }
+    return !controls && String(validating: bytes, as: UTF8.self) != nil
   }
 
   static func write(_ text: String, to fd: Int32) {
@@ -53,50 +79,4 @@ enum ExitStatus {
 struct CommandFailure: Error {
   var message: String
   init(_ message: String) { self.message = message }
-}
-
-/// Runs one command: prints `usage` for `--help`, otherwise runs `body` and
-/// turns its errors into a message and an exit status.
-func run(usage: String, _ arguments: Arguments, _ body: (inout Arguments) throws -> Void) -> Int32 {
-  var arguments = arguments
-  if arguments.wantsHelp {
-    Output.line(usage)
-    return ExitStatus.success
-  }
-  do {
-    try body(&arguments)
-    return ExitStatus.success
-  } catch let error as UsageError {
-    Output.error("ipc: \(error.message)\n\n\(usage)")
-    return ExitStatus.usage
-  } catch let error as IPCError {
-    Output.error("ipc: \(error)")
-    return ExitStatus.failure
-  } catch let error as CommandFailure {
-    Output.error("ipc: \(error.message)")
-    return ExitStatus.failure
-  } catch {
-    Output.error("ipc: \(error)")
-    return ExitStatus.failure
-  }
-}
-
-/// Runs a command group such as `ipc msg`: takes the subcommand word and calls
-/// its handler. No subcommand is a usage error; `--help` prints `usage`.
-func runSubcommand(
-  _ group: String, usage: String, _ arguments: Arguments,
-  _ handlers: [String: (inout Arguments) throws -> Void]
-) -> Int32 {
-  var arguments = arguments
-  let subcommand = arguments.subcommand()
-  if subcommand == nil && !arguments.wantsHelp {
-    Output.error(usage)
-    return ExitStatus.usage
-  }
-  return run(usage: usage, arguments) { arguments in
-    guard let handler = handlers[subcommand ?? ""] else {
-      throw UsageError("unknown \(group) subcommand '\(subcommand ?? "")'")
-    }
-    try handler(&arguments)
-  }
 }

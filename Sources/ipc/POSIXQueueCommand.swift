@@ -4,65 +4,80 @@ import IPCToolSupport
 
 /// `ipc mq ...`: POSIX message queues.
 enum POSIXQueueCommand {
-  static let usage = """
-    usage: ipc mq <subcommand> NAME [options]
+  private typealias Options = CommonOptions
 
-      create  NAME [--max-messages N] [--message-size N] [--mode 0600] [--exclusive]
-              make a queue (limits default to /proc/sys/fs/mqueue/msg_default and
-              msgsize_default); without --exclusive an existing queue is kept
-      send    NAME [--priority P] [--nowait | --timeout S] TEXT
-              send TEXT as one message of priority P (0 ..< 32768, default 0)
-      receive NAME [--nowait | --timeout S] [--show-priority]
-              print the highest-priority, oldest message (with --show-priority:
-              the priority, a tab, the body)
-      stat    NAME       print the queue's limits, message count and owner
-      unlink  NAME       remove the name; processes that have it open keep it
+  static let maxMessages = Option<Int>.integer(
+    "--max-messages", 1...Int.max, what: "a number of messages",
+    help: "the most messages it holds (default /proc/sys/fs/mqueue/msg_default)")
+  static let messageSize = Option<Int>.integer(
+    "--message-size", 1...Int.max, what: "a number of bytes",
+    help: "the largest message (default /proc/sys/fs/mqueue/msgsize_default)")
+  static let exclusive = Flag(
+    "--exclusive", help: "fail if the queue exists: the default, accepted for old scripts")
+  static let priority = Option<Int>.integer(
+    "--priority", 0...Int.max, what: "a priority",
+    help: "the priority, below MQ_PRIO_MAX (32768); higher ones are received first (default 0)")
+  static let showPriority = Flag("--show-priority", help: "print the priority and a tab before the body")
+  static let name = Positional(
+    "NAME", help: "the queue's name: '/' and 1 to 255 bytes without '/', such as /orders")
 
-    NAME is '/' followed by 1 to 255 bytes without '/', such as /orders.
-    Exit status: 0 success, 1 failure (empty with --nowait or after --timeout,
-    full, too long, ...), 2 usage error.
+  static let discussion = """
+    Exit status: 0 success, 1 failure (empty with --nowait or after --timeout, full, too long, no such queue, ...), 2 usage error.
     """
 
-  static func main(_ arguments: Arguments) -> Int32 {
-    runSubcommand(
-      "mq", usage: usage, arguments,
-      [
-        "create": create,
-        "send": send,
-        "receive": receive,
-        "stat": stat,
-        "unlink": unlink,
-      ])
-  }
+  static let group = CommandGroup(
+    path: "ipc mq", abstract: "POSIX message queues: named, with priorities.", discussion: discussion,
+    commands: [
+      Command(
+        spec: CommandSpec(
+          "ipc mq create", abstract: "make a queue; fails if the name is taken",
+          options: [maxMessages, messageSize, Options.mode, Options.openExisting, exclusive],
+          positionals: [name],
+          exclusive: [[Options.openExisting, exclusive]], discussion: discussion),
+        body: create),
+      Command(
+        spec: CommandSpec(
+          "ipc mq send", abstract: "send TEXT as one message of priority P",
+          options: [priority, Options.nowait, Options.timeout],
+          positionals: [name, Positional("TEXT", help: "the message body, sent as its UTF-8 bytes")],
+          exclusive: [[Options.nowait, Options.timeout]], discussion: discussion),
+        body: send),
+      Command(
+        spec: CommandSpec(
+          "ipc mq receive", abstract: "take the highest-priority, oldest message and print its body",
+          options: [Options.nowait, Options.timeout, showPriority, Options.raw], positionals: [name],
+          exclusive: [[Options.nowait, Options.timeout]], discussion: discussion),
+        body: receive),
+      Command(
+        spec: CommandSpec(
+          "ipc mq stat", abstract: "print the queue's limits, message count and owner", positionals: [name],
+          discussion: discussion),
+        body: stat),
+      Command(
+        spec: CommandSpec(
+          "ipc mq remove", abstract: "remove the name (mq_unlink); processes that have it open keep it",
+          positionals: [name], discussion: discussion),
+        aliases: ["unlink"], body: remove),
+    ])
 
-  private static func create(_ arguments: inout Arguments) throws {
-    let maxMessages = try positive(&arguments, "--max-messages")
-    let messageSize = try positive(&arguments, "--message-size")
-    let permissions = try MessageCommand.permissionsOption(&arguments)
-    let exclusive = arguments.flag("--exclusive")
-    let name = try arguments.positionals(min: 1, max: 1, names: "NAME")[0]
+  private static func create(_ parsed: ParsedArguments) throws {
+    let name = parsed.positionals[0]
+    let (maxMessages, messageSize) = (parsed[Self.maxMessages], parsed[Self.messageSize])
+    let permissions = parsed[Options.mode] ?? .ownerReadWrite
     _ =
-      exclusive
-      ? try POSIX.MessageQueue.create(
+      parsed[Options.openExisting]
+      ? try POSIX.MessageQueue.openOrCreate(
         name, maxMessages: maxMessages, messageSize: messageSize, permissions: permissions)
-      : try POSIX.MessageQueue.openOrCreate(
+      : try POSIX.MessageQueue.create(
         name, maxMessages: maxMessages, messageSize: messageSize, permissions: permissions)
   }
 
-  private static func positive(_ arguments: inout Arguments, _ option: String) throws -> Int? {
-    let value = try arguments.integer(option)
-    if let value, value < 1 { throw UsageError("\(option) needs a number ≥ 1, not \(value)") }
-    return value
-  }
-
-  private static func send(_ arguments: inout Arguments) throws {
-    let priority = try arguments.integer("--priority") ?? 0
-    let wait = try arguments.wait()
-    let words = try arguments.positionals(min: 2, max: 2, names: "NAME and TEXT")
-    let queue = try POSIX.MessageQueue.open(words[0], access: .writeOnly)
-    let bytes = Array(words[1].utf8)
+  private static func send(_ parsed: ParsedArguments) throws {
+    let priority = parsed[Self.priority] ?? 0
+    let queue = try POSIX.MessageQueue.open(parsed.positionals[0], access: .writeOnly)
+    let bytes = Array(parsed.positionals[1].utf8)
     let sent: Bool
-    switch wait {
+    switch Wait(parsed) {
     case .asLongAsNeeded:
       try queue.send(bytes, priority: priority)
       sent = true
@@ -74,24 +89,21 @@ enum POSIXQueueCommand {
     }
   }
 
-  private static func receive(_ arguments: inout Arguments) throws {
-    let wait = try arguments.wait()
-    let showPriority = arguments.flag("--show-priority")
-    let name = try arguments.positionals(min: 1, max: 1, names: "NAME")[0]
-    let queue = try POSIX.MessageQueue.open(name, access: .readOnly)
+  private static func receive(_ parsed: ParsedArguments) throws {
+    let queue = try POSIX.MessageQueue.open(parsed.positionals[0], access: .readOnly)
     let message: POSIX.Message? =
-      switch wait {
+      switch Wait(parsed) {
       case .asLongAsNeeded: try queue.receive()
       case .no: try queue.tryReceive()
       case .upTo(let timeout): try queue.receive(timeout: timeout)
       }
     guard let message else { throw CommandFailure("\(queue) is empty") }
-    try Output.message(message.bytes, label: showPriority ? "\(message.priority)" : nil)
+    try Output.message(
+      message.bytes, label: parsed[Self.showPriority] ? "\(message.priority)" : nil, raw: parsed[Options.raw])
   }
 
-  private static func stat(_ arguments: inout Arguments) throws {
-    let name = try arguments.positionals(min: 1, max: 1, names: "NAME")[0]
-    let queue = try POSIX.MessageQueue.open(name, access: .readOnly)
+  private static func stat(_ parsed: ParsedArguments) throws {
+    let queue = try POSIX.MessageQueue.open(parsed.positionals[0], access: .readOnly)
     let attributes = try queue.attributes()
     var rows: [(String, String)] = [
       ("name", queue.name),
@@ -112,9 +124,8 @@ enum POSIXQueueCommand {
     TextTable.lines(rows.map { [$0.0, $0.1] }).forEach(Output.line)
   }
 
-  private static func unlink(_ arguments: inout Arguments) throws {
-    let name = try arguments.positionals(min: 1, max: 1, names: "NAME")[0]
-    try POSIX.MessageQueue.unlink(name)
+  private static func remove(_ parsed: ParsedArguments) throws {
+    try POSIX.MessageQueue.unlink(parsed.positionals[0])
   }
 }
 

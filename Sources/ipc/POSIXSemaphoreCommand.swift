@@ -1,53 +1,66 @@
 import IPC
+import IPCToolSupport
 
 /// `ipc psem ...`: POSIX named semaphores.
 enum POSIXSemaphoreCommand {
-  static let usage = """
-    usage: ipc psem <subcommand> NAME [options]
+  private typealias Options = CommonOptions
 
-      create  NAME [--value V] [--mode 0600]
-              make a semaphore holding V (0 to 2147483647, default 0) with
-              exactly that mode, whatever the umask; fails if the name is taken
-      wait    NAME [--nowait | --timeout S]
-              P: take one, waiting while the value is 0; with --nowait or
-              --timeout, fail with nothing taken if it stays 0
-      post    NAME       V: add one, waking one waiting process
-      value   NAME       print the value
-      unlink  NAME       remove the name; processes that have it open keep it
+  static let value = Option<Int>.integer(
+    "--value", 0...Int.max, what: "a value", help: "the value it starts with, up to 2147483647 (default 0)")
+  static let name = Positional(
+    "NAME", help: "the semaphore's name: '/' and 1 to 251 bytes without '/', such as /tickets")
 
-    NAME is '/' followed by 1 to 251 bytes without '/', such as /tickets; the
-    semaphore is the file /dev/shm/sem.NAME, shared with C's sem_open and
-    Python's posix_ipc.Semaphore. It has no undo: a process killed after a wait
-    does not give it back (ipc sem op --undo does).
-    Exit status: 0 success, 1 failure (0 with --nowait or after --timeout, no
-    such semaphore, bad name, ...), 2 usage error.
+  static let discussion = """
+    The semaphore is the file /dev/shm/sem.NAME, shared with C's sem_open and Python's posix_ipc.Semaphore. It has no undo: a process killed after a wait does not give it back (ipc sem op --undo does).
+    Exit status: 0 success, 1 failure (0 with --nowait or after --timeout, no such semaphore, bad name, ...), 2 usage error.
     """
 
-  static func main(_ arguments: Arguments) -> Int32 {
-    runSubcommand(
-      "psem", usage: usage, arguments,
-      [
-        "create": create,
-        "wait": wait,
-        "post": post,
-        "value": value,
-        "unlink": unlink,
-      ])
+  static let group = CommandGroup(
+    path: "ipc psem", abstract: "POSIX named semaphores: P (wait) and V (post) on one counter.",
+    discussion: discussion,
+    commands: [
+      Command(
+        spec: CommandSpec(
+          "ipc psem create",
+          abstract: "make a semaphore holding V, with exactly the mode given; fails if the name is taken",
+          options: [value, Options.mode, Options.openExisting], positionals: [name],
+          discussion: "With --open-existing an existing semaphore keeps its value.\n\n" + discussion),
+        body: create),
+      Command(
+        spec: CommandSpec(
+          "ipc psem wait", abstract: "P: take one, waiting while the value is 0",
+          options: [Options.nowait, Options.timeout], positionals: [name],
+          exclusive: [[Options.nowait, Options.timeout]], discussion: discussion),
+        body: wait),
+      Command(
+        spec: CommandSpec(
+          "ipc psem post", abstract: "V: add one, waking one waiting process", positionals: [name],
+          discussion: discussion),
+        body: post),
+      Command(
+        spec: CommandSpec(
+          "ipc psem value", abstract: "print the value", positionals: [name], discussion: discussion),
+        body: showValue),
+      Command(
+        spec: CommandSpec(
+          "ipc psem remove", abstract: "remove the name (sem_unlink); processes that have it open keep it",
+          positionals: [name], discussion: discussion),
+        aliases: ["unlink"], body: remove),
+    ])
+
+  private static func create(_ parsed: ParsedArguments) throws {
+    let (name, value) = (parsed.positionals[0], parsed[Self.value] ?? 0)
+    let permissions = parsed[Options.mode] ?? .ownerReadWrite
+    // Without --open-existing: exclusive, as opening an existing semaphore would silently ignore --value.
+    _ =
+      parsed[Options.openExisting]
+      ? try POSIX.Semaphore.openOrCreate(name, value: value, permissions: permissions)
+      : try POSIX.Semaphore.create(name, value: value, permissions: permissions)
   }
 
-  private static func create(_ arguments: inout Arguments) throws {
-    let value = try arguments.integer("--value") ?? 0
-    let permissions = try MessageCommand.permissionsOption(&arguments)
-    let name = try arguments.positionals(min: 1, max: 1, names: "NAME")[0]
-    // Exclusive: opening an existing semaphore would silently ignore --value.
-    _ = try POSIX.Semaphore.create(name, value: value, permissions: permissions)
-  }
-
-  private static func wait(_ arguments: inout Arguments) throws {
-    let wait = try arguments.wait()
-    let name = try arguments.positionals(min: 1, max: 1, names: "NAME")[0]
-    let semaphore = try POSIX.Semaphore.open(name)
-    switch wait {
+  private static func wait(_ parsed: ParsedArguments) throws {
+    let semaphore = try POSIX.Semaphore.open(parsed.positionals[0])
+    switch Wait(parsed) {
     case .asLongAsNeeded:
       try semaphore.wait()
     case .no:
@@ -59,18 +72,15 @@ enum POSIXSemaphoreCommand {
     }
   }
 
-  private static func post(_ arguments: inout Arguments) throws {
-    let name = try arguments.positionals(min: 1, max: 1, names: "NAME")[0]
-    try POSIX.Semaphore.open(name).post()
+  private static func post(_ parsed: ParsedArguments) throws {
+    try POSIX.Semaphore.open(parsed.positionals[0]).post()
   }
 
-  private static func value(_ arguments: inout Arguments) throws {
-    let name = try arguments.positionals(min: 1, max: 1, names: "NAME")[0]
-    Output.line("\(try POSIX.Semaphore.open(name).value())")
+  private static func showValue(_ parsed: ParsedArguments) throws {
+    Output.line("\(try POSIX.Semaphore.open(parsed.positionals[0]).value())")
   }
 
-  private static func unlink(_ arguments: inout Arguments) throws {
-    let name = try arguments.positionals(min: 1, max: 1, names: "NAME")[0]
-    try POSIX.Semaphore.unlink(name)
+  private static func remove(_ parsed: ParsedArguments) throws {
+    try POSIX.Semaphore.unlink(parsed.positionals[0])
   }
 }

@@ -4,67 +4,97 @@ import IPCToolSupport
 
 /// `ipc sem ...`: System V semaphore sets.
 enum SemaphoreCommand {
-  static let usage = """
-    usage: ipc sem <subcommand> [options]
+  private typealias Options = CommonOptions
 
-      create  [--key K | --path P --project N] (--count N | --values V,V,...) [--mode 0600]
-              make a set of N semaphores holding the values (all 0 by default;
-              --values alone gives N) and print its id; IPC_PRIVATE without a
-              key; fails if a set exists for the key
-      op      SET OPS... [--undo] [--nowait | --timeout S] [--hold S]
-              run every OP in one atomic semop: all of them or none. An OP is
-              INDEX:DELTA: 0:-1 waits until semaphore 0 is at least 1 and takes
-              1 (P), 1:+1 adds 1 to semaphore 1 (V), 2:0 waits until 2 is zero.
-              With --nowait or --timeout, fails with nothing changed if they
-              cannot all be done now or in S seconds.
-              --undo   the kernel reverses the operations when this command
-                       exits, even killed. It exits right after them unless
-                       --hold is given, so --undo alone only waits until they
-                       can be done; it is for holding, and for testing crash
-                       recovery
-              --hold S stay S seconds after the operations before exiting: with
-                       --undo, a lock held by this command comes back when it
-                       ends or is killed; without, it stays taken
-      get     SET [INDEX]
-              print semaphore INDEX's value, or every semaphore as INDEX, a
-              tab, VALUE, one per line (all read at one instant)
-      set     SET INDEX VALUE
-              set semaphore INDEX to VALUE (0 to 32767, SEMVMX); clears every
-              process's undo adjustment for it
-      stat    SET      print the set's owner, mode and times, and per semaphore its
-                       value, the processes waiting for it to grow (GETNCNT) or to be
-                       zero (GETZCNT), and the last process that changed it
-      remove  SET      remove the set; processes waiting on it fail (EIDRM)
+  static let count = Option<Int>.integer(
+    "--count", 1...Int.max, what: "a number of semaphores",
+    help: "the number of semaphores (all 0 unless --values)")
+  static let values = Option<[Int]>(
+    "--values", valueName: "V,V,...", expecting: "whole numbers separated by commas, such as 1,0,0",
+    help: "the values they start with (their number gives --count), each 0 to 32767 (SEMVMX)"
+  ) { text in
+    let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { Int($0) }
+    return parts.contains(nil) ? nil : parts.compactMap { $0 }
+  }
+  static let undo = Flag(
+    "--undo",
+    help: "the kernel reverses the operations when this command exits, even killed; it exits right after"
+      + " them unless --hold is given, so --undo alone only waits until they can be done")
+  static let hold = Option<Duration>.seconds(
+    "--hold",
+    help: "stay SECONDS after the operations before exiting: with --undo, a lock held by this command"
+      + " comes back when it ends or is killed; without, it stays taken")
 
-    SET is --key K, --id I, or --path P --project N (ftok). K is decimal or
-    0x-hex. Sets made by other programs (ipcmk -S, C, Python's sysv_ipc) work
-    too. Exit status: 0 success, 1 failure (not possible with --nowait or within
-    --timeout, set removed, index or value out of range, ...), 2 usage error.
+  static let discussion = """
+    A set is named by --key K, --id I, or --path P --project N (ftok). K is decimal or 0x-hex. Sets made by other programs (ipcmk -S, C, Python's sysv_ipc) work too.
+    Exit status: 0 success, 1 failure (not possible with --nowait or within --timeout, set removed, index or value out of range, ...), 2 usage error.
     """
 
-  static func main(_ arguments: Arguments) -> Int32 {
-    runSubcommand(
-      "sem", usage: usage, arguments,
-      [
-        "create": create,
-        "op": operate,
-        "get": get,
-        "set": set,
-        "stat": stat,
-        "remove": remove,
-      ])
-  }
+  static let group = CommandGroup(
+    path: "ipc sem", abstract: "System V semaphore sets: atomic P/V on several semaphores at once.",
+    discussion: discussion,
+    commands: [
+      Command(
+        spec: CommandSpec(
+          "ipc sem create",
+          abstract:
+            "make a set of N semaphores and print its id (IPC_PRIVATE without a key); fails if the key has one",
+          options: Options.keyName + [count, values, Options.mode, Options.openExisting],
+          discussion: "With --open-existing an existing set is used as it is: its values are left alone.\n\n"
+            + discussion),
+        body: create),
+      Command(
+        spec: CommandSpec(
+          "ipc sem op", abstract: "run every OP in one atomic semop: all of them or none",
+          options: Options.systemVName + [undo, Options.nowait, Options.timeout, hold],
+          positionals: [
+            Positional(
+              "OP",
+              help: "INDEX:DELTA: 0:-1 waits until semaphore 0 is at least 1 and takes 1 (P), 1:+1 adds 1 to"
+                + " semaphore 1 (V), 2:0 waits until 2 is zero", repeating: true)
+          ],
+          exclusive: [[Options.nowait, Options.timeout]],
+          discussion:
+            "With --nowait or --timeout, fails with nothing changed if they cannot all be done now or"
+            + " in SECONDS.\n\n" + discussion),
+        body: operate),
+      Command(
+        spec: CommandSpec(
+          "ipc sem get",
+          abstract:
+            "print semaphore INDEX's value, or every one as INDEX, a tab, VALUE (read at one instant)",
+          options: Options.systemVName,
+          positionals: [Positional("INDEX", help: "the semaphore, from 0", optional: true)],
+          discussion: discussion),
+        body: get),
+      Command(
+        spec: CommandSpec(
+          "ipc sem set",
+          abstract: "set semaphore INDEX to VALUE (0 to 32767); clears every process's undo for it",
+          options: Options.systemVName,
+          positionals: [
+            Positional("INDEX", help: "the semaphore, from 0"),
+            Positional("VALUE", help: "0 to 32767 (SEMVMX)"),
+          ], discussion: discussion),
+        body: set),
+      Command(
+        spec: CommandSpec(
+          "ipc sem stat",
+          abstract: "print the set's owner, mode, times, and per semaphore its value, waiters and last pid",
+          options: Options.systemVName, discussion: discussion),
+        body: stat),
+      Command(
+        spec: CommandSpec(
+          "ipc sem remove", abstract: "remove the set; processes waiting on it fail (EIDRM)",
+          options: Options.systemVName, discussion: discussion),
+        body: remove),
+    ])
 
-  private static func create(_ arguments: inout Arguments) throws {
-    let keyName = try MessageCommand.keyOption(&arguments)
-    let permissions = try MessageCommand.permissionsOption(&arguments)
-    let count = try arguments.integer("--count")
-    let valuesText = try arguments.option("--values")
-    try arguments.finish()
-    if let count, count < 1 { throw UsageError("--count needs a number of semaphores ≥ 1, not \(count)") }
-    let key = try keyName?.resolve() ?? .private
+  private static func create(_ parsed: ParsedArguments) throws {
+    let key = try KeyName.parse(parsed)?.resolve() ?? .private
+    let permissions = parsed[Options.mode] ?? .ownerReadWrite
     let values: [Int]
-    switch (count, valuesText) {
+    switch (parsed[Self.count], parsed[Self.values]) {
     case (let count?, nil):
       // Checked before the array is made: --count 99999999999 must not exhaust memory.
       let limit = SystemV.SemaphoreSet.Limits.current().maxPerSet
@@ -75,37 +105,35 @@ enum SemaphoreCommand {
             + " \(SystemV.SemaphoreSet.Limits.path) (first field)")
       }
       values = Array(repeating: 0, count: count)
-    case (let count, let text?):
-      values = try parseValues(text)
-      if let count, count != values.count {
-        throw UsageError("--values has \(values.count) entries, --count says \(count)")
+    case (let count, let given?):
+      if let count, count != given.count {
+        throw UsageError("--values: has \(given.count) entries, --count says \(count)")
       }
+      values = given
     case (nil, nil):
-      throw UsageError("give the number of semaphores with --count N, or their values with --values")
+      throw UsageError("missing --count N or --values V,V,... (the number of semaphores or their values)")
     }
-    // Exclusive: opening an existing set would silently ignore --values.
-    let set = try SystemV.SemaphoreSet.create(key: key, values: values, permissions: permissions)
+    // Exclusive: opening an existing set would silently ignore --values,
+    // so only --open-existing opens one, as it is.
+    let set: SystemV.SemaphoreSet
+    switch Result(catching: { () throws(IPCError) in
+      try SystemV.SemaphoreSet.create(key: key, values: values, permissions: permissions)
+    }) {
+    case .success(let made): set = made
+    case .failure(let error) where error.code == .exists && parsed[Options.openExisting]:
+      // Without waiting for initialisation: sets made by ipcmk -S never see a semop.
+      set = try SystemV.SemaphoreSet.open(key: key)
+    case .failure(let error): throw error
+    }
     Output.line("\(set.id)")
   }
 
-  /// `1,0,5` as numbers; the library checks their range, to name SEMVMX.
-  private static func parseValues(_ text: String) throws -> [Int] {
-    let parts = text.split(separator: ",", omittingEmptySubsequences: false)
-    return try parts.map { part in
-      guard let value = Int(part) else {
-        throw UsageError("--values needs whole numbers separated by commas, such as 1,0,0, not '\(text)'")
-      }
-      return value
-    }
-  }
-
-  private static func operate(_ arguments: inout Arguments) throws {
-    let name = try SystemVName.parse(&arguments, kind: "semaphore set")
-    let undo = arguments.flag("--undo")
-    let wait = try arguments.wait()
-    let hold = try arguments.seconds("--hold")
-    let words = try arguments.positionals(min: 1, max: Int.max, names: "OPS (such as 0:-1)")
-    let operations = try words.map { word in try parseOperation(word, undo: undo) }
+  private static func operate(_ parsed: ParsedArguments) throws {
+    let name = try SystemVName.parse(parsed, kind: "semaphore set")
+    let wait = Wait(parsed)
+    let hold = parsed[Self.hold]
+    let words = parsed.positionals
+    let operations = try words.map { word in try parseOperation(word, undo: parsed[Self.undo]) }
     let set = try name.openSemaphoreSet()
     let done: Bool
     switch wait {
@@ -131,7 +159,7 @@ enum SemaphoreCommand {
   private static func parseOperation(_ word: String, undo: Bool) throws -> SystemV.SemaphoreSet.Operation {
     let parts = word.split(separator: ":", omittingEmptySubsequences: false)
     guard parts.count == 2, let index = Int(parts[0]), let delta = Int(parts[1]) else {
-      throw UsageError("an operation is INDEX:DELTA, such as 0:-1, 1:+1 or 2:0, not '\(word)'")
+      throw UsageError("OP: an operation is INDEX:DELTA, such as 0:-1, 1:+1 or 2:0, not '\(word)'")
     }
     return SystemV.SemaphoreSet.Operation(index: index, delta: delta, undo: undo)
   }
@@ -158,10 +186,9 @@ enum SemaphoreCommand {
     while nanosleep(&request, &left) == -1 && errno == EINTR { request = left }
   }
 
-  private static func get(_ arguments: inout Arguments) throws {
-    let name = try SystemVName.parse(&arguments, kind: "semaphore set")
-    let words = try arguments.positionals(min: 0, max: 1, names: "INDEX")
-    let index = try words.first.map { word in try number(word, "INDEX") }
+  private static func get(_ parsed: ParsedArguments) throws {
+    let name = try SystemVName.parse(parsed, kind: "semaphore set")
+    let index = try parsed.positionals.first.map { word in try number(word, "INDEX") }
     let set = try name.openSemaphoreSet()
     if let index {
       Output.line("\(try set.value(at: index))")
@@ -171,9 +198,9 @@ enum SemaphoreCommand {
     }
   }
 
-  private static func set(_ arguments: inout Arguments) throws {
-    let name = try SystemVName.parse(&arguments, kind: "semaphore set")
-    let words = try arguments.positionals(min: 2, max: 2, names: "INDEX and VALUE")
+  private static func set(_ parsed: ParsedArguments) throws {
+    let name = try SystemVName.parse(parsed, kind: "semaphore set")
+    let words = parsed.positionals
     let index = try number(words[0], "INDEX")
     let value = try number(words[1], "VALUE")
     let set = try name.openSemaphoreSet()
@@ -181,13 +208,12 @@ enum SemaphoreCommand {
   }
 
   private static func number(_ word: String, _ role: String) throws -> Int {
-    guard let value = Int(word) else { throw UsageError("\(role) needs a whole number, not '\(word)'") }
+    guard let value = Int(word) else { throw UsageError("\(role): expected a whole number, got '\(word)'") }
     return value
   }
 
-  private static func stat(_ arguments: inout Arguments) throws {
-    let name = try SystemVName.parse(&arguments, kind: "semaphore set")
-    try arguments.finish()
+  private static func stat(_ parsed: ParsedArguments) throws {
+    let name = try SystemVName.parse(parsed, kind: "semaphore set")
     let set = try name.openSemaphoreSet()
     let status = try set.stat()
     let rows: [(String, String)] = [
@@ -219,9 +245,8 @@ enum SemaphoreCommand {
     TextTable.lines(table).forEach(Output.line)
   }
 
-  private static func remove(_ arguments: inout Arguments) throws {
-    let name = try SystemVName.parse(&arguments, kind: "semaphore set")
-    try arguments.finish()
+  private static func remove(_ parsed: ParsedArguments) throws {
+    let name = try SystemVName.parse(parsed, kind: "semaphore set")
     try name.openSemaphoreSet().remove()
   }
 }

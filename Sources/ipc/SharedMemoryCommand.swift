@@ -4,74 +4,111 @@ import IPCToolSupport
 
 /// `ipc shm ...`: System V shared memory segments and POSIX shared memory objects.
 enum SharedMemoryCommand {
-  static let usage = """
-    usage: ipc shm <subcommand> [options]
+  private typealias Options = CommonOptions
 
-      create  [--key K | --path P --project N] --size N [--mode 0600]
-              make a System V segment of N zero bytes and print its id;
-              IPC_PRIVATE without a key; fails if a segment exists for the key
-      create  NAME --size N [--mode 0600]
-              make the POSIX object NAME of N zero bytes, with exactly that
-              mode whatever the umask; fails if the name is taken
-      read    SHM [--offset O] [--length L] [--hex]
-              print L bytes from offset O (default 0) and a newline; without
-              --length, the bytes up to the first zero byte or the end, so
-              text put there by write reads back as written. --hex prints
-              offset, hex and ASCII columns instead, 16 bytes a line (a run
-              of identical lines is shown once, then '*'), to the end
-              without --length
-      write   SHM [--offset O] [--raw | --hex] TEXT
-              copy TEXT's UTF-8 bytes and a terminating zero byte (as C's
-              strcpy does) to offset O (default 0); --raw leaves the zero out,
-              --hex takes TEXT as hex digits (such as 00ff10 or "de ad") and
-              writes exactly those bytes. Fails, writing nothing, if they do
-              not all fit
-      stat    SHM    print size, owner, mode, and for a segment its attach count,
-                     pids and times
-      remove  SHM    remove the segment or unlink the object. A System V segment
-                     still attached lives on until its last detach; a POSIX
-                     object stays mapped where it is mapped
+  /// A whole number the library checks (it names the limit a size or offset breaks).
+  private static func number(_ name: String, valueName: String = "N", help: String) -> Option<Int> {
+    Option(name, valueName: valueName, expecting: "a whole number", help: help) { Int($0) }
+  }
 
-    SHM is --key K, --id I or --path P --project N (ftok) for a System V
-    segment, or NAME for a POSIX object: '/' followed by 1 to 255 bytes without
-    '/', such as /frames, the file /dev/shm/NAME. K is decimal or 0x-hex. Objects
-    made by other programs (ipcmk -M, C, Python's sysv_ipc and posix_ipc) work too.
-    Exit status: 0 success, 1 failure (no such object, offset or length outside
-    it, no permission, ...), 2 usage error.
+  static let size = number(
+    "--size", help: "the size in bytes (checked against shmmax, or the room in /dev/shm)"
+  )
+  .required()
+  static let offset = number("--offset", valueName: "O", help: "where to start, in bytes from 0 (default 0)")
+  static let length = number(
+    "--length", valueName: "L",
+    help: "how many bytes; by default up to the first zero byte or the end (with --hex: to the end)")
+  static let readHex = Flag(
+    "--hex",
+    help:
+      "print offset, hex and ASCII columns, 16 bytes a line (a run of identical lines is shown once, then '*')"
+  )
+  static let writeHex = Flag(
+    "--hex", help: "TEXT is hex digits (such as 00ff10 or \"de ad\"): write exactly those bytes")
+  static let noNul = Flag(
+    "--no-nul", aliases: ["--raw"], help: "leave out the terminating zero byte")
+  static let name = Positional(
+    "NAME",
+    help: "a POSIX object: '/' and 1 to 255 bytes without '/', such as /frames (the file /dev/shm/NAME)",
+    optional: true)
+
+  static let discussion = """
+    SHM is --key K, --id I or --path P --project N (ftok) for a System V segment, or NAME for a POSIX object. K is decimal or 0x-hex. Objects made by other programs (ipcmk -M, C, Python's sysv_ipc and posix_ipc) work too.
+    Exit status: 0 success, 1 failure (no such object, offset or length outside it, no permission, ...), 2 usage error.
     """
 
-  static func main(_ arguments: Arguments) -> Int32 {
-    runSubcommand(
-      "shm", usage: usage, arguments,
-      [
-        "create": create,
-        "read": read,
-        "write": write,
-        "stat": stat,
-        "remove": remove,
-      ])
-  }
+  static let group = CommandGroup(
+    path: "ipc shm", abstract: "Shared memory: System V segments (by key or id) and POSIX objects (by NAME).",
+    discussion: discussion,
+    commands: [
+      Command(
+        spec: CommandSpec(
+          "ipc shm create",
+          abstract:
+            "make a segment (with a key, or IPC_PRIVATE) and print its id, or the POSIX object NAME, of"
+            + " N zero bytes; fails if it exists",
+          options: Options.keyName + [size, Options.mode, Options.openExisting], positionals: [name],
+          discussion: "With --open-existing an existing object is used as it is (a segment must have the size"
+            + " given).\n\n" + discussion),
+        body: create),
+      Command(
+        spec: CommandSpec(
+          "ipc shm read",
+          abstract: "print L bytes from offset O and a newline; to a terminal, binary is shown as hex",
+          options: Options.systemVName + [offset, length, readHex, Options.raw], positionals: [name],
+          exclusive: [[readHex, Options.raw]], discussion: discussion),
+        body: read),
+      Command(
+        spec: CommandSpec(
+          "ipc shm write",
+          abstract:
+            "copy TEXT's bytes and a terminating zero byte (as strcpy does) to offset O; writes nothing"
+            + " unless all fit",
+          options: Options.systemVName + [offset, noNul, writeHex],
+          positionals: [name, Positional("TEXT", help: "what to write")],
+          exclusive: [[noNul, writeHex]], discussion: discussion),
+        body: write),
+      Command(
+        spec: CommandSpec(
+          "ipc shm stat",
+          abstract: "print size, owner, mode, and for a segment its attach count, pids and times",
+          options: Options.systemVName, positionals: [name], discussion: discussion),
+        body: stat),
+      Command(
+        spec: CommandSpec(
+          "ipc shm remove",
+          abstract: "remove the segment (it lives on until its last detach) or the object's name",
+          options: Options.systemVName, positionals: [name], discussion: discussion),
+        aliases: ["unlink"], body: remove),
+    ])
 
   /// A shared memory object as given on the command line.
   private enum Target {
     case systemV(SystemVName)
     case posix(String)
 
-    /// Takes the object from `arguments`: System V options if given, else the
-    /// first positional word; `positionals` more words follow it.
-    static func parse(_ arguments: inout Arguments, then names: String = "", count: Int = 0)
-      throws -> (Target, [String])
+    /// The object: System V options if given, else the first positional
+    /// word; the words after it (`more` of them) are returned too.
+    static func parse(_ parsed: ParsedArguments, more: [String] = []) throws(UsageError) -> (Target, [String])
     {
-      if let name = try SystemVName.parseIfGiven(&arguments, kind: "segment") {
-        return (.systemV(name), try arguments.positionals(min: count, max: count, names: names))
+      let words = parsed.positionals
+      if let name = try SystemVName.parseIfGiven(parsed) {
+        guard words.count <= more.count else {
+          throw UsageError("unexpected argument '\(words[more.count])'")
+        }
+        guard words.count == more.count else { throw UsageError("missing \(more[words.count])") }
+        return (.systemV(name), words)
       }
-      let words = try arguments.positionals(
-        min: count + 1, max: count + 1,
-        names: "SHM (--key K, --id I, or a POSIX NAME such as /frames)" + (count > 0 ? " and \(names)" : ""))
-      return (.posix(words[0]), Array(words.dropFirst()))
+      guard let first = words.first, words.count == more.count + 1 else {
+        throw UsageError(
+          "missing SHM (--key K, --id I, or a POSIX NAME such as /frames)"
+            + (more.isEmpty ? "" : " and \(more.joined(separator: " and "))"))
+      }
+      return (.posix(first), Array(words.dropFirst()))
     }
 
-    /// Maps the whole object, read-only unless `writing`; `object` names it in messages.
+    /// Maps the whole object, read-only unless `writing`.
     func map(writing: Bool) throws(IPCError) -> SharedRegion {
       switch self {
       case .systemV(let name): try name.openSharedMemory().attach(readOnly: !writing)
@@ -80,36 +117,48 @@ enum SharedMemoryCommand {
     }
   }
 
-  private static func create(_ arguments: inout Arguments) throws {
-    let keyName = try MessageCommand.keyOption(&arguments)
-    let permissions = try MessageCommand.permissionsOption(&arguments)
-    guard let size = try arguments.integer("--size") else {
-      throw UsageError("give the size in bytes with --size N")
-    }
-    let words = try arguments.positionals(min: 0, max: 1, names: "NAME")
+  private static func create(_ parsed: ParsedArguments) throws {
+    let keyName = try KeyName.parse(parsed)
+    let permissions = parsed[Options.mode] ?? .ownerReadWrite
+    let size = parsed[Self.size] ?? 0
+    let openExisting = parsed[Options.openExisting]
     // The library checks the size (0, shmmax, the tmpfs), to name the limit.
-    switch (keyName, words.first) {
+    switch (keyName, parsed.positionals.first) {
     case (let keyName, nil):
-      let memory = try SystemV.SharedMemory.create(
-        key: try keyName?.resolve() ?? .private, size: size, permissions: permissions)
+      let key = try keyName?.resolve() ?? .private
+      let memory: SystemV.SharedMemory
+      switch Result(catching: { () throws(IPCError) in
+        try SystemV.SharedMemory.create(key: key, size: size, permissions: permissions)
+      }) {
+      case .success(let made): memory = made
+      case .failure(let error) where error.code == .exists && openExisting:
+        memory = try SystemV.SharedMemory.open(key: key, size: size)
+      case .failure(let error): throw error
+      }
       Output.line("\(memory.id)")
     case (nil, let name?):
-      _ = try POSIX.SharedMemory.create(name, size: size, permissions: permissions)
+      switch Result(catching: { () throws(IPCError) in
+        try POSIX.SharedMemory.create(name, size: size, permissions: permissions)
+      }) {
+      case .success: break
+      case .failure(let error) where error.code == .exists && openExisting:
+        _ = try POSIX.SharedMemory.open(name)
+      case .failure(let error): throw error
+      }
     case (_?, _?):
-      throw UsageError("give either a key (System V) or a NAME (POSIX), not both")
+      throw UsageError("--key: give either a key (System V) or a NAME (POSIX), not both")
     }
   }
 
-  private static func read(_ arguments: inout Arguments) throws {
-    let offset = try arguments.integer("--offset") ?? 0
-    let length = try arguments.integer("--length")
-    let hex = arguments.flag("--hex")
-    let (target, _) = try Target.parse(&arguments)
+  private static func read(_ parsed: ParsedArguments) throws {
+    let offset = parsed[Self.offset] ?? 0
+    let hex = parsed[Self.readHex]
+    let (target, _) = try Target.parse(parsed)
     let region = try target.map(writing: false)
     // Checked by the library, which names the region and its size; only the
     // default length is worked out here.
     let count: Int
-    if let length {
+    if let length = parsed[Self.length] {
       count = length
     } else if hex {
       count = max(region.count - offset, 0)
@@ -122,34 +171,31 @@ enum SharedMemoryCommand {
       }
     }
     let bytes = try region.bytes(at: offset, count: count)
-    if hex {
+    if hex || Output.showsAsHex(bytes, raw: parsed[Options.raw]) {
       HexDump.lines(bytes, startingAt: offset).forEach(Output.line)
     } else if !Output.bytes(bytes + [UInt8(ascii: "\n")]) {
       throw CommandFailure("cannot write to standard output: \(String(cString: strerror(errno)))")
     }
   }
 
-  private static func write(_ arguments: inout Arguments) throws {
-    let offset = try arguments.integer("--offset") ?? 0
-    let raw = arguments.flag("--raw")
-    let hex = arguments.flag("--hex")
-    guard !(raw && hex) else { throw UsageError("--raw and --hex exclude each other") }
-    let (target, words) = try Target.parse(&arguments, then: "TEXT", count: 1)
+  private static func write(_ parsed: ParsedArguments) throws {
+    let offset = parsed[Self.offset] ?? 0
+    let (target, words) = try Target.parse(parsed, more: ["TEXT"])
     let bytes: [UInt8]
-    if hex {
-      guard let parsed = HexDump.parse(words[0]) else {
-        throw UsageError("--hex needs pairs of hex digits such as 00ff10 or \"de ad\", not '\(words[0])'")
+    if parsed[Self.writeHex] {
+      guard let parsedBytes = HexDump.parse(words[0]) else {
+        throw UsageError("--hex: expected pairs of hex digits such as 00ff10 or \"de ad\", got '\(words[0])'")
       }
-      bytes = parsed
+      bytes = parsedBytes
     } else {
-      bytes = Array(words[0].utf8) + (raw ? [] : [0])
+      bytes = Array(words[0].utf8) + (parsed[Self.noNul] ? [] : [0])
     }
     // One bounds check for all of them: nothing is written unless all fit.
     try target.map(writing: true).write(bytes, at: offset)
   }
 
-  private static func stat(_ arguments: inout Arguments) throws {
-    let (target, _) = try Target.parse(&arguments)
+  private static func stat(_ parsed: ParsedArguments) throws {
+    let (target, _) = try Target.parse(parsed)
     switch target {
     case .systemV(let name):
       let memory = try name.openSharedMemory()
@@ -192,8 +238,8 @@ enum SharedMemoryCommand {
     "\(MessageCommand.userName(uid)) (uid \(uid), gid \(gid))"
   }
 
-  private static func remove(_ arguments: inout Arguments) throws {
-    let (target, _) = try Target.parse(&arguments)
+  private static func remove(_ parsed: ParsedArguments) throws {
+    let (target, _) = try Target.parse(parsed)
     switch target {
     case .systemV(let name):
       let memory = try name.openSharedMemory()

@@ -1,48 +1,56 @@
 import Glibc
 import IPC
+import IPCToolSupport
 
 // First of all: a child that `ipc demo` started becomes its role here and
 // never returns; in any other process this only records the names.
 EntryPoints(DemoCommand.entryPoints.merging(BoundedBufferDemo.entryPoints) { first, _ in first }).runIfChild()
 
-let topUsage = """
-  usage: ipc <command> [options]
+/// The commands of `ipc`, in the order its help lists them.
+let commands: [(name: String, abstract: String, run: ([String]) -> Int32)] = [
+  ("list", ListCommand.command.spec.abstract, ListCommand.command.run),
+  ("limits", LimitsCommand.command.spec.abstract, LimitsCommand.command.run),
+  ("msg", MessageCommand.group.abstract, MessageCommand.group.run),
+  ("mq", POSIXQueueCommand.group.abstract, POSIXQueueCommand.group.run),
+  ("sem", SemaphoreCommand.group.abstract, SemaphoreCommand.group.run),
+  ("psem", POSIXSemaphoreCommand.group.abstract, POSIXSemaphoreCommand.group.run),
+  ("shm", SharedMemoryCommand.group.abstract, SharedMemoryCommand.group.run),
+  ("fifo", FifoCommand.group.abstract, FifoCommand.group.run),
+  ("demo", DemoCommand.command.spec.abstract, DemoCommand.main),
+]
 
-  Inspect and use the Linux IPC objects of this machine.
+let topHelp =
+  ([
+    "usage: ipc <command> [options]", "", "  Inspect and use the Linux IPC objects of this machine.", "",
+    "commands:",
+  ]
+  + HelpText.table(commands.map { ($0.name, $0.abstract) })
+  + [""]
+  + HelpText.wrap(
+    "Every kind of object is made with 'create', which fails if it exists unless --open-existing is given,"
+      + " and removed with 'remove' ('unlink' is accepted as another spelling).", indent: 0)
+  + [
+    "Run 'ipc <command> --help' for a command's subcommands and options.",
+    "Exit status: 0 success, 1 failure, 2 usage error.",
+  ]).joined(separator: "\n")
 
-  commands:
-    list        list queues, semaphores and shared memory, System V (like ipcs) and POSIX
-    msg         System V message queues: create, send, receive, peek, stat, remove
-    mq          POSIX message queues: create, send, receive, stat, unlink
-    sem         System V semaphore sets: create, op (atomic P/V), get, set, stat, remove
-    psem        POSIX named semaphores: create, wait (P), post (V), value, unlink
-    shm         shared memory, System V segments and POSIX objects: create, read,
-                write, stat, remove
-    fifo        named pipes (FIFOs): create, send, receive, remove
-    demo        the classic sender / batch sender / receiver walk-through
-
-  Run `ipc <command> --help` for a command's options.
-  Exit status: 0 success, 1 failure, 2 usage error.
-  """
-
-var arguments = Arguments(CommandLine.arguments.dropFirst())
+let words = Array(CommandLine.arguments.dropFirst())
 let status: Int32
-switch arguments.subcommand() {
-case "list": status = ListCommand.main(arguments)
-case "msg": status = MessageCommand.main(arguments)
-case "mq": status = POSIXQueueCommand.main(arguments)
-case "sem": status = SemaphoreCommand.main(arguments)
-case "psem": status = POSIXSemaphoreCommand.main(arguments)
-case "shm": status = SharedMemoryCommand.main(arguments)
-case "fifo": status = FifoCommand.main(arguments)
-case "demo": status = DemoCommand.main(arguments)
-case "help": Output.line(topUsage); status = ExitStatus.success
-case nil where arguments.wantsHelp: Output.line(topUsage); status = ExitStatus.success
-case nil:
-  Output.error(topUsage)
-  status = ExitStatus.usage
-case let other?:
-  Output.error("ipc: unknown command '\(other)'\n\n\(topUsage)")
+if let first = words.first, let command = commands.first(where: { $0.name == first }) {
+  status = command.run(Array(words.dropFirst()))
+} else if words.first == "help"
+  || (words.first.map { $0.hasPrefix("-") } ?? false && CommandSpec.wantsHelp(words))
+{
+  Output.line(topHelp)
+  status = ExitStatus.success
+} else {
+  let problem =
+    switch words.first {
+    case nil: "missing command"
+    case let word? where word.hasPrefix("-"): "unknown option \(word)"
+    case let word?: "unknown command '\(word)'"
+    }
+  Output.error(UsageError(problem).line(in: "ipc"))
   status = ExitStatus.usage
 }
 exit(status)

@@ -120,21 +120,19 @@ struct BoundedBufferDemoTests {
 
   @Test(
     arguments: [
-      (["--slots", "0"], "--slots needs a number from 1 to 32767, not 0"),
-      (["--slots", "40000"], "--slots needs a number from 1 to 32767, not 40000"),
-      (["--items", "-1"], "--items needs a number from 0 to 10000000, not -1"),
-      (["--items", "many"], "--items needs a whole number, not 'many'"),
-      (["--producers", "0"], "--producers needs a number from 1 to 100, not 0"),
-      (["--consumers", "0"], "--consumers needs a number from 1 to 100, not 0"),
+      (["--slots", "0"], "--slots: expected a number of slots from 1 to 32767, got '0'"),
+      (["--slots", "40000"], "--slots: expected a number of slots from 1 to 32767, got '40000'"),
+      (["--items", "-1"], "--items: expected a number of items from 0 to 10000000, got '-1'"),
+      (["--items", "many"], "--items: expected a number of items from 0 to 10000000, got 'many'"),
+      (["--producers", "0"], "--producers: expected a number of processes from 1 to 100, got '0'"),
+      (["--consumers", "0"], "--consumers: expected a number of processes from 1 to 100, got '0'"),
       (["--producers", "100", "--items", "200000"], "--producers × --items is 20000000, more than 10000000"),
       (["--frobnicate"], "unknown option --frobnicate"),
-      (["--slots"], "--slots needs a value"),
+      (["--slots"], "--slots: missing value"),
     ])
   func badArgumentsAreUsageErrors(_ arguments: [String], _ message: String) throws {
     let demo = try SpawnedProcess.run(Tools.ipc, ["demo", "bounded-buffer"] + arguments)
-    #expect(demo.exitStatus == 2)
-    #expect(demo.standardError.contains("ipc: \(message)"), "\(demo.standardError)")
-    #expect(demo.standardError.contains("ipc demo bounded-buffer [--producers N]"))
+    expectUsageError(demo, arguments, mentioning: "ipc demo bounded-buffer: \(message)")
     // Rejected before anything was made.
     #expect(!demo.standardOutput.contains("made"))
   }
@@ -142,8 +140,14 @@ struct BoundedBufferDemoTests {
   @Test func theUsageDocumentsIt() throws {
     let help = try Tools.ipc("demo", "--help")
     #expect(help.exitStatus == 0)
-    #expect(help.standardOutput.contains("ipc demo bounded-buffer [--producers N] [--consumers N]"))
-    #expect(help.standardOutput.contains("--slots N           slots in the ring (default 8)"))
+    #expect(help.standardOutput.contains("usage: ipc demo bounded-buffer [options]"))
+    let own = try Tools.ipc("demo", "bounded-buffer", "--help")
+    #expect(own.exitStatus == 0)
+    for option in ["--producers N", "--consumers N", "--items N"] {
+      #expect(own.standardOutput.contains(option), "\(own.standardOutput)")
+    }
+    #expect(
+      own.standardOutput.contains(#/--slots N +slots in the ring \(default 8\)/#), "\(own.standardOutput)")
   }
 
   /// Starts a run long enough to interrupt (millions of items through one

@@ -173,9 +173,7 @@ struct FifoCommandTests {
       ["fifo", "remove"],
     ]
     for arguments in cases {
-      let run = try SpawnedProcess.run(Tools.ipc, arguments)
-      #expect(run.exitStatus == 2, "\(arguments): \(run.standardError)")
-      #expect(run.standardError.contains("usage: ipc"), "\(arguments)")
+      expectUsageError(try SpawnedProcess.run(Tools.ipc, arguments), arguments)
     }
     #expect(fileMode(path) == nil)  // no create ran
   }

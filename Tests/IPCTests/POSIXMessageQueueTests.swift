@@ -78,7 +78,7 @@ struct POSIXMessageQueueTests {
     let name = TestNames.next()
     let error = #expect(throws: IPCError.self) { try POSIX.MessageQueue.open(name) }
     #expect(error?.code == .notFound)
-    #expect(error?.reason.contains("ipc mq create \(name)") == true)
+    #expect(error?.reason.contains("no message queue is named \(name); create it first") == true)
     let unlink = #expect(throws: IPCError.self) { try POSIX.MessageQueue.unlink(name) }
     #expect(unlink?.code == .notFound)
   }

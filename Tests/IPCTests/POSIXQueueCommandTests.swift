@@ -6,7 +6,7 @@ import Testing
 /// `ipc mq`: every subcommand against real queues, usage errors, and `ipc list`.
 @Suite("ipc mq")
 struct POSIXQueueCommandTests {
-  @Test func createSendReceiveStatUnlink() throws {
+  @Test func createSendReceiveStatRemove() throws {
     let name = TestNames.next()
     defer { try? POSIX.MessageQueue.unlink(name) }
     let create = try Tools.ipc(
@@ -17,7 +17,8 @@ struct POSIXQueueCommandTests {
     var info = stat()
     #expect(fstat(queue.fileDescriptor, &info) == 0 && info.st_mode & 0o777 == 0o640)
     #expect(try Tools.ipc("mq", "create", name, "--exclusive").exitStatus == 1)
-    #expect(try Tools.ipc("mq", "create", name).exitStatus == 0)  // opens the existing one
+    #expect(try Tools.ipc("mq", "create", name).exitStatus == 1)  // exists: refused
+    #expect(try Tools.ipc("mq", "create", name, "--open-existing").exitStatus == 0)
     #expect(try Tools.ipc("mq", "send", name, "--priority", "2", "low").exitStatus == 0)
     #expect(try Tools.ipc("mq", "send", name, "--priority", "6", "--timeout", "1", "high").exitStatus == 0)
     let stat = try Tools.ipc("mq", "stat", name)
@@ -29,7 +30,7 @@ struct POSIXQueueCommandTests {
     let empty = try Tools.ipc("mq", "receive", name, "--timeout", "0.1")
     #expect(empty.exitStatus == 1)
     #expect(empty.standardError.contains("queue \(name) is empty"))
-    #expect(try Tools.ipc("mq", "unlink", name).exitStatus == 0)
+    #expect(try Tools.ipc("mq", "remove", name).exitStatus == 0)
     let gone = try Tools.ipc("mq", "stat", name)
     #expect(gone.exitStatus == 1)
     #expect(gone.standardError.contains("no message queue is named \(name)"))
@@ -59,8 +60,7 @@ struct POSIXQueueCommandTests {
   ])
   func usageErrorsExitWithStatus2(arguments: [String]) throws {
     let run = try SpawnedProcess.run(Tools.ipc, arguments)
-    #expect(run.exitStatus == 2, "\(run.standardError)")
-    #expect(run.standardError.contains("usage: ipc mq"))
+    expectUsageError(run, arguments, mentioning: "ipc mq")
   }
 
   @Test func theModeIsExactlyTheOneAskedForWhateverTheUmask() throws {
@@ -71,7 +71,9 @@ struct POSIXQueueCommandTests {
       try? POSIX.MessageQueue.unlink(existing)
     }
     _ = try POSIX.MessageQueue.create(existing, permissions: Permissions(rawValue: 0o600))
-    let script = "umask 077; \"$0\" mq create \(made) --mode 0660 && \"$0\" mq create \(existing) --mode 0666"
+    let script =
+      "umask 077; \"$0\" mq create \(made) --mode 0660"
+      + " && \"$0\" mq create \(existing) --mode 0666 --open-existing"
     let run = try SpawnedProcess.run("/bin/sh", ["-c", script, Tools.ipc])
     #expect(run.exitStatus == 0, "\(run.standardError)")
     for (name, mode) in [(made, 0o660), (existing, 0o600)] {

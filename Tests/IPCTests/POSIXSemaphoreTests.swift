@@ -86,7 +86,7 @@ struct POSIXSemaphoreTests {
     let name = TestNames.next("ipc-sem")
     let missing = try #require(throws: IPCError.self) { try POSIX.Semaphore.open(name) }
     #expect(missing.code == .notFound)
-    #expect(missing.reason.contains("ipc psem create \(name)"))
+    #expect(missing.reason.contains("no semaphore is named \(name); create it first"))
     let unlinked = try #require(throws: IPCError.self) { try POSIX.Semaphore.unlink(name) }
     #expect(unlinked.code == .notFound)
   }

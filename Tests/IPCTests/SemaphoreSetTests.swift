@@ -189,7 +189,7 @@ struct SemaphoreSetTests {
     let key = TestKeys.next()
     let missing = try #require(throws: IPCError.self) { try SystemV.SemaphoreSet.open(key: key) }
     #expect(missing.code == .notFound)
-    #expect(missing.reason.contains("ipc sem create --key"))
+    #expect(missing.reason.contains("create it first with SemaphoreSet.create"))
     let set = try SystemV.SemaphoreSet.create(key: key, values: [0])
     defer { try? set.remove() }
     let exists = try #require(throws: IPCError.self) {

@@ -181,7 +181,7 @@ extension POSIX {
       let limits = Limits.current()
       switch code {
       case .notFound:
-        return "no message queue is named \(name); create it first (ipc mq create \(name))"
+        return "no message queue is named \(name); create it first with MessageQueue.create"
       case .exists:
         return "a message queue named \(name) already exists; open it, or unlink it first"
       case .permissionDenied:
@@ -307,7 +307,7 @@ extension POSIX {
         throw IPCError(
           code: .messageTooLong, operation: "mq_send", object: description,
           reason: "message of \(bytes.count) bytes exceeds the queue's message size \(messageSize),"
-            + " set when it was created (ipc mq create --message-size)")
+            + " set when it was created (its messageSize)")
       }
       guard priority >= 0, priority < Self.priorityLimit else {
         throw IPCError(

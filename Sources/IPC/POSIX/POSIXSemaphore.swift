@@ -128,7 +128,7 @@ extension POSIX {
       case .failure(let code):
         let reason: String? =
           switch code {
-          case .notFound: "no semaphore is named \(name); create it first (ipc psem create \(name))"
+          case .notFound: "no semaphore is named \(name); create it first with Semaphore.create"
           case .exists: "a semaphore named \(name) already exists; open it, or unlink it first"
           case .permissionDenied:
             "the semaphore \(name) exists but its permissions do not allow this process in"

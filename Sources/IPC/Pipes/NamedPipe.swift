@@ -191,8 +191,7 @@ public struct NamedPipe: Hashable, Sendable, CustomStringConvertible {
       let reason: String? =
         switch code {
         case .notFound:
-          "nothing exists at \(path); create the FIFO first (NamedPipe.create(at:), ipc fifo create,"
-            + " or mkfifo)"
+          "nothing exists at \(path); create the FIFO first (NamedPipe.create(at:) or mkfifo)"
         case .permissionDenied: "a directory on the way to \(path) does not allow this process in"
         default: nil
         }

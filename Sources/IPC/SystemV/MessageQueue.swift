@@ -109,7 +109,7 @@ extension SystemV {
     private static func getFailureReason(_ code: IPCError.Code, key: Key) -> String? {
       switch code {
       case .notFound:
-        return "no message queue exists for key \(key); create it first (ipc msg create --key \(key))"
+        return "no message queue exists for key \(key); create it first with MessageQueue.create(key:)"
       case .exists:
         let existing = msgget(key.rawValue, 0)
         let which = existing >= 0 ? " (id \(existing))" : ""
@@ -261,7 +261,7 @@ extension SystemV {
       throw IPCError(
         code: .invalidArgument, operation: "msgsnd", object: description,
         reason: "message of \(size) bytes can never fit: the queue holds at most \(maxBytes) bytes"
-          + " (raise it with setMaxBytes, ipc msg create --max-bytes)")
+          + " (raise it with setMaxBytes)")
     }
 
     private func sendError(_ code: IPCError.Code, size: Int) -> IPCError {

@@ -204,7 +204,8 @@ extension SystemV {
       let reason: String?
       switch code {
       case .notFound:
-        reason = "no semaphore set exists for key \(key); create it first (ipc sem create --key \(key))"
+        reason =
+          "no semaphore set exists for key \(key); create it first with SemaphoreSet.create(key:values:)"
       case .exists:
         let existing = semget(key.rawValue, 0, 0)
         let which = existing >= 0 ? " (id \(existing))" : ""

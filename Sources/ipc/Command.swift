@@ -1,0 +1,89 @@
+import IPC
+import IPCToolSupport
+
+/// One `ipc` command: its grammar, declared once, and what it does.
+struct Command: Sendable {
+  var spec: CommandSpec
+  /// Old spellings of its name that scripts may still use (`unlink` for `remove`).
+  var aliases: [String] = []
+  var body: @Sendable (ParsedArguments) throws -> Void
+
+  /// The last word of its path, such as `send`.
+  var name: String { String(spec.path.split(separator: " ").last ?? "") }
+
+  /// Prints the help for `--help`; otherwise parses `words` and runs the body,
+  /// turning its errors into one line and an exit status.
+  func run(_ words: [String]) -> Int32 {
+    if CommandSpec.wantsHelp(words) {
+      Output.line(spec.help)
+      return ExitStatus.success
+    }
+    return reportingErrors(path: spec.path) { () throws in
+      let parsed: ParsedArguments
+      do { parsed = try spec.parse(words) } catch { throw error }
+      try body(parsed)
+    }
+  }
+}
+
+/// A group of commands such as `ipc msg`: the first word picks the command.
+struct CommandGroup: Sendable {
+  var path: String
+  var abstract: String
+  var discussion: String = ""
+  var commands: [Command]
+
+  /// The help: every command's usage line and abstract, made from their declarations.
+  var help: String {
+    var lines = ["usage: \(path) <subcommand> [options]", ""]
+    lines += HelpText.wrap(abstract, indent: 2)
+    lines += ["", "subcommands:"]
+    lines += HelpText.table(
+      commands.map { command in
+        let aliases =
+          command.aliases.isEmpty ? "" : " (also spelled \(command.aliases.joined(separator: ", ")))"
+        return (command.name, command.spec.abstract + aliases)
+      })
+    if !discussion.isEmpty { lines += [""] + HelpText.wrap(discussion, indent: 0) }
+    lines += ["", "Run '\(path) <subcommand> --help' for its options."]
+    return lines.joined(separator: "\n")
+  }
+
+  func run(_ words: [String]) -> Int32 {
+    guard let first = words.first, !first.hasPrefix("-") else {
+      if CommandSpec.wantsHelp(words) {
+        Output.line(help)
+        return ExitStatus.success
+      }
+      let problem = words.first.map { "unknown option \($0)" } ?? "missing subcommand"
+      Output.error(UsageError(problem).line(in: path))
+      return ExitStatus.usage
+    }
+    guard let command = commands.first(where: { $0.name == first || $0.aliases.contains(first) }) else {
+      Output.error(UsageError("unknown subcommand '\(first)'").line(in: path))
+      return ExitStatus.usage
+    }
+    return command.run(Array(words.dropFirst()))
+  }
+}
+
+/// Runs `body`, printing any error as one line that starts with `path`:
+/// exit status 2 for a usage error, 1 for any other.
+func reportingErrors(path: String, _ body: () throws -> Void) -> Int32 {
+  do {
+    try body()
+    return ExitStatus.success
+  } catch let error as UsageError {
+    Output.error(error.line(in: path))
+    return ExitStatus.usage
+  } catch let error as IPCError {
+    Output.error("\(path): \(ErrorText.describe(error))")
+    return ExitStatus.failure
+  } catch let error as CommandFailure {
+    Output.error("\(path): \(error.message)")
+    return ExitStatus.failure
+  } catch {
+    Output.error("\(path): \(error)")
+    return ExitStatus.failure
+  }
+}
