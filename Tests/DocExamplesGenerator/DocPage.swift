@@ -1,47 +1,5 @@
 import Foundation
 
-/// What the harness does with one ```swift block, from the directive before it.
-enum Directive: Equatable {
-  /// No directive: a complete program, compiled and run.
-  case complete
-  /// `continues`: appended to the previous block of the page, run as one program with it.
-  case continues
-  /// `fragment NAME`: compiled after the page's context NAME, never run.
-  case fragment(String)
-  /// `compile-only: REASON`: compiled, never run.
-  case compileOnly(String)
-  /// `part of PATH`: word for word in the program at PATH, which the tests build and run.
-  case partOf(String)
-  /// `manifest`: a Package.swift, evaluated by the tests with `swift package dump-package`.
-  case manifest
-}
-
-/// One ```swift block of a page.
-struct SwiftBlock {
-  /// The line of the opening fence (1-based): the block's place in its page.
-  var fenceLine: Int
-  /// The block's lines, without the fences and without the fence's indentation.
-  var lines: [String]
-  var directive: Directive
-}
-
-/// Hidden setup code a page declares for its fragments (`<!-- example: context NAME`).
-struct ExampleContext {
-  var name: String
-  /// The line of the context's first Swift line.
-  var firstLine: Int
-  var lines: [String]
-}
-
-/// A mistake in a page: reported as `PATH:LINE: error: MESSAGE`, so the build
-/// log (and an editor) points at the Markdown line.
-struct PageError: Error, CustomStringConvertible {
-  var path: String
-  var line: Int
-  var message: String
-  var description: String { "\(path):\(line): error: \(message)" }
-}
-
 /// The ```swift blocks and example contexts of one Markdown page.
 struct DocPage {
   /// The page's path relative to the package root, as in ids ("Docs/Pipes.md").
@@ -188,31 +146,5 @@ struct DocPage {
   /// `line` without up to `count` leading spaces: a fence's indentation, never the code's own.
   private static func removingIndentation(_ count: Int, from line: String) -> String {
     String(line.dropFirst(min(count, line.prefix { $0 == " " }.count)))
-  }
-}
-
-/// An opening code fence: three or more backticks (or tildes) and an info string.
-struct Fence {
-  var marker: String
-  var info: String
-
-  init?(_ content: Substring) {
-    guard let first = content.first, first == "`" || first == "~" else { return nil }
-    let marker = content.prefix { $0 == first }
-    guard marker.count >= 3 else { return nil }
-    self.marker = String(marker)
-    info = content.dropFirst(marker.count).trimmingCharacters(in: .whitespaces)
-    // A backtick fence's info string holds no backtick (CommonMark): "```x```" is inline code.
-    if first == "`" && info.contains("`") { return nil }
-  }
-
-  /// Whether the block's language is Swift ("```swift", "```swift title").
-  var isSwift: Bool { info.split(separator: " ").first == "swift" }
-
-  /// Whether `line` closes this fence: the same character, at least as many, nothing after.
-  func isClosed(by line: String) -> Bool {
-    let content = line.drop { $0 == " " }
-    let run = content.prefix { $0 == marker.first }
-    return run.count >= marker.count && content.dropFirst(run.count).allSatisfy(\.isWhitespace)
   }
 }
