@@ -2,10 +2,13 @@ import Foundation
 import IPC  // not @testable: the guide's examples use only the public API
 import Testing
 
-// The examples of Docs/SharedMemory.md, run against real objects so the guide
-// stays true. Each test names the section it checks. Keys and names are unique
-// to the test (TestKeys, TestNames) and every object is removed or unlinked,
-// also when a test fails.
+// What Docs/SharedMemory.md promises, checked against real objects. The
+// guide's examples themselves are compiled and run by DocExamplesTests, which
+// only sees that they end with status 0; this suite checks the results they
+// show (values, sizes, attach counts, error texts, a ring and a bounded buffer
+// across processes), with copies of the guide's types. Each test names the
+// section it checks. Keys and names are unique to the test (TestKeys,
+// TestNames) and every object is removed or unlinked, also when a test fails.
 
 // MARK: - Types shared by the examples (copied from the guide)
 
@@ -20,6 +23,8 @@ struct GuideHeader: BitwiseCopyable, Equatable {
 /// Where everything lives in the region: fixed, and the same in every process.
 enum GuideLayout {
   static let header = 0  // GuideHeader, 24 bytes
+  static let counter = 24  // Int64, used atomically
+  static let owner = 32  // Int32, used atomically
   static let mutex = 64  // SharedMutex.size bytes (40 on 64-bit Linux)
   static let ready = 128  // Int32 flag, used atomically
   static let length = 132  // Int32
@@ -254,6 +259,8 @@ struct SharedMemoryGuideTests {
     #expect(MemoryLayout<GuideHeader>.offset(of: \.ratio) == 16)
     #expect(MemoryLayout<GuideHeader>.size == 24 && MemoryLayout<GuideHeader>.alignment == 8)
     #expect(GuideLayout.mutex % SharedMutex.alignment == 0)
+    #expect(GuideLayout.counter >= MemoryLayout<GuideHeader>.size && GuideLayout.counter % 8 == 0)
+    #expect(GuideLayout.owner >= GuideLayout.counter + 8 && GuideLayout.owner + 4 <= GuideLayout.mutex)
     #expect(GuideLayout.mutex + SharedMutex.size <= GuideLayout.ready)
     #expect(SharedMutex.size == 40 && SharedCondition.size == 48)
     try await withGuideName { name in
@@ -303,9 +310,10 @@ struct SharedMemoryGuideTests {
     try await withGuideName { name in
       let region = try POSIX.SharedMemory.create(name, size: GuideLayout.size).map()
       // A counter every process adds to.
-      let before = try region.atomicAdd(Int64(1), at: 8, ordering: .relaxed)
-      #expect(try before == 0 && region.atomicLoad(Int64.self, at: 8) == 1)
-      let claim = try region.atomicCompareExchange(expected: Int32(0), desired: getpid(), at: 16)
+      let before = try region.atomicAdd(Int64(1), at: GuideLayout.counter, ordering: .relaxed)
+      #expect(try before == 0 && region.atomicLoad(Int64.self, at: GuideLayout.counter) == 1)
+      let claim = try region.atomicCompareExchange(
+        expected: Int32(0), desired: getpid(), at: GuideLayout.owner)
       #expect(claim.exchanged && claim.original == 0)
 
       // Publishing: write the data, then release the flag.
@@ -326,17 +334,19 @@ struct SharedMemoryGuideTests {
       }
 
       let refused = try #require(throws: IPCError.self) {
-        try region.atomicLoad(Int64.self, at: 8, ordering: .releasing)
+        try region.atomicLoad(Int64.self, at: GuideLayout.counter, ordering: .releasing)
       }
       #expect(
         refused.description
           == "atomic_load_explicit on shared memory \(name) failed: memory_order_release is not an ordering"
           + " for a load (C11 allows relaxed, acquire or seq_cst); nothing was accessed [EINVAL]")
-      #expect(throws: IPCError.self) { try region.atomicStore(Int64(1), at: 8, ordering: .acquiring) }
-      for ordering in MemoryOrdering.allCases {
-        try region.atomicAdd(Int64(1), at: 8, ordering: ordering)  // updates take every ordering
+      #expect(throws: IPCError.self) {
+        try region.atomicStore(Int64(1), at: GuideLayout.counter, ordering: .acquiring)
       }
-      #expect(try region.atomicLoad(Int64.self, at: 8) == 6)
+      for ordering in MemoryOrdering.allCases {  // updates take every ordering
+        try region.atomicAdd(Int64(1), at: GuideLayout.counter, ordering: ordering)
+      }
+      #expect(try region.atomicLoad(Int64.self, at: GuideLayout.counter) == 6)
     }
   }
 
