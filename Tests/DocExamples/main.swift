@@ -27,7 +27,6 @@ if let inherited = getenv(exampleVariable) {
     exit(0)
   case "--blocks":
     for block in docExampleBlocks { print("\(block.page)\t\(block.line)\t\(block.kind)\t\(block.detail)") }
-    for page in docExamplePagesSkipped { print("\(page)\t0\tskipped\t") }
     exit(0)
   case let id? where !id.hasPrefix("-"):
     requested = id

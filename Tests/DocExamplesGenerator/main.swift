@@ -7,10 +7,6 @@ import Foundation
 // missing context, an unclosed fence) fails the build with
 // PAGE:LINE: error: ... See "Examples in these pages" in Docs/GettingStarted.md.
 
-// Pages whose blocks are neither compiled nor run: none since branch `guides`
-// made the last four follow the convention (the lead may remove this at merge).
-let pagesNotYetChecked: Set<String> = []
-
 /// Writes `text` to `path` unless the file holds it already, so that an edit of
 /// a page's prose compiles nothing again.
 func write(_ text: String, to path: String) throws {
@@ -30,7 +26,6 @@ guard arguments.count >= 2, arguments.count % 2 == 0 else {
 }
 let root = arguments[0]
 var files: [ExampleFile] = []
-var skipped: [String] = []
 var failures: [String] = []
 var outputs: [(text: String, path: String)] = []
 // Outputs are Swift files, never anything else: a stale plugin passing other
@@ -43,11 +38,6 @@ for (index, argument) in arguments.enumerated() where index % 2 == 1 && !argumen
 for pair in stride(from: 2, to: arguments.count, by: 2) {
   let (path, output) = (arguments[pair], arguments[pair + 1])
   let name = path.hasPrefix(root + "/") ? String(path.dropFirst(root.count + 1)) : path
-  if pagesNotYetChecked.contains(name) {
-    skipped.append(name)
-    outputs.append(("// \(name) is not checked yet.\n", output))
-    continue
-  }
   do {
     let file = try ExampleFile(DocPage(path: path, name: name, root: root))
     files.append(file)
@@ -57,7 +47,7 @@ for pair in stride(from: 2, to: arguments.count, by: 2) {
   }
 }
 guard failures.isEmpty else { fail(failures.joined(separator: "\n")) }
-outputs.append((ExampleFile.tables(files, skippedPages: skipped), arguments[1]))
+outputs.append((ExampleFile.tables(files), arguments[1]))
 for output in outputs {
   do {
     try write(output.text, to: output.path)

@@ -12,9 +12,6 @@ import Testing
 /// is in Docs/GettingStarted.md, "Examples in these pages".
 @Suite("Doc examples", .serialized)
 struct DocExamplesTests {
-  /// Pages the generator may skip (see its `pagesNotYetChecked`): none.
-  static let pagesAllowedToBeSkipped: Set<String> = []
-
   @Test(
     "every complete example runs to the end with status 0, twice in a row", arguments: DocExamples.runnable)
   func runsToTheEnd(_ id: String) throws {
@@ -34,11 +31,9 @@ struct DocExamplesTests {
   @Test func theGeneratorSawEverySwiftBlockOfEveryPage() throws {
     let blocks = DocExamples.blocks
     try #require(!blocks.isEmpty, "\(DocExamples.program) --blocks printed nothing")
-    let skipped = Set(blocks.filter { $0.kind == "skipped" }.map(\.page))
-    #expect(skipped.isSubset(of: Self.pagesAllowedToBeSkipped), "pages skipped: \(skipped.sorted())")
     let pages = DocExamples.pages
     #expect(pages.count >= 10)
-    for page in pages where !skipped.contains(page) {
+    for page in pages {
       let onThePage = swiftBlocks(inMarkdownAt: Tools.packageRoot + "/" + page).count
       let seen = blocks.filter { $0.page == page }
       #expect(

@@ -12,7 +12,7 @@ enum DocExamples {
     var page: String
     /// The line of the opening fence.
     var line: Int
-    /// `run`, `compile`, `part-of`, `manifest`, or `skipped` (a page not checked yet, line 0).
+    /// `run`, `compile`, `part-of`, `manifest`.
     var kind: String
     /// The id of the example that runs it (for `run`), or the program's path (for `part-of`).
     var detail: String
