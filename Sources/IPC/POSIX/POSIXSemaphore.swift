@@ -176,7 +176,7 @@ extension POSIX {
     /// clock changes nothing, and a signal does not restart the full timeout.
     public func wait(timeout: Duration) throws(IPCError) -> Bool {
       let semaphore = try live("sem_clockwait")
-      var deadline = monotonicDeadline(after: timeout)
+      var deadline = MonotonicDeadline(after: timeout).absoluteTimespec
       switch retryingInterrupts(.semWait, { cipc_sem_wait_monotonic(semaphore, &deadline) }) {
       case .success: return true
       case .failure(.timedOut): return false

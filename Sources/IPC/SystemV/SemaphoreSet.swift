@@ -321,7 +321,7 @@ extension SystemV {
     public func wait(_ index: Int = 0, by amount: Int = 1, undo: Bool = false, timeout: Duration)
       throws(IPCError) -> Bool
     {
-      try run(index, delta: -amount, undo: undo, waiting: .until(Self.deadline(after: timeout)))
+      try run(index, delta: -amount, undo: undo, waiting: .until(MonotonicDeadline(after: timeout)))
     }
 
     /// V: adds `amount` to semaphore `index`, waking processes that wait for it.
@@ -353,7 +353,7 @@ extension SystemV {
     ///
     /// The corresponding C function is `semtimedop`.
     public func waitForZero(_ index: Int = 0, timeout: Duration) throws(IPCError) -> Bool {
-      try run(index, delta: 0, undo: false, waiting: .until(Self.deadline(after: timeout)))
+      try run(index, delta: 0, undo: false, waiting: .until(MonotonicDeadline(after: timeout)))
     }
 
     /// Runs `operations` atomically in one call: the process waits until all
@@ -381,7 +381,7 @@ extension SystemV {
     ///
     /// The corresponding C function is `semtimedop`.
     public func perform(_ operations: [Operation], timeout: Duration) throws(IPCError) -> Bool {
-      try run(operations, waiting: .until(Self.deadline(after: timeout)))
+      try run(operations, waiting: .until(MonotonicDeadline(after: timeout)))
     }
 
     // MARK: Running operations
@@ -390,26 +390,12 @@ extension SystemV {
     enum Waiting {
       case asLongAsNeeded
       case no
-      // A frozen payload: SuspendingClock.Instant is resilient, and carrying it
-      // made every P and V fetch type metadata and copy `Waiting` through value
-      // witnesses (about 180 instructions per call).
-      case until(Duration)  // since CLOCK_MONOTONIC's zero: immune to wall-clock jumps
+      case until(MonotonicDeadline)
 
       /// Whether EAGAIN means "not now" rather than a failure.
       var mayGiveUp: Bool {
         if case .asLongAsNeeded = self { false } else { true }
       }
-    }
-
-    static func deadline(after timeout: Duration) -> Duration {
-      monotonicNow() + timeout.asWait
-    }
-
-    /// CLOCK_MONOTONIC now, the clock SuspendingClock reads on Linux.
-    static func monotonicNow() -> Duration {
-      var now = timespec()
-      clock_gettime(CLOCK_MONOTONIC, &now)
-      return .seconds(now.tv_sec) + .nanoseconds(now.tv_nsec)
     }
 
     /// One operation: the hot path of P and V, with no allocation.
@@ -470,8 +456,7 @@ extension SystemV {
       case .until(let deadline):
         // Each retry after a signal asks only for the time left.
         result = retryingInterrupts(.semop) {
-          let (seconds, attoseconds) = max(deadline - Self.monotonicNow(), .zero).components
-          var left = timespec(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))
+          var left = deadline.timeLeft.asTimespec
           return cipc_semtimedop(id, operations, count, &left)
         }
       }
