@@ -98,32 +98,24 @@ extension SystemV {
       initializationTimeout: Duration = .seconds(5)
     ) throws(IPCError) -> SemaphoreSet {
       try validate(values, operation: "semget", object: "key \(key)")
-      while true {
-        // Creating exclusively first tells whether this call made the set,
-        // and so whether its values are this call's to set.
-        switch once({ semget(key.rawValue, Int32(values.count), IPC_CREAT | IPC_EXCL | mode(permissions)) }) {
-        case .success(let id):
-          return try initialize(id: id, values: values)
-        case .failure(.exists):
-          switch once({ semget(key.rawValue, 0, 0) }) {
-          case .success(let id):
-            let set = try opened(id: id, key: key, initializationTimeout: initializationTimeout)
-            guard set.count == values.count else {
-              throw IPCError(
-                code: .invalidArgument, operation: "semget", object: "key \(key)",
-                reason: "the set for key \(key) (id \(id)) has \(set.count) semaphores, not the"
-                  + " \(values.count) asked for; open it with open(key:), or remove it first")
-            }
-            return set
-          case .failure(.notFound):
-            continue  // removed since: create it after all
-          case .failure(let code):
-            throw getError(code, key: key, count: values.count)
+      // Only the call that made the set sets its values.
+      return try SystemV.openOrCreate(
+        createExclusively: {
+          semget(key.rawValue, Int32(values.count), IPC_CREAT | IPC_EXCL | mode(permissions))
+        },
+        openExisting: { semget(key.rawValue, 0, 0) },
+        created: { (id) throws(IPCError) in try initialize(id: id, values: values) },
+        opened: { (id) throws(IPCError) in
+          let set = try opened(id: id, key: key, initializationTimeout: initializationTimeout)
+          guard set.count == values.count else {
+            throw IPCError(
+              code: .invalidArgument, operation: "semget", object: "key \(key)",
+              reason: "the set for key \(key) (id \(id)) has \(set.count) semaphores, not the"
+                + " \(values.count) asked for; open it with open(key:), or remove it first")
           }
-        case .failure(let code):
-          throw getError(code, key: key, count: values.count)
-        }
-      }
+          return set
+        },
+        failure: { getError($0, key: key, count: values.count) })
     }
 
     /// Opens the existing set for `key`.

@@ -70,25 +70,13 @@ extension SystemV {
       key: Key, size: Int, permissions: Permissions = .ownerReadWrite
     ) throws(IPCError) -> SharedMemory {
       try validate(size, key: key)
-      while true {
-        // Creating exclusively first tells whether the segment existed, and
-        // so whether its size must be checked.
-        switch once({ shmget(key.rawValue, size, IPC_CREAT | IPC_EXCL | mode(permissions)) }) {
-        case .success(let id):
-          return SharedMemory(id: id, size: size)
-        case .failure(.exists):
-          switch once({ shmget(key.rawValue, 0, 0) }) {
-          case .success(let id):
-            return try opened(id: id, key: key, size: size)
-          case .failure(.notFound):
-            continue  // removed since: create it after all
-          case .failure(let code):
-            throw getError(code, key: key, size: size)
-          }
-        case .failure(let code):
-          throw getError(code, key: key, size: size)
-        }
-      }
+      // Only a segment that existed needs its size checked.
+      return try SystemV.openOrCreate(
+        createExclusively: { shmget(key.rawValue, size, IPC_CREAT | IPC_EXCL | mode(permissions)) },
+        openExisting: { shmget(key.rawValue, 0, 0) },
+        created: { SharedMemory(id: $0, size: size) },
+        opened: { (id) throws(IPCError) in try opened(id: id, key: key, size: size) },
+        failure: { getError($0, key: key, size: size) })
     }
 
     /// Opens the existing segment for `key`.
