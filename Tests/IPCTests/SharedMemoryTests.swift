@@ -35,6 +35,7 @@ struct SharedMemoryTests {
       #expect(status.key == .private)
       #expect(status.permissions.octal == "0600")
       #expect(status.ownerUID == getuid())
+      #expect(ownedByThisProcess(status.ownership, permissions: .ownerReadWrite))
       #expect(!status.isMarkedForRemoval)
       let region = try memory.attach()
       let other = try memory.attach(readOnly: true)

@@ -18,6 +18,7 @@ struct SystemVMessageQueueTests {
       #expect(status.messageCount == 0)
       #expect(status.maxBytes == SystemV.MessageQueue.Limits.current().defaultMaxBytes)
       #expect(status.ownerUID == getuid())
+      #expect(ownedByThisProcess(status.ownership, permissions: .ownerReadWrite))
     }
   }
 

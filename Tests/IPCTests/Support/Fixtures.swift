@@ -41,6 +41,13 @@ func drain(_ queue: SystemV.MessageQueue) throws -> [SystemV.Message] {
   return messages
 }
 
+/// Whether `ownership` names this process's user and group as owner and
+/// creator, with `permissions`: what any object this process made reports.
+func ownedByThisProcess(_ ownership: SystemV.Ownership, permissions: Permissions) -> Bool {
+  ownership.permissions == permissions && ownership.ownerUID == getuid() && ownership.ownerGID == getgid()
+    && ownership.creatorUID == getuid() && ownership.creatorGID == getgid()
+}
+
 /// Hex digits of `bytes`, as the C peer prints them.
 func hex(_ bytes: [UInt8]) -> String {
   bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
