@@ -196,6 +196,40 @@ struct EntryPointTests {
     #expect(other?.reason.contains("a pipe end") == true)
   }
 
+  @Test func everyKindIsRemovedOnceThroughWhatItHandsOver() throws {
+    let set = try SystemV.SemaphoreSet.create(values: [1])
+    defer { try? set.remove() }
+    let lock = try SystemV.SemaphoreLock.create()
+    defer { try? lock.remove() }
+    let posixQueue = try POSIX.MessageQueue.create(TestNames.next(), maxMessages: 1, messageSize: 8)
+    defer { try? posixQueue.unlink() }
+    let semaphore = try POSIX.Semaphore.create(TestNames.next())
+    defer { try? semaphore.unlink() }
+    let sharedMemory = try POSIX.SharedMemory.create(TestNames.next(), size: 64)
+    defer { try? sharedMemory.unlink() }
+    let fifo = try NamedPipe.create(at: "/tmp/ipc-test-\(getpid())-\(UUID().uuidString).fifo")
+    defer { try? fifo.remove() }
+    let objects: [any Inheritable] = [set, lock, posixQueue, semaphore, sharedMemory, fifo]
+    for object in objects {
+      let handed = try object.inheritance()
+      #expect(try handed.remove(), "\(handed)")
+      #expect(try !handed.remove(), "\(handed)")
+    }
+    #expect(throws: IPCError.self) { try SystemV.SemaphoreSet.open(id: set.id) }
+    #expect(throws: IPCError.self) { try POSIX.Semaphore.open(semaphore.name) }
+    #expect(!FileManager.default.fileExists(atPath: fifo.path))
+  }
+
+  @Test func aFileThatTookTheFIFOsPlaceIsNotRemoved() throws {
+    let fifo = try NamedPipe.create(at: "/tmp/ipc-test-\(getpid())-\(UUID().uuidString).fifo")
+    let handed = try fifo.inheritance()
+    try fifo.remove()
+    #expect(FileManager.default.createFile(atPath: fifo.path, contents: Data("kept".utf8)))
+    defer { unlink(fifo.path) }
+    #expect(try !handed.remove())
+    #expect(FileManager.default.contents(atPath: fifo.path) == Data("kept".utf8))
+  }
+
   @Test func removingAnObjectTwiceReportsOnlyTheFirstRemoval() throws {
     let memory = try SystemV.SharedMemory.create(size: 64)
     let region = try memory.attach()  // attached: the segment outlives IPC_RMID

@@ -25,7 +25,7 @@ extension SystemV {
     /// The kernel's id for the queue (the `msqid` column of `ipcs -q`).
     public let id: Int32
 
-    private init(validatedID: Int32) { self.id = validatedID }
+    init(validatedID: Int32) { self.id = validatedID }
 
     /// `queue <id>`, as errors name it.
     public var description: String { "queue \(id)" }
