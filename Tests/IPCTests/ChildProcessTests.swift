@@ -111,7 +111,7 @@ struct ChildProcessTests {
       }
       guard try child.wait() == .signalled(SIGTERM, coreDumped: false) else { exit(3) }
       try signaller.value()
-      guard usr1Deliveries == 3 else { exit(4) }
+      guard signalsCaught == 3 else { exit(4) }
     }
   }
 

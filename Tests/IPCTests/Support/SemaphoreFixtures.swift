@@ -86,7 +86,7 @@ func threadBlocks(_ tid: pid_t, inAnyOf channels: Set<String>, timeout: Duration
 func interruptCallingThread(
   _ count: Int, whileBlockedIn channels: Set<String>, then release: @escaping @Sendable () throws -> Void
 ) -> BackgroundWork<Void> {
-  catchUSR1WithoutRestart()
+  catchWithoutRestart()
   let (pid, tid) = (getpid(), cipc_gettid())
   return BackgroundWork {
     for _ in 0..<count {
