@@ -75,10 +75,7 @@ struct BenchmarkSmokeTests {
     // Long enough to be caught in the middle of a measurement.
     let bench = try SpawnedProcess(
       Tools.productsDirectory + "/ipc-bench", ["--filter", filter, "--repeat", "50"])
-    let deadline = ContinuousClock.now + .seconds(30)
-    while !bench.standardError.contains("repetition 1 of") && ContinuousClock.now < deadline {
-      usleep(2_000)
-    }
+    _ = eventually(within: .seconds(30)) { bench.standardError.contains("repetition 1 of") }
     let children = Self.children(of: bench.pid)
     kill(bench.pid, SIGTERM)
     bench.wait(timeout: .seconds(10))

@@ -157,7 +157,7 @@ struct BoundedBufferDemoTests {
         "1",
       ])
     var children: [pid_t] = []
-    let started = eventually(timeout: .seconds(20)) {
+    let started = eventually(within: .seconds(20)) {
       children = DemoProcesses.children(of: demo.pid)
       return objectIDs(demo.standardOutput) != nil && children.count == 5
     }

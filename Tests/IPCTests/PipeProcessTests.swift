@@ -76,10 +76,7 @@ struct PipeProcessTests {
         let reader = try SpawnedProcess(Tools.ipc, ["fifo", "receive", path])
         let writer = try NamedPipe.open(at: path).openForWriting()  // waits for the reader's open
         try writer.write("first line\n".utf8)
-        let deadline = ContinuousClock.now + .seconds(30)
-        while !reader.standardOutput.contains("first line") && ContinuousClock.now < deadline {
-          usleep(2_000)
-        }
+        _ = eventually(within: .seconds(30)) { reader.standardOutput.contains("first line") }
         guard reader.standardOutput == "first line\n" else { exit(3) }
         kill(reader.pid, SIGKILL)
         reader.wait()

@@ -27,18 +27,6 @@ struct SemaphoreInteropTests {
   /// `futex_wait_queue_me` before.
   static let futexWaits: Set<String> = ["futex_do_wait", "futex_wait_queue", "futex_wait_queue_me"]
 
-  /// Whether `condition` holds within `timeout`, checked every 2 ms.
-  private func eventually(within timeout: Duration = .seconds(10), _ condition: () throws -> Bool) rethrows
-    -> Bool
-  {
-    let deadline = ContinuousClock.now + timeout
-    while true {
-      if try condition() { return true }
-      if ContinuousClock.now >= deadline { return false }
-      usleep(2_000)
-    }
-  }
-
   /// The key `ipcs -s` lists for set `id`, read from its key column.
   private func ipcsKey(ofSet id: Int32) throws -> SystemV.Key? {
     let listed = try SpawnedProcess.run("/usr/bin/env", ["ipcs", "-s"])

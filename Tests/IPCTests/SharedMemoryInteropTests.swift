@@ -17,18 +17,6 @@ struct SharedMemoryInteropTests {
     try SpawnedProcess.run(try Tools.posixShmPeer.get(), arguments, timeout: .seconds(20))
   }
 
-  /// Whether `condition` holds within `timeout`, checked every 2 ms.
-  private func eventually(within timeout: Duration = .seconds(10), _ condition: () throws -> Bool) rethrows
-    -> Bool
-  {
-    let deadline = ContinuousClock.now + timeout
-    while true {
-      if try condition() { return true }
-      if ContinuousClock.now >= deadline { return false }
-      usleep(2_000)
-    }
-  }
-
   /// The text of `ipcs -m -i ID`: "bytes=5000", "mode=0640", "nattch=1", ...
   private func ipcsDetails(ofSegment id: Int32) throws -> String {
     try SpawnedProcess.run("/usr/bin/env", ["ipcs", "-m", "-i", "\(id)"]).standardOutput

@@ -685,7 +685,7 @@ struct SharedRegionAccessTests {
         }
       }
       // Start adding once the child runs, so the two really overlap.
-      #expect(eventually(timeout: .seconds(60)) { (try? region.atomicLoad(Int32.self, at: 128)) == 1 })
+      #expect(eventually(within: .seconds(60)) { (try? region.atomicLoad(Int32.self, at: 128)) == 1 })
       for _ in 0..<additions { try region.atomicAdd(Int64(1), at: 64, ordering: .relaxed) }
       _ = await child
       #expect(try region.atomicLoad(Int64.self, at: 64) == Int64(2 * additions))

@@ -112,9 +112,7 @@ struct SupervisorTests {
       child = try startPeer("block-queue", handing: ["queue": queue], in: supervisor).child
     }
     #expect(try child.wait(timeout: .seconds(10)) == .signalled(SIGTERM, coreDumped: false))
-    let deadline = ContinuousClock.now + .seconds(10)
-    while systemVExists(queue.id, in: "msg") && ContinuousClock.now < deadline { usleep(5_000) }
-    #expect(!systemVExists(queue.id, in: "msg"))
+    #expect(eventually(every: .milliseconds(5)) { !systemVExists(queue.id, in: "msg") })
   }
 
   @Test func badRegistrationsAndGracePeriodsAreRefused() throws {
@@ -205,9 +203,9 @@ struct SupervisorTests {
     try parent.kill()
     #expect(try parent.wait() == .signalled(SIGKILL, coreDumped: false))
     #expect(waitUntilEnded(supervised.children), "children outlived their parent")
-    let deadline = ContinuousClock.now + .seconds(10)
-    while !supervised.objectsGone && ContinuousClock.now < deadline { usleep(5_000) }
-    #expect(supervised.objectsGone, "the children did not remove the registered objects")
+    #expect(
+      eventually(every: .milliseconds(5)) { supervised.objectsGone },
+      "the children did not remove the registered objects")
   }
 
   @Test func aParentThatExitsWithoutWaitingStopsItsGroupAndRemovesItsObjects() throws {

@@ -18,12 +18,7 @@ final class OutputFile: Sendable {
 
   /// Waits until the output holds `fragment`; false after `timeout`.
   func waitFor(_ fragment: String, timeout: Duration = .seconds(10)) -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-      if text.contains(fragment) { return true }
-      usleep(2_000)
-    }
-    return false
+    eventually(within: timeout) { text.contains(fragment) }
   }
 }
 
@@ -66,12 +61,7 @@ func hasEnded(_ pid: pid_t) -> Bool {
 
 /// Waits until every one of `pids` has ended; false after `timeout`.
 func waitUntilEnded(_ pids: [pid_t], timeout: Duration = .seconds(10)) -> Bool {
-  let deadline = ContinuousClock.now + timeout
-  while ContinuousClock.now < deadline {
-    if pids.allSatisfy(hasEnded) { return true }
-    usleep(5_000)
-  }
-  return false
+  eventually(within: timeout, every: .milliseconds(5)) { pids.allSatisfy(hasEnded) }
 }
 
 /// Whether a System V object with `id` exists in /proc/sysvipc/`table` (`msg`, `sem`, `shm`).
