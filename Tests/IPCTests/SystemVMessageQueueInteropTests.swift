@@ -3,11 +3,11 @@ import Testing
 
 @testable import IPC
 
-/// The library's queues and messages are the kernel's: a peer written in
+/// The library's System V queues and messages are the kernel's: a peer written in
 /// plain C, util-linux's ipcmk/ipcrm and Python's sysv_ipc see the same bytes
 /// and types, in both directions.
-@Suite("Interoperability with C, util-linux and Python")
-struct InteropTests {
+@Suite("System V queue interoperability with C, util-linux and Python")
+struct SystemVMessageQueueInteropTests {
   private func cPeer() throws -> String { try Tools.cPeer.get() }
 
   @Test func aCPeerReceivesExactlyWhatSwiftSent() throws {
