@@ -1,7 +1,6 @@
 import Foundation
+import IPC
 import Testing
-
-@testable import IPC
 
 /// `ipc demo bounded-buffer`: real producer and consumer processes over a
 /// System V segment and semaphore set; every item arrives exactly once, and

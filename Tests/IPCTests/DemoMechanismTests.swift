@@ -1,7 +1,6 @@
 import Foundation
+import IPC
 import Testing
-
-@testable import IPC
 
 /// `ipc demo --mechanism`: every message arrives, and the object is gone
 /// afterwards, also after a failure, a signal, or the parent's SIGKILL.

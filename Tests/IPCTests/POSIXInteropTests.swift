@@ -1,7 +1,6 @@
 import Foundation
+import IPC
 import Testing
-
-@testable import IPC
 
 /// POSIX queues made by the library, by a plain-C peer, by Python's posix_ipc
 /// and by `ipc mq` are the same kernel objects: each side reads exactly the

@@ -1,9 +1,8 @@
 import CIPCShims
 import Foundation
+import IPC
 import Synchronization
 import Testing
-
-@testable import IPC
 
 /// POSIX queues shared by real processes: exit tests, the `ipc` command, the
 /// C peer and Python's posix_ipc as peers; signals, unlink, notification,

@@ -1,9 +1,8 @@
 import CIPCShims
 import Foundation
+import IPC
 import Synchronization
 import Testing
-
-@testable import IPC
 
 /// Frames each writer process sends in the interleaving test.
 private let framesPerWriter = 1000

@@ -1,8 +1,7 @@
 import Foundation
+import IPC
 import Synchronization
 import Testing
-
-@testable import IPC
 
 /// The library's semaphores are the kernel's: plain-C peers that use the raw
 /// calls, util-linux's ipcmk/ipcs/ipcrm and Python's sysv_ipc and posix_ipc

@@ -1,7 +1,6 @@
 import Foundation
+import IPC
 import Testing
-
-@testable import IPC
 
 /// The library's shared memory is the kernel's: plain-C peers that use the
 /// raw calls, util-linux's ipcmk/ipcs/ipcrm and Python's sysv_ipc and

@@ -1,8 +1,7 @@
 import CIPCShims
 import Foundation
+import IPC
 import Testing
-
-@testable import IPC
 
 /// Shared regions used by real processes (exit tests mapping the same POSIX
 /// shared-memory object): values, atomic counters, the robust mutex after a

@@ -1,7 +1,6 @@
 import Foundation
+import IPC
 import Testing
-
-@testable import IPC
 
 /// Supervisors with real children of the Swift peer: success, the first
 /// failure stopping the rest, the grace period, objects removed on every path,

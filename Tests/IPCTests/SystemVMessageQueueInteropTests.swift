@@ -1,7 +1,6 @@
 import Foundation
+import IPC
 import Testing
-
-@testable import IPC
 
 /// The library's System V queues and messages are the kernel's: a peer written in
 /// plain C, util-linux's ipcmk/ipcrm and Python's sysv_ipc see the same bytes

@@ -1,7 +1,6 @@
 import Glibc
+import IPC
 import Testing
-
-@testable import IPC
 
 /// SystemV.MessageQueue against the real kernel: creation, sending, each
 /// selector's order, the three receive forms, peek, stat and control.

@@ -1,8 +1,7 @@
 import Foundation
+import IPC
 import Synchronization
 import Testing
-
-@testable import IPC
 
 /// Keys no other test or test process uses: the pid and a counter, so
 /// parallel tests and parallel runs never meet.

@@ -1,7 +1,6 @@
 import Foundation
+import IPC
 import Testing
-
-@testable import IPC
 
 extension Tools {
   /// The Swift peer with the entry points the process tests start (Tests/ProcessPeer).

@@ -1,9 +1,8 @@
 import CIPCShims
 import Foundation
+import IPC
 import Synchronization
 import Testing
-
-@testable import IPC
 
 /// Runs `body` with a new private semaphore set that is removed afterwards,
 /// also when the body fails.

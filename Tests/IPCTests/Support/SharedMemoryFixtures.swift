@@ -1,7 +1,6 @@
 import Foundation
+import IPC
 import Testing
-
-@testable import IPC
 
 /// Runs `body` with a new private segment that is removed afterwards, also
 /// when the body fails.
