@@ -241,15 +241,10 @@ extension POSIX {
     /// - Throws: `.notFound` if no semaphore has that name.
     public static func unlink(_ name: String) throws(IPCError) {
       try validate(name, operation: "sem_unlink")
-      if case .failure(let code) = once({ sem_unlink(name) }) {
-        let reason: String? =
-          switch code {
-          case .notFound: "no semaphore is named \(name) (never made, or unlinked)"
-          case .permissionDenied: "only the semaphore's owner or a privileged process may unlink it"
-          default: nil
-          }
-        throw IPCError(code: code, operation: "sem_unlink", object: "semaphore \(name)", reason: reason)
-      }
+      try POSIXName.unlink(
+        name, operation: "sem_unlink", object: "semaphore \(name)", kind: "semaphore",
+        forbidden: "only the semaphore's owner or a privileged process may unlink it"
+      ) { sem_unlink($0) }
     }
 
     // MARK: Helpers

@@ -74,13 +74,8 @@ extension SystemV.MessageQueue {
   }
 
   private func controlError(_ code: IPCError.Code, operation: String) -> IPCError {
-    let reason: String? =
-      switch code {
-      case .invalidArgument, .removed: "no message queue has id \(id) (never made, or removed)"
-      case .notPermitted: "only the queue's owner, its creator or a privileged process may do this"
-      case .permissionDenied: "the queue's permissions do not allow this process to read it"
-      default: nil
-      }
+    let reason = SystemV.controlReason(
+      code, id: id, kind: "message queue", short: "queue", denied: "to read it")
     return IPCError(code: code, operation: operation, object: description, reason: reason)
   }
 }

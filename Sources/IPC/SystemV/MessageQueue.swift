@@ -45,7 +45,7 @@ extension SystemV {
       key: Key = .private,
       permissions: Permissions = .ownerReadWrite
     ) throws(IPCError) -> MessageQueue {
-      try get(key: key, flags: IPC_CREAT | IPC_EXCL | Int32(bitPattern: permissions.rawValue))
+      try get(key: key, flags: IPC_CREAT | IPC_EXCL | SystemV.mode(permissions))
     }
 
     /// Opens the queue for `key`, creating it if there is none.
@@ -57,7 +57,7 @@ extension SystemV {
       key: Key,
       permissions: Permissions = .ownerReadWrite
     ) throws(IPCError) -> MessageQueue {
-      try get(key: key, flags: IPC_CREAT | Int32(bitPattern: permissions.rawValue))
+      try get(key: key, flags: IPC_CREAT | SystemV.mode(permissions))
     }
 
     /// Opens the existing queue for `key`.
@@ -66,11 +66,7 @@ extension SystemV {
     ///
     /// - Throws: `.notFound` if no queue exists for `key`.
     public static func open(key: Key) throws(IPCError) -> MessageQueue {
-      guard !key.isPrivate else {
-        throw IPCError(
-          code: .invalidArgument, operation: "msgget", object: "key \(key)",
-          reason: "IPC_PRIVATE always creates a new queue; open a private queue by its id")
-      }
+      try SystemV.checkOpenable(key, operation: "msgget", kind: "queue")
       return try get(key: key, flags: 0)
     }
 
@@ -111,8 +107,7 @@ extension SystemV {
       case .notFound:
         return "no message queue exists for key \(key); create it first (ipc msg create --key \(key))"
       case .exists:
-        let existing = msgget(key.rawValue, 0)
-        let which = existing >= 0 ? " (id \(existing))" : ""
+        let which = SystemV.existingID { msgget(key.rawValue, 0) }
         return "a message queue already exists for key \(key)\(which); open it, or remove it first"
       case .noSpace:
         let limit = ProcFile.integer("/proc/sys/kernel/msgmni").map { " \($0)" } ?? ""

@@ -68,7 +68,7 @@ extension SystemV {
       key: Key = .private, values: [Int], permissions: Permissions = .ownerReadWrite
     ) throws(IPCError) -> SemaphoreSet {
       try validate(values, operation: "semget", object: "key \(key)")
-      let id = try get(key: key, count: values.count, flags: IPC_CREAT | IPC_EXCL | mode(permissions))
+      let id = try get(key: key, count: values.count, flags: IPC_CREAT | IPC_EXCL | SystemV.mode(permissions))
       return try initialize(id: id, values: values)
     }
 
@@ -101,7 +101,7 @@ extension SystemV {
       // Only the call that made the set sets its values.
       return try SystemV.openOrCreate(
         createExclusively: {
-          semget(key.rawValue, Int32(values.count), IPC_CREAT | IPC_EXCL | mode(permissions))
+          semget(key.rawValue, Int32(values.count), IPC_CREAT | IPC_EXCL | SystemV.mode(permissions))
         },
         openExisting: { semget(key.rawValue, 0, 0) },
         created: { (id) throws(IPCError) in try initialize(id: id, values: values) },
@@ -133,11 +133,7 @@ extension SystemV {
     public static func open(key: Key, initializationTimeout: Duration? = nil) throws(IPCError)
       -> SemaphoreSet
     {
-      guard !key.isPrivate else {
-        throw IPCError(
-          code: .invalidArgument, operation: "semget", object: "key \(key)",
-          reason: "IPC_PRIVATE always creates a new set; open a private set by its id")
-      }
+      try SystemV.checkOpenable(key, operation: "semget", kind: "set")
       let id = try get(key: key, count: 0, flags: 0)
       return try opened(id: id, key: key, initializationTimeout: initializationTimeout)
     }
@@ -150,10 +146,6 @@ extension SystemV {
     /// - Throws: `.notFound` if no set has that id (the kernel says `EINVAL`).
     public static func open(id: Int32) throws(IPCError) -> SemaphoreSet {
       try opened(id: id, key: nil, initializationTimeout: nil)
-    }
-
-    private static func mode(_ permissions: Permissions) -> Int32 {
-      Int32(bitPattern: permissions.rawValue)
     }
 
     private static func validate(_ values: [Int], operation: String, object: String) throws(IPCError) {
@@ -198,8 +190,7 @@ extension SystemV {
       case .notFound:
         reason = "no semaphore set exists for key \(key); create it first (ipc sem create --key \(key))"
       case .exists:
-        let existing = semget(key.rawValue, 0, 0)
-        let which = existing >= 0 ? " (id \(existing))" : ""
+        let which = SystemV.existingID { semget(key.rawValue, 0, 0) }
         reason = "a semaphore set already exists for key \(key)\(which); open it, or remove it first"
       case .noSpace:
         let limits = Limits.current()
