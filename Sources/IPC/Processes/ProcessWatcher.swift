@@ -47,16 +47,10 @@ final class ProcessWatcher: Sendable {
   /// - Throws: when its pipe or thread cannot be made (descriptor or thread
   ///   limit); the next call tries again.
   static func shared() throws(IPCError) -> ProcessWatcher {
-    try instance.withLock { (instance) throws(IPCError) -> ProcessWatcher in
-      if let instance { return instance }
-      let watcher = try LibraryThread.startPolling(name: "ipc-processes", what: "the process watcher") {
-        reader, writer in
-        ProcessWatcher(reader: reader, writer: writer)
-      } run: {
-        $0.run()
-      }
-      instance = watcher
-      return watcher
+    try LibraryThread.shared(instance, name: "ipc-processes", what: "the process watcher") {
+      ProcessWatcher(reader: $0, writer: $1)
+    } run: {
+      $0.run()
     }
   }
 
