@@ -53,7 +53,7 @@ struct SemaphoreSetProcessTests {
       await #expect(processExitsWith: .success) { [id = set.id as Int32] in
         alarm(60)
         let set = try SystemV.SemaphoreSet.open(id: id)
-        let signaller = interruptCallingThread(3, whileBlockedIn: [semopWaitChannel]) {
+        let signaller = interruptCallingThread(3, whileBlockedIn: semopWaitChannels) {
           try set.signal(0, by: 2)
         }
         try set.perform([.wait(0, by: 2), .signal(1)])

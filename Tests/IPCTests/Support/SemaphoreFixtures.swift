@@ -46,8 +46,8 @@ func withPOSIXSemaphore<R>(value: Int = 0, _ body: (POSIX.Semaphore) async throw
   return try await body(semaphore)
 }
 
-/// The wait channel the kernel shows for a thread blocked in `semop`.
-let semopWaitChannel = "__do_semtimedop"
+/// Wait channels of a thread blocked in `semop`/`semtimedop`, as kernel versions name them.
+let semopWaitChannels: Set<String> = ["__do_semtimedop", "do_semtimedop"]
 
 /// Wait channels of a thread blocked in `sem_wait` (a futex), as kernel
 /// versions name them.
