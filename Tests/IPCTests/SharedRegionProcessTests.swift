@@ -217,14 +217,7 @@ struct SharedRegionProcessTests {
         let region = try mapSharedMemory(name, size: 4096)
         let (mutex, condition) = (try region.mutex(at: 0), try region.condition(at: 64))
         // Signal only once the waiter sleeps in the condition's futex.
-        guard try eventually(within: .seconds(20), { try region.atomicLoad(Int32.self, at: 256) != 0 })
-        else {
-          exit(3)
-        }
-        let waiter = try region.atomicLoad(Int32.self, at: 256)
-        guard threadBlocks(waiter, of: parent, inAnyOf: futexWaitChannels, timeout: .seconds(20)) else {
-          exit(4)
-        }
+        try waitUntilParentThreadSleepsInAFutex(idAt: 256, of: region, parent: parent)
         try mutex.withLock(recover: { exit(5) }) { try region.store(Int32(1), at: 260) }
         try condition.signal()
       }
@@ -257,14 +250,7 @@ struct SharedRegionProcessTests {
         [name = name as String, parent = getpid() as Int32] in
         alarm(60)
         let region = try mapSharedMemory(name, size: 4096)
-        guard try eventually(within: .seconds(20), { try region.atomicLoad(Int32.self, at: 256) != 0 })
-        else {
-          exit(3)
-        }
-        let waiter = try region.atomicLoad(Int32.self, at: 256)
-        guard threadBlocks(waiter, of: parent, inAnyOf: futexWaitChannels, timeout: .seconds(20)) else {
-          exit(4)
-        }
+        try waitUntilParentThreadSleepsInAFutex(idAt: 256, of: region, parent: parent)
         guard try region.mutex(at: 0).lock() == .acquired else { exit(5) }
         try region.store(Int32(1), at: 260)
         try region.condition(at: 64).signal()

@@ -63,3 +63,14 @@ struct Sample: BitwiseCopyable, Equatable {
   var flag: UInt8
   var ratio: Double
 }
+
+/// For an exit-test child: waits until the parent's thread whose id the
+/// parent stores (an Int32 at `offset` of `region`) sleeps in a futex, such
+/// as a condition's wait. Exits with 3 if no id comes, 4 if it never sleeps.
+func waitUntilParentThreadSleepsInAFutex(idAt offset: Int, of region: SharedRegion, parent: pid_t) throws {
+  guard try eventually(within: .seconds(20), { try region.atomicLoad(Int32.self, at: offset) != 0 }) else {
+    exit(3)
+  }
+  let waiter = try region.atomicLoad(Int32.self, at: offset)
+  guard threadBlocks(waiter, of: parent, inAnyOf: futexWaitChannels, timeout: .seconds(20)) else { exit(4) }
+}
