@@ -134,8 +134,6 @@ final class NamedPipeFixture: Fixture {
   deinit { remove() }
 
   var childArguments: [String] { ["--to-child", toChild, "--to-parent", toParent] }
-  var inherited: [(child: Int32, parent: Int32)] { [] }
-  func childStarted() {}
 
   func parentLoops(_ impl: Implementation) throws -> any MessageLoops {
     parentWrite = try Self.open(toChild, O_WRONLY)
