@@ -162,13 +162,6 @@ struct POSIXMessageQueueProcessTests {
     #expect(try received.get() == Array(repeating: ["1:one", "2:two"], count: queues.count))
   }
 
-  /// The NOTIFY_PID field of the queue's file in /dev/mqueue, where mounted.
-  private func notifyPID(of name: String) -> String? {
-    guard let text = try? String(contentsOfFile: "/dev/mqueue" + name, encoding: .utf8) else { return nil }
-    return text.split(whereSeparator: { $0 == " " || $0 == "\n" })
-      .first { $0.hasPrefix("NOTIFY_PID:") }.map { String($0.dropFirst("NOTIFY_PID:".count)) }
-  }
-
   @Test func closingTheQueueEndsAWaitingIteratorWithAnError() async throws {
     let queue = try POSIX.MessageQueue.create(TestNames.next(), maxMessages: 2, messageSize: 16)
     defer { try? POSIX.MessageQueue.unlink(queue.name) }

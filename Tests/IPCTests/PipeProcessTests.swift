@@ -4,9 +4,6 @@ import IPC
 import Synchronization
 import Testing
 
-/// Frames each writer process sends in the interleaving test.
-private let framesPerWriter = 1000
-
 /// Pipes between real processes: several writers, a reader that dies, ends
 /// handed to spawned programs (cat, Python), signals during blocking calls,
 /// and the SIGPIPE policy, each in a fresh process where it matters.
@@ -48,19 +45,6 @@ struct PipeProcessTests {
       try keepOpen.close()
       let expected = [UInt8: Int](uniqueKeysWithValues: (UInt8(1)...4).map { ($0, framesPerWriter) })
       #expect(try await counts == expected)
-    }
-  }
-
-  /// A writer process: `framesPerWriter` frames of `atomicMessageLimit` bytes,
-  /// all `mark`, after an empty frame that says it is ready and the go file.
-  private func framesWriter(_ path: String, mark: UInt8) async {
-    await #expect(processExitsWith: .success) { [path = path as String, mark = mark as UInt8] in
-      alarm(120)
-      let writer = try NamedPipe.open(at: path).openForWriting()
-      try writer.send([])
-      while access(path + ".go", F_OK) != 0 { usleep(500) }
-      let frame = [UInt8](repeating: mark, count: PipeEnd.atomicMessageLimit)
-      for _ in 0..<framesPerWriter { try writer.send(frame) }
     }
   }
 
@@ -217,18 +201,6 @@ struct PipeProcessTests {
     finished.set()
     #expect(peer.wait())
     #expect(peer.exitStatus == 0, "\(peer.standardError)")
-  }
-
-  /// Kills `process` if the returned flag is not set within 30 seconds: were a
-  /// pipe end leaked into it, it would wait for an end of stream forever.
-  private func watchdog(_ process: SpawnedProcess) -> Flag {
-    let pid = process.pid
-    let finished = Flag()
-    Thread {
-      for _ in 0..<300 where !finished.isSet { usleep(100_000) }
-      if !finished.isSet { kill(pid, SIGKILL) }  // not yet waited for: the pid is still the child's
-    }.start()
-    return finished
   }
 
   // MARK: Signals during blocking calls

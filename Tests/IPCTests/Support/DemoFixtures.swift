@@ -9,7 +9,7 @@ enum DemoProcesses {
     let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
     return tasks.flatMap { task in
       let list = (try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/children", encoding: .utf8)) ?? ""
-      return list.split(separator: " ").compactMap { pid_t($0) }
+      return list.split(whereSeparator: \.isWhitespace).compactMap { pid_t($0) }
     }
   }
 

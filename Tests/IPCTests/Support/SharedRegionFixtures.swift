@@ -74,3 +74,16 @@ func waitUntilParentThreadSleepsInAFutex(idAt offset: Int, of region: SharedRegi
   let waiter = try region.atomicLoad(Int32.self, at: offset)
   guard threadBlocks(waiter, of: parent, inAnyOf: futexWaitChannels, timeout: .seconds(20)) else { exit(4) }
 }
+
+/// Expects `access` to throw exactly what `region`, the region's method of
+/// the same name, throws for the same call, and returns that error.
+@discardableResult
+func sameError(
+  _ access: () throws -> Void, as region: () throws -> Void,
+  sourceLocation: SourceLocation = #_sourceLocation
+) -> IPCError? {
+  let expected = #expect(throws: IPCError.self, sourceLocation: sourceLocation) { try region() }
+  let found = #expect(throws: IPCError.self, sourceLocation: sourceLocation) { try access() }
+  #expect(found != nil && found == expected, sourceLocation: sourceLocation)
+  return found
+}
