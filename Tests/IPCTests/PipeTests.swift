@@ -3,12 +3,6 @@ import Testing
 
 @testable import IPC
 
-/// A Codable value sent through pipes.
-struct Job: Codable, Equatable {
-  var id: Int
-  var command: String
-}
-
 /// Pipes within one process: bytes, framed messages, end of stream, misuse,
 /// named pipes on the file system, EPIPE.
 @Suite("Pipes")

@@ -12,3 +12,9 @@ struct OrderCancelled: TypedMessage, Equatable {
   static let messageType = 12
   var orderID: Int
 }
+
+/// A Codable value the pipe suites send, within a process and between two.
+struct Job: Codable, Equatable {
+  var id: Int
+  var command: String
+}
