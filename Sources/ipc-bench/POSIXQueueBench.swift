@@ -20,9 +20,7 @@ final class POSIXQueueFixture: RegisteredFixture {
   static let removalWakesTheParent = false
 
   init(size: Int) throws {
-    let base = "/" + UniqueName.next()
-    toChild = base + "-to-child"
-    toParent = base + "-to-parent"
+    (toChild, toParent) = UniqueName.directions(under: "/")
     messageSize = size
     entries = try CleanupEntry.makeNamed([toChild, toParent], register: CleanupEntry.messageQueue) {
       name in

@@ -28,3 +28,12 @@ extension Fixture {
   /// Nothing to close when the child holds no end of the parent's.
   func childStarted() {}
 }
+
+extension UniqueName {
+  /// Two names, one per direction, under `prefix` ("/" for POSIX objects,
+  /// "/tmp/" for files): PREFIXipc-bench-PID-N-to-child and ...-to-parent.
+  static func directions(under prefix: String) -> (toChild: String, toParent: String) {
+    let base = prefix + next()
+    return (base + "-to-child", base + "-to-parent")
+  }
+}

@@ -105,9 +105,7 @@ final class POSIXSemaphoreFixture: RegisteredFixture {
   static let removalWakesTheParent = false
 
   init(size: Int) throws {
-    let base = "/" + UniqueName.next()
-    toChild = base + "-to-child"
-    toParent = base + "-to-parent"
+    (toChild, toParent) = UniqueName.directions(under: "/")
     entries = try CleanupEntry.makeNamed([toChild, toParent], register: CleanupEntry.namedSemaphore) {
       name in try check(cipcb_sem_create(name), "sem_open", name)
     }

@@ -117,9 +117,7 @@ final class NamedPipeFixture: Fixture {
   private var parentWrite: Int32 = -1
 
   init(size: Int) throws {
-    let base = "/tmp/" + UniqueName.next()
-    toChild = base + "-to-child"
-    toParent = base + "-to-parent"
+    (toChild, toParent) = UniqueName.directions(under: "/tmp/")
     entries = try CleanupEntry.makeNamed([toChild, toParent], register: CleanupEntry.file) { path in
       try check(mkfifo(path, 0o600) == 0 ? 0 : -errno, "mkfifo", path)
     }
