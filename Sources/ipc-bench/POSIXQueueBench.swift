@@ -7,19 +7,20 @@ import IPC
 /// receive its own message). Both hold `maxMessages` messages of exactly the
 /// row's size. The child gets their names; once both sides have opened them
 /// the names are unlinked, before the clock starts.
-final class POSIXQueueFixture: Fixture {
+final class POSIXQueueFixture: RegisteredFixture {
   static let maxMessages = 10
 
   /// Parent to child, and child to parent.
   let toChild: String
   let toParent: String
   let messageSize: Int
-  private var entries: [CleanupEntry]
+  var entries: [CleanupEntry]
+  /// Nothing wakes a blocked mq_receive or mq_send but a message or room,
+  /// which the loops would count: the watchdog ends the run instead.
+  static let removalWakesTheParent = false
 
   init(size: Int) throws {
-    let base = "/" + UniqueName.next()
-    toChild = base + "-to-child"
-    toParent = base + "-to-parent"
+    (toChild, toParent) = UniqueName.directions(under: "/")
     messageSize = size
     entries = try CleanupEntry.makeNamed([toChild, toParent], register: CleanupEntry.messageQueue) {
       name in
@@ -32,8 +33,6 @@ final class POSIXQueueFixture: Fixture {
   var childArguments: [String] {
     ["--to-child", toChild, "--to-parent", toParent, "--message-size", "\(messageSize)"]
   }
-  var inherited: [(child: Int32, parent: Int32)] { [] }
-  func childStarted() {}
 
   func parentLoops(_ impl: Implementation) throws -> any MessageLoops {
     let loops = try Self.loops(impl, inbound: toParent, outbound: toChild, messageSize: messageSize)
@@ -42,19 +41,7 @@ final class POSIXQueueFixture: Fixture {
     return loops
   }
 
-  /// Nothing wakes a blocked mq_receive or mq_send but a message or room,
-  /// which the loops would count: the watchdog ends the run instead.
-  func childFailed() -> Bool {
-    entries.forEach { $0.removeNow() }
-    return false
-  }
-
   deinit { remove() }
-
-  func remove() {
-    entries.forEach { $0.remove() }
-    entries = []
-  }
 
   static func childLoops(_ impl: Implementation, _ arguments: ChildArguments, size: Int) throws
     -> any MessageLoops

@@ -15,16 +15,18 @@ extension SignalLoops {
 /// A fresh private System V set of two semaphores per measurement, both 0:
 /// the parent's V on semaphore 0 wakes the child, the child's V on semaphore
 /// 1 wakes the parent. The child gets the set's id.
-final class SystemVSemaphoreFixture: Fixture {
+final class SystemVSemaphoreFixture: RegisteredFixture {
   let id: Int32
-  private var entry: CleanupEntry?
+  var entries: [CleanupEntry] = []
+  /// Removing the set ends the parent's blocked semop with EIDRM.
+  static let removalWakesTheParent = true
 
   init(size: Int) throws {
     let id = cipcb_semset_create(2)
     try check(min(id, 0), "semget", "benchmark semaphore set")
     self.id = id
     do {
-      entry = try CleanupEntry.semaphoreSet(id)
+      entries = [try CleanupEntry.semaphoreSet(id)]
     } catch {
       _ = cipcb_semset_remove(id)
       throw error
@@ -32,25 +34,12 @@ final class SystemVSemaphoreFixture: Fixture {
   }
 
   var childArguments: [String] { ["--id", "\(id)"] }
-  var inherited: [(child: Int32, parent: Int32)] { [] }
-  func childStarted() {}
 
   func parentLoops(_ impl: Implementation) throws -> any MessageLoops {
     try Self.loops(impl, id: id)
   }
 
-  /// Removing the set ends the parent's blocked semop with EIDRM.
-  func childFailed() -> Bool {
-    entry?.removeNow()
-    return true
-  }
-
   deinit { remove() }
-
-  func remove() {
-    entry?.remove()
-    entry = nil
-  }
 
   static func childLoops(_ impl: Implementation, _ arguments: ChildArguments, size: Int) throws
     -> any MessageLoops
@@ -107,23 +96,22 @@ struct SwiftSystemVSemaphoreLoops: SignalLoops {
 /// posts "to child" and waits on "to parent", the child the other way round.
 /// The child gets their names; once both sides have opened them the names
 /// are unlinked, before the clock starts.
-final class POSIXSemaphoreFixture: Fixture {
+final class POSIXSemaphoreFixture: RegisteredFixture {
   let toChild: String
   let toParent: String
-  private var entries: [CleanupEntry]
+  var entries: [CleanupEntry]
+  /// Nothing wakes a blocked sem_wait but a post, which the loop would count
+  /// as the child's: the watchdog ends the run instead.
+  static let removalWakesTheParent = false
 
   init(size: Int) throws {
-    let base = "/" + UniqueName.next()
-    toChild = base + "-to-child"
-    toParent = base + "-to-parent"
+    (toChild, toParent) = UniqueName.directions(under: "/")
     entries = try CleanupEntry.makeNamed([toChild, toParent], register: CleanupEntry.namedSemaphore) {
       name in try check(cipcb_sem_create(name), "sem_open", name)
     }
   }
 
   var childArguments: [String] { ["--to-child", toChild, "--to-parent", toParent] }
-  var inherited: [(child: Int32, parent: Int32)] { [] }
-  func childStarted() {}
 
   func parentLoops(_ impl: Implementation) throws -> any MessageLoops {
     let loops = try Self.loops(impl, toChild: toChild, toParent: toParent)
@@ -132,19 +120,7 @@ final class POSIXSemaphoreFixture: Fixture {
     return loops
   }
 
-  /// Nothing wakes a blocked sem_wait but a post, which the loop would count
-  /// as the child's: the watchdog ends the run instead.
-  func childFailed() -> Bool {
-    entries.forEach { $0.removeNow() }
-    return false
-  }
-
   deinit { remove() }
-
-  func remove() {
-    entries.forEach { $0.remove() }
-    entries = []
-  }
 
   static func childLoops(_ impl: Implementation, _ arguments: ChildArguments, size: Int) throws
     -> any MessageLoops

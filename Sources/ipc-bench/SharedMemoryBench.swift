@@ -74,8 +74,6 @@ final class SharedMemorySemaphoreFixture: Fixture {
   }
 
   var childArguments: [String] { ["--segment", "\(segment.segment.id)", "--set", "\(set.id)"] }
-  var inherited: [(child: Int32, parent: Int32)] { [] }
-  func childStarted() {}
 
   func parentLoops(_ impl: Implementation) throws -> any MessageLoops {
     let loops = try Self.loops(impl, segment: segment.segment.id, set: set.id)
@@ -241,8 +239,6 @@ final class SharedRingFixture: Fixture {
   }
 
   var childArguments: [String] { ["--segment", "\(segment.segment.id)"] }
-  var inherited: [(child: Int32, parent: Int32)] { [] }
-  func childStarted() {}
 
   func parentLoops(_ impl: Implementation) throws -> any MessageLoops {
     let loops = try Self.loops(impl, segment: segment.segment.id)

@@ -117,9 +117,7 @@ final class NamedPipeFixture: Fixture {
   private var parentWrite: Int32 = -1
 
   init(size: Int) throws {
-    let base = "/tmp/" + UniqueName.next()
-    toChild = base + "-to-child"
-    toParent = base + "-to-parent"
+    (toChild, toParent) = UniqueName.directions(under: "/tmp/")
     entries = try CleanupEntry.makeNamed([toChild, toParent], register: CleanupEntry.file) { path in
       try check(mkfifo(path, 0o600) == 0 ? 0 : -errno, "mkfifo", path)
     }
@@ -134,8 +132,6 @@ final class NamedPipeFixture: Fixture {
   deinit { remove() }
 
   var childArguments: [String] { ["--to-child", toChild, "--to-parent", toParent] }
-  var inherited: [(child: Int32, parent: Int32)] { [] }
-  func childStarted() {}
 
   func parentLoops(_ impl: Implementation) throws -> any MessageLoops {
     parentWrite = try Self.open(toChild, O_WRONLY)

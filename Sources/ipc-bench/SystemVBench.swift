@@ -2,14 +2,16 @@ import CIPCBench
 import IPC
 
 /// A fresh private System V queue per measurement; the child gets its id.
-final class SystemVFixture: Fixture {
+final class SystemVFixture: RegisteredFixture {
   let queue: SystemV.MessageQueue
-  private var entry: CleanupEntry?
+  var entries: [CleanupEntry] = []
+  /// Removing the queue ends the parent's blocked msgsnd or msgrcv with EIDRM.
+  static let removalWakesTheParent = true
 
   init(size: Int) throws {
     queue = try SystemV.MessageQueue.create()
     do {
-      entry = try CleanupEntry.systemV(queue.id)
+      entries = [try CleanupEntry.systemV(queue.id)]
     } catch {
       try? queue.remove()
       throw error
@@ -17,25 +19,12 @@ final class SystemVFixture: Fixture {
   }
 
   var childArguments: [String] { ["--id", "\(queue.id)"] }
-  var inherited: [(child: Int32, parent: Int32)] { [] }
-  func childStarted() {}
 
   func parentLoops(_ impl: Implementation) throws -> any MessageLoops {
     SystemVLoops(impl: impl, queue: queue)
   }
 
-  /// Removing the queue ends the parent's blocked msgsnd or msgrcv with EIDRM.
-  func childFailed() -> Bool {
-    entry?.removeNow()
-    return true
-  }
-
   deinit { remove() }
-
-  func remove() {
-    entry?.remove()
-    entry = nil
-  }
 
   static func childLoops(_ impl: Implementation, _ arguments: ChildArguments, size: Int) throws
     -> any MessageLoops

@@ -7,28 +7,6 @@ import Testing
 /// by the benchmark itself, never by tests.
 @Suite("ipc-bench smoke test")
 struct BenchmarkSmokeTests {
-  struct Report: Decodable {
-    struct Figure: Decodable {
-      var median: Double
-      var min: Double
-      var max: Double
-    }
-    struct Row: Decodable {
-      var name: String
-      var mechanism: String
-      var iterations: Int
-      var c: Figure
-      var swift: Figure
-      var ratio: Figure
-      var childExitStatuses: [Int32]
-      var cMessagesPerSecond: Double?
-      var swiftMessagesPerSecond: Double?
-    }
-    var cpus: Int
-    var repetitions: Int
-    var rows: [Row]
-  }
-
   @Test func quickJSONRunHasEveryRowWithPositiveFiguresAndCleanChildren() throws {
     let bench = try SpawnedProcess.run(
       Tools.productsDirectory + "/ipc-bench", ["--quick", "--json", "--repeat", "1", "--pin", "none"],
@@ -75,11 +53,8 @@ struct BenchmarkSmokeTests {
     // Long enough to be caught in the middle of a measurement.
     let bench = try SpawnedProcess(
       Tools.productsDirectory + "/ipc-bench", ["--filter", filter, "--repeat", "50"])
-    let deadline = ContinuousClock.now + .seconds(30)
-    while !bench.standardError.contains("repetition 1 of") && ContinuousClock.now < deadline {
-      usleep(2_000)
-    }
-    let children = Self.children(of: bench.pid)
+    _ = eventually(within: .seconds(30)) { bench.standardError.contains("repetition 1 of") }
+    let children = DemoProcesses.children(of: bench.pid)
     kill(bench.pid, SIGTERM)
     bench.wait(timeout: .seconds(10))
     #expect(bench.terminatingSignal == SIGTERM, "\(bench.standardError)")
@@ -93,56 +68,6 @@ struct BenchmarkSmokeTests {
         return false
       }
       #expect(gone, "child \(child) of ipc-bench outlived it")
-    }
-  }
-
-  /// What a run of ipc-bench with this pid left behind: POSIX queues, named
-  /// semaphores and FIFOs carry its pid in their names; a System V queue it
-  /// used names it as the last sender or receiver, a semaphore set as the
-  /// last process to operate on semaphore 1 (the parent's P), a shared
-  /// memory segment as its creator.
-  static func leftovers(of pid: pid_t) -> [String] {
-    let prefix = "ipc-bench-\(pid)-"
-    let files = FileManager.default
-    var found = ((try? files.contentsOfDirectory(atPath: "/dev/mqueue")) ?? [])
-      .filter { $0.hasPrefix(prefix) }.map { "/dev/mqueue/" + $0 }
-    found += ((try? files.contentsOfDirectory(atPath: "/dev/shm")) ?? [])
-      .filter { $0.hasPrefix("sem." + prefix) }.map { "/dev/shm/" + $0 }
-    found += ((try? files.contentsOfDirectory(atPath: "/tmp")) ?? [])
-      .filter { $0.hasPrefix(prefix) }.map { "/tmp/" + $0 }
-    let queues = (try? String(contentsOfFile: "/proc/sysvipc/msg", encoding: .utf8)) ?? ""
-    for line in queues.split(separator: "\n").dropFirst() {
-      let fields = line.split(separator: " ")
-      // key msqid perms cbytes qnum lspid lrpid ...
-      if fields.count > 6 && (fields[5] == "\(pid)" || fields[6] == "\(pid)") {
-        found.append("System V queue \(fields[1])")
-      }
-    }
-    let sets = (try? String(contentsOfFile: "/proc/sysvipc/sem", encoding: .utf8)) ?? ""
-    for line in sets.split(separator: "\n").dropFirst() {
-      // key semid perms nsems ... (no pids: semctl GETPID has them)
-      let fields = line.split(separator: " ")
-      if fields.count > 3, let id = Int32(fields[1]), fields[3] == "2", cipc_semctl(id, 1, GETPID) == pid {
-        found.append("System V semaphore set \(id)")
-      }
-    }
-    let segments = (try? String(contentsOfFile: "/proc/sysvipc/shm", encoding: .utf8)) ?? ""
-    for line in segments.split(separator: "\n").dropFirst() {
-      // key shmid perms size cpid lpid ...: ipc-bench makes every segment itself.
-      let fields = line.split(separator: " ")
-      if fields.count > 4 && fields[4] == "\(pid)" { found.append("System V segment \(fields[1])") }
-    }
-    return found
-  }
-
-  /// The pids of the children of `pid`.
-  static func children(of pid: pid_t) -> [pid_t] {
-    let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
-    return tasks.flatMap { task in
-      let text = (try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/children", encoding: .utf8)) ?? ""
-      return text.split(separator: " ").compactMap {
-        pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines))
-      }
     }
   }
 

@@ -1,19 +1,11 @@
 import Foundation
+import IPC
 import Testing
-
-@testable import IPC
 
 /// `ipc demo --mechanism`: every message arrives, and the object is gone
 /// afterwards, also after a failure, a signal, or the parent's SIGKILL.
 @Suite("ipc demo over each mechanism")
 struct DemoMechanismTests {
-  /// The object in "demo: made POSIX message queue /ipc-demo-PID; starting 3
-  /// processes": a queue's id or name, or a FIFO's path.
-  private func queueName(_ output: String) -> String? {
-    guard let first = output.split(separator: "\n").first, first.hasPrefix("demo: made") else { return nil }
-    return first.split(separator: " ").first { $0.hasSuffix(";") }.map { String($0.dropLast()) }
-  }
-
   @Test func theWalkThroughRunsOverAPOSIXQueueAndUnlinksIt() throws {
     let demo = try SpawnedProcess.run(Tools.ipc, ["demo", "--mechanism", "posix", "--interval", "0.001"])
     #expect(demo.exitStatus == 0, "\(demo.standardError)")
@@ -25,48 +17,6 @@ struct DemoMechanismTests {
     #expect(output.contains("queue \(name) removed"))
     let error = #expect(throws: IPCError.self) { try POSIX.MessageQueue.open(name) }
     #expect(error?.code == .notFound)
-  }
-
-  /// Starts a long demo over `mechanism` and returns it, once messages flow,
-  /// with its object's name (a queue's id or name, or a FIFO's path) and the
-  /// children seen running meanwhile.
-  private func startLongDemo(_ mechanism: String = "posix") throws -> (SpawnedProcess, String, [pid_t]) {
-    let demo = try SpawnedProcess(
-      Tools.ipc, ["demo", "--mechanism", mechanism, "--interval", "0.01", "--count", "100000"])
-    var children: Set<pid_t> = []
-    let deadline = ContinuousClock.now + .seconds(20)
-    while ContinuousClock.now < deadline {
-      children.formUnion(DemoProcesses.children(of: demo.pid))
-      if let name = queueName(demo.standardOutput), demo.standardOutput.contains("text: batch message 1 ") {
-        return (demo, name, children.sorted())
-      }
-      usleep(5_000)
-    }
-    throw SpawnFailure(message: "the demo never got going: \(demo.standardError)")
-  }
-
-  /// Whether the demo's object `name` over `mechanism` is gone.
-  private func isGone(_ name: String, _ mechanism: String) -> Bool {
-    switch mechanism {
-    case "sysv": return Int32(name).map { !systemVExists($0, in: "msg") } ?? false
-    case "posix":
-      do {
-        _ = try POSIX.MessageQueue.open(name)
-        return false
-      } catch {
-        return error.code == .notFound
-      }
-    default: return access(name, F_OK) != 0
-    }
-  }
-
-  /// Removes the demo's object if it is still there, so a failed test leaves nothing behind.
-  private func removeLeftover(_ name: String, _ mechanism: String) {
-    switch mechanism {
-    case "sysv": _ = Int32(name).map { try? SystemV.MessageQueue.open(id: $0).remove() }
-    case "posix": try? POSIX.MessageQueue.unlink(name)
-    default: unlink(name)
-    }
   }
 
   @Test(arguments: ["sysv", "posix", "pipe"])

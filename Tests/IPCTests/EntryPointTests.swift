@@ -55,42 +55,35 @@ struct EntryPointTests {
   }
 
   @Test func everyKindOfObjectArrivesAsItsOwnType() throws {
-    let queue = try SystemV.MessageQueue.create()
-    defer { try? queue.remove() }
-    let set = try SystemV.SemaphoreSet.create(values: [1, 2])
-    defer { try? set.remove() }
-    let memory = try SystemV.SharedMemory.create(size: 64)
-    defer { try? memory.remove() }
-    let posixQueue = try POSIX.MessageQueue.create(TestNames.next(), maxMessages: 2, messageSize: 16)
-    defer { try? posixQueue.unlink() }
-    let semaphore = try POSIX.Semaphore.create(TestNames.next())
-    defer { try? semaphore.unlink() }
-    let sharedMemory = try POSIX.SharedMemory.create(TestNames.next(), size: 64)
-    defer { try? sharedMemory.unlink() }
-    let fifo = try NamedPipe.create(at: "/tmp/ipc-test-\(getpid())-\(UUID().uuidString).fifo")
-    defer { try? fifo.remove() }
-    let (reader, writer) = try AnonymousPipe.make()
-    let peer = try startPeer(
-      "describe",
-      handing: [
-        "a-queue": queue, "b-set": set, "c-memory": memory, "d-posix-queue": posixQueue,
-        "e-semaphore": semaphore, "f-shared-memory": sharedMemory, "g-fifo": fifo, "h-reader": reader,
-        "i-writer": writer, "j-queue-descriptor": try Inheritance.descriptor(of: posixQueue),
-      ])
-    #expect(try peer.child.wait() == .exited(0), "\(peer.errors.text)")
-    #expect(
-      peer.output.text.split(separator: "\n").map(String.init) == [
-        "a-queue: SystemV.MessageQueue \(queue.id)",
-        "b-set: SystemV.SemaphoreSet \(set.id)",
-        "c-memory: SystemV.SharedMemory \(memory.id)",
-        "d-posix-queue: POSIX.MessageQueue \(posixQueue.name) read-write",
-        "e-semaphore: POSIX.Semaphore \(semaphore.name)",
-        "f-shared-memory: POSIX.SharedMemory \(sharedMemory.name)",
-        "g-fifo: NamedPipe \(fifo.path)",
-        "h-reader: PipeEnd read end",
-        "i-writer: PipeEnd write end",
-        "j-queue-descriptor: POSIX.MessageQueue \(posixQueue.name) read-write",
-      ])
+    try withOneOfEveryKind { objects in
+      let (queue, set, memory) = (objects.queue, objects.set, objects.memory)
+      let (posixQueue, semaphore, sharedMemory) = (
+        objects.posixQueue, objects.semaphore, objects.sharedMemory
+      )
+      let fifo = objects.fifo
+      let (reader, writer) = try AnonymousPipe.make()
+      let peer = try startPeer(
+        "describe",
+        handing: [
+          "a-queue": queue, "b-set": set, "c-memory": memory, "d-posix-queue": posixQueue,
+          "e-semaphore": semaphore, "f-shared-memory": sharedMemory, "g-fifo": fifo, "h-reader": reader,
+          "i-writer": writer, "j-queue-descriptor": try Inheritance.descriptor(of: posixQueue),
+        ])
+      #expect(try peer.child.wait() == .exited(0), "\(peer.errors.text)")
+      #expect(
+        peer.output.text.split(separator: "\n").map(String.init) == [
+          "a-queue: SystemV.MessageQueue \(queue.id)",
+          "b-set: SystemV.SemaphoreSet \(set.id)",
+          "c-memory: SystemV.SharedMemory \(memory.id)",
+          "d-posix-queue: POSIX.MessageQueue \(posixQueue.name) read-write",
+          "e-semaphore: POSIX.Semaphore \(semaphore.name)",
+          "f-shared-memory: POSIX.SharedMemory \(sharedMemory.name)",
+          "g-fifo: NamedPipe \(fifo.path)",
+          "h-reader: PipeEnd read end",
+          "i-writer: PipeEnd write end",
+          "j-queue-descriptor: POSIX.MessageQueue \(posixQueue.name) read-write",
+        ])
+    }
   }
 
   @Test func aQueueHandedByDescriptorWorksAfterItsNameIsGone() throws {
@@ -194,6 +187,31 @@ struct EntryPointTests {
     #expect(fcntl(ends[0], F_GETFD) & FD_CLOEXEC != 0)
     let other = #expect(throws: IPCError.self) { try context.open("in", as: POSIX.MessageQueue.self) }
     #expect(other?.reason.contains("a pipe end") == true)
+  }
+
+  @Test func everyKindIsRemovedOnceThroughWhatItHandsOver() throws {
+    let lock = try SystemV.SemaphoreLock.create()
+    defer { try? lock.remove() }
+    try withOneOfEveryKind { objects in
+      for object in objects.all + [lock] {
+        let handed = try object.inheritance()
+        #expect(try handed.remove(), "\(handed)")
+        #expect(try !handed.remove(), "\(handed)")
+      }
+      #expect(throws: IPCError.self) { try SystemV.SemaphoreSet.open(id: objects.set.id) }
+      #expect(throws: IPCError.self) { try POSIX.Semaphore.open(objects.semaphore.name) }
+      #expect(!FileManager.default.fileExists(atPath: objects.fifo.path))
+    }
+  }
+
+  @Test func aFileThatTookTheFIFOsPlaceIsNotRemoved() throws {
+    let fifo = try NamedPipe.create(at: "/tmp/ipc-test-\(getpid())-\(UUID().uuidString).fifo")
+    let handed = try fifo.inheritance()
+    try fifo.remove()
+    #expect(FileManager.default.createFile(atPath: fifo.path, contents: Data("kept".utf8)))
+    defer { unlink(fifo.path) }
+    #expect(try !handed.remove())
+    #expect(FileManager.default.contents(atPath: fifo.path) == Data("kept".utf8))
   }
 
   @Test func removingAnObjectTwiceReportsOnlyTheFirstRemoval() throws {

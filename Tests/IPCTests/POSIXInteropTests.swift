@@ -1,48 +1,47 @@
 import Foundation
+import IPC
 import Testing
-
-@testable import IPC
 
 /// POSIX queues made by the library, by a plain-C peer, by Python's posix_ipc
 /// and by `ipc mq` are the same kernel objects: each side reads exactly the
 /// bytes and priorities the other sent.
 @Suite("POSIX queue interoperability with C and Python")
 struct POSIXInteropTests {
-  private func peer() throws -> String { try Tools.posixQueuePeer.get() }
-
   @Test func aCPeerReceivesExactlyWhatSwiftSent() throws {
     try withPOSIXQueue { (queue) throws in
       let bytes: [UInt8] = [0, 1, 0x7f, 0x80, 0xff] + Array("text".utf8)
       try queue.send(bytes, priority: 42)
       try queue.send("later".utf8, priority: 1)
-      let first = try SpawnedProcess.run(try peer(), ["receive", queue.name])
+      let first = try SpawnedProcess.run(try Tools.posixQueuePeer.get(), ["receive", queue.name])
       #expect(first.exitStatus == 0, "\(first.standardError)")
       #expect(first.standardOutput == "42\t\(hex(bytes))\n")
-      let second = try SpawnedProcess.run(try peer(), ["receive", queue.name])
+      let second = try SpawnedProcess.run(try Tools.posixQueuePeer.get(), ["receive", queue.name])
       #expect(second.standardOutput == "1\t\(hex(Array("later".utf8)))\n")
     }
   }
 
   @Test func aQueueACPeerCreatedIsUsedByTheLibraryAndTheIpcCommand() throws {
     let name = TestNames.next()
-    let created = try SpawnedProcess.run(try peer(), ["create", name, "3", "32"])
+    let created = try SpawnedProcess.run(try Tools.posixQueuePeer.get(), ["create", name, "3", "32"])
     defer { try? POSIX.MessageQueue.unlink(name) }
     #expect(created.exitStatus == 0, "\(created.standardError)")
     let queue = try POSIX.MessageQueue.open(name)
     #expect(try queue.attributes() == .init(maxMessages: 3, messageSize: 32, currentMessages: 0))
-    let sent = try SpawnedProcess.run(try peer(), ["send", name, "7", hex([0xde, 0xad, 0, 0xbe, 0xef])])
+    let sent = try SpawnedProcess.run(
+      try Tools.posixQueuePeer.get(), ["send", name, "7", hex([0xde, 0xad, 0, 0xbe, 0xef])])
     #expect(sent.exitStatus == 0)
     #expect(try queue.receive() == POSIX.Message(bytes: [0xde, 0xad, 0, 0xbe, 0xef], priority: 7))
     #expect(
-      try SpawnedProcess.run(try peer(), ["send", name, "2", hex(Array("from C".utf8))]).exitStatus == 0)
+      try SpawnedProcess.run(try Tools.posixQueuePeer.get(), ["send", name, "2", hex(Array("from C".utf8))])
+        .exitStatus == 0)
     #expect(try Tools.ipc("mq", "receive", name, "--show-priority").standardOutput == "2\tfrom C\n")
     #expect(try Tools.ipc("mq", "send", name, "--priority", "5", "to C").exitStatus == 0)
-    let stat = try SpawnedProcess.run(try peer(), ["stat", name])
+    let stat = try SpawnedProcess.run(try Tools.posixQueuePeer.get(), ["stat", name])
     #expect(stat.standardOutput == "3 32 1\n")
-    let back = try SpawnedProcess.run(try peer(), ["receive", name])
+    let back = try SpawnedProcess.run(try Tools.posixQueuePeer.get(), ["receive", name])
     #expect(back.standardOutput == "5\t\(hex(Array("to C".utf8)))\n")
     #expect(try Tools.ipc("mq", "unlink", name).exitStatus == 0)
-    #expect(try SpawnedProcess.run(try peer(), ["stat", name]).exitStatus == 1)
+    #expect(try SpawnedProcess.run(try Tools.posixQueuePeer.get(), ["stat", name]).exitStatus == 1)
   }
 
   @Test(.enabled(if: Python.posixIPC))

@@ -1,33 +1,8 @@
 import CIPCShims
 import Foundation
+import IPC
 import Synchronization
 import Testing
-
-@testable import IPC
-
-/// SIGUSR1 deliveries seen by an exit-test child's handler.
-nonisolated(unsafe) var usr1Deliveries: sig_atomic_t = 0
-
-/// Installs a do-nothing SIGUSR1 handler without SA_RESTART (so a blocked
-/// call really fails with EINTR) and unblocks SIGUSR1 on the calling thread.
-func catchUSR1WithoutRestart() {
-  var action = sigaction()
-  action.__sigaction_handler.sa_handler = { _ in usr1Deliveries += 1 }
-  sigemptyset(&action.sa_mask)
-  action.sa_flags = 0
-  sigaction(SIGUSR1, &action, nil)
-  var unblock = sigset_t()
-  sigemptyset(&unblock)
-  sigaddset(&unblock, SIGUSR1)
-  pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
-}
-
-/// Strings recorded from any thread (a notification runs on its own).
-final class Recorder: Sendable {
-  private let storage = Mutex<[String]>([])
-  func append(_ item: String) { storage.withLock { $0.append(item) } }
-  var items: [String] { storage.withLock { $0 } }
-}
 
 /// POSIX queues shared by real processes: exit tests, the `ipc` command, the
 /// C peer and Python's posix_ipc as peers; signals, unlink, notification,
@@ -68,7 +43,7 @@ struct POSIXMessageQueueProcessTests {
     // the signal goes to that thread (tgkill), as in the System V test.
     async let child = #expect(processExitsWith: .success) { [name = queue.name as String] in
       alarm(120)
-      catchUSR1WithoutRestart()
+      catchWithoutRestart()
       let queue = try POSIX.MessageQueue.open(name)
       try queue.send("\(getpid()) \(cipc_gettid())".utf8, priority: 9)
       // Wait until the parent took the announcement, so the receive below
@@ -76,7 +51,7 @@ struct POSIXMessageQueueProcessTests {
       while try queue.attributes().currentMessages > 0 { usleep(1_000) }
       let message = try queue.receive()
       guard message.text == "after the signals" else { exit(3) }
-      guard usr1Deliveries >= 2 else { exit(4) }
+      guard signalsCaught >= 2 else { exit(4) }
     }
     let parent = await outcome { () async throws -> [Bool] in
       try await onOwnThread {
@@ -185,13 +160,6 @@ struct POSIXMessageQueueProcessTests {
       }
     }
     #expect(try received.get() == Array(repeating: ["1:one", "2:two"], count: queues.count))
-  }
-
-  /// The NOTIFY_PID field of the queue's file in /dev/mqueue, where mounted.
-  private func notifyPID(of name: String) -> String? {
-    guard let text = try? String(contentsOfFile: "/dev/mqueue" + name, encoding: .utf8) else { return nil }
-    return text.split(whereSeparator: { $0 == " " || $0 == "\n" })
-      .first { $0.hasPrefix("NOTIFY_PID:") }.map { String($0.dropFirst("NOTIFY_PID:".count)) }
   }
 
   @Test func closingTheQueueEndsAWaitingIteratorWithAnError() async throws {

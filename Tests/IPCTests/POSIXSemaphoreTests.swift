@@ -188,7 +188,7 @@ struct POSIXSemaphoreTests {
         }
         try semaphore.wait()
         try signaller.value()
-        guard usr1Deliveries == 3 else { exit(4) }
+        guard signalsCaught == 3 else { exit(4) }
       }
       // One wait took one, once.
       #expect(try semaphore.value() == 1)

@@ -1,15 +1,8 @@
 import CIPCShims
 import Foundation
+import IPC
 import Synchronization
 import Testing
-
-@testable import IPC
-
-/// SIGUSR1 deliveries seen by the pipe tests' exit-test children.
-nonisolated(unsafe) var pipeSignalsHandled: sig_atomic_t = 0
-
-/// Frames each writer process sends in the interleaving test.
-private let framesPerWriter = 1000
 
 /// Pipes between real processes: several writers, a reader that dies, ends
 /// handed to spawned programs (cat, Python), signals during blocking calls,
@@ -55,19 +48,6 @@ struct PipeProcessTests {
     }
   }
 
-  /// A writer process: `framesPerWriter` frames of `atomicMessageLimit` bytes,
-  /// all `mark`, after an empty frame that says it is ready and the go file.
-  private func framesWriter(_ path: String, mark: UInt8) async {
-    await #expect(processExitsWith: .success) { [path = path as String, mark = mark as UInt8] in
-      alarm(120)
-      let writer = try NamedPipe.open(at: path).openForWriting()
-      try writer.send([])
-      while access(path + ".go", F_OK) != 0 { usleep(500) }
-      let frame = [UInt8](repeating: mark, count: PipeEnd.atomicMessageLimit)
-      for _ in 0..<framesPerWriter { try writer.send(frame) }
-    }
-  }
-
   // MARK: A reader that dies
 
   @Test func aReaderKilledMidStreamGivesTheWriterBrokenPipeAndTheWriterLives() async throws {
@@ -79,10 +59,7 @@ struct PipeProcessTests {
         let reader = try SpawnedProcess(Tools.ipc, ["fifo", "receive", path])
         let writer = try NamedPipe.open(at: path).openForWriting()  // waits for the reader's open
         try writer.write("first line\n".utf8)
-        let deadline = ContinuousClock.now + .seconds(30)
-        while !reader.standardOutput.contains("first line") && ContinuousClock.now < deadline {
-          usleep(2_000)
-        }
+        _ = eventually(within: .seconds(30)) { reader.standardOutput.contains("first line") }
         guard reader.standardOutput == "first line\n" else { exit(3) }
         kill(reader.pid, SIGKILL)
         reader.wait()
@@ -142,19 +119,12 @@ struct PipeProcessTests {
 
   @Test func aHandlerOfTheProgramsOwnIsKeptAndStillRuns() async {
     await #expect(processExitsWith: .success) {
-      var action = sigaction()
-      action.__sigaction_handler.sa_handler = { _ in pipeSignalsHandled += 1 }
-      sigemptyset(&action.sa_mask)
-      sigaction(SIGPIPE, &action, nil)
-      var unblock = sigset_t()
-      sigemptyset(&unblock)
-      sigaddset(&unblock, SIGPIPE)
-      pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
+      catchWithoutRestart(SIGPIPE)
       let (reader, writer) = try AnonymousPipe.make()
       try reader.close()
       let result = Result { () throws(IPCError) in try writer.write([1]) }
       guard case .failure(let error) = result, error.code == .brokenPipe else { exit(3) }
-      guard pipeSignalsHandled == 1 else { exit(4) }  // ours did not replace it
+      guard signalsCaught == 1 else { exit(4) }  // ours did not replace it
     }
   }
 
@@ -233,18 +203,6 @@ struct PipeProcessTests {
     #expect(peer.exitStatus == 0, "\(peer.standardError)")
   }
 
-  /// Kills `process` if the returned flag is not set within 30 seconds: were a
-  /// pipe end leaked into it, it would wait for an end of stream forever.
-  private func watchdog(_ process: SpawnedProcess) -> Flag {
-    let pid = process.pid
-    let finished = Flag()
-    Thread {
-      for _ in 0..<300 where !finished.isSet { usleep(100_000) }
-      if !finished.isSet { kill(pid, SIGKILL) }  // not yet waited for: the pid is still the child's
-    }.start()
-    return finished
-  }
-
   // MARK: Signals during blocking calls
 
   @Test func signalsDuringABlockingOpenAndReadAreRetriedAndNothingIsLost() async throws {
@@ -258,13 +216,13 @@ struct PipeProcessTests {
     async let child = #expect(processExitsWith: .success) {
       [from = fromChild.path as String, to = toChild.path as String] in
       alarm(120)  // never outlive a failed parent
-      catchUSR1WithoutRestart()
+      catchWithoutRestart()
       let announce = try NamedPipe.open(at: from).openForWriting()
       try announce.send("\(getpid()) \(cipc_gettid())".utf8)
       let reader = try NamedPipe.open(at: to).openForReading()  // interrupted while waiting
       let message = try reader.receive()  // interrupted while waiting
       guard message == Array("after the signals".utf8) else { exit(3) }
-      guard usr1Deliveries >= 4 else { exit(4) }
+      guard signalsCaught >= 4 else { exit(4) }
     }
     let parent = await outcome { () async throws -> [Bool] in
       try await onOwnThread {
@@ -303,31 +261,5 @@ struct PipeProcessTests {
     }
     _ = await child
     #expect(try parent.get() == [true, true, true, true, true, true])
-  }
-}
-
-/// A flag one thread sets and another reads.
-final class Flag: Sendable {
-  private let value = Atomic<Bool>(false)
-  var isSet: Bool { value.load(ordering: .acquiring) }
-  func set() { value.store(true, ordering: .releasing) }
-}
-
-/// posix_spawn without resetting signal dispositions, as an ordinary program
-/// starts another: to see what a child inherits.
-enum SpawnedProcessWithoutReset {
-  /// Runs `executable` with its standard output in `stdout`; returns its exit status.
-  static func run(_ executable: String, _ arguments: [String], stdout: PipeEnd) throws -> Int32 {
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    try stdout.addDuplication(to: &actions, as: 1)
-    let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-    defer { argv.forEach { free($0) } }
-    var pid: pid_t = 0
-    guard posix_spawn(&pid, executable, &actions, nil, argv, environ) == 0 else { return -1 }
-    var status: Int32 = 0
-    while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-    return status
   }
 }

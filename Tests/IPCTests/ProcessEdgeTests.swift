@@ -1,7 +1,6 @@
 import Foundation
+import IPC
 import Testing
-
-@testable import IPC
 
 /// The edges an adversarial review found: input that must not trap, bytes
 /// that must pass untouched, resources a long-lived supervisor must not

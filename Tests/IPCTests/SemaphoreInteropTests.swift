@@ -1,8 +1,7 @@
 import Foundation
+import IPC
 import Synchronization
 import Testing
-
-@testable import IPC
 
 /// The library's semaphores are the kernel's: plain-C peers that use the raw
 /// calls, util-linux's ipcmk/ipcs/ipcrm and Python's sysv_ipc and posix_ipc
@@ -10,60 +9,11 @@ import Testing
 /// directions.
 @Suite("Semaphore interoperability with C, util-linux and Python")
 struct SemaphoreInteropTests {
-  private func semPeer(_ arguments: String...) throws -> SpawnedProcess {
-    try SpawnedProcess.run(try Tools.semPeer.get(), arguments, timeout: .seconds(20))
-  }
-
-  private func posixPeer(_ arguments: String...) throws -> SpawnedProcess {
-    try SpawnedProcess.run(try Tools.posixSemPeer.get(), arguments, timeout: .seconds(20))
-  }
-
-  /// Where a process blocked in `semop`/`semtimedop` sleeps (/proc/PID/wchan);
-  /// `__do_semtimedop` on current kernels.
-  static let semopWaits: Set<String> = ["__do_semtimedop", "do_semtimedop"]
-
-  /// Where a process blocked in `sem_wait` (a futex wait) sleeps:
-  /// `futex_do_wait` on 6.17 and later, `futex_wait_queue` or
-  /// `futex_wait_queue_me` before.
-  static let futexWaits: Set<String> = ["futex_do_wait", "futex_wait_queue", "futex_wait_queue_me"]
-
-  /// Whether `condition` holds within `timeout`, checked every 2 ms.
-  private func eventually(within timeout: Duration = .seconds(10), _ condition: () throws -> Bool) rethrows
-    -> Bool
-  {
-    let deadline = ContinuousClock.now + timeout
-    while true {
-      if try condition() { return true }
-      if ContinuousClock.now >= deadline { return false }
-      usleep(2_000)
-    }
-  }
-
-  /// The key `ipcs -s` lists for set `id`, read from its key column.
-  private func ipcsKey(ofSet id: Int32) throws -> SystemV.Key? {
-    let listed = try SpawnedProcess.run("/usr/bin/env", ["ipcs", "-s"])
-    for line in listed.standardOutput.split(separator: "\n") {
-      let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
-      if fields.count >= 2 && fields[1] == "\(id)" { return SystemV.Key(parsing: String(fields[0])) }
-    }
-    return nil
-  }
-
-  /// The values `ipcs -s -i ID` shows for set `id`, one per row of its table.
-  private func ipcsValues(ofSet id: Int32) throws -> (values: [Int], text: String) {
-    let shown = try SpawnedProcess.run("/usr/bin/env", ["ipcs", "-s", "-i", "\(id)"])
-    let rows = shown.standardOutput.split(separator: "\n").drop { !$0.hasPrefix("semnum") }.dropFirst()
-    let values = rows.compactMap { row in
-      row.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().first.flatMap { Int($0) }
-    }
-    return (values, shown.standardOutput)
-  }
-
   // MARK: System V sets and a C peer
 
   @Test func aSetACPeerCreatedByKeyIsOpenedByKeyWithItsValues() throws {
     let key = TestKeys.next()
-    let created = try semPeer("create", "\(key.rawValue)", "3,0,7")
+    let created = try Peers.systemVSemaphore("create", "\(key.rawValue)", "3,0,7")
     defer { try? SystemV.SemaphoreSet.open(key: key).remove() }
     #expect(created.exitStatus == 0, "\(created.standardError)")
     let id = try #require(Int32(created.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)))
@@ -77,15 +27,15 @@ struct SemaphoreInteropTests {
     #expect(status.lastOperationTime == nil)  // SETALL and no semop: never "initialised"
 
     try set.perform([.wait(0), .signal(1)])
-    #expect(try semPeer("get", "\(id)").standardOutput == "2,1,7\n")
-    #expect(try semPeer("stat", "\(id)").standardOutput == "nsems=3 mode=0600 otime=set\n")
+    #expect(try Peers.systemVSemaphore("get", "\(id)").standardOutput == "2,1,7\n")
+    #expect(try Peers.systemVSemaphore("stat", "\(id)").standardOutput == "nsems=3 mode=0600 otime=set\n")
     #expect(try set.lastPID(at: 0) == getpid())
 
-    let operated = try semPeer("op", "\(id)", "1:-1,2:-7", "nowait")
+    let operated = try Peers.systemVSemaphore("op", "\(id)", "1:-1,2:-7", "nowait")
     #expect(operated.exitStatus == 0, "\(operated.standardError)")
     #expect(try set.values() == [2, 0, 0])
     #expect(try set.lastPID(at: 2) == operated.pid)
-    let stored = try semPeer("set", "\(id)", "0", "9")
+    let stored = try Peers.systemVSemaphore("set", "\(id)", "0", "9")
     #expect(stored.exitStatus == 0, "\(stored.standardError)")
     #expect(try set.values() == [9, 0, 0])
   }
@@ -95,40 +45,40 @@ struct SemaphoreInteropTests {
     defer { try? set.remove() }
     let id = "\(set.id)"
     // create ran its marking semop: C sees sem_otime set, and the values as given.
-    #expect(try semPeer("stat", id).standardOutput == "nsems=2 mode=0600 otime=set\n")
-    #expect(try semPeer("get", id).standardOutput == "1,0\n")
+    #expect(try Peers.systemVSemaphore("stat", id).standardOutput == "nsems=2 mode=0600 otime=set\n")
+    #expect(try Peers.systemVSemaphore("get", id).standardOutput == "1,0\n")
 
     // One semop of two operations, the second impossible: neither is done.
-    let refused = try semPeer("op", id, "0:-1,1:-1", "nowait")
+    let refused = try Peers.systemVSemaphore("op", id, "0:-1,1:-1", "nowait")
     #expect(refused.exitStatus == 1)
     #expect(refused.standardError.hasPrefix("semop: EAGAIN"), "\(refused.standardError)")
     #expect(try set.values() == [1, 0])
-    let timedOut = try semPeer("op", id, "1:-1", "timeout=50")
+    let timedOut = try Peers.systemVSemaphore("op", id, "1:-1", "timeout=50")
     #expect(timedOut.exitStatus == 1)
     #expect(timedOut.standardError.hasPrefix("semtimedop: EAGAIN"), "\(timedOut.standardError)")
 
     // The kernel reverses a C peer's SEM_UNDO operations when it exits.
-    let undone = try semPeer("op", id, "0:-1,1:+3", "undo", "nowait")
+    let undone = try Peers.systemVSemaphore("op", id, "0:-1,1:+3", "undo", "nowait")
     #expect(undone.exitStatus == 0, "\(undone.standardError)")
     #expect(try set.values() == [1, 0])
 
     // And keeps those made without it, which Swift's batches then see.
-    #expect(try semPeer("op", id, "0:-1,1:+3", "nowait").exitStatus == 0)
+    #expect(try Peers.systemVSemaphore("op", id, "0:-1,1:+3", "nowait").exitStatus == 0)
     #expect(try set.values() == [0, 3])
     #expect(try set.tryPerform([.wait(0), .signal(1)]) == false)
     #expect(try set.values() == [0, 3])
     #expect(try set.tryPerform([.wait(1, by: 3), .signal(0, by: 2)]) == true)
-    #expect(try semPeer("get", id).standardOutput == "2,0\n")
+    #expect(try Peers.systemVSemaphore("get", id).standardOutput == "2,0\n")
   }
 
   @Test func aCPeerBlockedInSemopIsReleasedBySwiftSignals() throws {
     let set = try SystemV.SemaphoreSet.create(values: [0])
     defer { try? set.remove() }
     let waiter = try SpawnedProcess(try Tools.semPeer.get(), ["op", "\(set.id)", "0:-2"])
-    #expect(waiter.waitUntilBlocked(inAnyOf: Self.semopWaits))
+    #expect(waiter.waitUntilBlocked(inAnyOf: semopWaitChannels))
     #expect(try set.waitingToDecrease(at: 0) == 1)
     try set.signal(0)  // 1 is not enough for a P of 2: the peer sleeps on
-    #expect(waiter.waitUntilBlocked(inAnyOf: Self.semopWaits))
+    #expect(waiter.waitUntilBlocked(inAnyOf: semopWaitChannels))
     #expect(try set.waitingToDecrease(at: 0) == 1)
     #expect(try set.value(at: 0) == 1)
     try set.signal(0)
@@ -144,7 +94,7 @@ struct SemaphoreInteropTests {
     defer { try? set.remove() }
     let waiter = BackgroundWork { try set.wait(1, by: 2, timeout: .seconds(20)) }
     #expect(try eventually { try set.waitingToDecrease(at: 1) == 1 })
-    let peer = try semPeer("op", "\(set.id)", "1:+2,0:+1", "nowait")
+    let peer = try Peers.systemVSemaphore("op", "\(set.id)", "1:+2,0:+1", "nowait")
     #expect(peer.exitStatus == 0, "\(peer.standardError)")
     #expect(try waiter.value() == true)
     #expect(try set.values() == [1, 0])
@@ -164,7 +114,7 @@ struct SemaphoreInteropTests {
     #expect(holder.terminatingSignal == SIGKILL)
     #expect(try set.value(at: 0) == 1)
     #expect(try lock.tryLock() == true)
-    #expect(try semPeer("get", "\(set.id)").standardOutput == "0\n")
+    #expect(try Peers.systemVSemaphore("get", "\(set.id)").standardOutput == "0\n")
     try lock.unlock()
     #expect(try set.value(at: 0) == 1)
   }
@@ -178,8 +128,8 @@ struct SemaphoreInteropTests {
       kill(getpid(), SIGKILL)
       _ = pause()
     }
-    #expect(try semPeer("get", "\(set.id)").standardOutput == "1\n")
-    let taken = try semPeer("op", "\(set.id)", "0:-1", "nowait")
+    #expect(try Peers.systemVSemaphore("get", "\(set.id)").standardOutput == "1\n")
+    let taken = try Peers.systemVSemaphore("op", "\(set.id)", "0:-1", "nowait")
     #expect(taken.exitStatus == 0, "\(taken.standardError)")
     #expect(try set.value(at: 0) == 0)
   }
@@ -188,7 +138,7 @@ struct SemaphoreInteropTests {
     let set = try SystemV.SemaphoreSet.create(values: [0])
     defer { try? set.remove() }
     let waiter = try SpawnedProcess(try Tools.semPeer.get(), ["op", "\(set.id)", "0:-1"])
-    #expect(waiter.waitUntilBlocked(inAnyOf: Self.semopWaits))
+    #expect(waiter.waitUntilBlocked(inAnyOf: semopWaitChannels))
     try set.remove()
     #expect(waiter.wait(timeout: .seconds(10)))
     #expect(waiter.exitStatus == 1)
@@ -200,7 +150,7 @@ struct SemaphoreInteropTests {
     defer { try? set.remove() }
     let waiter = BackgroundWork { try set.wait(0, timeout: .seconds(20)) }
     #expect(try eventually { try set.waitingToDecrease(at: 0) == 1 })
-    let removed = try semPeer("remove", "\(set.id)")
+    let removed = try Peers.systemVSemaphore("remove", "\(set.id)")
     #expect(removed.exitStatus == 0, "\(removed.standardError)")
     let error = #expect(throws: IPCError.self) { try waiter.value() }
     #expect(error?.code == .removed)
@@ -341,7 +291,7 @@ struct SemaphoreInteropTests {
       print("acquired", s.value)
       """
     let waiter = try SpawnedProcess("/usr/bin/env", ["python3", "-c", script])
-    #expect(waiter.waitUntilBlocked(inAnyOf: Self.semopWaits, timeout: .seconds(30)))
+    #expect(waiter.waitUntilBlocked(inAnyOf: semopWaitChannels, timeout: .seconds(30)))
     #expect(try set.waitingToDecrease() == 1)
     try set.signal(by: 3)
     #expect(waiter.wait(timeout: .seconds(30)))
@@ -357,21 +307,21 @@ struct SemaphoreInteropTests {
     let semaphore = try POSIX.Semaphore.create(name, value: 2)
     defer { try? POSIX.Semaphore.unlink(name) }
     #expect(fileMode("/dev/shm/sem.\(name.dropFirst())").map { $0 & 0o777 } == 0o600)
-    #expect(try posixPeer("value", name).standardOutput == "2\n")
-    let waited = try posixPeer("wait", name)
+    #expect(try Peers.posixSemaphore("value", name).standardOutput == "2\n")
+    let waited = try Peers.posixSemaphore("wait", name)
     #expect(waited.exitStatus == 0, "\(waited.standardError)")
     #expect(try semaphore.value() == 1)
     #expect(try semaphore.tryWait() == true)
-    let refused = try posixPeer("trywait", name)
+    let refused = try Peers.posixSemaphore("trywait", name)
     #expect(refused.exitStatus == 1)
     #expect(refused.standardError.hasPrefix("sem_trywait: EAGAIN"), "\(refused.standardError)")
     #expect(try semaphore.value() == 0)
     try semaphore.post()
-    #expect(try posixPeer("post", name).exitStatus == 0)
-    #expect(try posixPeer("value", name).standardOutput == "2\n")
+    #expect(try Peers.posixSemaphore("post", name).exitStatus == 0)
+    #expect(try Peers.posixSemaphore("value", name).standardOutput == "2\n")
     #expect(try semaphore.value() == 2)
 
-    let unlinked = try posixPeer("unlink", name)
+    let unlinked = try Peers.posixSemaphore("unlink", name)
     #expect(unlinked.exitStatus == 0, "\(unlinked.standardError)")
     let error = #expect(throws: IPCError.self) { try POSIX.Semaphore.open(name) }
     #expect(error?.code == .notFound)
@@ -380,10 +330,10 @@ struct SemaphoreInteropTests {
 
   @Test func aSemaphoreACPeerCreatedIsUsedBySwift() throws {
     let name = TestNames.next()
-    let created = try posixPeer("create", name, "2")
+    let created = try Peers.posixSemaphore("create", name, "2")
     defer { try? POSIX.Semaphore.unlink(name) }
     #expect(created.exitStatus == 0, "\(created.standardError)")
-    let again = try posixPeer("create", name, "5")
+    let again = try Peers.posixSemaphore("create", name, "5")
     #expect(again.exitStatus == 1)
     #expect(again.standardError.hasPrefix("sem_open: EEXIST"), "\(again.standardError)")
     let exists = #expect(throws: IPCError.self) { try POSIX.Semaphore.create(name, value: 5) }
@@ -392,13 +342,13 @@ struct SemaphoreInteropTests {
     let semaphore = try POSIX.Semaphore.open(name)
     #expect(try semaphore.value() == 2)
     try semaphore.wait()
-    #expect(try posixPeer("value", name).standardOutput == "1\n")
+    #expect(try Peers.posixSemaphore("value", name).standardOutput == "1\n")
     #expect(try semaphore.wait(timeout: .seconds(5)) == true)
     #expect(try semaphore.tryWait() == false)
-    #expect(try posixPeer("value", name).standardOutput == "0\n")
+    #expect(try Peers.posixSemaphore("value", name).standardOutput == "0\n")
 
     try semaphore.unlink()
-    let gone = try posixPeer("value", name)
+    let gone = try Peers.posixSemaphore("value", name)
     #expect(gone.exitStatus == 1)
     #expect(gone.standardError.hasPrefix("sem_open: ENOENT"), "\(gone.standardError)")
   }
@@ -408,7 +358,7 @@ struct SemaphoreInteropTests {
     let semaphore = try POSIX.Semaphore.create(name, value: 0)
     defer { try? POSIX.Semaphore.unlink(name) }
     let waiter = try SpawnedProcess(try Tools.posixSemPeer.get(), ["wait", name])
-    #expect(waiter.waitUntilBlocked(inAnyOf: Self.futexWaits))
+    #expect(waiter.waitUntilBlocked(inAnyOf: futexWaitChannels))
     #expect(try semaphore.value() == 0)
     try semaphore.post()
     #expect(waiter.wait(timeout: .seconds(10)))
@@ -421,11 +371,11 @@ struct SemaphoreInteropTests {
     let semaphore = try POSIX.Semaphore.create(name, value: 0)
     defer { try? POSIX.Semaphore.unlink(name) }
     let waiter = BackgroundWork { try semaphore.wait(timeout: .seconds(20)) }
-    let posted = try posixPeer("post", name)
+    let posted = try Peers.posixSemaphore("post", name)
     #expect(posted.exitStatus == 0, "\(posted.standardError)")
     #expect(try waiter.value() == true)
     #expect(try semaphore.value() == 0)
-    #expect(try posixPeer("value", name).standardOutput == "0\n")
+    #expect(try Peers.posixSemaphore("value", name).standardOutput == "0\n")
   }
 
   // MARK: POSIX semaphores and Python's posix_ipc

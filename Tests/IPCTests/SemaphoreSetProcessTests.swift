@@ -53,12 +53,12 @@ struct SemaphoreSetProcessTests {
       await #expect(processExitsWith: .success) { [id = set.id as Int32] in
         alarm(60)
         let set = try SystemV.SemaphoreSet.open(id: id)
-        let signaller = interruptCallingThread(3, whileBlockedIn: [semopWaitChannel]) {
+        let signaller = interruptCallingThread(3, whileBlockedIn: semopWaitChannels) {
           try set.signal(0, by: 2)
         }
         try set.perform([.wait(0, by: 2), .signal(1)])
         try signaller.value()
-        guard usr1Deliveries == 3 else { exit(4) }
+        guard signalsCaught == 3 else { exit(4) }
       }
       // One wait took both, once: retrying after EINTR did not run it twice.
       #expect(try set.values() == [0, 1])

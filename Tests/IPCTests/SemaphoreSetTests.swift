@@ -18,6 +18,7 @@ struct SemaphoreSetTests {
       #expect(status.key == .private)
       #expect(status.permissions.octal == "0600")
       #expect(status.ownerUID == getuid())
+      #expect(ownedByThisProcess(status.ownership, permissions: .ownerReadWrite))
       // The marking semop is what openOrCreate waits for.
       #expect(status.lastOperationTime != nil)
       #expect(try set.lastPID(at: 0) == getpid())

@@ -1,7 +1,6 @@
 import Foundation
+import IPC
 import Testing
-
-@testable import IPC
 
 /// The library's shared memory is the kernel's: plain-C peers that use the
 /// raw calls, util-linux's ipcmk/ipcs/ipcrm and Python's sysv_ipc and
@@ -9,83 +8,16 @@ import Testing
 /// and C11 atomics from C and from the library add up exactly.
 @Suite("Shared memory interoperability with C, util-linux and Python")
 struct SharedMemoryInteropTests {
-  private func shmPeer(_ arguments: String...) throws -> SpawnedProcess {
-    try SpawnedProcess.run(try Tools.shmPeer.get(), arguments, timeout: .seconds(20))
-  }
-
-  private func posixPeer(_ arguments: String...) throws -> SpawnedProcess {
-    try SpawnedProcess.run(try Tools.posixShmPeer.get(), arguments, timeout: .seconds(20))
-  }
-
-  /// Whether `condition` holds within `timeout`, checked every 2 ms.
-  private func eventually(within timeout: Duration = .seconds(10), _ condition: () throws -> Bool) rethrows
-    -> Bool
-  {
-    let deadline = ContinuousClock.now + timeout
-    while true {
-      if try condition() { return true }
-      if ContinuousClock.now >= deadline { return false }
-      usleep(2_000)
-    }
-  }
-
-  /// The text of `ipcs -m -i ID`: "bytes=5000", "mode=0640", "nattch=1", ...
-  private func ipcsDetails(ofSegment id: Int32) throws -> String {
-    try SpawnedProcess.run("/usr/bin/env", ["ipcs", "-m", "-i", "\(id)"]).standardOutput
-  }
-
-  /// The columns of segment `id`'s line in `ipcs -m`: key, shmid, owner,
-  /// perms, bytes, nattch and, once marked for removal, "dest".
-  private func ipcsColumns(ofSegment id: Int32) throws -> [String] {
-    try ipcsLine(segment: id).map { $0.split(separator: " ").map(String.init) } ?? []
-  }
-
-  private func text(_ string: String) -> [UInt8] { Array(string.utf8) }
-
-  /// How many additions Swift and the C peer make to a shared counter. The
-  /// peer's loop is far faster, so it makes more: each side's loop lasts
-  /// longer than a time slice, and they overlap even on a busy machine.
-  private static let additions = (swift: 1_000_000, peer: 10_000_000)
-
-  /// Adds 1 to the Int64 at offset 64 of `region`, atomically, while the C
-  /// peer `peer` (`add OBJECT 64 TIMES 128`, where OBJECT is a segment id or
-  /// a name) does the same at once, and checks the total is exact. Both start
-  /// together: the peer says "ready" and spins until Swift stores 1 at offset 128.
-  private func addAtOnce(in region: SharedRegion, with peer: String, object: String) throws {
-    let (times, peerTimes) = Self.additions
-    let adder = try SpawnedProcess(peer, ["add", object, "64", "\(peerTimes)", "128"])
-    try #require(eventually { adder.standardOutput == "ready\n" }, "\(adder.standardError)")
-    try region.atomicStore(Int64(1), at: 128)
-    var swiftInterleaved = 0
-    var previous: Int64 = -1
-    for _ in 0..<times {
-      let before = try region.atomicAdd(Int64(1), at: 64)
-      if previous >= 0 && before != previous + 1 { swiftInterleaved += 1 }
-      previous = before
-    }
-    #expect(adder.wait(timeout: .seconds(60)))
-    #expect(adder.exitStatus == 0, "\(adder.standardError)")
-    #expect(try region.atomicLoad(Int64.self, at: 64) == Int64(times + peerTimes))
-    let loaded = try SpawnedProcess.run(peer, ["load", object, "64"])
-    #expect(loaded.standardOutput == "\(times + peerTimes)\n", "\(loaded.standardError)")
-    // They ran at once: at least one saw the other's additions between its own.
-    let peerInterleaved = adder.standardOutput.split(separator: "\n").last.flatMap { line in
-      line.hasPrefix("interleaved=") ? Int(line.dropFirst("interleaved=".count)) : nil
-    }
-    let seen = try #require(peerInterleaved, "\(adder.standardOutput)")
-    #expect(swiftInterleaved + seen > 0)
-  }
-
   // MARK: System V segments and a C peer
 
   @Test func aSegmentACPeerCreatedIsOpenedByKeyAndIdReadAndWrittenBySwift() throws {
     let key = TestKeys.next()
-    let created = try shmPeer("create", "\(key.rawValue)", "5000", "0640")
+    let created = try Peers.systemVSharedMemory("create", "\(key.rawValue)", "5000", "0640")
     defer { try? SystemV.SharedMemory.open(key: key).remove() }
     #expect(created.exitStatus == 0, "\(created.standardError)")
     let id = try #require(firstNumber(in: created.standardOutput), "\(created.standardOutput)")
-    #expect(try shmPeer("write", "\(id)", "100", "written by C").exitStatus == 0)
-    #expect(try shmPeer("store", "\(id)", "4088", "-1234567890123").exitStatus == 0)
+    #expect(try Peers.systemVSharedMemory("write", "\(id)", "100", "written by C").exitStatus == 0)
+    #expect(try Peers.systemVSharedMemory("store", "\(id)", "4088", "-1234567890123").exitStatus == 0)
 
     let memory = try SystemV.SharedMemory.open(key: key)
     #expect(memory.id == id)
@@ -102,20 +34,23 @@ struct SharedMemoryInteropTests {
     let region = try memory.attach()
     #expect(region.count == 5000)
     #expect(
-      try shmPeer("stat", "\(id)").standardOutput
+      try Peers.systemVSharedMemory("stat", "\(id)").standardOutput
         == "size=5000 mode=0640 nattch=1 cpid=\(created.pid) lpid=\(getpid())\n")
-    #expect(try region.bytes(at: 100, count: 12) == text("written by C"))
+    #expect(try region.bytes(at: 100, count: 12) == Array("written by C".utf8))
     #expect(try region.bytes(at: 0, count: 100) == [UInt8](repeating: 0, count: 100))  // shmget zero-fills
     #expect(try region.load(Int64.self, at: 4088) == -1_234_567_890_123)
     try region.write("written by Swift".utf8, at: 4984)
     try region.store(Int64(0x0123_4567_89ab_cdef), at: 8)
-    #expect(try shmPeer("read", "\(id)", "4984", "16").standardOutput == "written by Swift\n")
-    #expect(try shmPeer("load", "\(id)", "8").standardOutput == "\(0x0123_4567_89ab_cdef)\n")
-    #expect(try shmPeer("read", "\(id)", "100", "12").standardOutput == "written by C\n")  // untouched
+    #expect(
+      try Peers.systemVSharedMemory("read", "\(id)", "4984", "16").standardOutput == "written by Swift\n")
+    #expect(
+      try Peers.systemVSharedMemory("load", "\(id)", "8").standardOutput == "\(0x0123_4567_89ab_cdef)\n")
+    // Untouched:
+    #expect(try Peers.systemVSharedMemory("read", "\(id)", "100", "12").standardOutput == "written by C\n")
 
     try region.close()
     #expect(try memory.stat().attachCount == 0)
-    let removed = try shmPeer("remove", "\(id)")
+    let removed = try Peers.systemVSharedMemory("remove", "\(id)")
     #expect(removed.exitStatus == 0, "\(removed.standardError)")
     let gone = #expect(throws: IPCError.self) { try SystemV.SharedMemory.open(key: key) }
     #expect(gone?.code == .notFound)
@@ -127,32 +62,33 @@ struct SharedMemoryInteropTests {
       key: key, size: 3000, permissions: [.ownerReadWrite, .groupRead])
     defer { try? memory.remove() }
     let id = "\(memory.id)"
-    #expect(try shmPeer("id", "\(key.rawValue)").standardOutput == "\(memory.id)\n")
+    #expect(try Peers.systemVSharedMemory("id", "\(key.rawValue)").standardOutput == "\(memory.id)\n")
     #expect(
-      try shmPeer("stat", id).standardOutput == "size=3000 mode=0640 nattch=0 cpid=\(getpid()) lpid=0\n")
+      try Peers.systemVSharedMemory("stat", id).standardOutput
+        == "size=3000 mode=0640 nattch=0 cpid=\(getpid()) lpid=0\n")
 
     let region = try memory.attach()
     try region.write("from Swift".utf8, at: 2990)
     try region.store(Int64.min, at: 16)
-    #expect(try shmPeer("read", id, "2990", "10").standardOutput == "from Swift\n")
-    #expect(try shmPeer("load", id, "16").standardOutput == "\(Int64.min)\n")
-    let wrote = try shmPeer("write", id, "0", "from C")
+    #expect(try Peers.systemVSharedMemory("read", id, "2990", "10").standardOutput == "from Swift\n")
+    #expect(try Peers.systemVSharedMemory("load", id, "16").standardOutput == "\(Int64.min)\n")
+    let wrote = try Peers.systemVSharedMemory("write", id, "0", "from C")
     #expect(wrote.exitStatus == 0, "\(wrote.standardError)")
-    #expect(try shmPeer("store", id, "24", "\(Int64.max)").exitStatus == 0)
+    #expect(try Peers.systemVSharedMemory("store", id, "24", "\(Int64.max)").exitStatus == 0)
     // Seen through the attachment Swift made before: the same pages.
-    #expect(try region.bytes(at: 0, count: 6) == text("from C"))
+    #expect(try region.bytes(at: 0, count: 6) == Array("from C".utf8))
     #expect(try region.load(Int64.self, at: 24) == Int64.max)
     #expect(try memory.stat().attachCount == 1)
 
     // A C peer removes it while Swift is attached: only marked, the bytes stay.
-    let removed = try shmPeer("remove", id)
+    let removed = try Peers.systemVSharedMemory("remove", id)
     #expect(removed.exitStatus == 0, "\(removed.standardError)")
     let status = try memory.stat()
     #expect(status.isMarkedForRemoval)
     #expect(status.key == .private)
     #expect(status.attachCount == 1)
     #expect(status.lastPID != getpid())  // the peers attached and detached last
-    #expect(try region.bytes(at: 0, count: 6) == text("from C"))
+    #expect(try region.bytes(at: 0, count: 6) == Array("from C".utf8))
     let reopened = #expect(throws: IPCError.self) { try SystemV.SharedMemory.open(key: key) }
     #expect(reopened?.code == .notFound)
     try region.close()
@@ -162,7 +98,7 @@ struct SharedMemoryInteropTests {
 
   @Test func aReadOnlyAttachSeesWhatACPeerWritesAndRefusesToChangeIt() throws {
     let key = TestKeys.next()
-    let created = try shmPeer("create", "\(key.rawValue)", "4096", "0644")
+    let created = try Peers.systemVSharedMemory("create", "\(key.rawValue)", "4096", "0644")
     defer { try? SystemV.SharedMemory.open(key: key).remove() }
     #expect(created.exitStatus == 0, "\(created.standardError)")
     let memory = try SystemV.SharedMemory.open(key: key, size: 4096)
@@ -171,11 +107,11 @@ struct SharedMemoryInteropTests {
     let region = try memory.attach(readOnly: true)
     #expect(!region.isWritable)
 
-    #expect(try shmPeer("write", id, "64", "first").exitStatus == 0)
-    #expect(try region.bytes(at: 64, count: 5) == text("first"))
-    #expect(try shmPeer("write", id, "64", "again").exitStatus == 0)
-    #expect(try shmPeer("store", id, "128", "77").exitStatus == 0)
-    #expect(try region.bytes(at: 64, count: 5) == text("again"))
+    #expect(try Peers.systemVSharedMemory("write", id, "64", "first").exitStatus == 0)
+    #expect(try region.bytes(at: 64, count: 5) == Array("first".utf8))
+    #expect(try Peers.systemVSharedMemory("write", id, "64", "again").exitStatus == 0)
+    #expect(try Peers.systemVSharedMemory("store", id, "128", "77").exitStatus == 0)
+    #expect(try region.bytes(at: 64, count: 5) == Array("again".utf8))
     #expect(try region.load(Int64.self, at: 128) == 77)
     #expect(try region.atomicLoad(Int64.self, at: 128) == 77)
 
@@ -185,8 +121,8 @@ struct SharedMemoryInteropTests {
     #expect(stored?.code == .permissionDenied)
     let added = #expect(throws: IPCError.self) { try region.atomicAdd(Int64(1), at: 128) }
     #expect(added?.code == .permissionDenied)
-    #expect(try shmPeer("read", id, "64", "5").standardOutput == "again\n")
-    #expect(try shmPeer("load", id, "128").standardOutput == "77\n")
+    #expect(try Peers.systemVSharedMemory("read", id, "64", "5").standardOutput == "again\n")
+    #expect(try Peers.systemVSharedMemory("load", id, "128").standardOutput == "77\n")
   }
 
   // MARK: System V segments and util-linux
@@ -237,7 +173,7 @@ struct SharedMemoryInteropTests {
     #expect(details.contains("bytes=5000"), "\(details)")
     #expect(details.contains("nattch=1"), "\(details)")
     #expect(details.contains("lpid=\(getpid())"), "\(details)")
-    #expect(try shmPeer("read", "\(id)", "4989", "11").standardOutput == "hello ipcmk\n")
+    #expect(try Peers.systemVSharedMemory("read", "\(id)", "4989", "11").standardOutput == "hello ipcmk\n")
     try region.close()
 
     let removed = try SpawnedProcess.run("/usr/bin/env", ["ipcrm", "-M", "\(key)"])
@@ -266,7 +202,7 @@ struct SharedMemoryInteropTests {
     #expect(try ipcsColumns(ofSegment: memory.id).last == "dest")
     #expect(try memory.stat().isMarkedForRemoval)
     try region.write("still here".utf8, at: 12335)
-    #expect(try region.bytes(at: 12335, count: 10) == text("still here"))
+    #expect(try region.bytes(at: 12335, count: 10) == Array("still here".utf8))
     try region.close()
     #expect(try ipcsLine(segment: memory.id) == nil)
     let gone = #expect(throws: IPCError.self) { try memory.stat() }
@@ -296,7 +232,7 @@ struct SharedMemoryInteropTests {
     let python = try Python.run(script)
     #expect(python.exitStatus == 0, "\(python.standardError)")
     #expect(python.standardOutput == "\(memory.id) 3000 0o640 2 True\nfrom Swift -5\n")
-    #expect(try region.bytes(at: 100, count: 11) == text("from Python"))
+    #expect(try region.bytes(at: 100, count: 11) == Array("from Python".utf8))
     #expect(try region.load(Int64.self, at: 200) == 1 << 40)
     let status = try memory.stat()
     #expect(status.attachCount == 1)
@@ -324,7 +260,7 @@ struct SharedMemoryInteropTests {
     #expect(status.creatorPID == python.pid)
 
     let region = try memory.attach()
-    #expect(try region.bytes(at: 0, count: 11) == text("from Python"))
+    #expect(try region.bytes(at: 0, count: 11) == Array("from Python".utf8))
     // sysv_ipc fills a new segment with its init_character, a space by default.
     #expect(try region.bytes(at: 11, count: 4989) == [UInt8](repeating: 0x20, count: 4989))
     try region.write("from Swift".utf8, at: 4990)
@@ -348,43 +284,43 @@ struct SharedMemoryInteropTests {
 
   @Test func anObjectACPeerCreatedIsOpenedMappedAndWrittenBySwift() async throws {
     try await withSharedMemoryName { name in
-      let created = try posixPeer("create", name, "5000", "0640")
+      let created = try Peers.posixSharedMemory("create", name, "5000", "0640")
       #expect(created.exitStatus == 0, "\(created.standardError)")
-      #expect(try posixPeer("write", name, "100", "written by C").exitStatus == 0)
-      #expect(try posixPeer("store", name, "4088", "-1234567890123").exitStatus == 0)
+      #expect(try Peers.posixSharedMemory("write", name, "100", "written by C").exitStatus == 0)
+      #expect(try Peers.posixSharedMemory("store", name, "4088", "-1234567890123").exitStatus == 0)
 
       let memory = try POSIX.SharedMemory.open(name)
       #expect(try memory.size == 5000)
       let region = try memory.map()
       #expect(region.count == 5000)
-      #expect(try region.bytes(at: 100, count: 12) == text("written by C"))
+      #expect(try region.bytes(at: 100, count: 12) == Array("written by C".utf8))
       // ftruncate zero-fills.
       #expect(try region.bytes(at: 0, count: 100) == [UInt8](repeating: 0, count: 100))
       #expect(try region.load(Int64.self, at: 4088) == -1_234_567_890_123)
       try region.write("written by Swift".utf8, at: 4984)
       try region.store(Int64(0x0123_4567_89ab_cdef), at: 8)
-      #expect(try posixPeer("read", name, "4984", "16").standardOutput == "written by Swift\n")
-      #expect(try posixPeer("load", name, "8").standardOutput == "\(0x0123_4567_89ab_cdef)\n")
+      #expect(try Peers.posixSharedMemory("read", name, "4984", "16").standardOutput == "written by Swift\n")
+      #expect(try Peers.posixSharedMemory("load", name, "8").standardOutput == "\(0x0123_4567_89ab_cdef)\n")
 
       // A read-only opening and mapping sees the peer's later writes and
       // refuses to change anything.
       let reader = try POSIX.SharedMemory.open(name, readOnly: true)
       let view = try reader.map(readOnly: true)
-      #expect(try posixPeer("write", name, "100", "C wrote again").exitStatus == 0)
-      #expect(try view.bytes(at: 100, count: 13) == text("C wrote again"))
-      #expect(try region.bytes(at: 100, count: 13) == text("C wrote again"))
+      #expect(try Peers.posixSharedMemory("write", name, "100", "C wrote again").exitStatus == 0)
+      #expect(try view.bytes(at: 100, count: 13) == Array("C wrote again".utf8))
+      #expect(try region.bytes(at: 100, count: 13) == Array("C wrote again".utf8))
       let refused = #expect(throws: IPCError.self) { try view.write("Swift".utf8, at: 100) }
       #expect(refused?.code == .permissionDenied)
       let added = #expect(throws: IPCError.self) { try view.atomicAdd(Int64(1), at: 8) }
       #expect(added?.code == .permissionDenied)
-      #expect(try posixPeer("read", name, "100", "13").standardOutput == "C wrote again\n")
+      #expect(try Peers.posixSharedMemory("read", name, "100", "13").standardOutput == "C wrote again\n")
 
       // The peer unlinks the name: opening fails, the mappings stay.
-      let unlinked = try posixPeer("unlink", name)
+      let unlinked = try Peers.posixSharedMemory("unlink", name)
       #expect(unlinked.exitStatus == 0, "\(unlinked.standardError)")
       let gone = #expect(throws: IPCError.self) { try POSIX.SharedMemory.open(name) }
       #expect(gone?.code == .notFound)
-      #expect(try view.bytes(at: 4984, count: 16) == text("written by Swift"))
+      #expect(try view.bytes(at: 4984, count: 16) == Array("written by Swift".utf8))
     }
   }
 
@@ -392,26 +328,26 @@ struct SharedMemoryInteropTests {
     try await withSharedMemoryName { name in
       let memory = try POSIX.SharedMemory.create(
         name, size: 3000, permissions: [.ownerReadWrite, .groupRead])
-      #expect(try posixPeer("stat", name).standardOutput == "size=3000 mode=0640\n")
+      #expect(try Peers.posixSharedMemory("stat", name).standardOutput == "size=3000 mode=0640\n")
       let region = try memory.map()
       try region.write("from Swift".utf8, at: 2990)
       try region.store(Int64.min, at: 16)
-      #expect(try posixPeer("read", name, "2990", "10").standardOutput == "from Swift\n")
-      #expect(try posixPeer("load", name, "16").standardOutput == "\(Int64.min)\n")
-      let wrote = try posixPeer("write", name, "0", "from C")
+      #expect(try Peers.posixSharedMemory("read", name, "2990", "10").standardOutput == "from Swift\n")
+      #expect(try Peers.posixSharedMemory("load", name, "16").standardOutput == "\(Int64.min)\n")
+      let wrote = try Peers.posixSharedMemory("write", name, "0", "from C")
       #expect(wrote.exitStatus == 0, "\(wrote.standardError)")
-      #expect(try posixPeer("store", name, "24", "\(Int64.max)").exitStatus == 0)
-      #expect(try region.bytes(at: 0, count: 6) == text("from C"))
+      #expect(try Peers.posixSharedMemory("store", name, "24", "\(Int64.max)").exitStatus == 0)
+      #expect(try region.bytes(at: 0, count: 6) == Array("from C".utf8))
       #expect(try region.load(Int64.self, at: 24) == Int64.max)
 
       // Swift grows it: the peer sees the new size and writes past the old end.
       try memory.resize(to: 8192)
-      #expect(try posixPeer("stat", name).standardOutput == "size=8192 mode=0640\n")
-      #expect(try posixPeer("write", name, "8000", "past the old end").exitStatus == 0)
+      #expect(try Peers.posixSharedMemory("stat", name).standardOutput == "size=8192 mode=0640\n")
+      #expect(try Peers.posixSharedMemory("write", name, "8000", "past the old end").exitStatus == 0)
       let grown = try memory.map()
       #expect(grown.count == 8192)
-      #expect(try grown.bytes(at: 8000, count: 16) == text("past the old end"))
-      #expect(try grown.bytes(at: 2990, count: 10) == text("from Swift"))
+      #expect(try grown.bytes(at: 8000, count: 16) == Array("past the old end".utf8))
+      #expect(try grown.bytes(at: 2990, count: 10) == Array("from Swift".utf8))
       #expect(region.count == 3000)  // an existing mapping keeps its size
     }
   }
@@ -457,7 +393,7 @@ struct SharedMemoryInteropTests {
       let python = try Python.run(script)
       #expect(python.exitStatus == 0, "\(python.standardError)")
       #expect(python.standardOutput == "3000 0o640\nfrom Swift -5\n")
-      #expect(try region.bytes(at: 100, count: 11) == text("from Python"))
+      #expect(try region.bytes(at: 100, count: 11) == Array("from Python".utf8))
       #expect(try region.load(Int64.self, at: 200) == 1 << 40)
     }
   }
@@ -479,7 +415,7 @@ struct SharedMemoryInteropTests {
       #expect(try memory.size == 5000)
       let region = try memory.map()
       #expect(region.count == 5000)
-      #expect(try region.bytes(at: 0, count: 11) == text("from Python"))
+      #expect(try region.bytes(at: 0, count: 11) == Array("from Python".utf8))
       #expect(try region.bytes(at: 11, count: 4989) == [UInt8](repeating: 0, count: 4989))
       try region.write("from Swift".utf8, at: 4990)
 
@@ -495,7 +431,8 @@ struct SharedMemoryInteropTests {
       #expect(read.standardOutput == "from Swift 5000\n")
       let gone = #expect(throws: IPCError.self) { try POSIX.SharedMemory.open(name) }
       #expect(gone?.code == .notFound)
-      #expect(try region.bytes(at: 0, count: 11) == text("from Python"))  // the mapping outlives the name
+      // The mapping outlives the name.
+      #expect(try region.bytes(at: 0, count: 11) == Array("from Python".utf8))
     }
   }
 }

@@ -1,7 +1,6 @@
 import Foundation
+import IPC
 import Testing
-
-@testable import IPC
 
 /// System V segments and POSIX shared memory objects against the real
 /// kernel, in one process: create, attach or map, store and load, status,
@@ -35,6 +34,7 @@ struct SharedMemoryTests {
       #expect(status.key == .private)
       #expect(status.permissions.octal == "0600")
       #expect(status.ownerUID == getuid())
+      #expect(ownedByThisProcess(status.ownership, permissions: .ownerReadWrite))
       #expect(!status.isMarkedForRemoval)
       let region = try memory.attach()
       let other = try memory.attach(readOnly: true)
@@ -166,7 +166,9 @@ struct SharedMemoryTests {
         else { exit(6) }
       }
       // Nothing was made; at the limit it is.
-      guard ProcFile.read("/proc/sysvipc/shm")?.split(separator: "\n").count == 1 else { exit(7) }
+      guard
+        (try? String(contentsOfFile: "/proc/sysvipc/shm", encoding: .utf8))?.split(separator: "\n").count == 1
+      else { exit(7) }
       _ = try SystemV.SharedMemory.create(size: 4096)
     }
   }

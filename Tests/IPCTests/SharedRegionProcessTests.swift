@@ -1,8 +1,7 @@
 import CIPCShims
 import Foundation
+import IPC
 import Testing
-
-@testable import IPC
 
 /// Shared regions used by real processes (exit tests mapping the same POSIX
 /// shared-memory object): values, atomic counters, the robust mutex after a
@@ -218,19 +217,7 @@ struct SharedRegionProcessTests {
         let region = try mapSharedMemory(name, size: 4096)
         let (mutex, condition) = (try region.mutex(at: 0), try region.condition(at: 64))
         // Signal only once the waiter sleeps in the condition's futex.
-        guard try eventually(timeout: .seconds(20), { try region.atomicLoad(Int32.self, at: 256) != 0 })
-        else {
-          exit(3)
-        }
-        let waiter = try region.atomicLoad(Int32.self, at: 256)
-        let wchan = "/proc/\(parent)/task/\(waiter)/wchan"
-        guard
-          eventually(
-            timeout: .seconds(20),
-            {
-              futexWaitChannels.contains((try? String(contentsOfFile: wchan, encoding: .utf8)) ?? "")
-            })
-        else { exit(4) }
+        try waitUntilParentThreadSleepsInAFutex(idAt: 256, of: region, parent: parent)
         try mutex.withLock(recover: { exit(5) }) { try region.store(Int32(1), at: 260) }
         try condition.signal()
       }
@@ -263,18 +250,7 @@ struct SharedRegionProcessTests {
         [name = name as String, parent = getpid() as Int32] in
         alarm(60)
         let region = try mapSharedMemory(name, size: 4096)
-        guard try eventually(timeout: .seconds(20), { try region.atomicLoad(Int32.self, at: 256) != 0 })
-        else {
-          exit(3)
-        }
-        let wchan = "/proc/\(parent)/task/\(try region.atomicLoad(Int32.self, at: 256))/wchan"
-        guard
-          eventually(
-            timeout: .seconds(20),
-            {
-              futexWaitChannels.contains((try? String(contentsOfFile: wchan, encoding: .utf8)) ?? "")
-            })
-        else { exit(4) }
+        try waitUntilParentThreadSleepsInAFutex(idAt: 256, of: region, parent: parent)
         guard try region.mutex(at: 0).lock() == .acquired else { exit(5) }
         try region.store(Int32(1), at: 260)
         try region.condition(at: 64).signal()

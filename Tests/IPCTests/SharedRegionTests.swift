@@ -434,19 +434,6 @@ struct SharedMutexTests {
 /// memory under a running body.
 @Suite("Shared region scoped access")
 struct SharedRegionAccessTests {
-  /// Expects `access` to throw exactly what `region`, the region's method of
-  /// the same name, throws for the same call, and returns that error.
-  @discardableResult
-  private func sameError(
-    _ access: () throws -> Void, as region: () throws -> Void,
-    sourceLocation: SourceLocation = #_sourceLocation
-  ) -> IPCError? {
-    let expected = #expect(throws: IPCError.self, sourceLocation: sourceLocation) { try region() }
-    let found = #expect(throws: IPCError.self, sourceLocation: sourceLocation) { try access() }
-    #expect(found != nil && found == expected, sourceLocation: sourceLocation)
-    return found
-  }
-
   @Test(arguments: [(-1, 8), (4089, 8), (4096, 8), (Int.max - 2, 8), (0, 4097), (Int.min, 0)])
   func everyOperationRefusesARangeOutsideTheRegionWithNothingTouched(offset: Int, length: Int) throws {
     try withSharedRegion { (region, _) throws in
@@ -685,7 +672,7 @@ struct SharedRegionAccessTests {
         }
       }
       // Start adding once the child runs, so the two really overlap.
-      #expect(eventually(timeout: .seconds(60)) { (try? region.atomicLoad(Int32.self, at: 128)) == 1 })
+      #expect(eventually(within: .seconds(60)) { (try? region.atomicLoad(Int32.self, at: 128)) == 1 })
       for _ in 0..<additions { try region.atomicAdd(Int64(1), at: 64, ordering: .relaxed) }
       _ = await child
       #expect(try region.atomicLoad(Int64.self, at: 64) == Int64(2 * additions))

@@ -1,7 +1,6 @@
 import Foundation
+import IPC
 import Testing
-
-@testable import IPC
 
 /// Keys, permissions and errors: the small types every mechanism uses.
 @Suite("Support types")

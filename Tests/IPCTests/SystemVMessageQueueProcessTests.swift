@@ -5,22 +5,6 @@ import Testing
 
 @testable import IPC
 
-/// A typed message used across processes.
-struct OrderPlaced: TypedMessage, Equatable {
-  static let messageType = 11
-  var orderID: Int
-  var item: String
-}
-
-/// A second typed message, to prove routing by type.
-struct OrderCancelled: TypedMessage, Equatable {
-  static let messageType = 12
-  var orderID: Int
-}
-
-/// SIGUSR1 deliveries seen by the exit-test child's handler.
-nonisolated(unsafe) var signalsHandled: sig_atomic_t = 0
-
 /// Queues shared by real processes: exit tests (a fresh copy of the test
 /// binary) and the `ipc` command as peers, signals, removal while blocked.
 @Suite("System V message queues across processes")
@@ -83,21 +67,12 @@ struct SystemVMessageQueueProcessTests {
     // be handled by another thread of the test binary and interrupt nothing.
     async let child = #expect(processExitsWith: .success) { [id = queue.id as Int32] in
       alarm(120)  // never outlive a failed parent
-      var action = sigaction()
-      action.__sigaction_handler.sa_handler = { _ in signalsHandled += 1 }
-      sigemptyset(&action.sa_mask)
-      action.sa_flags = 0  // no SA_RESTART: msgrcv must report EINTR
-      sigaction(SIGUSR1, &action, nil)
-      // The body runs on a runtime thread that may block signals: unblock here.
-      var unblock = sigset_t()
-      sigemptyset(&unblock)
-      sigaddset(&unblock, SIGUSR1)
-      pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
+      catchWithoutRestart(SIGUSR1)  // no SA_RESTART: msgrcv must report EINTR
       let queue = try SystemV.MessageQueue.open(id: id)
       try queue.send("\(getpid()) \(cipc_gettid())".utf8, type: 90)
       let message = try queue.receive(.type(1))
       guard message.text == "after the signals" else { exit(3) }
-      guard signalsHandled >= 2 else { exit(4) }
+      guard signalsCaught >= 2 else { exit(4) }
     }
     let parent = await outcome { () async throws -> [Bool] in
       // Blocking waits run off the cooperative pool; results are checked below.

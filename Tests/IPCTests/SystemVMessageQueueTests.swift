@@ -1,7 +1,6 @@
 import Glibc
+import IPC
 import Testing
-
-@testable import IPC
 
 /// SystemV.MessageQueue against the real kernel: creation, sending, each
 /// selector's order, the three receive forms, peek, stat and control.
@@ -18,6 +17,7 @@ struct SystemVMessageQueueTests {
       #expect(status.messageCount == 0)
       #expect(status.maxBytes == SystemV.MessageQueue.Limits.current().defaultMaxBytes)
       #expect(status.ownerUID == getuid())
+      #expect(ownedByThisProcess(status.ownership, permissions: .ownerReadWrite))
     }
   }
 

@@ -484,15 +484,10 @@ extension POSIX {
     /// - Throws: `.notFound` if no queue has that name.
     public static func unlink(_ name: String) throws(IPCError) {
       try POSIXName.validate(name, operation: "mq_unlink", kind: "message queue")
-      if case .failure(let code) = once({ mq_unlink(name) }) {
-        let reason: String? =
-          switch code {
-          case .notFound: "no message queue is named \(name) (never made, or unlinked)"
-          case .permissionDenied: "only the queue's owner or a privileged process may unlink it"
-          default: nil
-          }
-        throw IPCError(code: code, operation: "mq_unlink", object: "queue \(name)", reason: reason)
-      }
+      try POSIXName.unlink(
+        name, operation: "mq_unlink", object: "queue \(name)", kind: "message queue",
+        forbidden: "only the queue's owner or a privileged process may unlink it"
+      ) { mq_unlink($0) }
     }
 
     /// Closes this descriptor now rather than when the object is released.

@@ -35,6 +35,23 @@ enum POSIXName {
     }
   }
 
+  /// Removes `name` (already checked) with `call`: `mq_unlink`, `sem_unlink`
+  /// or `shm_unlink`, named `operation`. A missing name is a `kind` that was
+  /// never made or already unlinked; `forbidden` says who may unlink it.
+  static func unlink(
+    _ name: String, operation: String, object: String, kind: String, forbidden: String,
+    _ call: (String) -> Int32
+  ) throws(IPCError) {
+    guard case .failure(let code) = once({ call(name) }) else { return }
+    let reason: String? =
+      switch code {
+      case .notFound: "no \(kind) is named \(name) (never made, or unlinked)"
+      case .permissionDenied: forbidden
+      default: nil
+      }
+    throw IPCError(code: code, operation: operation, object: object, reason: reason)
+  }
+
   /// Opens a POSIX object with `call(flags)` (flags 0, `O_CREAT`, or
   /// `O_CREAT | O_EXCL`) and tells whether this call created it, which decides
   /// whether its mode is this call's to set.

@@ -176,7 +176,7 @@ extension POSIX {
     /// clock changes nothing, and a signal does not restart the full timeout.
     public func wait(timeout: Duration) throws(IPCError) -> Bool {
       let semaphore = try live("sem_clockwait")
-      var deadline = monotonicDeadline(after: timeout)
+      var deadline = MonotonicDeadline(after: timeout).absoluteTimespec
       switch retryingInterrupts(.semWait, { cipc_sem_wait_monotonic(semaphore, &deadline) }) {
       case .success: return true
       case .failure(.timedOut): return false
@@ -241,15 +241,10 @@ extension POSIX {
     /// - Throws: `.notFound` if no semaphore has that name.
     public static func unlink(_ name: String) throws(IPCError) {
       try validate(name, operation: "sem_unlink")
-      if case .failure(let code) = once({ sem_unlink(name) }) {
-        let reason: String? =
-          switch code {
-          case .notFound: "no semaphore is named \(name) (never made, or unlinked)"
-          case .permissionDenied: "only the semaphore's owner or a privileged process may unlink it"
-          default: nil
-          }
-        throw IPCError(code: code, operation: "sem_unlink", object: "semaphore \(name)", reason: reason)
-      }
+      try POSIXName.unlink(
+        name, operation: "sem_unlink", object: "semaphore \(name)", kind: "semaphore",
+        forbidden: "only the semaphore's owner or a privileged process may unlink it"
+      ) { sem_unlink($0) }
     }
 
     // MARK: Helpers

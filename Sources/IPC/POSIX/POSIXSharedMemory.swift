@@ -284,15 +284,10 @@ extension POSIX {
     /// - Throws: `.notFound` if no object has that name.
     public static func unlink(_ name: String) throws(IPCError) {
       try validate(name, operation: "shm_unlink")
-      if case .failure(let code) = once({ shm_unlink(name) }) {
-        let reason: String? =
-          switch code {
-          case .notFound: "no shared memory object is named \(name) (never made, or unlinked)"
-          case .permissionDenied: "this process may not unlink \(name) (see the permissions of /dev/shm)"
-          default: nil
-          }
-        throw IPCError(code: code, operation: "shm_unlink", object: "shared memory \(name)", reason: reason)
-      }
+      try POSIXName.unlink(
+        name, operation: "shm_unlink", object: "shared memory \(name)", kind: "shared memory object",
+        forbidden: "this process may not unlink \(name) (see the permissions of /dev/shm)"
+      ) { shm_unlink($0) }
     }
 
     // MARK: Helpers

@@ -25,7 +25,7 @@ public struct NamedPipe: Hashable, Sendable, CustomStringConvertible {
   /// The FIFO's path, as given.
   public let path: String
 
-  private init(checkedPath path: String) { self.path = path }
+  init(checkedPath path: String) { self.path = path }
 
   /// `pipe <path>`, as errors name it.
   public var description: String { "pipe \(path)" }

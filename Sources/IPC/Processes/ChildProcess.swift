@@ -164,8 +164,7 @@ public final class ChildProcess: Sendable, CustomStringConvertible {
     if pidfd >= 0 {
       Readiness.wait(descriptor: pidfd, events: Readiness.readable, for: duration)
     } else {
-      let (seconds, attoseconds) = min(duration, Self.fallbackInterval).components
-      var pause = timespec(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))
+      var pause = min(duration, Self.fallbackInterval).asTimespec
       _ = nanosleep(&pause, nil)  // an interruption only means an earlier check
     }
   }

@@ -1,4 +1,3 @@
-import CIPCShims  // mq_unlink, semctl
 import Glibc
 
 /// What crosses from a parent to a child for one ``Inheritable`` object: its
@@ -105,36 +104,39 @@ public struct Inheritance: Hashable, Sendable, CustomStringConvertible, Inherita
   /// Whether ``remove()`` can remove it: named objects, not bare descriptors.
   var isRemovable: Bool { kind != .pipeEnd }
 
-  /// Removes the kernel object (or its name). An object that is already gone
-  /// is not an error: a parent and its children may race to remove it.
+  /// Removes the kernel object (or its name) through its own type's removal.
+  /// An object that is already gone is not an error: a parent and its
+  /// children may race to remove it.
   ///
   /// - Returns: whether this call removed it.
   @discardableResult
   func remove() throws(IPCError) -> Bool {
-    let result: Result<Int32, IPCError.Code>
-    switch kind {
-    case .systemVMessageQueue: result = once { msgctl(number, IPC_RMID, nil) }
-    case .systemVSemaphoreSet, .systemVLock: result = once { cipc_semctl(number, 0, IPC_RMID) }
-    case .systemVSharedMemory:
-      // A segment still attached lives on after IPC_RMID, and a second
-      // IPC_RMID succeeds again: SHM_DEST says it was already removed.
-      var info = shmid_ds()
-      if shmctl(number, IPC_STAT, &info) == 0 && info.shm_perm.mode & UInt32(SHM_DEST) != 0 { return false }
-      result = once { shmctl(number, IPC_RMID, nil) }
-    case .posixMessageQueue, .posixQueueDescriptor: result = once { mq_unlink(name) }
-    case .posixSemaphore: result = once { sem_unlink(name) }
-    case .posixSharedMemory: result = once { shm_unlink(name) }
-    case .namedPipe:
-      // Only a FIFO: never a file that took its place.
-      var info = stat()
-      guard lstat(name, &info) == 0, info.st_mode & S_IFMT == S_IFIFO else { return false }
-      result = once { unlink(name) }
-    case .pipeEnd: return false
-    }
-    switch result {
-    case .success: return true
-    case .failure(.notFound), .failure(.invalidArgument), .failure(.removed): return false
-    case .failure(let code): throw IPCError(code: code, operation: "remove", object: description)
+    do throws(IPCError) {
+      switch kind {
+      case .systemVMessageQueue: try SystemV.MessageQueue(validatedID: number).remove()
+      case .systemVSemaphoreSet, .systemVLock: try SystemV.SemaphoreSet(id: number, count: 0).remove()
+      case .systemVSharedMemory:
+        // A segment still attached lives on after IPC_RMID, and a second
+        // IPC_RMID succeeds again: SHM_DEST says it was already removed.
+        let segment = SystemV.SharedMemory(id: number, size: 0)
+        if (try? segment.stat())?.isMarkedForRemoval == true { return false }
+        try segment.remove()
+      case .posixMessageQueue, .posixQueueDescriptor: try POSIX.MessageQueue.unlink(name)
+      case .posixSemaphore: try POSIX.Semaphore.unlink(name)
+      case .posixSharedMemory: try POSIX.SharedMemory.unlink(name)
+      case .namedPipe:
+        // Only a FIFO itself: never a file, or a link, that took its place.
+        var info = stat()
+        guard lstat(name, &info) == 0, info.st_mode & S_IFMT == S_IFIFO else { return false }
+        try NamedPipe(checkedPath: name).remove()
+      case .pipeEnd: return false
+      }
+      return true
+    } catch {
+      switch error.code {
+      case .notFound, .invalidArgument, .removed: return false
+      default: throw IPCError(code: error.code, operation: "remove", object: description)
+      }
     }
   }
 }

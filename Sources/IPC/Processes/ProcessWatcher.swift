@@ -23,7 +23,7 @@ final class ProcessWatcher: Sendable {
   }
 
   private struct Timer {
-    var deadline: SuspendingClock.Instant
+    var deadline: MonotonicDeadline
     var action: @Sendable () -> Void
   }
 
@@ -47,16 +47,10 @@ final class ProcessWatcher: Sendable {
   /// - Throws: when its pipe or thread cannot be made (descriptor or thread
   ///   limit); the next call tries again.
   static func shared() throws(IPCError) -> ProcessWatcher {
-    try instance.withLock { (instance) throws(IPCError) -> ProcessWatcher in
-      if let instance { return instance }
-      let watcher = try LibraryThread.startPolling(name: "ipc-processes", what: "the process watcher") {
-        reader, writer in
-        ProcessWatcher(reader: reader, writer: writer)
-      } run: {
-        $0.run()
-      }
-      instance = watcher
-      return watcher
+    try LibraryThread.shared(instance, name: "ipc-processes", what: "the process watcher") {
+      ProcessWatcher(reader: $0, writer: $1)
+    } run: {
+      $0.run()
     }
   }
 
@@ -73,7 +67,7 @@ final class ProcessWatcher: Sendable {
 
   /// Calls `action` on the watcher's thread once `delay` has passed.
   func schedule(after delay: Duration, _ action: @escaping @Sendable () -> Void) {
-    let deadline = SuspendingClock().now.advanced(by: delay.asWait)
+    let deadline = MonotonicDeadline(after: delay)
     state.withLock { $0.timers.append(Timer(deadline: deadline, action: action)) }
     wake()
   }
@@ -149,14 +143,11 @@ final class ProcessWatcher: Sendable {
       }
       var wait: Duration? = fallback ? Self.fallbackInterval : nil
       if let next = state.timers.map(\.deadline).min() {
-        let left = max(SuspendingClock().now.duration(to: next), .zero)
+        let left = next.timeLeft
         wait = min(wait ?? left, left)
       }
       guard let wait else { return (entries, -1) }
-      let (seconds, attoseconds) = min(wait, .seconds(86_400)).components
-      let milliseconds =
-        min(seconds, 86_400) * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
-      return (entries, Int32(clamping: milliseconds))
+      return (entries, min(wait, .seconds(86_400)).pollMilliseconds)
     }
   }
 
@@ -188,7 +179,7 @@ final class ProcessWatcher: Sendable {
   }
 
   private func fireTimers() {
-    let now = SuspendingClock().now
+    let now = MonotonicDeadline.now
     let due = state.withLock { state -> [Timer] in
       let due = state.timers.filter { $0.deadline <= now }
       state.timers.removeAll { $0.deadline <= now }

@@ -60,7 +60,7 @@ public struct SharedCondition: Sendable, CustomStringConvertible {
   ///
   /// - Throws: as ``wait(_:)``.
   public func wait(_ mutex: SharedMutex, timeout: Duration) throws(IPCError) -> Bool {
-    var deadline = monotonicDeadline(after: timeout)
+    var deadline = MonotonicDeadline(after: timeout).absoluteTimespec
     return try withCondition(mutex, "pthread_cond_timedwait") { (condition, pthreadMutex) throws(IPCError) in
       switch pthread_cond_timedwait(condition, pthreadMutex, &deadline) {
       case 0: return true

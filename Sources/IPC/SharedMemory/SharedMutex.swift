@@ -91,7 +91,7 @@ public struct SharedMutex: Sendable, CustomStringConvertible {
   ///
   /// - Throws: as ``lock()``.
   public func lock(timeout: Duration) throws(IPCError) -> LockResult? {
-    var deadline = monotonicDeadline(after: timeout)
+    var deadline = MonotonicDeadline(after: timeout).absoluteTimespec
     return try withMutex("pthread_mutex_clocklock") { (mutex) throws(IPCError) in
       try taken(cipc_mutex_lock_monotonic(mutex, &deadline), "pthread_mutex_clocklock", busy: ETIMEDOUT)
     }

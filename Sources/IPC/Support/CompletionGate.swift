@@ -62,24 +62,12 @@ final class CompletionGate<Value: Sendable>: @unchecked Sendable {
 
   /// Blocks until the value arrives or `timeout` has passed (nil then).
   func wait(timeout: Duration) -> Value? {
-    let clock = SuspendingClock()  // CLOCK_MONOTONIC, as the condition's
-    let deadline = clock.now.advanced(by: timeout.asWait)
+    let deadline = MonotonicDeadline(after: timeout)  // the condition's clock
     return locked {
       while true {
         if let value { return value }
-        let left = clock.now.duration(to: deadline)
-        if left <= .zero { return nil }
-        // At most a day per wait: an absolute timespec far ahead could overflow.
-        let (seconds, attoseconds) = min(left, .seconds(86_400)).components
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        var nanoseconds = now.tv_nsec + Int(attoseconds / 1_000_000_000)
-        var wholeSeconds = now.tv_sec + Int(seconds)
-        if nanoseconds >= 1_000_000_000 {
-          nanoseconds -= 1_000_000_000
-          wholeSeconds += 1
-        }
-        var until = timespec(tv_sec: wholeSeconds, tv_nsec: nanoseconds)
+        if deadline.timeLeft <= .zero { return nil }
+        var until = deadline.absoluteTimespec
         _ = pthread_cond_timedwait(condition, mutex, &until)
       }
     }

@@ -16,16 +16,10 @@ final class DescriptorWaiter: Sendable {
   /// - Throws: when its pipe or thread cannot be made (at the descriptor or
   ///   thread limit); a later call tries again.
   static func shared() throws(IPCError) -> DescriptorWaiter {
-    try instance.withLock { (instance) throws(IPCError) -> DescriptorWaiter in
-      if let instance { return instance }
-      let waiter = try LibraryThread.startPolling(name: "ipc-poll", what: "the library's poll thread") {
-        reader, writer in
-        DescriptorWaiter(reader: reader, writer: writer)
-      } run: {
-        $0.run()
-      }
-      instance = waiter
-      return waiter
+    try LibraryThread.shared(instance, name: "ipc-poll", what: "the library's poll thread") {
+      DescriptorWaiter(reader: $0, writer: $1)
+    } run: {
+      $0.run()
     }
   }
 

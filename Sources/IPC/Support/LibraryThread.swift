@@ -1,10 +1,26 @@
 import CIPCShims
 import Glibc
+import Synchronization
 
 /// Threads the library owns (its watchers), few and long-lived. Each starts
 /// with every signal blocked, so the program's signals are always taken by
 /// the program's own threads and never interrupt the library's waits.
 enum LibraryThread {
+  /// The one owner kept in `slot`, started with ``startPolling(name:what:_:run:)``
+  /// on first use. A start that fails leaves the slot empty, so a later call
+  /// tries again (the descriptor or thread limit may have eased).
+  static func shared<Owner: Sendable>(
+    _ slot: borrowing Mutex<Owner?>, name: String, what: String,
+    _ make: (_ reader: Int32, _ writer: Int32) -> Owner, run: @escaping @Sendable (Owner) -> Void
+  ) throws(IPCError) -> Owner {
+    try slot.withLock { (owner) throws(IPCError) -> Owner in
+      if let owner { return owner }
+      let started = try startPolling(name: name, what: what, make, run: run)
+      owner = started
+      return started
+    }
+  }
+
   /// Makes the wake pipe of a thread that waits in `poll` (non-blocking,
   /// close-on-exec), builds the thread's owner from its two ends, and starts
   /// `run` on the new thread. Nothing is left open if a step fails.

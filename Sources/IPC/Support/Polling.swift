@@ -13,12 +13,11 @@ enum Polling {
   static func until<T>(_ timeout: Duration, _ attempt: () throws(IPCError) -> T?)
     throws(IPCError) -> T?
   {
-    let clock = SuspendingClock()  // CLOCK_MONOTONIC: immune to wall-clock jumps
-    let deadline = clock.now.advanced(by: timeout.asWait)
+    let deadline = MonotonicDeadline(after: timeout)
     var pause = firstPause
     while true {
       if let value = try attempt() { return value }
-      let left = clock.now.duration(to: deadline)
+      let left = deadline.timeLeft
       if left <= .zero { return nil }
       sleep(min(pause, left))
       pause = min(pause * 2, longestPause)
@@ -28,8 +27,7 @@ enum Polling {
   /// Sleeps for `duration`; an interrupting signal just ends the pause early,
   /// since the caller re-checks its deadline.
   private static func sleep(_ duration: Duration) {
-    let (seconds, attoseconds) = duration.asWait.components
-    var request = timespec(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))
+    var request = duration.asTimespec
     _ = nanosleep(&request, nil)
   }
 }

@@ -27,11 +27,10 @@ enum Readiness {
   static func until<T>(
     _ timeout: Duration, waitingWith pause: (Duration) -> Void, _ attempt: () throws(IPCError) -> T?
   ) throws(IPCError) -> T? {
-    let clock = SuspendingClock()  // CLOCK_MONOTONIC
-    let deadline = clock.now.advanced(by: timeout.asWait)
+    let deadline = MonotonicDeadline(after: timeout)
     while true {
       if let value = try attempt() { return value }
-      let left = clock.now.duration(to: deadline)
+      let left = deadline.timeLeft
       if left <= .zero { return nil }
       pause(left)
     }
@@ -41,15 +40,11 @@ enum Readiness {
   /// outcome does not matter: the caller tries again and re-checks its deadline,
   /// and a closed descriptor makes the next try fail with a clear error.
   static func wait(descriptor: Int32, events: Int16, for duration: Duration) {
-    let (seconds, attoseconds) = duration.asWait.components
-    // Capped at poll's longest wait (~24 days): the caller's loop waits again.
-    let whole = seconds >= Int64(Int32.max / 1000) ? Int64(Int32.max) : seconds * 1000
-    let milliseconds = whole + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
     var entry = pollfd(fd: descriptor, events: events, revents: 0)
     #if DEBUG
       // An injected interrupt ends the wait at once, as a real signal would.
       if InterruptInjection.consume(.poll) { return }
     #endif
-    _ = poll(&entry, 1, Int32(clamping: milliseconds))
+    _ = poll(&entry, 1, duration.pollMilliseconds)
   }
 }

@@ -2,19 +2,11 @@ import Glibc
 
 extension SystemV.MessageQueue {
   /// A snapshot of a queue's state, as `msgctl(IPC_STAT)` reports it.
-  public struct Status: Hashable, Sendable {
+  public struct Status: Hashable, Sendable, SystemV.OwnedStatus {
     /// The key the queue was made with (``SystemV/Key/private`` if none).
     public var key: SystemV.Key
-    /// The queue's access permissions.
-    public var permissions: Permissions
-    /// The owner's user id.
-    public var ownerUID: UInt32
-    /// The owner's group id.
-    public var ownerGID: UInt32
-    /// The creator's user id.
-    public var creatorUID: UInt32
-    /// The creator's group id.
-    public var creatorGID: UInt32
+    /// The queue's owner, creator and access permissions (`msg_perm`).
+    public var ownership: SystemV.Ownership
     /// How many messages the queue holds (`msg_qnum`).
     public var messageCount: Int
     /// How many bytes of message text the queue holds (`msg_cbytes`).
@@ -34,11 +26,7 @@ extension SystemV.MessageQueue {
 
     init(_ info: msqid_ds) {
       key = SystemV.Key(rawValue: info.msg_perm.__key)
-      permissions = Permissions(rawValue: UInt32(info.msg_perm.mode))
-      ownerUID = info.msg_perm.uid
-      ownerGID = info.msg_perm.gid
-      creatorUID = info.msg_perm.cuid
-      creatorGID = info.msg_perm.cgid
+      ownership = SystemV.Ownership(info.msg_perm)
       messageCount = Int(info.msg_qnum)
       byteCount = Int(info.__msg_cbytes)
       maxBytes = Int(info.msg_qbytes)

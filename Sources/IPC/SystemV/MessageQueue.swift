@@ -25,7 +25,7 @@ extension SystemV {
     /// The kernel's id for the queue (the `msqid` column of `ipcs -q`).
     public let id: Int32
 
-    private init(validatedID: Int32) { self.id = validatedID }
+    init(validatedID: Int32) { self.id = validatedID }
 
     /// `queue <id>`, as errors name it.
     public var description: String { "queue \(id)" }
@@ -45,7 +45,7 @@ extension SystemV {
       key: Key = .private,
       permissions: Permissions = .ownerReadWrite
     ) throws(IPCError) -> MessageQueue {
-      try get(key: key, flags: IPC_CREAT | IPC_EXCL | Int32(bitPattern: permissions.rawValue))
+      try get(key: key, flags: IPC_CREAT | IPC_EXCL | SystemV.mode(permissions))
     }
 
     /// Opens the queue for `key`, creating it if there is none.
@@ -57,7 +57,7 @@ extension SystemV {
       key: Key,
       permissions: Permissions = .ownerReadWrite
     ) throws(IPCError) -> MessageQueue {
-      try get(key: key, flags: IPC_CREAT | Int32(bitPattern: permissions.rawValue))
+      try get(key: key, flags: IPC_CREAT | SystemV.mode(permissions))
     }
 
     /// Opens the existing queue for `key`.
@@ -66,11 +66,7 @@ extension SystemV {
     ///
     /// - Throws: `.notFound` if no queue exists for `key`.
     public static func open(key: Key) throws(IPCError) -> MessageQueue {
-      guard !key.isPrivate else {
-        throw IPCError(
-          code: .invalidArgument, operation: "msgget", object: "key \(key)",
-          reason: "IPC_PRIVATE always creates a new queue; open a private queue by its id")
-      }
+      try SystemV.checkOpenable(key, operation: "msgget", kind: "queue")
       return try get(key: key, flags: 0)
     }
 
@@ -111,8 +107,7 @@ extension SystemV {
       case .notFound:
         return "no message queue exists for key \(key); create it first with MessageQueue.create(key:)"
       case .exists:
-        let existing = msgget(key.rawValue, 0)
-        let which = existing >= 0 ? " (id \(existing))" : ""
+        let which = SystemV.existingID { msgget(key.rawValue, 0) }
         return "a message queue already exists for key \(key)\(which); open it, or remove it first"
       case .noSpace:
         let limit = ProcFile.integer("/proc/sys/kernel/msgmni").map { " \($0)" } ?? ""
@@ -495,89 +490,6 @@ extension SystemV {
       default:
         break
       }
-      return IPCError(code: code, operation: operation, object: description, reason: reason)
-    }
-
-    // MARK: Control
-
-    /// The queue's state: message count, bytes in queue, limits, last pids and
-    /// times, owner and mode.
-    ///
-    /// The corresponding C call is `msgctl(id, IPC_STAT, ...)`.
-    public func stat() throws(IPCError) -> Status {
-      Status(try statData())
-    }
-
-    /// Sets the most bytes the queue may hold (`msg_qbytes`).
-    ///
-    /// Raising it above `msgmnb` (/proc/sys/kernel/msgmnb) needs `CAP_SYS_RESOURCE`.
-    /// `IPC_SET` writes owner, mode and limit together, so this reads them first
-    /// (`IPC_STAT`); a concurrent change to the others between the two calls is lost.
-    /// The corresponding C call is `msgctl(id, IPC_SET, ...)`.
-    public func setMaxBytes(_ maxBytes: Int) throws(IPCError) {
-      guard maxBytes > 0 else {
-        throw IPCError(
-          code: .invalidArgument, operation: "msgctl(IPC_SET)", object: description,
-          reason: "max bytes \(maxBytes) is invalid: a queue must hold at least 1 byte")
-      }
-      var info = try statData()
-      info.msg_qbytes = msglen_t(maxBytes)
-      try set(&info, change: "max bytes to \(maxBytes)")
-      QueueLimitCache.record(maxBytes, of: id)
-    }
-
-    /// Sets the queue's access permissions; owner and byte limit stay as they are
-    /// (read with `IPC_STAT` just before, as for ``setMaxBytes(_:)``).
-    ///
-    /// The corresponding C call is `msgctl(id, IPC_SET, ...)`.
-    public func setPermissions(_ permissions: Permissions) throws(IPCError) {
-      var info = try statData()
-      info.msg_perm.mode = (info.msg_perm.mode & ~0o777) | UInt32(permissions.rawValue)
-      try set(&info, change: "permissions to \(permissions)")
-    }
-
-    /// Removes the queue at once. Processes blocked on it wake with
-    /// `IPCError.Code.removed`; messages still in it are discarded.
-    ///
-    /// The corresponding C call is `msgctl(id, IPC_RMID, NULL)`.
-    public func remove() throws(IPCError) {
-      if case .failure(let code) = once({ msgctl(id, IPC_RMID, nil) }) {
-        throw controlError(code, operation: "msgctl(IPC_RMID)")
-      }
-    }
-
-    private func statData() throws(IPCError) -> msqid_ds {
-      var info = msqid_ds()
-      if case .failure(let code) = once({ msgctl(id, IPC_STAT, &info) }) {
-        throw controlError(code, operation: "msgctl(IPC_STAT)")
-      }
-      return info
-    }
-
-    private func set(_ info: inout msqid_ds, change: String) throws(IPCError) {
-      if case .failure(let code) = once({ msgctl(id, IPC_SET, &info) }) {
-        var error = controlError(code, operation: "msgctl(IPC_SET)")
-        if code == .notPermitted {
-          let limit = ProcFile.integer("/proc/sys/kernel/msgmnb").map { "\($0)" } ?? "msgmnb"
-          // IPC_SET rewrites the byte limit too, so the kernel applies this check
-          // even when only the permissions change.
-          error.reason =
-            "setting \(change) needs to be the queue's owner or creator, and a byte limit"
-            + " above msgmnb \(limit) (/proc/sys/kernel/msgmnb) needs CAP_SYS_RESOURCE"
-            + " (IPC_SET writes the limit with every change)"
-        }
-        throw error
-      }
-    }
-
-    private func controlError(_ code: IPCError.Code, operation: String) -> IPCError {
-      let reason: String? =
-        switch code {
-        case .invalidArgument, .removed: "no message queue has id \(id) (never made, or removed)"
-        case .notPermitted: "only the queue's owner, its creator or a privileged process may do this"
-        case .permissionDenied: "the queue's permissions do not allow this process to read it"
-        default: nil
-        }
       return IPCError(code: code, operation: operation, object: description, reason: reason)
     }
   }

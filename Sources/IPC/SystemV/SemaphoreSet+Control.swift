@@ -135,28 +135,18 @@ extension SystemV.SemaphoreSet {
   /// `semctl(IPC_STAT)`; a missing set is reported as `.notFound`, with
   /// `missing` as the reason when given.
   func statData(missing: String?) throws(IPCError) -> semid_ds {
-    var info = semid_ds()
-    switch once({ cipc_semctl_ds(id, IPC_STAT, &info) }) {
-    case .success:
-      return info
-    case .failure(.invalidArgument), .failure(.removed):
-      throw IPCError(
-        code: .notFound, operation: "semctl(IPC_STAT)", object: description,
-        reason: missing ?? "no semaphore set has id \(id) (never made, or removed)")
-    case .failure(let code):
-      throw controlError(code, operation: "semctl(IPC_STAT)")
-    }
+    let operation = "semctl(IPC_STAT)"
+    return try SystemV.status(
+      semid_ds(), operation: operation, object: description,
+      missing: missing ?? "no semaphore set has id \(id) (never made, or removed)",
+      { cipc_semctl_ds(id, IPC_STAT, &$0) }, failure: { controlError($0, operation: operation) })
   }
 
   func controlError(_ code: IPCError.Code, operation: String) -> IPCError {
-    let reason: String? =
-      switch code {
-      case .invalidArgument, .removed: "no semaphore set has id \(id) (never made, or removed)"
-      case .notPermitted: "only the set's owner, its creator or a privileged process may do this"
-      case .permissionDenied: "the set's permissions do not allow this process to do this"
-      case .outOfRange: "a value is above SEMVMX \(Limits.maxValue)"
-      default: nil
-      }
+    let reason =
+      code == .outOfRange
+      ? "a value is above SEMVMX \(Limits.maxValue)"
+      : SystemV.controlReason(code, id: id, kind: "semaphore set", short: "set")
     return IPCError(code: code, operation: operation, object: description, reason: reason)
   }
 }

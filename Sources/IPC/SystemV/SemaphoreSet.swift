@@ -68,7 +68,7 @@ extension SystemV {
       key: Key = .private, values: [Int], permissions: Permissions = .ownerReadWrite
     ) throws(IPCError) -> SemaphoreSet {
       try validate(values, operation: "semget", object: "key \(key)")
-      let id = try get(key: key, count: values.count, flags: IPC_CREAT | IPC_EXCL | mode(permissions))
+      let id = try get(key: key, count: values.count, flags: IPC_CREAT | IPC_EXCL | SystemV.mode(permissions))
       return try initialize(id: id, values: values)
     }
 
@@ -98,32 +98,24 @@ extension SystemV {
       initializationTimeout: Duration = .seconds(5)
     ) throws(IPCError) -> SemaphoreSet {
       try validate(values, operation: "semget", object: "key \(key)")
-      while true {
-        // Creating exclusively first tells whether this call made the set,
-        // and so whether its values are this call's to set.
-        switch once({ semget(key.rawValue, Int32(values.count), IPC_CREAT | IPC_EXCL | mode(permissions)) }) {
-        case .success(let id):
-          return try initialize(id: id, values: values)
-        case .failure(.exists):
-          switch once({ semget(key.rawValue, 0, 0) }) {
-          case .success(let id):
-            let set = try opened(id: id, key: key, initializationTimeout: initializationTimeout)
-            guard set.count == values.count else {
-              throw IPCError(
-                code: .invalidArgument, operation: "semget", object: "key \(key)",
-                reason: "the set for key \(key) (id \(id)) has \(set.count) semaphores, not the"
-                  + " \(values.count) asked for; open it with open(key:), or remove it first")
-            }
-            return set
-          case .failure(.notFound):
-            continue  // removed since: create it after all
-          case .failure(let code):
-            throw getError(code, key: key, count: values.count)
+      // Only the call that made the set sets its values.
+      return try SystemV.openOrCreate(
+        createExclusively: {
+          semget(key.rawValue, Int32(values.count), IPC_CREAT | IPC_EXCL | SystemV.mode(permissions))
+        },
+        openExisting: { semget(key.rawValue, 0, 0) },
+        created: { (id) throws(IPCError) in try initialize(id: id, values: values) },
+        opened: { (id) throws(IPCError) in
+          let set = try opened(id: id, key: key, initializationTimeout: initializationTimeout)
+          guard set.count == values.count else {
+            throw IPCError(
+              code: .invalidArgument, operation: "semget", object: "key \(key)",
+              reason: "the set for key \(key) (id \(id)) has \(set.count) semaphores, not the"
+                + " \(values.count) asked for; open it with open(key:), or remove it first")
           }
-        case .failure(let code):
-          throw getError(code, key: key, count: values.count)
-        }
-      }
+          return set
+        },
+        failure: { getError($0, key: key, count: values.count) })
     }
 
     /// Opens the existing set for `key`.
@@ -141,11 +133,7 @@ extension SystemV {
     public static func open(key: Key, initializationTimeout: Duration? = nil) throws(IPCError)
       -> SemaphoreSet
     {
-      guard !key.isPrivate else {
-        throw IPCError(
-          code: .invalidArgument, operation: "semget", object: "key \(key)",
-          reason: "IPC_PRIVATE always creates a new set; open a private set by its id")
-      }
+      try SystemV.checkOpenable(key, operation: "semget", kind: "set")
       let id = try get(key: key, count: 0, flags: 0)
       return try opened(id: id, key: key, initializationTimeout: initializationTimeout)
     }
@@ -158,10 +146,6 @@ extension SystemV {
     /// - Throws: `.notFound` if no set has that id (the kernel says `EINVAL`).
     public static func open(id: Int32) throws(IPCError) -> SemaphoreSet {
       try opened(id: id, key: nil, initializationTimeout: nil)
-    }
-
-    private static func mode(_ permissions: Permissions) -> Int32 {
-      Int32(bitPattern: permissions.rawValue)
     }
 
     private static func validate(_ values: [Int], operation: String, object: String) throws(IPCError) {
@@ -207,8 +191,7 @@ extension SystemV {
         reason =
           "no semaphore set exists for key \(key); create it first with SemaphoreSet.create(key:values:)"
       case .exists:
-        let existing = semget(key.rawValue, 0, 0)
-        let which = existing >= 0 ? " (id \(existing))" : ""
+        let which = SystemV.existingID { semget(key.rawValue, 0, 0) }
         reason = "a semaphore set already exists for key \(key)\(which); open it, or remove it first"
       case .noSpace:
         let limits = Limits.current()
@@ -322,7 +305,7 @@ extension SystemV {
     public func wait(_ index: Int = 0, by amount: Int = 1, undo: Bool = false, timeout: Duration)
       throws(IPCError) -> Bool
     {
-      try run(index, delta: -amount, undo: undo, waiting: .until(Self.deadline(after: timeout)))
+      try run(index, delta: -amount, undo: undo, waiting: .until(MonotonicDeadline(after: timeout)))
     }
 
     /// V: adds `amount` to semaphore `index`, waking processes that wait for it.
@@ -354,7 +337,7 @@ extension SystemV {
     ///
     /// The corresponding C function is `semtimedop`.
     public func waitForZero(_ index: Int = 0, timeout: Duration) throws(IPCError) -> Bool {
-      try run(index, delta: 0, undo: false, waiting: .until(Self.deadline(after: timeout)))
+      try run(index, delta: 0, undo: false, waiting: .until(MonotonicDeadline(after: timeout)))
     }
 
     /// Runs `operations` atomically in one call: the process waits until all
@@ -382,7 +365,7 @@ extension SystemV {
     ///
     /// The corresponding C function is `semtimedop`.
     public func perform(_ operations: [Operation], timeout: Duration) throws(IPCError) -> Bool {
-      try run(operations, waiting: .until(Self.deadline(after: timeout)))
+      try run(operations, waiting: .until(MonotonicDeadline(after: timeout)))
     }
 
     // MARK: Running operations
@@ -391,26 +374,12 @@ extension SystemV {
     enum Waiting {
       case asLongAsNeeded
       case no
-      // A frozen payload: SuspendingClock.Instant is resilient, and carrying it
-      // made every P and V fetch type metadata and copy `Waiting` through value
-      // witnesses (about 180 instructions per call).
-      case until(Duration)  // since CLOCK_MONOTONIC's zero: immune to wall-clock jumps
+      case until(MonotonicDeadline)
 
       /// Whether EAGAIN means "not now" rather than a failure.
       var mayGiveUp: Bool {
         if case .asLongAsNeeded = self { false } else { true }
       }
-    }
-
-    static func deadline(after timeout: Duration) -> Duration {
-      monotonicNow() + timeout.asWait
-    }
-
-    /// CLOCK_MONOTONIC now, the clock SuspendingClock reads on Linux.
-    static func monotonicNow() -> Duration {
-      var now = timespec()
-      clock_gettime(CLOCK_MONOTONIC, &now)
-      return .seconds(now.tv_sec) + .nanoseconds(now.tv_nsec)
     }
 
     /// One operation: the hot path of P and V, with no allocation.
@@ -471,8 +440,7 @@ extension SystemV {
       case .until(let deadline):
         // Each retry after a signal asks only for the time left.
         result = retryingInterrupts(.semop) {
-          let (seconds, attoseconds) = max(deadline - Self.monotonicNow(), .zero).components
-          var left = timespec(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))
+          var left = deadline.timeLeft.asTimespec
           return cipc_semtimedop(id, operations, count, &left)
         }
       }

@@ -35,27 +35,15 @@ extension SystemV.SharedMemory {
   /// `shmctl(IPC_STAT)`; a missing segment is reported as `.notFound`, with
   /// `missing` as the reason when given.
   func statData(missing: String?) throws(IPCError) -> shmid_ds {
-    var info = shmid_ds()
-    switch once({ shmctl(id, IPC_STAT, &info) }) {
-    case .success:
-      return info
-    case .failure(.invalidArgument), .failure(.removed):
-      throw IPCError(
-        code: .notFound, operation: "shmctl(IPC_STAT)", object: description,
-        reason: missing ?? "no shared memory segment has id \(id) (never made, or removed)")
-    case .failure(let code):
-      throw controlError(code, operation: "shmctl(IPC_STAT)")
-    }
+    let operation = "shmctl(IPC_STAT)"
+    return try SystemV.status(
+      shmid_ds(), operation: operation, object: description,
+      missing: missing ?? "no shared memory segment has id \(id) (never made, or removed)",
+      { shmctl(id, IPC_STAT, &$0) }, failure: { controlError($0, operation: operation) })
   }
 
   func controlError(_ code: IPCError.Code, operation: String) -> IPCError {
-    let reason: String? =
-      switch code {
-      case .invalidArgument, .removed: "no shared memory segment has id \(id) (never made, or removed)"
-      case .notPermitted: "only the segment's owner, its creator or a privileged process may do this"
-      case .permissionDenied: "the segment's permissions do not allow this process to do this"
-      default: nil
-      }
+    let reason = SystemV.controlReason(code, id: id, kind: "shared memory segment", short: "segment")
     return IPCError(code: code, operation: operation, object: description, reason: reason)
   }
 }

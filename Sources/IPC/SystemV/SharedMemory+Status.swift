@@ -2,24 +2,16 @@ import Glibc
 
 extension SystemV.SharedMemory {
   /// A snapshot of a segment's state, as `shmctl(IPC_STAT)` reports it.
-  public struct Status: Hashable, Sendable {
+  public struct Status: Hashable, Sendable, SystemV.OwnedStatus {
     /// The key the segment was made with; ``SystemV/Key/private`` if none,
     /// and also once the segment is marked for removal (the kernel clears it).
     public var key: SystemV.Key
-    /// The segment's access permissions: read to attach read-only, read and
-    /// write to attach read-write.
-    public var permissions: Permissions
+    /// The segment's owner, creator and access permissions (`shm_perm`):
+    /// read permission to attach read-only, read and write to attach read-write.
+    public var ownership: SystemV.Ownership
     /// Whether ``SystemV/SharedMemory/remove()`` marked the segment: it goes
     /// away at the last detach (`SHM_DEST`, "dest" in `ipcs -m`).
     public var isMarkedForRemoval: Bool
-    /// The owner's user id.
-    public var ownerUID: UInt32
-    /// The owner's group id.
-    public var ownerGID: UInt32
-    /// The creator's user id.
-    public var creatorUID: UInt32
-    /// The creator's group id.
-    public var creatorGID: UInt32
     /// The segment's size in bytes (`shm_segsz`), as it was created.
     public var size: Int
     /// How many attachments exist, across all processes (`shm_nattch`).
@@ -41,12 +33,8 @@ extension SystemV.SharedMemory {
 
     init(_ info: shmid_ds) {
       key = SystemV.Key(rawValue: info.shm_perm.__key)
-      permissions = Permissions(rawValue: UInt32(info.shm_perm.mode))
+      ownership = SystemV.Ownership(info.shm_perm)
       isMarkedForRemoval = Int32(info.shm_perm.mode) & SHM_DEST != 0
-      ownerUID = info.shm_perm.uid
-      ownerGID = info.shm_perm.gid
-      creatorUID = info.shm_perm.cuid
-      creatorGID = info.shm_perm.cgid
       size = Int(info.shm_segsz)
       attachCount = Int(info.shm_nattch)
       creatorPID = info.shm_cpid

@@ -52,7 +52,7 @@ extension SystemV {
       key: Key = .private, size: Int, permissions: Permissions = .ownerReadWrite
     ) throws(IPCError) -> SharedMemory {
       try validate(size, key: key)
-      let id = try get(key: key, size: size, flags: IPC_CREAT | IPC_EXCL | mode(permissions))
+      let id = try get(key: key, size: size, flags: IPC_CREAT | IPC_EXCL | SystemV.mode(permissions))
       return SharedMemory(id: id, size: size)
     }
 
@@ -70,25 +70,13 @@ extension SystemV {
       key: Key, size: Int, permissions: Permissions = .ownerReadWrite
     ) throws(IPCError) -> SharedMemory {
       try validate(size, key: key)
-      while true {
-        // Creating exclusively first tells whether the segment existed, and
-        // so whether its size must be checked.
-        switch once({ shmget(key.rawValue, size, IPC_CREAT | IPC_EXCL | mode(permissions)) }) {
-        case .success(let id):
-          return SharedMemory(id: id, size: size)
-        case .failure(.exists):
-          switch once({ shmget(key.rawValue, 0, 0) }) {
-          case .success(let id):
-            return try opened(id: id, key: key, size: size)
-          case .failure(.notFound):
-            continue  // removed since: create it after all
-          case .failure(let code):
-            throw getError(code, key: key, size: size)
-          }
-        case .failure(let code):
-          throw getError(code, key: key, size: size)
-        }
-      }
+      // Only a segment that existed needs its size checked.
+      return try SystemV.openOrCreate(
+        createExclusively: { shmget(key.rawValue, size, IPC_CREAT | IPC_EXCL | SystemV.mode(permissions)) },
+        openExisting: { shmget(key.rawValue, 0, 0) },
+        created: { SharedMemory(id: $0, size: size) },
+        opened: { (id) throws(IPCError) in try opened(id: id, key: key, size: size) },
+        failure: { getError($0, key: key, size: size) })
     }
 
     /// Opens the existing segment for `key`.
@@ -103,11 +91,7 @@ extension SystemV {
     ///   if it is not `size` bytes (both are named); `.permissionDenied` if its
     ///   permissions do not let this process read it.
     public static func open(key: Key, size: Int? = nil) throws(IPCError) -> SharedMemory {
-      guard !key.isPrivate else {
-        throw IPCError(
-          code: .invalidArgument, operation: "shmget", object: "key \(key)",
-          reason: "IPC_PRIVATE always creates a new segment; open a private segment by its id")
-      }
+      try SystemV.checkOpenable(key, operation: "shmget", kind: "segment")
       if let size { try validate(size, key: key) }
       let id = try get(key: key, size: 0, flags: 0)
       return try opened(id: id, key: key, size: size)
@@ -121,10 +105,6 @@ extension SystemV {
     /// - Throws: `.notFound` if no segment has that id (the kernel says `EINVAL`).
     public static func open(id: Int32) throws(IPCError) -> SharedMemory {
       try opened(id: id, key: nil, size: nil)
-    }
-
-    private static func mode(_ permissions: Permissions) -> Int32 {
-      Int32(bitPattern: permissions.rawValue)
     }
 
     /// Throws unless `size` is 1 to shmmax.
@@ -156,8 +136,7 @@ extension SystemV {
       case .notFound:
         reason = "no shared memory segment exists for key \(key); create it first"
       case .exists:
-        let existing = shmget(key.rawValue, 0, 0)
-        let which = existing >= 0 ? " (id \(existing))" : ""
+        let which = SystemV.existingID { shmget(key.rawValue, 0, 0) }
         reason = "a shared memory segment already exists for key \(key)\(which); open it, or remove it first"
       case .noSpace:
         let limits = Limits.current()

@@ -9,7 +9,7 @@ enum DemoProcesses {
     let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
     return tasks.flatMap { task in
       let list = (try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/children", encoding: .utf8)) ?? ""
-      return list.split(separator: " ").compactMap { pid_t($0) }
+      return list.split(whereSeparator: \.isWhitespace).compactMap { pid_t($0) }
     }
   }
 
@@ -34,9 +34,8 @@ enum DemoProcesses {
     #expect(!children.isEmpty, "no child was seen running", sourceLocation: sourceLocation)
     kill(demo.pid, SIGKILL)
     demo.wait(timeout: timeout)
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline && !(children.allSatisfy(hasEnded) && objectsGone()) {
-      usleep(10_000)
+    _ = eventually(within: timeout, every: .milliseconds(10)) {
+      children.allSatisfy(hasEnded) && objectsGone()
     }
     for child in children {
       #expect(hasEnded(child), "child \(child) still runs", sourceLocation: sourceLocation)

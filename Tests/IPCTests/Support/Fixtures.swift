@@ -1,8 +1,7 @@
 import Foundation
+import IPC
 import Synchronization
 import Testing
-
-@testable import IPC
 
 /// Keys no other test or test process uses: the pid and a counter, so
 /// parallel tests and parallel runs never meet.
@@ -39,6 +38,13 @@ func drain(_ queue: SystemV.MessageQueue) throws -> [SystemV.Message] {
   var messages: [SystemV.Message] = []
   while let message = try queue.tryReceive() { messages.append(message) }
   return messages
+}
+
+/// Whether `ownership` names this process's user and group as owner and
+/// creator, with `permissions`: what any object this process made reports.
+func ownedByThisProcess(_ ownership: SystemV.Ownership, permissions: Permissions) -> Bool {
+  ownership.permissions == permissions && ownership.ownerUID == getuid() && ownership.ownerGID == getgid()
+    && ownership.creatorUID == getuid() && ownership.creatorGID == getgid()
 }
 
 /// Hex digits of `bytes`, as the C peer prints them.

@@ -1,7 +1,6 @@
 import Foundation
+import IPC
 import Synchronization
-
-@testable import IPC
 
 /// FIFO paths no other test or test process uses: the temporary folder, the
 /// pid and a counter.

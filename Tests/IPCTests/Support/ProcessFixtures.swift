@@ -1,7 +1,6 @@
 import Foundation
+import IPC
 import Testing
-
-@testable import IPC
 
 extension Tools {
   /// The Swift peer with the entry points the process tests start (Tests/ProcessPeer).
@@ -18,12 +17,7 @@ final class OutputFile: Sendable {
 
   /// Waits until the output holds `fragment`; false after `timeout`.
   func waitFor(_ fragment: String, timeout: Duration = .seconds(10)) -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-      if text.contains(fragment) { return true }
-      usleep(2_000)
-    }
-    return false
+    eventually(within: timeout) { text.contains(fragment) }
   }
 }
 
@@ -66,12 +60,7 @@ func hasEnded(_ pid: pid_t) -> Bool {
 
 /// Waits until every one of `pids` has ended; false after `timeout`.
 func waitUntilEnded(_ pids: [pid_t], timeout: Duration = .seconds(10)) -> Bool {
-  let deadline = ContinuousClock.now + timeout
-  while ContinuousClock.now < deadline {
-    if pids.allSatisfy(hasEnded) { return true }
-    usleep(5_000)
-  }
-  return false
+  eventually(within: timeout, every: .milliseconds(5)) { pids.allSatisfy(hasEnded) }
 }
 
 /// Whether a System V object with `id` exists in /proc/sysvipc/`table` (`msg`, `sem`, `shm`).
@@ -80,4 +69,42 @@ func systemVExists(_ id: Int32, in table: String) -> Bool {
   return text.split(separator: "\n").dropFirst().contains { line in
     line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first == "\(id)"
   }
+}
+
+/// One object of every kind that a process hands over by key, id, name or path.
+struct OneOfEveryKind {
+  let queue: SystemV.MessageQueue
+  let set: SystemV.SemaphoreSet
+  let memory: SystemV.SharedMemory
+  let posixQueue: POSIX.MessageQueue
+  let semaphore: POSIX.Semaphore
+  let sharedMemory: POSIX.SharedMemory
+  let fifo: NamedPipe
+
+  /// All of them, in the order above.
+  var all: [any Inheritable] { [queue, set, memory, posixQueue, semaphore, sharedMemory, fifo] }
+}
+
+/// Runs `body` with one new object of every kind (a set of two semaphores,
+/// 64 bytes of each memory, a POSIX queue of 2 messages of 16 bytes), each
+/// removed afterwards, also when the body fails.
+func withOneOfEveryKind<R>(_ body: (OneOfEveryKind) throws -> R) throws -> R {
+  let queue = try SystemV.MessageQueue.create()
+  defer { try? queue.remove() }
+  let set = try SystemV.SemaphoreSet.create(values: [1, 2])
+  defer { try? set.remove() }
+  let memory = try SystemV.SharedMemory.create(size: 64)
+  defer { try? memory.remove() }
+  let posixQueue = try POSIX.MessageQueue.create(TestNames.next(), maxMessages: 2, messageSize: 16)
+  defer { try? posixQueue.unlink() }
+  let semaphore = try POSIX.Semaphore.create(TestNames.next())
+  defer { try? semaphore.unlink() }
+  let sharedMemory = try POSIX.SharedMemory.create(TestNames.next(), size: 64)
+  defer { try? sharedMemory.unlink() }
+  let fifo = try NamedPipe.create(at: "/tmp/ipc-test-\(getpid())-\(UUID().uuidString).fifo")
+  defer { try? fifo.remove() }
+  return try body(
+    OneOfEveryKind(
+      queue: queue, set: set, memory: memory, posixQueue: posixQueue, semaphore: semaphore,
+      sharedMemory: sharedMemory, fifo: fifo))
 }

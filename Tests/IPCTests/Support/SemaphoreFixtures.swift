@@ -1,9 +1,8 @@
 import CIPCShims
 import Foundation
+import IPC
 import Synchronization
 import Testing
-
-@testable import IPC
 
 /// Runs `body` with a new private semaphore set that is removed afterwards,
 /// also when the body fails.
@@ -47,19 +46,8 @@ func withPOSIXSemaphore<R>(value: Int = 0, _ body: (POSIX.Semaphore) async throw
   return try await body(semaphore)
 }
 
-/// Waits up to `timeout` for `condition`, checking every millisecond; whether it held.
-func eventually(timeout: Duration = .seconds(10), _ condition: () throws -> Bool) rethrows -> Bool {
-  let clock = SuspendingClock()
-  let deadline = clock.now.advanced(by: timeout)
-  while clock.now < deadline {
-    if try condition() { return true }
-    usleep(1_000)
-  }
-  return try condition()
-}
-
-/// The wait channel the kernel shows for a thread blocked in `semop`.
-let semopWaitChannel = "__do_semtimedop"
+/// Wait channels of a thread blocked in `semop`/`semtimedop`, as kernel versions name them.
+let semopWaitChannels: Set<String> = ["__do_semtimedop", "do_semtimedop"]
 
 /// Wait channels of a thread blocked in `sem_wait` (a futex), as kernel
 /// versions name them.
@@ -70,10 +58,13 @@ let pollWaitChannels: Set<String> = [
   "poll_schedule_timeout.constprop.0", "poll_schedule_timeout", "do_sys_poll",
 ]
 
-/// Whether thread `tid` of this process sleeps in one of `channels` within `timeout`.
-func threadBlocks(_ tid: pid_t, inAnyOf channels: Set<String>, timeout: Duration = .seconds(10)) -> Bool {
-  eventually(timeout: timeout) {
-    let wchan = try? String(contentsOfFile: "/proc/self/task/\(tid)/wchan", encoding: .utf8)
+/// Whether thread `tid` of process `pid` (this one by default) sleeps in one
+/// of `channels` within `timeout`.
+func threadBlocks(
+  _ tid: pid_t, of pid: pid_t = getpid(), inAnyOf channels: Set<String>, timeout: Duration = .seconds(10)
+) -> Bool {
+  eventually(within: timeout) {
+    let wchan = try? String(contentsOfFile: "/proc/\(pid)/task/\(tid)/wchan", encoding: .utf8)
     return wchan.map { channels.contains($0) } ?? false
   }
 }
@@ -86,7 +77,7 @@ func threadBlocks(_ tid: pid_t, inAnyOf channels: Set<String>, timeout: Duration
 func interruptCallingThread(
   _ count: Int, whileBlockedIn channels: Set<String>, then release: @escaping @Sendable () throws -> Void
 ) -> BackgroundWork<Void> {
-  catchUSR1WithoutRestart()
+  catchWithoutRestart()
   let (pid, tid) = (getpid(), cipc_gettid())
   return BackgroundWork {
     for _ in 0..<count {
@@ -115,7 +106,7 @@ final class BackgroundWork<T: Sendable>: Sendable {
 
   /// The work's result, waiting up to `timeout` for it to finish.
   func value(timeout: Duration = .seconds(30)) throws -> T {
-    _ = eventually(timeout: timeout) { result.withLock { $0 != nil } }
+    _ = eventually(within: timeout) { result.withLock { $0 != nil } }
     guard let outcome = result.withLock({ $0 }) else {
       throw SpawnFailure(message: "background work did not finish within \(timeout)")
     }

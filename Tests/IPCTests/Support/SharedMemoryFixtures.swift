@@ -1,7 +1,6 @@
 import Foundation
+import IPC
 import Testing
-
-@testable import IPC
 
 /// Runs `body` with a new private segment that is removed afterwards, also
 /// when the body fails.
@@ -27,4 +26,38 @@ func ipcsLine(segment id: Int32) throws -> String? {
   return ipcs.standardOutput.split(separator: "\n").first { line in
     line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first == "\(id)"
   }.map(String.init)
+}
+
+/// How many additions Swift and the C peer make to a shared counter. The
+/// peer's loop is far faster, so it makes more: each side's loop lasts
+/// longer than a time slice, and they overlap even on a busy machine.
+let sharedCounterAdditions = (swift: 1_000_000, peer: 10_000_000)
+
+/// Adds 1 to the Int64 at offset 64 of `region`, atomically, while the C
+/// peer `peer` (`add OBJECT 64 TIMES 128`, where OBJECT is a segment id or
+/// a name) does the same at once, and checks the total is exact. Both start
+/// together: the peer says "ready" and spins until Swift stores 1 at offset 128.
+func addAtOnce(in region: SharedRegion, with peer: String, object: String) throws {
+  let (times, peerTimes) = sharedCounterAdditions
+  let adder = try SpawnedProcess(peer, ["add", object, "64", "\(peerTimes)", "128"])
+  try #require(eventually { adder.standardOutput == "ready\n" }, "\(adder.standardError)")
+  try region.atomicStore(Int64(1), at: 128)
+  var swiftInterleaved = 0
+  var previous: Int64 = -1
+  for _ in 0..<times {
+    let before = try region.atomicAdd(Int64(1), at: 64)
+    if previous >= 0 && before != previous + 1 { swiftInterleaved += 1 }
+    previous = before
+  }
+  #expect(adder.wait(timeout: .seconds(60)))
+  #expect(adder.exitStatus == 0, "\(adder.standardError)")
+  #expect(try region.atomicLoad(Int64.self, at: 64) == Int64(times + peerTimes))
+  let loaded = try SpawnedProcess.run(peer, ["load", object, "64"])
+  #expect(loaded.standardOutput == "\(times + peerTimes)\n", "\(loaded.standardError)")
+  // They ran at once: at least one saw the other's additions between its own.
+  let peerInterleaved = adder.standardOutput.split(separator: "\n").last.flatMap { line in
+    line.hasPrefix("interleaved=") ? Int(line.dropFirst("interleaved=".count)) : nil
+  }
+  let seen = try #require(peerInterleaved, "\(adder.standardOutput)")
+  #expect(swiftInterleaved + seen > 0)
 }

@@ -63,3 +63,27 @@ struct Sample: BitwiseCopyable, Equatable {
   var flag: UInt8
   var ratio: Double
 }
+
+/// For an exit-test child: waits until the parent's thread whose id the
+/// parent stores (an Int32 at `offset` of `region`) sleeps in a futex, such
+/// as a condition's wait. Exits with 3 if no id comes, 4 if it never sleeps.
+func waitUntilParentThreadSleepsInAFutex(idAt offset: Int, of region: SharedRegion, parent: pid_t) throws {
+  guard try eventually(within: .seconds(20), { try region.atomicLoad(Int32.self, at: offset) != 0 }) else {
+    exit(3)
+  }
+  let waiter = try region.atomicLoad(Int32.self, at: offset)
+  guard threadBlocks(waiter, of: parent, inAnyOf: futexWaitChannels, timeout: .seconds(20)) else { exit(4) }
+}
+
+/// Expects `access` to throw exactly what `region`, the region's method of
+/// the same name, throws for the same call, and returns that error.
+@discardableResult
+func sameError(
+  _ access: () throws -> Void, as region: () throws -> Void,
+  sourceLocation: SourceLocation = #_sourceLocation
+) -> IPCError? {
+  let expected = #expect(throws: IPCError.self, sourceLocation: sourceLocation) { try region() }
+  let found = #expect(throws: IPCError.self, sourceLocation: sourceLocation) { try access() }
+  #expect(found != nil && found == expected, sourceLocation: sourceLocation)
+  return found
+}

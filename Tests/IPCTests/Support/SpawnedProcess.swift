@@ -94,18 +94,15 @@ final class SpawnedProcess {
   static func waitUntilBlocked(
     pid: pid_t, inAnyOf functions: Set<String>, timeout: Duration = .seconds(10)
   ) -> Bool {
-    let deadline = ContinuousClock.now + timeout
     let tasks = "/proc/\(pid)/task"
-    while ContinuousClock.now < deadline {
+    return eventually(within: timeout, every: .milliseconds(1)) {
       // Any thread: an exit test runs its body off the main thread.
       let threads = (try? FileManager.default.contentsOfDirectory(atPath: tasks)) ?? []
-      for thread in threads {
+      return threads.contains { thread in
         let wchan = try? String(contentsOfFile: "\(tasks)/\(thread)/wchan", encoding: .utf8)
-        if let wchan, functions.contains(wchan) { return true }
+        return wchan.map(functions.contains) ?? false
       }
-      usleep(1_000)
     }
-    return false
   }
 
   /// Runs a command to completion and returns it.

@@ -1,24 +1,21 @@
 import Foundation
+import IPC
 import Testing
 
-@testable import IPC
-
-/// The library's queues and messages are the kernel's: a peer written in
+/// The library's System V queues and messages are the kernel's: a peer written in
 /// plain C, util-linux's ipcmk/ipcrm and Python's sysv_ipc see the same bytes
 /// and types, in both directions.
-@Suite("Interoperability with C, util-linux and Python")
-struct InteropTests {
-  private func cPeer() throws -> String { try Tools.cPeer.get() }
-
+@Suite("System V queue interoperability with C, util-linux and Python")
+struct SystemVMessageQueueInteropTests {
   @Test func aCPeerReceivesExactlyWhatSwiftSent() throws {
     try withQueue { queue in
       let bytes: [UInt8] = [0, 1, 0x7f, 0x80, 0xff] + Array("text".utf8)
       try queue.send(bytes, type: 42)
       try queue.send("skip".utf8, type: 5)
-      let peer = try SpawnedProcess.run(try cPeer(), ["receive", "\(queue.id)", "42"])
+      let peer = try SpawnedProcess.run(try Tools.cPeer.get(), ["receive", "\(queue.id)", "42"])
       #expect(peer.exitStatus == 0, "\(peer.standardError)")
       #expect(peer.standardOutput == "42\t\(hex(bytes))\n")
-      let except = try SpawnedProcess.run(try cPeer(), ["receive-except", "\(queue.id)", "9"])
+      let except = try SpawnedProcess.run(try Tools.cPeer.get(), ["receive-except", "\(queue.id)", "9"])
       #expect(except.standardOutput == "5\t\(hex(Array("skip".utf8)))\n")
     }
   }
@@ -26,9 +23,9 @@ struct InteropTests {
   @Test func swiftReceivesExactlyWhatACPeerSent() throws {
     try withQueue { queue in
       let bytes: [UInt8] = [0xde, 0xad, 0, 0xbe, 0xef]
-      let peer = try SpawnedProcess.run(try cPeer(), ["send", "\(queue.id)", "7", hex(bytes)])
+      let peer = try SpawnedProcess.run(try Tools.cPeer.get(), ["send", "\(queue.id)", "7", hex(bytes)])
       #expect(peer.exitStatus == 0, "\(peer.standardError)")
-      let empty = try SpawnedProcess.run(try cPeer(), ["send", "\(queue.id)", "3", ""])
+      let empty = try SpawnedProcess.run(try Tools.cPeer.get(), ["send", "\(queue.id)", "3", ""])
       #expect(empty.exitStatus == 0)
       #expect(try queue.receive(.upTo(10)) == SystemV.Message(type: 3, bytes: []))
       #expect(try queue.receive(.type(7)) == SystemV.Message(type: 7, bytes: bytes))
@@ -37,18 +34,19 @@ struct InteropTests {
 
   @Test func aQueueACPeerCreatedByKeyIsOpenedByKey() throws {
     let key = TestKeys.next()
-    let peer = try SpawnedProcess.run(try cPeer(), ["create", "\(key.rawValue)"])
+    let peer = try SpawnedProcess.run(try Tools.cPeer.get(), ["create", "\(key.rawValue)"])
     defer { try? SystemV.MessageQueue.open(key: key).remove() }
     let id = try #require(Int32(peer.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)))
     let queue = try SystemV.MessageQueue.open(key: key)
     #expect(queue.id == id)
     #expect(try queue.stat().permissions.octal == "0600")
-    let sent = try SpawnedProcess.run(try cPeer(), ["send", "\(id)", "6", hex(Array("from C".utf8))])
+    let sent = try SpawnedProcess.run(
+      try Tools.cPeer.get(), ["send", "\(id)", "6", hex(Array("from C".utf8))])
     #expect(sent.exitStatus == 0)
     let received = try Tools.ipc("msg", "receive", "--key", "\(key)", "--show-type")
     #expect(received.standardOutput == "6\tfrom C\n")
     #expect(try Tools.ipc("msg", "send", "--key", "\(key)", "--type", "8", "to C").exitStatus == 0)
-    let back = try SpawnedProcess.run(try cPeer(), ["receive", "\(id)", "8"])
+    let back = try SpawnedProcess.run(try Tools.cPeer.get(), ["receive", "\(id)", "8"])
     #expect(back.standardOutput == "8\t\(hex(Array("to C".utf8)))\n")
   }
 
