@@ -129,6 +129,12 @@ int cipcb_cleanup_install(void) {
   return -pthread_sigmask(SIG_UNBLOCK, &handled, NULL);
 }
 
+void cipcb_cleanup_hold_signals(int hold) {
+  sigset_t handled;
+  handled_set(&handled);
+  pthread_sigmask(hold ? SIG_BLOCK : SIG_UNBLOCK, &handled, NULL);
+}
+
 void cipcb_cleanup_block_signals(void) {
   sigset_t blocked;
   handled_set(&blocked);

@@ -157,6 +157,24 @@ struct CleanupEntry {
   /// Removes the object now, leaving the entry to `remove()` (watchdog thread).
   func removeNow() { _ = cipcb_cleanup_remove_now(number) }
 
+  /// Makes an object known only once it exists (a System V id) with `make` and
+  /// registers it with `register`, the handled signals held in between: a run
+  /// ended at that moment removes it too. If registering fails, the object is
+  /// removed with `remove` before the error is rethrown.
+  static func made<Object>(
+    _ make: () throws -> Object, register: (Object) throws -> CleanupEntry, remove: (Object) -> Void
+  ) throws -> (object: Object, entry: CleanupEntry) {
+    cipcb_cleanup_hold_signals(1)
+    defer { cipcb_cleanup_hold_signals(0) }
+    let object = try make()
+    do {
+      return (object, try register(object))
+    } catch {
+      remove(object)
+      throw error
+    }
+  }
+
   /// Registers each name with `register`, then makes its object with `make`:
   /// registered first, so a run killed in between still removes it. If any
   /// step fails, what was made so far is removed before the error is rethrown.

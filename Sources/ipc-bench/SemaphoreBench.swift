@@ -22,15 +22,14 @@ final class SystemVSemaphoreFixture: RegisteredFixture {
   static let removalWakesTheParent = true
 
   init(size: Int) throws {
-    let id = cipcb_semset_create(2)
-    try check(min(id, 0), "semget", "benchmark semaphore set")
+    let (id, entry) = try CleanupEntry.made(
+      {
+        let id = cipcb_semset_create(2)
+        try check(min(id, 0), "semget", "benchmark semaphore set")
+        return id
+      }, register: CleanupEntry.semaphoreSet, remove: { _ = cipcb_semset_remove($0) })
     self.id = id
-    do {
-      entries = [try CleanupEntry.semaphoreSet(id)]
-    } catch {
-      _ = cipcb_semset_remove(id)
-      throw error
-    }
+    entries = [entry]
   }
 
   var childArguments: [String] { ["--id", "\(id)"] }

@@ -29,13 +29,9 @@ struct BenchSegment {
   private(set) var entry: CleanupEntry?
 
   init(size: Int) throws {
-    segment = try SystemV.SharedMemory.create(size: size)
-    do {
-      entry = try CleanupEntry.sharedMemory(segment.id)
-    } catch {
-      try? segment.remove()
-      throw error
-    }
+    (segment, entry) = try CleanupEntry.made(
+      { try SystemV.SharedMemory.create(size: size) }, register: { try .sharedMemory($0.id) },
+      remove: { try? $0.remove() })
   }
 
   /// Both sides are attached (or the measurement is over): no longer needed by id.
@@ -59,15 +55,10 @@ final class SharedMemorySemaphoreFixture: Fixture {
   init(size: Int) throws {
     segment = try BenchSegment(size: Self.slots * size)
     do {
-      set = try SystemV.SemaphoreSet.create(values: [Self.slots, 0])
+      (set, setEntry) = try CleanupEntry.made(
+        { try SystemV.SemaphoreSet.create(values: [Self.slots, 0]) }, register: { try .semaphoreSet($0.id) },
+        remove: { try? $0.remove() })
     } catch {
-      segment.remove()
-      throw error
-    }
-    do {
-      setEntry = try CleanupEntry.semaphoreSet(set.id)
-    } catch {
-      try? set.remove()
       segment.remove()
       throw error
     }

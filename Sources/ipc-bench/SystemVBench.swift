@@ -9,13 +9,10 @@ final class SystemVFixture: RegisteredFixture {
   static let removalWakesTheParent = true
 
   init(size: Int) throws {
-    queue = try SystemV.MessageQueue.create()
-    do {
-      entries = [try CleanupEntry.systemV(queue.id)]
-    } catch {
-      try? queue.remove()
-      throw error
-    }
+    let (queue, entry) = try CleanupEntry.made(
+      { try SystemV.MessageQueue.create() }, register: { try .systemV($0.id) }, remove: { try? $0.remove() })
+    self.queue = queue
+    entries = [entry]
   }
 
   var childArguments: [String] { ["--id", "\(queue.id)"] }

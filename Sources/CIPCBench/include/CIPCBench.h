@@ -202,4 +202,9 @@ int cipcb_cleanup_install(void);
 /// runs on the main thread only.
 void cipcb_cleanup_block_signals(void);
 
+/// Holds (1) or releases (0) the handled signals on the main thread, around
+/// making an object known only once it exists (a System V id) and registering
+/// it: a signal in between waits, and its handler then removes the object.
+void cipcb_cleanup_hold_signals(int hold);
+
 #endif
