@@ -46,7 +46,8 @@ let package = Package(
     .testTarget(
       name: "IPCTests",
       dependencies: [
-        "IPC", "ipc", "ipc-bench", "ipc-test-peer", "python-walkthrough", "processes-guide",
+        // CIPCShims too: tests call the raw C functions to check the library against them.
+        "IPC", "CIPCShims", "ipc", "ipc-bench", "ipc-test-peer", "python-walkthrough", "processes-guide",
         "doc-examples", "doc-examples-generator",
       ],
       path: "Tests/IPCTests"

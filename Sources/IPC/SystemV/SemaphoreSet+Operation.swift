@@ -39,7 +39,7 @@ extension SystemV.SemaphoreSet {
       Operation(index: index, delta: 0)
     }
 
-    /// The form `ipc sem op` takes: `0:-1`, `1:+2`, `2:0`; ` undo` follows when set.
+    /// `INDEX:DELTA`, the delta signed: `0:-1`, `1:+2`, `2:0`; ` undo` follows when set.
     public var description: String {
       "\(index):\(delta > 0 ? "+" : "")\(delta)\(undo ? " undo" : "")"
     }
