@@ -111,14 +111,9 @@ enum MessageCommand {
     let type = parsed[Self.type] ?? 1
     let queue = try name.openQueue()
     let bytes = Array(parsed.positionals[0].utf8)
-    let sent: Bool
-    switch Wait(parsed) {
-    case .asLongAsNeeded:
-      try queue.send(bytes, type: type)
-      sent = true
-    case .no: sent = try queue.trySend(bytes, type: type)
-    case .upTo(let timeout): sent = try queue.send(bytes, type: type, timeout: timeout)
-    }
+    let sent = try Wait(parsed).attempt(
+      blocking: { try queue.send(bytes, type: type) }, now: { try queue.trySend(bytes, type: type) },
+      within: { try queue.send(bytes, type: type, timeout: $0) })
     if !sent { throw CommandFailure("\(queue) is full; nothing was sent (see ipc msg stat)") }
   }
 

@@ -76,14 +76,10 @@ enum POSIXQueueCommand {
     let priority = parsed[Self.priority] ?? 0
     let queue = try POSIX.MessageQueue.open(parsed.positionals[0], access: .writeOnly)
     let bytes = Array(parsed.positionals[1].utf8)
-    let sent: Bool
-    switch Wait(parsed) {
-    case .asLongAsNeeded:
-      try queue.send(bytes, priority: priority)
-      sent = true
-    case .no: sent = try queue.trySend(bytes, priority: priority)
-    case .upTo(let timeout): sent = try queue.send(bytes, priority: priority, timeout: timeout)
-    }
+    let sent = try Wait(parsed).attempt(
+      blocking: { try queue.send(bytes, priority: priority) },
+      now: { try queue.trySend(bytes, priority: priority) },
+      within: { try queue.send(bytes, priority: priority, timeout: $0) })
     if !sent {
       throw CommandFailure("\(queue) is full; nothing was sent (see ipc mq stat \(queue.name))")
     }
