@@ -52,8 +52,7 @@ struct SharedMemoryInteropTests {
     #expect(try memory.stat().attachCount == 0)
     let removed = try Peers.systemVSharedMemory("remove", "\(id)")
     #expect(removed.exitStatus == 0, "\(removed.standardError)")
-    let gone = #expect(throws: IPCError.self) { try SystemV.SharedMemory.open(key: key) }
-    #expect(gone?.code == .notFound)
+    expectNotFound { try SystemV.SharedMemory.open(key: key) }
   }
 
   @Test func aSegmentSwiftCreatedByKeyIsFoundAndUsedByACPeer() throws {
@@ -89,11 +88,9 @@ struct SharedMemoryInteropTests {
     #expect(status.attachCount == 1)
     #expect(status.lastPID != getpid())  // the peers attached and detached last
     #expect(try region.bytes(at: 0, count: 6) == Array("from C".utf8))
-    let reopened = #expect(throws: IPCError.self) { try SystemV.SharedMemory.open(key: key) }
-    #expect(reopened?.code == .notFound)
+    expectNotFound { try SystemV.SharedMemory.open(key: key) }
     try region.close()
-    let gone = #expect(throws: IPCError.self) { try memory.stat() }
-    #expect(gone?.code == .notFound)
+    expectNotFound { try memory.stat() }
   }
 
   @Test func aReadOnlyAttachSeesWhatACPeerWritesAndRefusesToChangeIt() throws {
@@ -178,8 +175,7 @@ struct SharedMemoryInteropTests {
 
     let removed = try SpawnedProcess.run("/usr/bin/env", ["ipcrm", "-M", "\(key)"])
     #expect(removed.exitStatus == 0, "\(removed.standardError)")
-    let gone = #expect(throws: IPCError.self) { try SystemV.SharedMemory.open(id: id) }
-    #expect(gone?.code == .notFound)
+    expectNotFound { try SystemV.SharedMemory.open(id: id) }
   }
 
   @Test func aSegmentSwiftCreatedIsShownByIpcsAndRemovedByIpcrm() throws {
@@ -205,8 +201,7 @@ struct SharedMemoryInteropTests {
     #expect(try region.bytes(at: 12335, count: 10) == Array("still here".utf8))
     try region.close()
     #expect(try ipcsLine(segment: memory.id) == nil)
-    let gone = #expect(throws: IPCError.self) { try memory.stat() }
-    #expect(gone?.code == .notFound)
+    expectNotFound { try memory.stat() }
   }
 
   // MARK: System V segments and Python's sysv_ipc
@@ -276,8 +271,7 @@ struct SharedMemoryInteropTests {
     #expect(read.standardOutput == "from Swift 5000 2\n")
     #expect(try memory.stat().isMarkedForRemoval)  // Swift is still attached
     try region.close()
-    let gone = #expect(throws: IPCError.self) { try SystemV.SharedMemory.open(id: memory.id) }
-    #expect(gone?.code == .notFound)
+    expectNotFound { try SystemV.SharedMemory.open(id: memory.id) }
   }
 
   // MARK: POSIX objects and a C peer
@@ -318,8 +312,7 @@ struct SharedMemoryInteropTests {
       // The peer unlinks the name: opening fails, the mappings stay.
       let unlinked = try Peers.posixSharedMemory("unlink", name)
       #expect(unlinked.exitStatus == 0, "\(unlinked.standardError)")
-      let gone = #expect(throws: IPCError.self) { try POSIX.SharedMemory.open(name) }
-      #expect(gone?.code == .notFound)
+      expectNotFound { try POSIX.SharedMemory.open(name) }
       #expect(try view.bytes(at: 4984, count: 16) == Array("written by Swift".utf8))
     }
   }
@@ -429,8 +422,7 @@ struct SharedMemoryInteropTests {
         """)
       #expect(read.exitStatus == 0, "\(read.standardError)")
       #expect(read.standardOutput == "from Swift 5000\n")
-      let gone = #expect(throws: IPCError.self) { try POSIX.SharedMemory.open(name) }
-      #expect(gone?.code == .notFound)
+      expectNotFound { try POSIX.SharedMemory.open(name) }
       // The mapping outlives the name.
       #expect(try region.bytes(at: 0, count: 11) == Array("from Python".utf8))
     }
