@@ -26,6 +26,20 @@ struct Command: Sendable {
   }
 }
 
+extension Command {
+  /// Declares a command in one call: the arguments of its `CommandSpec`, then its old spellings and body.
+  init(
+    _ path: String, abstract: String, options: [any DeclaredOption] = [], positionals: [Positional] = [],
+    exclusive: [[any DeclaredOption]] = [], discussion: String = "", aliases: [String] = [],
+    body: @escaping @Sendable (ParsedArguments) throws -> Void
+  ) {
+    let spec = CommandSpec(
+      path, abstract: abstract, options: options, positionals: positionals, exclusive: exclusive,
+      discussion: discussion)
+    self.init(spec: spec, aliases: aliases, body: body)
+  }
+}
+
 /// A group of commands such as `ipc msg`: the first word picks the command.
 struct CommandGroup: Sendable {
   var path: String

@@ -15,14 +15,12 @@ enum LimitsCommand {
   }
 
   static let command = Command(
-    spec: CommandSpec(
-      "ipc limits", abstract: "show every System V and POSIX IPC limit in force and the file that tunes it",
-      options: [CommonOptions.json],
-      discussion: """
-        Files under /proc/sys are changed by root with sysctl or by writing to them (echo 16384 > /proc/sys/kernel/msgmax); 'fixed' limits are compiled into the kernel or the C library. With --json the output is an array of objects with family, name, value (a number, null when unlimited), file and meaning.
-        Exit status: 0 success, 2 usage error.
-        """),
-    body: run)
+    "ipc limits", abstract: "show every System V and POSIX IPC limit in force and the file that tunes it",
+    options: [CommonOptions.json],
+    discussion: """
+      Files under /proc/sys are changed by root with sysctl or by writing to them (echo 16384 > /proc/sys/kernel/msgmax); 'fixed' limits are compiled into the kernel or the C library. With --json the output is an array of objects with family, name, value (a number, null when unlimited), file and meaning.
+      Exit status: 0 success, 2 usage error.
+      """, body: run)
 
   /// The limits now, read through the library.
   static func current() -> [Limit] {

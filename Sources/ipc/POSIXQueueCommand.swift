@@ -29,35 +29,25 @@ enum POSIXQueueCommand {
     path: "ipc mq", abstract: "POSIX message queues: named, with priorities.", discussion: discussion,
     commands: [
       Command(
-        spec: CommandSpec(
-          "ipc mq create", abstract: "make a queue; fails if the name is taken",
-          options: [maxMessages, messageSize, Options.mode, Options.openExisting, exclusive],
-          positionals: [name],
-          exclusive: [[Options.openExisting, exclusive]], discussion: discussion),
-        body: create),
+        "ipc mq create", abstract: "make a queue; fails if the name is taken",
+        options: [maxMessages, messageSize, Options.mode, Options.openExisting, exclusive],
+        positionals: [name],
+        exclusive: [[Options.openExisting, exclusive]], discussion: discussion, body: create),
       Command(
-        spec: CommandSpec(
-          "ipc mq send", abstract: "send TEXT as one message of priority P",
-          options: [priority, Options.nowait, Options.timeout],
-          positionals: [name, Positional("TEXT", help: "the message body, sent as its UTF-8 bytes")],
-          exclusive: [[Options.nowait, Options.timeout]], discussion: discussion),
-        body: send),
+        "ipc mq send", abstract: "send TEXT as one message of priority P",
+        options: [priority, Options.nowait, Options.timeout],
+        positionals: [name, Positional("TEXT", help: "the message body, sent as its UTF-8 bytes")],
+        exclusive: [[Options.nowait, Options.timeout]], discussion: discussion, body: send),
       Command(
-        spec: CommandSpec(
-          "ipc mq receive", abstract: "take the highest-priority, oldest message and print its body",
-          options: [Options.nowait, Options.timeout, showPriority, Options.raw], positionals: [name],
-          exclusive: [[Options.nowait, Options.timeout]], discussion: discussion),
-        body: receive),
+        "ipc mq receive", abstract: "take the highest-priority, oldest message and print its body",
+        options: [Options.nowait, Options.timeout, showPriority, Options.raw], positionals: [name],
+        exclusive: [[Options.nowait, Options.timeout]], discussion: discussion, body: receive),
       Command(
-        spec: CommandSpec(
-          "ipc mq stat", abstract: "print the queue's limits, message count and owner", positionals: [name],
-          discussion: discussion),
-        body: stat),
+        "ipc mq stat", abstract: "print the queue's limits, message count and owner", positionals: [name],
+        discussion: discussion, body: stat),
       Command(
-        spec: CommandSpec(
-          "ipc mq remove", abstract: "remove the name (mq_unlink); processes that have it open keep it",
-          positionals: [name], discussion: discussion),
-        aliases: ["unlink"], body: remove),
+        "ipc mq remove", abstract: "remove the name (mq_unlink); processes that have it open keep it",
+        positionals: [name], discussion: discussion, aliases: ["unlink"], body: remove),
     ])
 
   private static func create(_ parsed: ParsedArguments) throws {
