@@ -67,16 +67,7 @@ struct SharedMemoryInteropTests {
         == "size=3000 mode=0640 nattch=0 cpid=\(getpid()) lpid=0\n")
 
     let region = try memory.attach()
-    try region.write("from Swift".utf8, at: 2990)
-    try region.store(Int64.min, at: 16)
-    #expect(try Peers.systemVSharedMemory("read", id, "2990", "10").standardOutput == "from Swift\n")
-    #expect(try Peers.systemVSharedMemory("load", id, "16").standardOutput == "\(Int64.min)\n")
-    let wrote = try Peers.systemVSharedMemory("write", id, "0", "from C")
-    #expect(wrote.exitStatus == 0, "\(wrote.standardError)")
-    #expect(try Peers.systemVSharedMemory("store", id, "24", "\(Int64.max)").exitStatus == 0)
-    // Seen through the attachment Swift made before: the same pages.
-    #expect(try region.bytes(at: 0, count: 6) == Array("from C".utf8))
-    #expect(try region.load(Int64.self, at: 24) == Int64.max)
+    try expectExchange(through: region, with: Peers.systemVSharedMemory, object: id)
     #expect(try memory.stat().attachCount == 1)
 
     // A C peer removes it while Swift is attached: only marked, the bytes stay.
@@ -323,15 +314,7 @@ struct SharedMemoryInteropTests {
         name, size: 3000, permissions: [.ownerReadWrite, .groupRead])
       #expect(try Peers.posixSharedMemory("stat", name).standardOutput == "size=3000 mode=0640\n")
       let region = try memory.map()
-      try region.write("from Swift".utf8, at: 2990)
-      try region.store(Int64.min, at: 16)
-      #expect(try Peers.posixSharedMemory("read", name, "2990", "10").standardOutput == "from Swift\n")
-      #expect(try Peers.posixSharedMemory("load", name, "16").standardOutput == "\(Int64.min)\n")
-      let wrote = try Peers.posixSharedMemory("write", name, "0", "from C")
-      #expect(wrote.exitStatus == 0, "\(wrote.standardError)")
-      #expect(try Peers.posixSharedMemory("store", name, "24", "\(Int64.max)").exitStatus == 0)
-      #expect(try region.bytes(at: 0, count: 6) == Array("from C".utf8))
-      #expect(try region.load(Int64.self, at: 24) == Int64.max)
+      try expectExchange(through: region, with: Peers.posixSharedMemory, object: name)
 
       // Swift grows it: the peer sees the new size and writes past the old end.
       try memory.resize(to: 8192)
