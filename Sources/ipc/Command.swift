@@ -44,8 +44,22 @@ extension Command {
 struct CommandGroup: Sendable {
   var path: String
   var abstract: String
-  var discussion: String = ""
+  var discussion: String
   var commands: [Command]
+
+  /// Declares a group: every command's help ends with the group's
+  /// `discussion`, after the command's own paragraph where it has one.
+  init(path: String, abstract: String, discussion: String, commands: [Command]) {
+    self.path = path
+    self.abstract = abstract
+    self.discussion = discussion
+    self.commands = commands.map { command in
+      var command = command
+      let own = command.spec.discussion
+      command.spec.discussion = own.isEmpty ? discussion : own + "\n\n" + discussion
+      return command
+    }
+  }
 
   /// The help: every command's usage line and abstract, made from their declarations.
   var help: String {

@@ -38,12 +38,12 @@ enum MessageCommand {
         "ipc msg create",
         abstract: "make a queue and print its id (IPC_PRIVATE without a key); fails if the key has one",
         options: Options.keyName + [Options.mode, maxBytes, Options.openExisting, exclusive],
-        exclusive: [[Options.openExisting, exclusive]], discussion: discussion, body: create),
+        exclusive: [[Options.openExisting, exclusive]], body: create),
       Command(
         "ipc msg send", abstract: "send TEXT as one message of type N (default 1)",
         options: Options.systemVName + [type, Options.nowait, Options.timeout],
         positionals: [Positional("TEXT", help: "the message body, sent as its UTF-8 bytes")],
-        exclusive: [[Options.nowait, Options.timeout]], discussion: discussion, body: send),
+        exclusive: [[Options.nowait, Options.timeout]], body: send),
       Command(
         "ipc msg receive",
         abstract: "take the oldest matching message and print its body (and a newline)",
@@ -51,17 +51,16 @@ enum MessageCommand {
           type.help("take the oldest message of type N"), upTo, except, Options.nowait, Options.timeout,
           truncate, showType, Options.raw,
         ],
-        exclusive: [[type, upTo, except], [Options.nowait, Options.timeout]], discussion: discussion,
+        exclusive: [[type, upTo, except], [Options.nowait, Options.timeout]],
         body: receive),
       Command(
         "ipc msg peek", abstract: "print the message at position N (0 = oldest) without removing it",
-        options: Options.systemVName + [index, showType, Options.raw], discussion: discussion, body: peek),
+        options: Options.systemVName + [index, showType, Options.raw], body: peek),
       Command(
-        "ipc msg stat", abstract: "print the queue's state", options: Options.systemVName,
-        discussion: discussion, body: stat),
+        "ipc msg stat", abstract: "print the queue's state", options: Options.systemVName, body: stat),
       Command(
         "ipc msg remove", abstract: "remove the queue; waiting processes fail (EIDRM)",
-        options: Options.systemVName, discussion: discussion, body: remove),
+        options: Options.systemVName, body: remove),
     ])
 
   private static func create(_ parsed: ParsedArguments) throws {

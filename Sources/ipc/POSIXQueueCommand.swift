@@ -32,22 +32,22 @@ enum POSIXQueueCommand {
         "ipc mq create", abstract: "make a queue; fails if the name is taken",
         options: [maxMessages, messageSize, Options.mode, Options.openExisting, exclusive],
         positionals: [name],
-        exclusive: [[Options.openExisting, exclusive]], discussion: discussion, body: create),
+        exclusive: [[Options.openExisting, exclusive]], body: create),
       Command(
         "ipc mq send", abstract: "send TEXT as one message of priority P",
         options: [priority, Options.nowait, Options.timeout],
         positionals: [name, Positional("TEXT", help: "the message body, sent as its UTF-8 bytes")],
-        exclusive: [[Options.nowait, Options.timeout]], discussion: discussion, body: send),
+        exclusive: [[Options.nowait, Options.timeout]], body: send),
       Command(
         "ipc mq receive", abstract: "take the highest-priority, oldest message and print its body",
         options: [Options.nowait, Options.timeout, showPriority, Options.raw], positionals: [name],
-        exclusive: [[Options.nowait, Options.timeout]], discussion: discussion, body: receive),
+        exclusive: [[Options.nowait, Options.timeout]], body: receive),
       Command(
         "ipc mq stat", abstract: "print the queue's limits, message count and owner", positionals: [name],
-        discussion: discussion, body: stat),
+        body: stat),
       Command(
         "ipc mq remove", abstract: "remove the name (mq_unlink); processes that have it open keep it",
-        positionals: [name], discussion: discussion, aliases: ["unlink"], body: remove),
+        positionals: [name], aliases: ["unlink"], body: remove),
     ])
 
   private static func create(_ parsed: ParsedArguments) throws {

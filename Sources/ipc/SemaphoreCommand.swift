@@ -39,8 +39,8 @@ enum SemaphoreCommand {
         abstract:
           "make a set of N semaphores and print its id (IPC_PRIVATE without a key); fails if the key has one",
         options: Options.keyName + [count, values, Options.mode, Options.openExisting],
-        discussion: "With --open-existing an existing set is used as it is: its values are left alone.\n\n"
-          + discussion, body: create),
+        discussion: "With --open-existing an existing set is used as it is: its values are left alone.",
+        body: create),
       Command(
         "ipc sem op", abstract: "run every OP in one atomic semop: all of them or none",
         options: Options.systemVName + [undo, Options.nowait, Options.timeout, hold],
@@ -53,14 +53,13 @@ enum SemaphoreCommand {
         exclusive: [[Options.nowait, Options.timeout]],
         discussion:
           "With --nowait or --timeout, fails with nothing changed if they cannot all be done now or"
-          + " in SECONDS.\n\n" + discussion, body: operate),
+          + " in SECONDS.", body: operate),
       Command(
         "ipc sem get",
         abstract:
           "print semaphore INDEX's value, or every one as INDEX, a tab, VALUE (read at one instant)",
         options: Options.systemVName,
-        positionals: [Positional("INDEX", help: "the semaphore, from 0", optional: true)],
-        discussion: discussion, body: get),
+        positionals: [Positional("INDEX", help: "the semaphore, from 0", optional: true)], body: get),
       Command(
         "ipc sem set",
         abstract: "set semaphore INDEX to VALUE (0 to 32767); clears every process's undo for it",
@@ -68,14 +67,14 @@ enum SemaphoreCommand {
         positionals: [
           Positional("INDEX", help: "the semaphore, from 0"),
           Positional("VALUE", help: "0 to 32767 (SEMVMX)"),
-        ], discussion: discussion, body: set),
+        ], body: set),
       Command(
         "ipc sem stat",
         abstract: "print the set's owner, mode, times, and per semaphore its value, waiters and last pid",
-        options: Options.systemVName, discussion: discussion, body: stat),
+        options: Options.systemVName, body: stat),
       Command(
         "ipc sem remove", abstract: "remove the set; processes waiting on it fail (EIDRM)",
-        options: Options.systemVName, discussion: discussion, body: remove),
+        options: Options.systemVName, body: remove),
     ])
 
   private static func create(_ parsed: ParsedArguments) throws {

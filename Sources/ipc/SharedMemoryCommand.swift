@@ -49,12 +49,12 @@ enum SharedMemoryCommand {
           + " N zero bytes; fails if it exists",
         options: Options.keyName + [size, Options.mode, Options.openExisting], positionals: [name],
         discussion: "With --open-existing an existing object is used as it is (a segment must have the size"
-          + " given).\n\n" + discussion, body: create),
+          + " given).", body: create),
       Command(
         "ipc shm read",
         abstract: "print L bytes from offset O and a newline; to a terminal, binary is shown as hex",
         options: Options.systemVName + [offset, length, readHex, Options.raw], positionals: [name],
-        exclusive: [[readHex, Options.raw]], discussion: discussion, body: read),
+        exclusive: [[readHex, Options.raw]], body: read),
       Command(
         "ipc shm write",
         abstract:
@@ -62,15 +62,15 @@ enum SharedMemoryCommand {
           + " unless all fit",
         options: Options.systemVName + [offset, noNul, writeHex],
         positionals: [name, Positional("TEXT", help: "what to write")],
-        exclusive: [[noNul, writeHex]], discussion: discussion, body: write),
+        exclusive: [[noNul, writeHex]], body: write),
       Command(
         "ipc shm stat",
         abstract: "print size, owner, mode, and for a segment its attach count, pids and times",
-        options: Options.systemVName, positionals: [name], discussion: discussion, body: stat),
+        options: Options.systemVName, positionals: [name], body: stat),
       Command(
         "ipc shm remove",
         abstract: "remove the segment (it lives on until its last detach) or the object's name",
-        options: Options.systemVName, positionals: [name], discussion: discussion, aliases: ["unlink"],
+        options: Options.systemVName, positionals: [name], aliases: ["unlink"],
         body: remove),
     ])
 
