@@ -38,8 +38,8 @@ enum FifoCommand {
         abstract: "print what arrives until every writer has closed the FIFO (as cat does)",
         options: [count, Options.raw], positionals: [path], body: receive),
       Command(
-        "ipc fifo remove", abstract: "remove the FIFO (never a file that is not a FIFO)",
-        positionals: [path], aliases: ["unlink"], body: remove),
+        "ipc fifo remove", abstract: "remove the FIFO (never a file that is not a FIFO)", positionals: [path],
+        aliases: ["unlink"], body: remove),
     ])
 
   private static func create(_ parsed: ParsedArguments) throws {

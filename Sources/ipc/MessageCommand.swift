@@ -45,19 +45,15 @@ enum MessageCommand {
         positionals: [Positional("TEXT", help: "the message body, sent as its UTF-8 bytes")],
         exclusive: [[Options.nowait, Options.timeout]], body: send),
       Command(
-        "ipc msg receive",
-        abstract: "take the oldest matching message and print its body (and a newline)",
+        "ipc msg receive", abstract: "take the oldest matching message and print its body (and a newline)",
         options: Options.systemVName + [
           type.help("take the oldest message of type N"), upTo, except, Options.nowait, Options.timeout,
           truncate, showType, Options.raw,
-        ],
-        exclusive: [[type, upTo, except], [Options.nowait, Options.timeout]],
-        body: receive),
+        ], exclusive: [[type, upTo, except], [Options.nowait, Options.timeout]], body: receive),
       Command(
         "ipc msg peek", abstract: "print the message at position N (0 = oldest) without removing it",
         options: Options.systemVName + [index, showType, Options.raw], body: peek),
-      Command(
-        "ipc msg stat", abstract: "print the queue's state", options: Options.systemVName, body: stat),
+      Command("ipc msg stat", abstract: "print the queue's state", options: Options.systemVName, body: stat),
       Command(
         "ipc msg remove", abstract: "remove the queue; waiting processes fail (EIDRM)",
         options: Options.systemVName, body: remove),

@@ -31,8 +31,7 @@ enum POSIXQueueCommand {
       Command(
         "ipc mq create", abstract: "make a queue; fails if the name is taken",
         options: [maxMessages, messageSize, Options.mode, Options.openExisting, exclusive],
-        positionals: [name],
-        exclusive: [[Options.openExisting, exclusive]], body: create),
+        positionals: [name], exclusive: [[Options.openExisting, exclusive]], body: create),
       Command(
         "ipc mq send", abstract: "send TEXT as one message of priority P",
         options: [priority, Options.nowait, Options.timeout],

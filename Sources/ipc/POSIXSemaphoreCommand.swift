@@ -23,17 +23,14 @@ enum POSIXSemaphoreCommand {
         "ipc psem create",
         abstract: "make a semaphore holding V, with exactly the mode given; fails if the name is taken",
         options: [value, Options.mode, Options.openExisting], positionals: [name],
-        discussion: "With --open-existing an existing semaphore keeps its value.",
-        body: create),
+        discussion: "With --open-existing an existing semaphore keeps its value.", body: create),
       Command(
         "ipc psem wait", abstract: "P: take one, waiting while the value is 0",
         options: [Options.nowait, Options.timeout], positionals: [name],
         exclusive: [[Options.nowait, Options.timeout]], body: wait),
       Command(
         "ipc psem post", abstract: "V: add one, waking one waiting process", positionals: [name], body: post),
-      Command(
-        "ipc psem value", abstract: "print the value", positionals: [name],
-        body: showValue),
+      Command("ipc psem value", abstract: "print the value", positionals: [name], body: showValue),
       Command(
         "ipc psem remove", abstract: "remove the name (sem_unlink); processes that have it open keep it",
         positionals: [name], aliases: ["unlink"], body: remove),

@@ -49,15 +49,12 @@ enum SemaphoreCommand {
             "OP",
             help: "INDEX:DELTA: 0:-1 waits until semaphore 0 is at least 1 and takes 1 (P), 1:+1 adds 1 to"
               + " semaphore 1 (V), 2:0 waits until 2 is zero", repeating: true)
-        ],
-        exclusive: [[Options.nowait, Options.timeout]],
-        discussion:
-          "With --nowait or --timeout, fails with nothing changed if they cannot all be done now or"
+        ], exclusive: [[Options.nowait, Options.timeout]],
+        discussion: "With --nowait or --timeout, fails with nothing changed if they cannot all be done now or"
           + " in SECONDS.", body: operate),
       Command(
         "ipc sem get",
-        abstract:
-          "print semaphore INDEX's value, or every one as INDEX, a tab, VALUE (read at one instant)",
+        abstract: "print semaphore INDEX's value, or every one as INDEX, a tab, VALUE (read at one instant)",
         options: Options.systemVName,
         positionals: [Positional("INDEX", help: "the semaphore, from 0", optional: true)], body: get),
       Command(

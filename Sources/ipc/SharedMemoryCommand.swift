@@ -44,12 +44,12 @@ enum SharedMemoryCommand {
     commands: [
       Command(
         "ipc shm create",
-        abstract:
-          "make a segment (with a key, or IPC_PRIVATE) and print its id, or the POSIX object NAME, of"
+        abstract: "make a segment (with a key, or IPC_PRIVATE) and print its id, or the POSIX object NAME, of"
           + " N zero bytes; fails if it exists",
         options: Options.keyName + [size, Options.mode, Options.openExisting], positionals: [name],
-        discussion: "With --open-existing an existing object is used as it is (a segment must have the size"
-          + " given).", body: create),
+        discussion:
+          "With --open-existing an existing object is used as it is (a segment must have the size given).",
+        body: create),
       Command(
         "ipc shm read",
         abstract: "print L bytes from offset O and a newline; to a terminal, binary is shown as hex",
@@ -57,12 +57,11 @@ enum SharedMemoryCommand {
         exclusive: [[readHex, Options.raw]], body: read),
       Command(
         "ipc shm write",
-        abstract:
-          "copy TEXT's bytes and a terminating zero byte (as strcpy does) to offset O; writes nothing"
+        abstract: "copy TEXT's bytes and a terminating zero byte (as strcpy does) to offset O; writes nothing"
           + " unless all fit",
         options: Options.systemVName + [offset, noNul, writeHex],
-        positionals: [name, Positional("TEXT", help: "what to write")],
-        exclusive: [[noNul, writeHex]], body: write),
+        positionals: [name, Positional("TEXT", help: "what to write")], exclusive: [[noNul, writeHex]],
+        body: write),
       Command(
         "ipc shm stat",
         abstract: "print size, owner, mode, and for a segment its attach count, pids and times",
@@ -70,8 +69,7 @@ enum SharedMemoryCommand {
       Command(
         "ipc shm remove",
         abstract: "remove the segment (it lives on until its last detach) or the object's name",
-        options: Options.systemVName, positionals: [name], aliases: ["unlink"],
-        body: remove),
+        options: Options.systemVName, positionals: [name], aliases: ["unlink"], body: remove),
     ])
 
   /// A shared memory object as given on the command line.
