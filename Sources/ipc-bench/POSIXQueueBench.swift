@@ -35,10 +35,7 @@ final class POSIXQueueFixture: RegisteredFixture {
   }
 
   func parentLoops(_ impl: Implementation) throws -> any MessageLoops {
-    let loops = try Self.loops(impl, inbound: toParent, outbound: toChild, messageSize: messageSize)
-    // Both sides hold both queues open: the names are no longer needed.
-    remove()
-    return loops
+    try removingNames { try Self.loops(impl, inbound: toParent, outbound: toChild, messageSize: messageSize) }
   }
 
   deinit { remove() }

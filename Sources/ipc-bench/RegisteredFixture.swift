@@ -19,6 +19,14 @@ extension RegisteredFixture {
     entries.forEach { $0.remove() }
     entries = []
   }
+
+  /// The parent's loops from `open`, after which the names are removed: both
+  /// sides then hold every object open, so nothing needs them any more.
+  func removingNames(after open: () throws -> any MessageLoops) rethrows -> any MessageLoops {
+    let loops = try open()
+    remove()
+    return loops
+  }
 }
 
 extension Fixture {

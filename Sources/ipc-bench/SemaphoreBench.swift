@@ -113,10 +113,7 @@ final class POSIXSemaphoreFixture: RegisteredFixture {
   var childArguments: [String] { ["--to-child", toChild, "--to-parent", toParent] }
 
   func parentLoops(_ impl: Implementation) throws -> any MessageLoops {
-    let loops = try Self.loops(impl, toChild: toChild, toParent: toParent)
-    // Both sides hold both semaphores open: the names are no longer needed.
-    remove()
-    return loops
+    try removingNames { try Self.loops(impl, toChild: toChild, toParent: toParent) }
   }
 
   deinit { remove() }

@@ -11,92 +11,88 @@ enum ChildDescriptor {
   static let control: Int32 = 5
 }
 
+/// How an inherited-stream fixture makes the descriptors of one measurement.
+protocol InheritedStreams {
+  /// The parent's ends and the child's, each the reading end first; one
+  /// socket read and written both ways is listed once.
+  static func make() throws -> (parent: [Int32], child: [Int32])
+  /// The descriptor the child writes: 4, or 3 where it reads and writes one socket.
+  static var childWrite: Int32 { get }
+}
+
 /// Two fresh pipes per measurement (pipe2 with O_CLOEXEC), one per direction.
 /// The child inherits its ends as descriptors 3 (read) and 4 (write).
-final class AnonymousPipeFixture: Fixture {
-  private var parentRead: Int32 = -1
-  private var parentWrite: Int32 = -1
-  private var childRead: Int32 = -1
-  private var childWrite: Int32 = -1
+enum AnonymousPipes: InheritedStreams {
+  static let childWrite = ChildDescriptor.write
 
-  init(size: Int) throws {
+  static func make() throws -> (parent: [Int32], child: [Int32]) {
     var toChild: [Int32] = [-1, -1]
     var toParent: [Int32] = [-1, -1]
     try check(cipcb_pipe(&toChild), "pipe2", "benchmark pipe")
-    (childRead, parentWrite) = (toChild[0], toChild[1])
-    try check(cipcb_pipe(&toParent), "pipe2", "benchmark pipe")
-    (parentRead, childWrite) = (toParent[0], toParent[1])
-  }
-
-  deinit { remove() }
-
-  var childArguments: [String] { [] }
-  var inherited: [(child: Int32, parent: Int32)] {
-    [(ChildDescriptor.read, childRead), (ChildDescriptor.write, childWrite)]
-  }
-
-  func childStarted() {
-    closeDescriptor(&childRead)
-    closeDescriptor(&childWrite)
-  }
-
-  func parentLoops(_ impl: Implementation) throws -> any MessageLoops {
-    try StreamLoops.make(impl, readFD: parentRead, writeFD: parentWrite)
-  }
-
-  /// The child's ends close when it ends: the parent reads end-of-stream or writes EPIPE.
-  func childFailed() -> Bool { true }
-
-  func remove() {
-    closeDescriptor(&parentRead)
-    closeDescriptor(&parentWrite)
-    closeDescriptor(&childRead)
-    closeDescriptor(&childWrite)
-  }
-
-  static func childLoops(_ impl: Implementation, _ arguments: ChildArguments, size: Int) throws
-    -> any MessageLoops
-  {
-    try StreamLoops.make(impl, readFD: ChildDescriptor.read, writeFD: ChildDescriptor.write)
+    do {
+      try check(cipcb_pipe(&toParent), "pipe2", "benchmark pipe")
+    } catch {
+      for index in toChild.indices { closeDescriptor(&toChild[index]) }
+      throw error
+    }
+    return ([toParent[0], toChild[1]], [toChild[0], toParent[1]])
   }
 }
 
 /// A fresh socketpair per measurement (AF_UNIX, SOCK_STREAM): one socket for
 /// each process, read and written both ways. The child inherits its socket
 /// as descriptor 3 and uses it for both directions.
-final class SocketPairFixture: Fixture {
-  private var parentEnd: Int32 = -1
-  private var childEnd: Int32 = -1
+enum SocketPair: InheritedStreams {
+  static let childWrite = ChildDescriptor.read
 
-  init(size: Int) throws {
+  static func make() throws -> (parent: [Int32], child: [Int32]) {
     var ends: [Int32] = [-1, -1]
     let type = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
     try check(socketpair(AF_UNIX, type, 0, &ends) == 0 ? 0 : -errno, "socketpair", "benchmark socketpair")
-    (parentEnd, childEnd) = (ends[0], ends[1])
+    return ([ends[0]], [ends[1]])
+  }
+}
+
+typealias AnonymousPipeFixture = InheritedStreamFixture<AnonymousPipes>
+typealias SocketPairFixture = InheritedStreamFixture<SocketPair>
+
+/// A fixture whose streams the child inherits: its ends as descriptors 3
+/// (read) and 4 (write), or 3 alone for a socket used both ways.
+final class InheritedStreamFixture<Streams: InheritedStreams>: Fixture {
+  private var parentEnds: [Int32]
+  private var childEnds: [Int32]
+
+  init(size: Int) throws {
+    (parentEnds, childEnds) = try Streams.make()
   }
 
   deinit { remove() }
 
   var childArguments: [String] { [] }
-  var inherited: [(child: Int32, parent: Int32)] { [(ChildDescriptor.read, childEnd)] }
-  func childStarted() { closeDescriptor(&childEnd) }
-
-  func parentLoops(_ impl: Implementation) throws -> any MessageLoops {
-    try StreamLoops.make(impl, readFD: parentEnd, writeFD: parentEnd)
+  var inherited: [(child: Int32, parent: Int32)] {
+    Array(zip([ChildDescriptor.read, ChildDescriptor.write], childEnds))
   }
 
-  /// The child's socket closes when it ends: end-of-stream or EPIPE for the parent.
+  func childStarted() {
+    for index in childEnds.indices { closeDescriptor(&childEnds[index]) }
+  }
+
+  func parentLoops(_ impl: Implementation) throws -> any MessageLoops {
+    try StreamLoops.make(impl, readFD: parentEnds[0], writeFD: parentEnds[parentEnds.count - 1])
+  }
+
+  /// The child's ends close when it ends: the parent reads end-of-stream or writes EPIPE.
   func childFailed() -> Bool { true }
 
   func remove() {
-    closeDescriptor(&parentEnd)
-    closeDescriptor(&childEnd)
+    for index in parentEnds.indices { closeDescriptor(&parentEnds[index]) }
+    childStarted()
   }
 
   static func childLoops(_ impl: Implementation, _ arguments: ChildArguments, size: Int) throws
     -> any MessageLoops
   {
-    try StreamLoops.make(impl, readFD: ChildDescriptor.read, writeFD: ChildDescriptor.read)
+    try StreamLoops.make(impl, readFD: ChildDescriptor.read, writeFD: Streams.childWrite)
   }
 }
 

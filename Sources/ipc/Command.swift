@@ -26,12 +26,40 @@ struct Command: Sendable {
   }
 }
 
+extension Command {
+  /// Declares a command in one call: the arguments of its `CommandSpec`, then its old spellings and body.
+  init(
+    _ path: String, abstract: String, options: [any DeclaredOption] = [], positionals: [Positional] = [],
+    exclusive: [[any DeclaredOption]] = [], discussion: String = "", aliases: [String] = [],
+    body: @escaping @Sendable (ParsedArguments) throws -> Void
+  ) {
+    let spec = CommandSpec(
+      path, abstract: abstract, options: options, positionals: positionals, exclusive: exclusive,
+      discussion: discussion)
+    self.init(spec: spec, aliases: aliases, body: body)
+  }
+}
+
 /// A group of commands such as `ipc msg`: the first word picks the command.
 struct CommandGroup: Sendable {
   var path: String
   var abstract: String
-  var discussion: String = ""
+  var discussion: String
   var commands: [Command]
+
+  /// Declares a group: every command's help ends with the group's
+  /// `discussion`, after the command's own paragraph where it has one.
+  init(path: String, abstract: String, discussion: String, commands: [Command]) {
+    self.path = path
+    self.abstract = abstract
+    self.discussion = discussion
+    self.commands = commands.map { command in
+      var command = command
+      let own = command.spec.discussion
+      command.spec.discussion = own.isEmpty ? discussion : own + "\n\n" + discussion
+      return command
+    }
+  }
 
   /// The help: every command's usage line and abstract, made from their declarations.
   var help: String {

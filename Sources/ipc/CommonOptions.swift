@@ -53,4 +53,18 @@ enum Wait {
       self = .asLongAsNeeded
     }
   }
+
+  /// Does an act in the form asked for: `blocking` as long as needed, `now` only if it
+  /// can be done at once, `within` up to the timeout; whether it was done.
+  func attempt(
+    blocking: () throws -> Void, now: () throws -> Bool, within: (Duration) throws -> Bool
+  ) throws -> Bool {
+    switch self {
+    case .asLongAsNeeded:
+      try blocking()
+      return true
+    case .no: return try now()
+    case .upTo(let timeout): return try within(timeout)
+    }
+  }
 }

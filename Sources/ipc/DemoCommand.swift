@@ -18,21 +18,19 @@ enum DemoCommand {
     "--count", 0...Int.max, what: "a number of messages", help: "number of batch messages (default 20)")
 
   static let command = Command(
-    spec: CommandSpec(
-      "ipc demo", abstract: "the classic sender / batch sender / receiver walk-through, with real processes",
-      options: [mechanism, interval, count],
-      discussion: """
-        Three child processes share one message queue (or named pipe):
-          sender        sends one JSON greeting
-          batch sender  sends N numbered text messages, --interval apart
-          receiver      prints each message as it arrives, decoding JSON where it can
-        Each sender ends with an end-of-stream message that says how many it sent; the receiver stops when both have ended and checks that nothing was lost. The queue is then removed and a summary printed.
-        The first process to fail stops the others; the queue is removed on every path: a failure, Ctrl-C, SIGTERM, even SIGKILL to the parent (its children then remove it and end).
+    "ipc demo", abstract: "the classic sender / batch sender / receiver walk-through, with real processes",
+    options: [mechanism, interval, count],
+    discussion: """
+      Three child processes share one message queue (or named pipe):
+        sender        sends one JSON greeting
+        batch sender  sends N numbered text messages, --interval apart
+        receiver      prints each message as it arrives, decoding JSON where it can
+      Each sender ends with an end-of-stream message that says how many it sent; the receiver stops when both have ended and checks that nothing was lost. The queue is then removed and a summary printed.
+      The first process to fail stops the others; the queue is removed on every path: a failure, Ctrl-C, SIGTERM, even SIGKILL to the parent (its children then remove it and end).
 
-        \(BoundedBufferDemo.command.spec.usageLine)
-        The producer/consumer problem: see 'ipc demo bounded-buffer --help'.
-        """),
-    body: run)
+      \(BoundedBufferDemo.command.spec.usageLine)
+      The producer/consumer problem: see 'ipc demo bounded-buffer --help'.
+      """, body: run)
 
   /// Message types: the queue routes the roles.
   enum Kind {

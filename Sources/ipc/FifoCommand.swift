@@ -22,33 +22,23 @@ enum FifoCommand {
     discussion: discussion,
     commands: [
       Command(
-        spec: CommandSpec(
-          "ipc fifo create", abstract: "make a FIFO with exactly the mode given; fails if PATH exists",
-          options: [Options.mode, Options.openExisting], positionals: [path],
-          discussion:
-            "With --open-existing an existing FIFO is used as it is (never a file that is not a FIFO).\n\n"
-            + discussion),
+        "ipc fifo create", abstract: "make a FIFO with exactly the mode given; fails if PATH exists",
+        options: [Options.mode, Options.openExisting], positionals: [path],
+        discussion:
+          "With --open-existing an existing FIFO is used as it is (never a file that is not a FIFO).",
         body: create),
       Command(
-        spec: CommandSpec(
-          "ipc fifo send",
-          abstract:
-            "write TEXT and a newline with one write, so lines of at most 4096 bytes never mix; waits for"
-            + " a reader",
-          options: [nowait], positionals: [path, Positional("TEXT", help: "the line to write")],
-          discussion: discussion),
-        body: send),
+        "ipc fifo send",
+        abstract:
+          "write TEXT and a newline with one write, so lines of at most 4096 bytes never mix; waits for"
+          + " a reader",
+        options: [nowait], positionals: [path, Positional("TEXT", help: "the line to write")], body: send),
       Command(
-        spec: CommandSpec(
-          "ipc fifo receive",
-          abstract: "print what arrives until every writer has closed the FIFO (as cat does)",
-          options: [count, Options.raw], positionals: [path], discussion: discussion),
-        body: receive),
+        "ipc fifo receive",
+        abstract: "print what arrives until every writer has closed the FIFO (as cat does)",
+        options: [count, Options.raw], positionals: [path], body: receive),
       Command(
-        spec: CommandSpec(
-          "ipc fifo remove", abstract: "remove the FIFO (never a file that is not a FIFO)",
-          positionals: [path],
-          discussion: discussion),
+        "ipc fifo remove", abstract: "remove the FIFO (never a file that is not a FIFO)", positionals: [path],
         aliases: ["unlink"], body: remove),
     ])
 

@@ -15,14 +15,12 @@ enum LimitsCommand {
   }
 
   static let command = Command(
-    spec: CommandSpec(
-      "ipc limits", abstract: "show every System V and POSIX IPC limit in force and the file that tunes it",
-      options: [CommonOptions.json],
-      discussion: """
-        Files under /proc/sys are changed by root with sysctl or by writing to them (echo 16384 > /proc/sys/kernel/msgmax); 'fixed' limits are compiled into the kernel or the C library. With --json the output is an array of objects with family, name, value (a number, null when unlimited), file and meaning.
-        Exit status: 0 success, 2 usage error.
-        """),
-    body: run)
+    "ipc limits", abstract: "show every System V and POSIX IPC limit in force and the file that tunes it",
+    options: [CommonOptions.json],
+    discussion: """
+      Files under /proc/sys are changed by root with sysctl or by writing to them (echo 16384 > /proc/sys/kernel/msgmax); 'fixed' limits are compiled into the kernel or the C library. With --json the output is an array of objects with family, name, value (a number, null when unlimited), file and meaning.
+      Exit status: 0 success, 2 usage error.
+      """, body: run)
 
   /// The limits now, read through the library.
   static func current() -> [Limit] {
@@ -32,76 +30,68 @@ enum LimitsCommand {
     let queue = POSIX.MessageQueue.Limits.current()
     let sem = SystemV.SemaphoreSet.Limits.path
     let mq = "/proc/sys/fs/mqueue/"
-    let systemV = "System V"
-    let posix = "POSIX"
-    return [
-      Limit(
-        family: systemV, name: "msgmax", value: message.maxMessageSize, file: "/proc/sys/kernel/msgmax",
-        meaning: "largest message, in bytes"),
-      Limit(
-        family: systemV, name: "msgmnb", value: message.defaultMaxBytes, file: "/proc/sys/kernel/msgmnb",
-        meaning: "bytes a new queue may hold (msg_qbytes; raising one queue's needs CAP_SYS_RESOURCE)"),
-      Limit(
-        family: systemV, name: "msgmni", value: message.maxQueues, file: "/proc/sys/kernel/msgmni",
-        meaning: "most message queues on the system"),
-      Limit(
-        family: systemV, name: "semmsl", value: semaphore.maxPerSet, file: "\(sem) (field 1)",
-        meaning: "most semaphores in one set"),
-      Limit(
-        family: systemV, name: "semmns", value: semaphore.maxSystemWide, file: "\(sem) (field 2)",
-        meaning: "most semaphores in all sets"),
-      Limit(
-        family: systemV, name: "semopm", value: semaphore.maxOperationsPerCall, file: "\(sem) (field 3)",
-        meaning: "most operations in one semop"),
-      Limit(
-        family: systemV, name: "semmni", value: semaphore.maxSets, file: "\(sem) (field 4)",
-        meaning: "most semaphore sets on the system"),
-      Limit(
-        family: systemV, name: "semvmx", value: SystemV.SemaphoreSet.Limits.maxValue, file: "fixed",
-        meaning: "largest value of a semaphore"),
-      Limit(
-        family: systemV, name: "shmmax", value: shared.maxSegmentSize,
-        file: SystemV.SharedMemory.Limits.maxSegmentSizePath,
-        meaning: "largest segment, in bytes"),
-      Limit(
-        family: systemV, name: "shmall", value: shared.maxTotalPages,
-        file: SystemV.SharedMemory.Limits.maxTotalPagesPath,
-        meaning: "most pages of all segments together (a page is \(sysconf(Int32(_SC_PAGESIZE))) bytes)"),
-      Limit(
-        family: systemV, name: "shmmni", value: shared.maxSegments,
-        file: SystemV.SharedMemory.Limits.maxSegmentsPath,
-        meaning: "most segments on the system"),
-      Limit(family: systemV, name: "shmmin", value: 1, file: "fixed", meaning: "smallest segment, in bytes"),
-      Limit(
-        family: posix, name: "msg_max", value: queue.maxMessages, file: mq + "msg_max",
-        meaning: "most messages an unprivileged process may give a queue"),
-      Limit(
-        family: posix, name: "msgsize_max", value: queue.maxMessageSize, file: mq + "msgsize_max",
-        meaning: "largest message size an unprivileged process may give a queue"),
-      Limit(
-        family: posix, name: "msg_default", value: queue.defaultMaxMessages, file: mq + "msg_default",
-        meaning: "messages a queue holds when created without --max-messages"),
-      Limit(
-        family: posix, name: "msgsize_default", value: queue.defaultMessageSize, file: mq + "msgsize_default",
-        meaning: "message size of a queue created without --message-size"),
-      Limit(
-        family: posix, name: "queues_max", value: queue.maxQueues, file: mq + "queues_max",
-        meaning: "most message queues on the system for unprivileged creators"),
-      Limit(
-        family: posix, name: "rlimit_msgqueue", value: queue.bytesPerUser,
-        file: "ulimit -q (RLIMIT_MSGQUEUE)",
-        meaning: "bytes of queue memory this user may hold (unlimited: no limit)"),
-      Limit(
-        family: posix, name: "mq_prio_max", value: queue.priorityLimit, file: "fixed",
-        meaning: "priorities run from 0 up to, not including, this"),
-      Limit(
-        family: posix, name: "sem_value_max", value: POSIX.Semaphore.maxValue, file: "fixed",
-        meaning: "largest value of a named semaphore"),
-      Limit(
-        family: posix, name: "dev_shm_bytes", value: devShmBytes(),
-        file: "/dev/shm (tmpfs size= mount option)",
-        meaning: "room for POSIX shared memory and named semaphores, in bytes"),
+    let page = sysconf(Int32(_SC_PAGESIZE))
+    // (name, value, the file that tunes it, what it bounds), in the order `ipcs -l` shows them.
+    let systemV: [(String, Int?, String, String)] = [
+      ("msgmax", message.maxMessageSize, "/proc/sys/kernel/msgmax", "largest message, in bytes"),
+      (
+        "msgmnb", message.defaultMaxBytes, "/proc/sys/kernel/msgmnb",
+        "bytes a new queue may hold (msg_qbytes; raising one queue's needs CAP_SYS_RESOURCE)"
+      ),
+      ("msgmni", message.maxQueues, "/proc/sys/kernel/msgmni", "most message queues on the system"),
+      ("semmsl", semaphore.maxPerSet, "\(sem) (field 1)", "most semaphores in one set"),
+      ("semmns", semaphore.maxSystemWide, "\(sem) (field 2)", "most semaphores in all sets"),
+      ("semopm", semaphore.maxOperationsPerCall, "\(sem) (field 3)", "most operations in one semop"),
+      ("semmni", semaphore.maxSets, "\(sem) (field 4)", "most semaphore sets on the system"),
+      ("semvmx", SystemV.SemaphoreSet.Limits.maxValue, "fixed", "largest value of a semaphore"),
+      (
+        "shmmax", shared.maxSegmentSize, SystemV.SharedMemory.Limits.maxSegmentSizePath,
+        "largest segment, in bytes"
+      ),
+      (
+        "shmall", shared.maxTotalPages, SystemV.SharedMemory.Limits.maxTotalPagesPath,
+        "most pages of all segments together (a page is \(page) bytes)"
+      ),
+      (
+        "shmmni", shared.maxSegments, SystemV.SharedMemory.Limits.maxSegmentsPath,
+        "most segments on the system"
+      ),
+      ("shmmin", 1, "fixed", "smallest segment, in bytes"),
     ]
+    let posix: [(String, Int?, String, String)] = [
+      (
+        "msg_max", queue.maxMessages, mq + "msg_max", "most messages an unprivileged process may give a queue"
+      ),
+      (
+        "msgsize_max", queue.maxMessageSize, mq + "msgsize_max",
+        "largest message size an unprivileged process may give a queue"
+      ),
+      (
+        "msg_default", queue.defaultMaxMessages, mq + "msg_default",
+        "messages a queue holds when created without --max-messages"
+      ),
+      (
+        "msgsize_default", queue.defaultMessageSize, mq + "msgsize_default",
+        "message size of a queue created without --message-size"
+      ),
+      (
+        "queues_max", queue.maxQueues, mq + "queues_max",
+        "most message queues on the system for unprivileged creators"
+      ),
+      (
+        "rlimit_msgqueue", queue.bytesPerUser, "ulimit -q (RLIMIT_MSGQUEUE)",
+        "bytes of queue memory this user may hold (unlimited: no limit)"
+      ),
+      ("mq_prio_max", queue.priorityLimit, "fixed", "priorities run from 0 up to, not including, this"),
+      ("sem_value_max", POSIX.Semaphore.maxValue, "fixed", "largest value of a named semaphore"),
+      (
+        "dev_shm_bytes", devShmBytes(), "/dev/shm (tmpfs size= mount option)",
+        "room for POSIX shared memory and named semaphores, in bytes"
+      ),
+    ]
+    return [("System V", systemV), ("POSIX", posix)].flatMap { family, rows in
+      rows.map { Limit(family: family, name: $0.0, value: $0.1, file: $0.2, meaning: $0.3) }
+    }
   }
 
   /// The size of the filesystem at /dev/shm, nil if it cannot be read.

@@ -51,14 +51,12 @@ enum ListCommand {
   ]
 
   static let command = Command(
-    spec: CommandSpec(
-      "ipc list", abstract: "list queues, semaphores and shared memory, System V (like ipcs) and POSIX",
-      options: kinds.map(\.flag) + [CommonOptions.json],
-      discussion: """
-        Without a kind option every kind is listed; kind options combine (ipc list -q -s, or -qs). With --json the output is one JSON object with a key per kind listed (sysv_queues, posix_queues, sysv_semaphores, posix_semaphores, sysv_shm, posix_shm), each an array of objects (null when the kind cannot be read), numbers as numbers.
-        Exit status: 0 success, 1 failure (/proc not mounted), 2 usage error.
-        """),
-    body: run)
+    "ipc list", abstract: "list queues, semaphores and shared memory, System V (like ipcs) and POSIX",
+    options: kinds.map(\.flag) + [CommonOptions.json],
+    discussion: """
+      Without a kind option every kind is listed; kind options combine (ipc list -q -s, or -qs). With --json the output is one JSON object with a key per kind listed (sysv_queues, posix_queues, sysv_semaphores, posix_semaphores, sysv_shm, posix_shm), each an array of objects (null when the kind cannot be read), numbers as numbers.
+      Exit status: 0 success, 1 failure (/proc not mounted), 2 usage error.
+      """, body: run)
 
   private static func run(_ parsed: ParsedArguments) throws {
     let chosen = kinds.filter { parsed[$0.flag] }

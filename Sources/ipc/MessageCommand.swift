@@ -35,44 +35,28 @@ enum MessageCommand {
     discussion: discussion,
     commands: [
       Command(
-        spec: CommandSpec(
-          "ipc msg create",
-          abstract: "make a queue and print its id (IPC_PRIVATE without a key); fails if the key has one",
-          options: Options.keyName + [Options.mode, maxBytes, Options.openExisting, exclusive],
-          exclusive: [[Options.openExisting, exclusive]], discussion: discussion),
-        body: create),
+        "ipc msg create",
+        abstract: "make a queue and print its id (IPC_PRIVATE without a key); fails if the key has one",
+        options: Options.keyName + [Options.mode, maxBytes, Options.openExisting, exclusive],
+        exclusive: [[Options.openExisting, exclusive]], body: create),
       Command(
-        spec: CommandSpec(
-          "ipc msg send", abstract: "send TEXT as one message of type N (default 1)",
-          options: Options.systemVName + [type, Options.nowait, Options.timeout],
-          positionals: [Positional("TEXT", help: "the message body, sent as its UTF-8 bytes")],
-          exclusive: [[Options.nowait, Options.timeout]], discussion: discussion),
-        body: send),
+        "ipc msg send", abstract: "send TEXT as one message of type N (default 1)",
+        options: Options.systemVName + [type, Options.nowait, Options.timeout],
+        positionals: [Positional("TEXT", help: "the message body, sent as its UTF-8 bytes")],
+        exclusive: [[Options.nowait, Options.timeout]], body: send),
       Command(
-        spec: CommandSpec(
-          "ipc msg receive",
-          abstract: "take the oldest matching message and print its body (and a newline)",
-          options: Options.systemVName + [
-            type.help("take the oldest message of type N"), upTo, except, Options.nowait, Options.timeout,
-            truncate, showType, Options.raw,
-          ],
-          exclusive: [[type, upTo, except], [Options.nowait, Options.timeout]], discussion: discussion),
-        body: receive),
+        "ipc msg receive", abstract: "take the oldest matching message and print its body (and a newline)",
+        options: Options.systemVName + [
+          type.help("take the oldest message of type N"), upTo, except, Options.nowait, Options.timeout,
+          truncate, showType, Options.raw,
+        ], exclusive: [[type, upTo, except], [Options.nowait, Options.timeout]], body: receive),
       Command(
-        spec: CommandSpec(
-          "ipc msg peek", abstract: "print the message at position N (0 = oldest) without removing it",
-          options: Options.systemVName + [index, showType, Options.raw], discussion: discussion),
-        body: peek),
+        "ipc msg peek", abstract: "print the message at position N (0 = oldest) without removing it",
+        options: Options.systemVName + [index, showType, Options.raw], body: peek),
+      Command("ipc msg stat", abstract: "print the queue's state", options: Options.systemVName, body: stat),
       Command(
-        spec: CommandSpec(
-          "ipc msg stat", abstract: "print the queue's state", options: Options.systemVName,
-          discussion: discussion),
-        body: stat),
-      Command(
-        spec: CommandSpec(
-          "ipc msg remove", abstract: "remove the queue; waiting processes fail (EIDRM)",
-          options: Options.systemVName, discussion: discussion),
-        body: remove),
+        "ipc msg remove", abstract: "remove the queue; waiting processes fail (EIDRM)",
+        options: Options.systemVName, body: remove),
     ])
 
   private static func create(_ parsed: ParsedArguments) throws {
@@ -111,14 +95,9 @@ enum MessageCommand {
     let type = parsed[Self.type] ?? 1
     let queue = try name.openQueue()
     let bytes = Array(parsed.positionals[0].utf8)
-    let sent: Bool
-    switch Wait(parsed) {
-    case .asLongAsNeeded:
-      try queue.send(bytes, type: type)
-      sent = true
-    case .no: sent = try queue.trySend(bytes, type: type)
-    case .upTo(let timeout): sent = try queue.send(bytes, type: type, timeout: timeout)
-    }
+    let sent = try Wait(parsed).attempt(
+      blocking: { try queue.send(bytes, type: type) }, now: { try queue.trySend(bytes, type: type) },
+      within: { try queue.send(bytes, type: type, timeout: $0) })
     if !sent { throw CommandFailure("\(queue) is full; nothing was sent (see ipc msg stat)") }
   }
 

@@ -29,35 +29,24 @@ enum POSIXQueueCommand {
     path: "ipc mq", abstract: "POSIX message queues: named, with priorities.", discussion: discussion,
     commands: [
       Command(
-        spec: CommandSpec(
-          "ipc mq create", abstract: "make a queue; fails if the name is taken",
-          options: [maxMessages, messageSize, Options.mode, Options.openExisting, exclusive],
-          positionals: [name],
-          exclusive: [[Options.openExisting, exclusive]], discussion: discussion),
-        body: create),
+        "ipc mq create", abstract: "make a queue; fails if the name is taken",
+        options: [maxMessages, messageSize, Options.mode, Options.openExisting, exclusive],
+        positionals: [name], exclusive: [[Options.openExisting, exclusive]], body: create),
       Command(
-        spec: CommandSpec(
-          "ipc mq send", abstract: "send TEXT as one message of priority P",
-          options: [priority, Options.nowait, Options.timeout],
-          positionals: [name, Positional("TEXT", help: "the message body, sent as its UTF-8 bytes")],
-          exclusive: [[Options.nowait, Options.timeout]], discussion: discussion),
-        body: send),
+        "ipc mq send", abstract: "send TEXT as one message of priority P",
+        options: [priority, Options.nowait, Options.timeout],
+        positionals: [name, Positional("TEXT", help: "the message body, sent as its UTF-8 bytes")],
+        exclusive: [[Options.nowait, Options.timeout]], body: send),
       Command(
-        spec: CommandSpec(
-          "ipc mq receive", abstract: "take the highest-priority, oldest message and print its body",
-          options: [Options.nowait, Options.timeout, showPriority, Options.raw], positionals: [name],
-          exclusive: [[Options.nowait, Options.timeout]], discussion: discussion),
-        body: receive),
+        "ipc mq receive", abstract: "take the highest-priority, oldest message and print its body",
+        options: [Options.nowait, Options.timeout, showPriority, Options.raw], positionals: [name],
+        exclusive: [[Options.nowait, Options.timeout]], body: receive),
       Command(
-        spec: CommandSpec(
-          "ipc mq stat", abstract: "print the queue's limits, message count and owner", positionals: [name],
-          discussion: discussion),
+        "ipc mq stat", abstract: "print the queue's limits, message count and owner", positionals: [name],
         body: stat),
       Command(
-        spec: CommandSpec(
-          "ipc mq remove", abstract: "remove the name (mq_unlink); processes that have it open keep it",
-          positionals: [name], discussion: discussion),
-        aliases: ["unlink"], body: remove),
+        "ipc mq remove", abstract: "remove the name (mq_unlink); processes that have it open keep it",
+        positionals: [name], aliases: ["unlink"], body: remove),
     ])
 
   private static func create(_ parsed: ParsedArguments) throws {
@@ -76,14 +65,10 @@ enum POSIXQueueCommand {
     let priority = parsed[Self.priority] ?? 0
     let queue = try POSIX.MessageQueue.open(parsed.positionals[0], access: .writeOnly)
     let bytes = Array(parsed.positionals[1].utf8)
-    let sent: Bool
-    switch Wait(parsed) {
-    case .asLongAsNeeded:
-      try queue.send(bytes, priority: priority)
-      sent = true
-    case .no: sent = try queue.trySend(bytes, priority: priority)
-    case .upTo(let timeout): sent = try queue.send(bytes, priority: priority, timeout: timeout)
-    }
+    let sent = try Wait(parsed).attempt(
+      blocking: { try queue.send(bytes, priority: priority) },
+      now: { try queue.trySend(bytes, priority: priority) },
+      within: { try queue.send(bytes, priority: priority, timeout: $0) })
     if !sent {
       throw CommandFailure("\(queue) is full; nothing was sent (see ipc mq stat \(queue.name))")
     }

@@ -20,32 +20,20 @@ enum POSIXSemaphoreCommand {
     discussion: discussion,
     commands: [
       Command(
-        spec: CommandSpec(
-          "ipc psem create",
-          abstract: "make a semaphore holding V, with exactly the mode given; fails if the name is taken",
-          options: [value, Options.mode, Options.openExisting], positionals: [name],
-          discussion: "With --open-existing an existing semaphore keeps its value.\n\n" + discussion),
-        body: create),
+        "ipc psem create",
+        abstract: "make a semaphore holding V, with exactly the mode given; fails if the name is taken",
+        options: [value, Options.mode, Options.openExisting], positionals: [name],
+        discussion: "With --open-existing an existing semaphore keeps its value.", body: create),
       Command(
-        spec: CommandSpec(
-          "ipc psem wait", abstract: "P: take one, waiting while the value is 0",
-          options: [Options.nowait, Options.timeout], positionals: [name],
-          exclusive: [[Options.nowait, Options.timeout]], discussion: discussion),
-        body: wait),
+        "ipc psem wait", abstract: "P: take one, waiting while the value is 0",
+        options: [Options.nowait, Options.timeout], positionals: [name],
+        exclusive: [[Options.nowait, Options.timeout]], body: wait),
       Command(
-        spec: CommandSpec(
-          "ipc psem post", abstract: "V: add one, waking one waiting process", positionals: [name],
-          discussion: discussion),
-        body: post),
+        "ipc psem post", abstract: "V: add one, waking one waiting process", positionals: [name], body: post),
+      Command("ipc psem value", abstract: "print the value", positionals: [name], body: showValue),
       Command(
-        spec: CommandSpec(
-          "ipc psem value", abstract: "print the value", positionals: [name], discussion: discussion),
-        body: showValue),
-      Command(
-        spec: CommandSpec(
-          "ipc psem remove", abstract: "remove the name (sem_unlink); processes that have it open keep it",
-          positionals: [name], discussion: discussion),
-        aliases: ["unlink"], body: remove),
+        "ipc psem remove", abstract: "remove the name (sem_unlink); processes that have it open keep it",
+        positionals: [name], aliases: ["unlink"], body: remove),
     ])
 
   private static func create(_ parsed: ParsedArguments) throws {

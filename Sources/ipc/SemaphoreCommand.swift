@@ -35,59 +35,43 @@ enum SemaphoreCommand {
     discussion: discussion,
     commands: [
       Command(
-        spec: CommandSpec(
-          "ipc sem create",
-          abstract:
-            "make a set of N semaphores and print its id (IPC_PRIVATE without a key); fails if the key has one",
-          options: Options.keyName + [count, values, Options.mode, Options.openExisting],
-          discussion: "With --open-existing an existing set is used as it is: its values are left alone.\n\n"
-            + discussion),
+        "ipc sem create",
+        abstract:
+          "make a set of N semaphores and print its id (IPC_PRIVATE without a key); fails if the key has one",
+        options: Options.keyName + [count, values, Options.mode, Options.openExisting],
+        discussion: "With --open-existing an existing set is used as it is: its values are left alone.",
         body: create),
       Command(
-        spec: CommandSpec(
-          "ipc sem op", abstract: "run every OP in one atomic semop: all of them or none",
-          options: Options.systemVName + [undo, Options.nowait, Options.timeout, hold],
-          positionals: [
-            Positional(
-              "OP",
-              help: "INDEX:DELTA: 0:-1 waits until semaphore 0 is at least 1 and takes 1 (P), 1:+1 adds 1 to"
-                + " semaphore 1 (V), 2:0 waits until 2 is zero", repeating: true)
-          ],
-          exclusive: [[Options.nowait, Options.timeout]],
-          discussion:
-            "With --nowait or --timeout, fails with nothing changed if they cannot all be done now or"
-            + " in SECONDS.\n\n" + discussion),
-        body: operate),
+        "ipc sem op", abstract: "run every OP in one atomic semop: all of them or none",
+        options: Options.systemVName + [undo, Options.nowait, Options.timeout, hold],
+        positionals: [
+          Positional(
+            "OP",
+            help: "INDEX:DELTA: 0:-1 waits until semaphore 0 is at least 1 and takes 1 (P), 1:+1 adds 1 to"
+              + " semaphore 1 (V), 2:0 waits until 2 is zero", repeating: true)
+        ], exclusive: [[Options.nowait, Options.timeout]],
+        discussion: "With --nowait or --timeout, fails with nothing changed if they cannot all be done now or"
+          + " in SECONDS.", body: operate),
       Command(
-        spec: CommandSpec(
-          "ipc sem get",
-          abstract:
-            "print semaphore INDEX's value, or every one as INDEX, a tab, VALUE (read at one instant)",
-          options: Options.systemVName,
-          positionals: [Positional("INDEX", help: "the semaphore, from 0", optional: true)],
-          discussion: discussion),
-        body: get),
+        "ipc sem get",
+        abstract: "print semaphore INDEX's value, or every one as INDEX, a tab, VALUE (read at one instant)",
+        options: Options.systemVName,
+        positionals: [Positional("INDEX", help: "the semaphore, from 0", optional: true)], body: get),
       Command(
-        spec: CommandSpec(
-          "ipc sem set",
-          abstract: "set semaphore INDEX to VALUE (0 to 32767); clears every process's undo for it",
-          options: Options.systemVName,
-          positionals: [
-            Positional("INDEX", help: "the semaphore, from 0"),
-            Positional("VALUE", help: "0 to 32767 (SEMVMX)"),
-          ], discussion: discussion),
-        body: set),
+        "ipc sem set",
+        abstract: "set semaphore INDEX to VALUE (0 to 32767); clears every process's undo for it",
+        options: Options.systemVName,
+        positionals: [
+          Positional("INDEX", help: "the semaphore, from 0"),
+          Positional("VALUE", help: "0 to 32767 (SEMVMX)"),
+        ], body: set),
       Command(
-        spec: CommandSpec(
-          "ipc sem stat",
-          abstract: "print the set's owner, mode, times, and per semaphore its value, waiters and last pid",
-          options: Options.systemVName, discussion: discussion),
-        body: stat),
+        "ipc sem stat",
+        abstract: "print the set's owner, mode, times, and per semaphore its value, waiters and last pid",
+        options: Options.systemVName, body: stat),
       Command(
-        spec: CommandSpec(
-          "ipc sem remove", abstract: "remove the set; processes waiting on it fail (EIDRM)",
-          options: Options.systemVName, discussion: discussion),
-        body: remove),
+        "ipc sem remove", abstract: "remove the set; processes waiting on it fail (EIDRM)",
+        options: Options.systemVName, body: remove),
     ])
 
   private static func create(_ parsed: ParsedArguments) throws {

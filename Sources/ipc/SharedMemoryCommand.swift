@@ -43,44 +43,33 @@ enum SharedMemoryCommand {
     discussion: discussion,
     commands: [
       Command(
-        spec: CommandSpec(
-          "ipc shm create",
-          abstract:
-            "make a segment (with a key, or IPC_PRIVATE) and print its id, or the POSIX object NAME, of"
-            + " N zero bytes; fails if it exists",
-          options: Options.keyName + [size, Options.mode, Options.openExisting], positionals: [name],
-          discussion: "With --open-existing an existing object is used as it is (a segment must have the size"
-            + " given).\n\n" + discussion),
+        "ipc shm create",
+        abstract: "make a segment (with a key, or IPC_PRIVATE) and print its id, or the POSIX object NAME, of"
+          + " N zero bytes; fails if it exists",
+        options: Options.keyName + [size, Options.mode, Options.openExisting], positionals: [name],
+        discussion:
+          "With --open-existing an existing object is used as it is (a segment must have the size given).",
         body: create),
       Command(
-        spec: CommandSpec(
-          "ipc shm read",
-          abstract: "print L bytes from offset O and a newline; to a terminal, binary is shown as hex",
-          options: Options.systemVName + [offset, length, readHex, Options.raw], positionals: [name],
-          exclusive: [[readHex, Options.raw]], discussion: discussion),
-        body: read),
+        "ipc shm read",
+        abstract: "print L bytes from offset O and a newline; to a terminal, binary is shown as hex",
+        options: Options.systemVName + [offset, length, readHex, Options.raw], positionals: [name],
+        exclusive: [[readHex, Options.raw]], body: read),
       Command(
-        spec: CommandSpec(
-          "ipc shm write",
-          abstract:
-            "copy TEXT's bytes and a terminating zero byte (as strcpy does) to offset O; writes nothing"
-            + " unless all fit",
-          options: Options.systemVName + [offset, noNul, writeHex],
-          positionals: [name, Positional("TEXT", help: "what to write")],
-          exclusive: [[noNul, writeHex]], discussion: discussion),
+        "ipc shm write",
+        abstract: "copy TEXT's bytes and a terminating zero byte (as strcpy does) to offset O; writes nothing"
+          + " unless all fit",
+        options: Options.systemVName + [offset, noNul, writeHex],
+        positionals: [name, Positional("TEXT", help: "what to write")], exclusive: [[noNul, writeHex]],
         body: write),
       Command(
-        spec: CommandSpec(
-          "ipc shm stat",
-          abstract: "print size, owner, mode, and for a segment its attach count, pids and times",
-          options: Options.systemVName, positionals: [name], discussion: discussion),
-        body: stat),
+        "ipc shm stat",
+        abstract: "print size, owner, mode, and for a segment its attach count, pids and times",
+        options: Options.systemVName, positionals: [name], body: stat),
       Command(
-        spec: CommandSpec(
-          "ipc shm remove",
-          abstract: "remove the segment (it lives on until its last detach) or the object's name",
-          options: Options.systemVName, positionals: [name], discussion: discussion),
-        aliases: ["unlink"], body: remove),
+        "ipc shm remove",
+        abstract: "remove the segment (it lives on until its last detach) or the object's name",
+        options: Options.systemVName, positionals: [name], aliases: ["unlink"], body: remove),
     ])
 
   /// A shared memory object as given on the command line.

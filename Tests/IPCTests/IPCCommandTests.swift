@@ -4,7 +4,7 @@ import Testing
 @testable import IPC
 
 /// The `ipc` command as a real peer process: every `msg` subcommand, `list`,
-/// usage errors, and the demo.
+/// and usage errors (the demo is DemoMechanismTests).
 @Suite("The ipc command")
 struct IPCCommandTests {
   @Test func createSendReceiveStatRemoveByKey() throws {
@@ -145,22 +145,6 @@ struct IPCCommandTests {
     #expect(columns[7] == "\(getpid())")
   }
 
-  @Test func demoReceivesAll21MessagesFromTwoSendersAndRemovesItsQueue() throws {
-    let demo = try SpawnedProcess.run(Tools.ipc, ["demo", "--interval", "0.001"])
-    #expect(demo.exitStatus == 0, "\(demo.standardError)")
-    let output = demo.standardOutput
-    #expect(output.contains("receiver: JSON from sender"))
-    #expect(output.contains("receiver: text: batch message 20 of 20"))
-    #expect(output.contains("receiver: received 21 messages: 1 from sender"))
-    #expect(output.contains(", 20 from batch sender"))
-    #expect(output.contains("all 3 processes exited cleanly"))
-    // "demo: made private message queue ID; starting 3 processes"
-    let words = try #require(output.split(separator: "\n").first).split(separator: " ")
-    let queueWord = try #require(words.firstIndex(of: "queue"))
-    let id = try #require(Int32(words[queueWord + 1].dropLast()))
-    #expect(throws: IPCError.self) { try SystemV.MessageQueue.open(id: id) }
-  }
-
   @Test func createWithALimitItMayNotSetRemovesTheQueueItMade() throws {
     let key = TestKeys.next()
     defer { try? SystemV.MessageQueue.open(key: key).remove() }
@@ -186,52 +170,5 @@ struct IPCCommandTests {
       #expect(run.exitStatus == 1)
       #expect(run.standardError.contains("was taken from the queue but could not be written"))
     }
-  }
-
-  /// Starts `ipc demo` with a long batch and returns it once its queue exists.
-  private func startLongDemo() throws -> (SpawnedProcess, Int32) {
-    let demo = try SpawnedProcess(Tools.ipc, ["demo", "--interval", "0.01", "--count", "100000"])
-    let deadline = ContinuousClock.now + .seconds(20)
-    while ContinuousClock.now < deadline {
-      let words = demo.standardOutput.split(separator: "\n").first?.split(separator: " ") ?? []
-      if let index = words.firstIndex(of: "queue"), let id = Int32(words[index + 1].dropLast()) {
-        return (demo, id)
-      }
-      usleep(5_000)
-    }
-    throw SpawnFailure(message: "the demo never printed its queue")
-  }
-
-  @Test func demoWhoseReceiverDiesEndsWithoutHangingAndRemovesItsQueue() throws {
-    let (demo, id) = try startLongDemo()
-    defer { try? SystemV.MessageQueue.open(id: id).remove() }
-    // Find the receiver by its entry point: the sender may already have
-    // finished, so the number of children says nothing.
-    var receiver: pid_t?
-    let deadline = ContinuousClock.now + .seconds(20)
-    while receiver == nil && ContinuousClock.now < deadline {
-      receiver = DemoProcesses.children(of: demo.pid).first {
-        DemoProcesses.entryPoint(of: $0) == "demo-receiver"
-      }
-      if receiver == nil { usleep(5_000) }
-    }
-    let pid = try #require(receiver)
-    kill(pid, SIGKILL)
-    #expect(demo.wait(timeout: .seconds(20)))
-    #expect(demo.exitStatus == 1)
-    #expect(
-      demo.standardError.contains(
-        "demo failed: receiver (pid \(pid)) killed by SIGKILL (signal 9); queue \(id) removed"))
-    #expect(throws: IPCError.self) { try SystemV.MessageQueue.open(id: id) }
-  }
-
-  @Test func demoInterruptedBySIGINTRemovesItsQueueAndExits130() throws {
-    let (demo, id) = try startLongDemo()
-    defer { try? SystemV.MessageQueue.open(id: id).remove() }
-    kill(demo.pid, SIGINT)
-    #expect(demo.wait(timeout: .seconds(20)))
-    #expect(demo.exitStatus == 130)
-    #expect(demo.standardError.contains("interrupted by signal 2; queue \(id) removed"))
-    #expect(throws: IPCError.self) { try SystemV.MessageQueue.open(id: id) }
   }
 }

@@ -58,15 +58,7 @@ struct POSIXMessageQueueProcessTests {
         guard let announcement = try queue.receive(timeout: .seconds(60)) else {
           throw SpawnFailure(message: "the child never announced its pid")
         }
-        let ids = announcement.text.split(separator: " ").compactMap { pid_t($0) }
-        guard ids.count == 2 else { throw SpawnFailure(message: "bad announcement") }
-        var blocked: [Bool] = []
-        for _ in 0..<2 {
-          blocked.append(SpawnedProcess.waitUntilBlocked(pid: ids[0], in: "wq_sleep"))
-          cipc_tgkill(ids[0], ids[1], SIGUSR1)
-          usleep(20_000)
-        }
-        blocked.append(SpawnedProcess.waitUntilBlocked(pid: ids[0], in: "wq_sleep"))
+        let blocked = signalTwiceWhileBlocked(try announcedThread(announcement.text), inAnyOf: ["wq_sleep"])
         try queue.send("after the signals".utf8)
         return blocked
       }

@@ -232,24 +232,10 @@ struct PipeProcessTests {
         guard poll(&ready, 1, 60_000) == 1, let text = try announcements.receive() else {
           throw SpawnFailure(message: "the child never announced its pid")
         }
-        let ids = String(decoding: text, as: UTF8.self).split(separator: " ").compactMap { pid_t($0) }
-        guard ids.count == 2 else { throw SpawnFailure(message: "bad announcement") }
-        let (pid, tid) = (ids[0], ids[1])
-        var blocked: [Bool] = []
-        for _ in 0..<2 {
-          blocked.append(SpawnedProcess.waitUntilBlocked(pid: pid, in: "wait_for_partner"))
-          cipc_tgkill(pid, tid, SIGUSR1)
-          usleep(20_000)
-        }
-        blocked.append(SpawnedProcess.waitUntilBlocked(pid: pid, in: "wait_for_partner"))
+        let thread = try announcedThread(String(decoding: text, as: UTF8.self))
+        var blocked = signalTwiceWhileBlocked(thread, inAnyOf: ["wait_for_partner"])
         let writer = try toChild.openForWriting(nonBlocking: true)  // the child is a reader already
-        let reading: Set<String> = ["anon_pipe_read", "pipe_read"]
-        for _ in 0..<2 {
-          blocked.append(SpawnedProcess.waitUntilBlocked(pid: pid, inAnyOf: reading))
-          cipc_tgkill(pid, tid, SIGUSR1)
-          usleep(20_000)
-        }
-        blocked.append(SpawnedProcess.waitUntilBlocked(pid: pid, inAnyOf: reading))
+        blocked += signalTwiceWhileBlocked(thread, inAnyOf: ["anon_pipe_read", "pipe_read"])
         try writer.send("after the signals".utf8)
         return blocked
       }

@@ -41,10 +41,8 @@ struct SemaphoreCommandTests {
     #expect(setValue.exitStatus == 0, "\(setValue.standardError)")
     #expect(try set.values() == [0, 2, 7])
 
-    let stat = try Tools.ipc("sem", "stat", "--key", "\(key)")
-    #expect(stat.exitStatus == 0, "\(stat.standardError)")
-    let lines = stat.standardOutput.split(separator: "\n").map(String.init)
-    #expect(lines.contains("semaphores  3"), "\(stat.standardOutput)")
+    let lines = try Tools.ipcLines("sem", "stat", "--key", "\(key)")
+    #expect(lines.contains("semaphores  3"), "\(lines)")
     #expect(lines.contains("permissions rw-r----- (0640)"))
     #expect(lines.contains("key         \(key)"))
     #expect(!lines.contains { $0.hasPrefix("last semop  never") })

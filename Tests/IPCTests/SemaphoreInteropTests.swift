@@ -197,8 +197,7 @@ struct SemaphoreInteropTests {
 
     let removed = try SpawnedProcess.run("/usr/bin/env", ["ipcrm", "-S", "\(key)"])
     #expect(removed.exitStatus == 0, "\(removed.standardError)")
-    let gone = #expect(throws: IPCError.self) { try SystemV.SemaphoreSet.open(key: key) }
-    #expect(gone?.code == .notFound)
+    expectNotFound { try SystemV.SemaphoreSet.open(key: key) }
   }
 
   @Test func aSetSwiftCreatedIsShownByIpcsAndRemovedByIpcrm() throws {
@@ -212,8 +211,7 @@ struct SemaphoreInteropTests {
     #expect(!shown.text.contains("otime = Not set"), "\(shown.text)")
     let removed = try SpawnedProcess.run("/usr/bin/env", ["ipcrm", "-s", "\(set.id)"])
     #expect(removed.exitStatus == 0, "\(removed.standardError)")
-    let error = #expect(throws: IPCError.self) { try set.stat() }
-    #expect(error?.code == .notFound)
+    expectNotFound { try set.stat() }
   }
 
   // MARK: System V sets and Python's sysv_ipc
@@ -323,8 +321,7 @@ struct SemaphoreInteropTests {
 
     let unlinked = try Peers.posixSemaphore("unlink", name)
     #expect(unlinked.exitStatus == 0, "\(unlinked.standardError)")
-    let error = #expect(throws: IPCError.self) { try POSIX.Semaphore.open(name) }
-    #expect(error?.code == .notFound)
+    expectNotFound { try POSIX.Semaphore.open(name) }
     #expect(try semaphore.value() == 2)  // an opening outlives the name
   }
 
@@ -426,7 +423,6 @@ struct SemaphoreInteropTests {
     #expect(read.standardOutput == "1\n")
     let unlinked = try Python.run("import posix_ipc; posix_ipc.unlink_semaphore('\(name)')")
     #expect(unlinked.exitStatus == 0, "\(unlinked.standardError)")
-    let error = #expect(throws: IPCError.self) { try POSIX.Semaphore.open(name) }
-    #expect(error?.code == .notFound)
+    expectNotFound { try POSIX.Semaphore.open(name) }
   }
 }

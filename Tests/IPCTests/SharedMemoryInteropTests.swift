@@ -52,8 +52,7 @@ struct SharedMemoryInteropTests {
     #expect(try memory.stat().attachCount == 0)
     let removed = try Peers.systemVSharedMemory("remove", "\(id)")
     #expect(removed.exitStatus == 0, "\(removed.standardError)")
-    let gone = #expect(throws: IPCError.self) { try SystemV.SharedMemory.open(key: key) }
-    #expect(gone?.code == .notFound)
+    expectNotFound { try SystemV.SharedMemory.open(key: key) }
   }
 
   @Test func aSegmentSwiftCreatedByKeyIsFoundAndUsedByACPeer() throws {
@@ -68,16 +67,7 @@ struct SharedMemoryInteropTests {
         == "size=3000 mode=0640 nattch=0 cpid=\(getpid()) lpid=0\n")
 
     let region = try memory.attach()
-    try region.write("from Swift".utf8, at: 2990)
-    try region.store(Int64.min, at: 16)
-    #expect(try Peers.systemVSharedMemory("read", id, "2990", "10").standardOutput == "from Swift\n")
-    #expect(try Peers.systemVSharedMemory("load", id, "16").standardOutput == "\(Int64.min)\n")
-    let wrote = try Peers.systemVSharedMemory("write", id, "0", "from C")
-    #expect(wrote.exitStatus == 0, "\(wrote.standardError)")
-    #expect(try Peers.systemVSharedMemory("store", id, "24", "\(Int64.max)").exitStatus == 0)
-    // Seen through the attachment Swift made before: the same pages.
-    #expect(try region.bytes(at: 0, count: 6) == Array("from C".utf8))
-    #expect(try region.load(Int64.self, at: 24) == Int64.max)
+    try expectExchange(through: region, with: Peers.systemVSharedMemory, object: id)
     #expect(try memory.stat().attachCount == 1)
 
     // A C peer removes it while Swift is attached: only marked, the bytes stay.
@@ -89,11 +79,9 @@ struct SharedMemoryInteropTests {
     #expect(status.attachCount == 1)
     #expect(status.lastPID != getpid())  // the peers attached and detached last
     #expect(try region.bytes(at: 0, count: 6) == Array("from C".utf8))
-    let reopened = #expect(throws: IPCError.self) { try SystemV.SharedMemory.open(key: key) }
-    #expect(reopened?.code == .notFound)
+    expectNotFound { try SystemV.SharedMemory.open(key: key) }
     try region.close()
-    let gone = #expect(throws: IPCError.self) { try memory.stat() }
-    #expect(gone?.code == .notFound)
+    expectNotFound { try memory.stat() }
   }
 
   @Test func aReadOnlyAttachSeesWhatACPeerWritesAndRefusesToChangeIt() throws {
@@ -178,8 +166,7 @@ struct SharedMemoryInteropTests {
 
     let removed = try SpawnedProcess.run("/usr/bin/env", ["ipcrm", "-M", "\(key)"])
     #expect(removed.exitStatus == 0, "\(removed.standardError)")
-    let gone = #expect(throws: IPCError.self) { try SystemV.SharedMemory.open(id: id) }
-    #expect(gone?.code == .notFound)
+    expectNotFound { try SystemV.SharedMemory.open(id: id) }
   }
 
   @Test func aSegmentSwiftCreatedIsShownByIpcsAndRemovedByIpcrm() throws {
@@ -205,8 +192,7 @@ struct SharedMemoryInteropTests {
     #expect(try region.bytes(at: 12335, count: 10) == Array("still here".utf8))
     try region.close()
     #expect(try ipcsLine(segment: memory.id) == nil)
-    let gone = #expect(throws: IPCError.self) { try memory.stat() }
-    #expect(gone?.code == .notFound)
+    expectNotFound { try memory.stat() }
   }
 
   // MARK: System V segments and Python's sysv_ipc
@@ -276,8 +262,7 @@ struct SharedMemoryInteropTests {
     #expect(read.standardOutput == "from Swift 5000 2\n")
     #expect(try memory.stat().isMarkedForRemoval)  // Swift is still attached
     try region.close()
-    let gone = #expect(throws: IPCError.self) { try SystemV.SharedMemory.open(id: memory.id) }
-    #expect(gone?.code == .notFound)
+    expectNotFound { try SystemV.SharedMemory.open(id: memory.id) }
   }
 
   // MARK: POSIX objects and a C peer
@@ -318,8 +303,7 @@ struct SharedMemoryInteropTests {
       // The peer unlinks the name: opening fails, the mappings stay.
       let unlinked = try Peers.posixSharedMemory("unlink", name)
       #expect(unlinked.exitStatus == 0, "\(unlinked.standardError)")
-      let gone = #expect(throws: IPCError.self) { try POSIX.SharedMemory.open(name) }
-      #expect(gone?.code == .notFound)
+      expectNotFound { try POSIX.SharedMemory.open(name) }
       #expect(try view.bytes(at: 4984, count: 16) == Array("written by Swift".utf8))
     }
   }
@@ -330,15 +314,7 @@ struct SharedMemoryInteropTests {
         name, size: 3000, permissions: [.ownerReadWrite, .groupRead])
       #expect(try Peers.posixSharedMemory("stat", name).standardOutput == "size=3000 mode=0640\n")
       let region = try memory.map()
-      try region.write("from Swift".utf8, at: 2990)
-      try region.store(Int64.min, at: 16)
-      #expect(try Peers.posixSharedMemory("read", name, "2990", "10").standardOutput == "from Swift\n")
-      #expect(try Peers.posixSharedMemory("load", name, "16").standardOutput == "\(Int64.min)\n")
-      let wrote = try Peers.posixSharedMemory("write", name, "0", "from C")
-      #expect(wrote.exitStatus == 0, "\(wrote.standardError)")
-      #expect(try Peers.posixSharedMemory("store", name, "24", "\(Int64.max)").exitStatus == 0)
-      #expect(try region.bytes(at: 0, count: 6) == Array("from C".utf8))
-      #expect(try region.load(Int64.self, at: 24) == Int64.max)
+      try expectExchange(through: region, with: Peers.posixSharedMemory, object: name)
 
       // Swift grows it: the peer sees the new size and writes past the old end.
       try memory.resize(to: 8192)
@@ -429,8 +405,7 @@ struct SharedMemoryInteropTests {
         """)
       #expect(read.exitStatus == 0, "\(read.standardError)")
       #expect(read.standardOutput == "from Swift 5000\n")
-      let gone = #expect(throws: IPCError.self) { try POSIX.SharedMemory.open(name) }
-      #expect(gone?.code == .notFound)
+      expectNotFound { try POSIX.SharedMemory.open(name) }
       // The mapping outlives the name.
       #expect(try region.bytes(at: 0, count: 11) == Array("from Python".utf8))
     }

@@ -80,16 +80,7 @@ struct SystemVMessageQueueProcessTests {
         guard let announcement = try queue.receive(.type(90), timeout: .seconds(60)) else {
           throw SpawnFailure(message: "the child never announced its pid")
         }
-        let ids = announcement.text.split(separator: " ").compactMap { pid_t($0) }
-        guard ids.count == 2 else { throw SpawnFailure(message: "bad announcement") }
-        let (pid, tid) = (ids[0], ids[1])
-        var blocked: [Bool] = []
-        for _ in 0..<2 {
-          blocked.append(SpawnedProcess.waitUntilBlocked(pid: pid, in: "do_msgrcv"))
-          cipc_tgkill(pid, tid, SIGUSR1)
-          usleep(20_000)
-        }
-        blocked.append(SpawnedProcess.waitUntilBlocked(pid: pid, in: "do_msgrcv"))
+        let blocked = signalTwiceWhileBlocked(try announcedThread(announcement.text), inAnyOf: ["do_msgrcv"])
         try queue.send("after the signals".utf8, type: 1)
         return blocked
       }

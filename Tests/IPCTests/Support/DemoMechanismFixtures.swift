@@ -28,6 +28,23 @@ extension DemoMechanismTests {
     throw SpawnFailure(message: "the demo never got going: \(demo.standardError)")
   }
 
+  /// The word the demo puts before its object's name: `queue 5`, `pipe /tmp/x.fifo`.
+  func objectWord(_ mechanism: String) -> String { mechanism == "pipe" ? "pipe" : "queue" }
+
+  /// The demo's receiver, found by its entry point: the sender may already have
+  /// finished, so the number of children says nothing.
+  func receiver(of demo: SpawnedProcess) throws -> pid_t {
+    let deadline = ContinuousClock.now + .seconds(20)
+    while ContinuousClock.now < deadline {
+      let receiver = DemoProcesses.children(of: demo.pid).first {
+        DemoProcesses.entryPoint(of: $0) == "demo-receiver"
+      }
+      if let receiver { return receiver }
+      usleep(5_000)
+    }
+    throw SpawnFailure(message: "the demo's receiver never showed: \(demo.standardError)")
+  }
+
   /// Whether the demo's object `name` over `mechanism` is gone.
   func isGone(_ name: String, _ mechanism: String) -> Bool {
     switch mechanism {

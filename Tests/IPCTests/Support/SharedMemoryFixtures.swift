@@ -61,3 +61,22 @@ func addAtOnce(in region: SharedRegion, with peer: String, object: String) throw
   let seen = try #require(peerInterleaved, "\(adder.standardOutput)")
   #expect(swiftInterleaved + seen > 0)
 }
+
+/// Bytes and 64-bit integers cross a mapping of at least 3000 bytes both ways,
+/// through the same pages: Swift writes and stores, the C `peer` (its command
+/// words) reads and loads them; the peer writes and stores, Swift sees it.
+func expectExchange(
+  through region: SharedRegion, with peer: (String...) throws -> SpawnedProcess, object: String,
+  sourceLocation: SourceLocation = #_sourceLocation
+) throws {
+  try region.write("from Swift".utf8, at: 2990)
+  try region.store(Int64.min, at: 16)
+  #expect(
+    try peer("read", object, "2990", "10").standardOutput == "from Swift\n", sourceLocation: sourceLocation)
+  #expect(try peer("load", object, "16").standardOutput == "\(Int64.min)\n", sourceLocation: sourceLocation)
+  let wrote = try peer("write", object, "0", "from C")
+  #expect(wrote.exitStatus == 0, "\(wrote.standardError)", sourceLocation: sourceLocation)
+  #expect(try peer("store", object, "24", "\(Int64.max)").exitStatus == 0, sourceLocation: sourceLocation)
+  #expect(try region.bytes(at: 0, count: 6) == Array("from C".utf8), sourceLocation: sourceLocation)
+  #expect(try region.load(Int64.self, at: 24) == Int64.max, sourceLocation: sourceLocation)
+}

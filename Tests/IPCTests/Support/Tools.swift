@@ -24,6 +24,15 @@ enum Tools {
     try SpawnedProcess.run(ipc, arguments)
   }
 
+  /// Runs `ipc ARGUMENTS...`, expects it to succeed, and returns what it printed, line by line.
+  static func ipcLines(_ arguments: String..., sourceLocation: SourceLocation = #_sourceLocation) throws
+    -> [String]
+  {
+    let run = try SpawnedProcess.run(ipc, arguments)
+    #expect(run.exitStatus == 0, "\(run.standardError)", sourceLocation: sourceLocation)
+    return run.standardOutput.split(separator: "\n").map(String.init)
+  }
+
   /// The plain-C System V peer (Tests/Peers/sysv_msg_peer.c).
   static let cPeer = compiledPeer("sysv_msg_peer")
 
