@@ -31,16 +31,29 @@ struct DocPage {
   private mutating func parse(_ lines: [String], root: String) throws {
     // The directive waiting for its block, and the line it is on.
     var pending: (directive: Directive, line: Int)?
+    // Another HTML comment, with only blank lines after it so far: before a
+    // ```swift block it is most likely a misspelt directive.
+    var comment: Int?
     var index = 0
     while index < lines.count {
       let line = lines[index]
       let number = index + 1
       let content = line.drop { $0 == " " }
       let indentation = line.count - content.count
+      if content.first == ">", let quoted = Fence(Self.unquoted(content)), quoted.isSwift {
+        throw error(number, "a ```swift block inside a block quote is not checked: move it out of the quote")
+      }
       if let fence = Fence(content) {
         guard let close = lines[(index + 1)...].firstIndex(where: { fence.isClosed(by: $0) }) else {
           throw error(number, "this \(fence.marker) fence is never closed")
         }
+        if fence.isSwift, let comment {
+          throw error(
+            comment,
+            "an HTML comment right before a ```swift block must be an example directive (<!-- example: ... -->);"
+              + " is it misspelt?")
+        }
+        comment = nil
         if fence.isSwift {
           let body = lines[(index + 1)..<close].map { Self.removingIndentation(indentation, from: $0) }
           blocks.append(
@@ -75,6 +88,14 @@ struct DocPage {
         }
         continue
       }
+      if trimmed.hasPrefix("<!--") {
+        // Not a directive: remembered, and read to its end.
+        comment = number
+        if let end = lines[index...].firstIndex(where: { $0.contains("-->") }) { index = end }
+        index += 1
+        continue
+      }
+      if !trimmed.isEmpty { comment = nil }
       if let pending, !trimmed.isEmpty {
         throw error(
           pending.line,
@@ -141,6 +162,13 @@ struct DocPage {
     }
     contexts[name] = ExampleContext(name: name, firstLine: index + 2, lines: Array(lines[(index + 1)..<end]))
     return end + 1
+  }
+
+  /// `content` without its block-quote markers ("> > x" is "x").
+  private static func unquoted(_ content: Substring) -> Substring {
+    var content = content
+    while content.first == ">" { content = content.dropFirst().drop { $0 == " " } }
+    return content
   }
 
   /// `line` without up to `count` leading spaces: a fence's indentation, never the code's own.

@@ -15,8 +15,9 @@ struct Fence {
     if first == "`" && info.contains("`") { return nil }
   }
 
-  /// Whether the block's language is Swift ("```swift", "```swift title").
-  var isSwift: Bool { info.split(separator: " ").first == "swift" }
+  /// Whether the block's language is Swift ("```swift", "```swift title"), in
+  /// any case: GitHub renders "```Swift" as Swift too.
+  var isSwift: Bool { info.split(separator: " ").first?.lowercased() == "swift" }
 
   /// Whether `line` closes this fence: the same character, at least as many, nothing after.
   func isClosed(by line: String) -> Bool {

@@ -106,7 +106,48 @@ struct DocExamplesTests {
       "<!-- example: part of Docs/Examples/nothing.swift -->\n```swift\nlet a = 1\n```\n",
       "page.md:1: error: 'part of Docs/Examples/nothing.swift': there is no file"
     ),
+    (
+      "Text.\n<!-- exmaple: compile-only: misspelt -->\n\n```swift\nlet a = 1\n```\n",
+      "page.md:2: error: an HTML comment right before a ```swift block must be an example directive"
+    ),
+    (
+      "Text.\n\n> ```Swift\n> let a: Int = \"no\"\n> ```\n",
+      "page.md:3: error: a ```swift block inside a block quote is not checked"
+    ),
   ]
+
+  /// Fences the generator and the independent count both take as Swift,
+  /// whatever their case, marker or info string; a ```swift line inside a
+  /// block of another language is not one.
+  @Test func everySpellingOfASwiftFenceIsAnExample() throws {
+    let page = """
+      ```Swift
+      let a = 1
+      ```
+
+      ~~~swift
+      let b = 2
+      ~~~
+
+      ````swift title
+      let c = 3
+      ````
+
+      ```text
+      ```swift
+      ```
+      """
+    let generated = try DocExamples.generate(page: page)
+    #expect(generated.status == .exited(0), "the generator printed: \(generated.errors)")
+    for line in ["let a = 1", "let b = 2", "let c = 3"] {
+      #expect(generated.swift.contains(line), "\(line) is not in:\n\(generated.swift)")
+    }
+    #expect(!generated.swift.contains("```"))
+    let file = FileManager.default.temporaryDirectory.appendingPathComponent("ipc-fences-\(getpid()).md").path
+    try page.write(toFile: file, atomically: true, encoding: .utf8)
+    defer { unlink(file) }
+    #expect(swiftBlocks(inMarkdownAt: file) == ["let a = 1", "let b = 2", "let c = 3"])
+  }
 
   @Test(arguments: mistakes)
   func aMistakeInAPageFailsTheBuildNamingItsLine(_ mistake: (page: String, error: String)) throws {
