@@ -47,8 +47,10 @@ enum DocExamples {
     var errors: String
   }
 
-  /// Runs example `id` in a process group of its own; after `limit`, kills the
-  /// group (the example and any child it started) with SIGKILL.
+  /// Runs example `id` in a process group of its own; after `limit`, stops
+  /// the group (the example and any child it started) as Ctrl-C would, with
+  /// SIGTERM, so that an example under a `Supervisor` removes its objects,
+  /// and with SIGKILL what is left 2 s later.
   static func run(_ id: String, limit: Duration = .seconds(60)) throws -> Run {
     let output = OutputFile()
     let errors = OutputFile()
@@ -57,8 +59,11 @@ enum DocExamples {
       standardError: .write(to: errors.path), newProcessGroup: true)
     let status = try example.wait(timeout: limit)
     if status == nil {
-      kill(-example.pid, SIGKILL)  // not yet reaped: the group still has its leader's id
+      // Not yet reaped: the group still has its leader's id.
+      kill(-example.pid, SIGTERM)
+      if try example.wait(timeout: .seconds(2)) == nil { kill(-example.pid, SIGKILL) }
       _ = try example.wait()
+      kill(-example.pid, SIGKILL)  // children that outlived the leader
     }
     return Run(status: status, output: output.text, errors: errors.text)
   }
