@@ -14,7 +14,7 @@ enum MessageCommand {
   static let except = Option<Int>.integer(
     "--except", 1...Int.max, what: "a message type", help: "take the oldest message of any type but N")
   static let maxBytes = Option<Int>.integer(
-    "--max-bytes", 1...Int.max, what: "a number of bytes",
+    "--max-bytes", 1...SystemV.MessageQueue.maxBytesCeiling, what: "a number of bytes",
     help: "the most bytes the queue holds (msg_qbytes; above msgmnb needs CAP_SYS_RESOURCE)")
   static let exclusive = Flag(
     "--exclusive", help: "fail if the queue exists: the default, accepted for old scripts")
@@ -56,7 +56,7 @@ enum MessageCommand {
       Command("ipc msg stat", abstract: "print the queue's state", options: Options.systemVName, body: stat),
       Command(
         "ipc msg remove", abstract: "remove the queue; waiting processes fail (EIDRM)",
-        options: Options.systemVName, body: remove),
+        options: Options.systemVName, aliases: ["unlink"], body: remove),
     ])
 
   private static func create(_ parsed: ParsedArguments) throws {

@@ -71,7 +71,7 @@ enum SemaphoreCommand {
         options: Options.systemVName, body: stat),
       Command(
         "ipc sem remove", abstract: "remove the set; processes waiting on it fail (EIDRM)",
-        options: Options.systemVName, body: remove),
+        options: Options.systemVName, aliases: ["unlink"], body: remove),
     ])
 
   private static func create(_ parsed: ParsedArguments) throws {
