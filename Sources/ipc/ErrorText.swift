@@ -52,7 +52,7 @@ enum ErrorText {
         "create the FIFO first (NamedPipe.create(at:) or mkfifo)",
         "create the FIFO first (ipc fifo create \(path))"
       ),
-      ("(raise it with setMaxBytes)", "(raise it with ipc msg create --open-existing --max-bytes N)"),
+      ("(raise it with setMaxBytes)", "(it is set when the queue is made: ipc msg create --max-bytes N)"),
       ("set when it was created (its messageSize)", "set when it was created (ipc mq create --message-size)"),
       (
         "start the reader first, or open without nonBlocking to wait for one",

@@ -38,7 +38,11 @@ enum MessageCommand {
         "ipc msg create",
         abstract: "make a queue and print its id (IPC_PRIVATE without a key); fails if the key has one",
         options: Options.keyName + [Options.mode, maxBytes, Options.openExisting, exclusive],
-        exclusive: [[Options.openExisting, exclusive]], body: create),
+        exclusive: [[Options.openExisting, exclusive]],
+        groupDiscussion: discussion.replacing(
+          "A queue is named by --key K, --id I, or --path P --project N (ftok).",
+          with: "A new queue is named by --key K or --path P --project N (ftok), or is private without them."),
+        body: create),
       Command(
         "ipc msg send", abstract: "send TEXT as one message of type N (default 1)",
         options: Options.systemVName + [type, Options.nowait, Options.timeout],
@@ -63,7 +67,8 @@ enum MessageCommand {
     let keyName = try KeyName.parse(parsed)
     let key = try keyName?.resolve() ?? .private
     let permissions = parsed[Options.mode] ?? .ownerReadWrite
-    // Made here or opened: only a queue this command made is removed when the limit cannot be set.
+    // Made here or opened: only a queue this command made gets the limit (and
+    // is removed when it cannot be set); an opened one must already have it.
     let queue: SystemV.MessageQueue
     var created = true
     switch Result(catching: { () throws(IPCError) in
@@ -75,15 +80,19 @@ enum MessageCommand {
     case .failure(let error) where error.code == .exists && parsed[Options.openExisting]:
       queue = try SystemV.MessageQueue.open(key: key)
       created = false
+      let status = try queue.stat()
+      let existing = ExistingObject(what: "\(queue)")
+      try existing.check("--max-bytes", given: parsed[Self.maxBytes], actual: status.maxBytes, unit: " bytes")
+      try existing.checkMode(parsed[Options.mode], actual: status.permissions)
     case .failure(let error):
       throw error
     }
-    if let maxBytes = parsed[Self.maxBytes] {
+    if created, let maxBytes = parsed[Self.maxBytes] {
       do {
         try queue.setMaxBytes(maxBytes)
       } catch {
         // Do not leave behind a queue this command made but could not set up.
-        if created { try? queue.remove() }
+        try? queue.remove()
         throw error
       }
     }

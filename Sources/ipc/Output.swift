@@ -35,8 +35,7 @@ enum Output {
       shown =
         prefix
         + Array(
-          ("(\(bytes.count) bytes of binary shown as hex; --raw writes them as they are)\n"
-            + HexDump.lines(bytes, startingAt: 0).joined(separator: "\n")).utf8)
+          (hexNote(bytes.count) + "\n" + HexDump.lines(bytes, startingAt: 0).joined(separator: "\n")).utf8)
     } else {
       shown = prefix + bytes
     }
@@ -45,6 +44,11 @@ enum Output {
         "a message was taken from the queue but could not be written to standard output: "
           + String(cString: strerror(errno)))
     }
+  }
+
+  /// The line before binary shown as hex on a terminal, the same for every command.
+  static func hexNote(_ count: Int) -> String {
+    "(\(count) bytes of binary shown as hex; --raw writes them as they are)"
   }
 
   /// Whether standard output is a terminal: binary written there is shown as hex.
