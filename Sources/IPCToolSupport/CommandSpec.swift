@@ -46,8 +46,10 @@ public struct CommandSpec: Sendable {
     var literal = false
 
     func take(_ option: OptionDeclaration, spelled: String, inline: String?) throws(UsageError) {
+      // A flag given again changes nothing (ipc list -qq); a value given twice is ambiguous.
+      if option.isFlag, inline == nil, parsed.values[option.name] != nil { return }
       guard parsed.values[option.name] == nil else {
-        throw UsageError("\(option.name): given more than once")
+        throw UsageError("\(spelled): given more than once")
       }
       if option.isFlag {
         if let inline { throw UsageError("\(spelled): takes no value, got '\(inline)'") }

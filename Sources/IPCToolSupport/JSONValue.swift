@@ -4,6 +4,8 @@ public enum JSONValue: Sendable, Equatable {
   case null
   case bool(Bool)
   case number(Int)
+  /// A whole number above `Int.max` too, such as a kernel's unsigned long.
+  case unsigned(UInt64)
   case string(String)
   case array([JSONValue])
   case object([(String, JSONValue)])
@@ -21,6 +23,7 @@ public enum JSONValue: Sendable, Equatable {
     case .null: return "null"
     case .bool(let value): return value ? "true" : "false"
     case .number(let value): return "\(value)"
+    case .unsigned(let value): return "\(value)"
     case .string(let value): return Self.quoted(value)
     case .array(let values):
       guard !values.isEmpty else { return "[]" }

@@ -6,6 +6,9 @@ struct Command: Sendable {
   var spec: CommandSpec
   /// Old spellings of its name that scripts may still use (`unlink` for `remove`).
   var aliases: [String] = []
+  /// What this command's help says in place of its group's discussion
+  /// (`create` takes a key where the others also take an id).
+  var groupDiscussion: String? = nil
   var body: @Sendable (ParsedArguments) throws -> Void
 
   /// The last word of its path, such as `send`.
@@ -31,12 +34,12 @@ extension Command {
   init(
     _ path: String, abstract: String, options: [any DeclaredOption] = [], positionals: [Positional] = [],
     exclusive: [[any DeclaredOption]] = [], discussion: String = "", aliases: [String] = [],
-    body: @escaping @Sendable (ParsedArguments) throws -> Void
+    groupDiscussion: String? = nil, body: @escaping @Sendable (ParsedArguments) throws -> Void
   ) {
     let spec = CommandSpec(
       path, abstract: abstract, options: options, positionals: positionals, exclusive: exclusive,
       discussion: discussion)
-    self.init(spec: spec, aliases: aliases, body: body)
+    self.init(spec: spec, aliases: aliases, groupDiscussion: groupDiscussion, body: body)
   }
 }
 
@@ -56,7 +59,8 @@ struct CommandGroup: Sendable {
     self.commands = commands.map { command in
       var command = command
       let own = command.spec.discussion
-      command.spec.discussion = own.isEmpty ? discussion : own + "\n\n" + discussion
+      let group = command.groupDiscussion ?? discussion
+      command.spec.discussion = own.isEmpty ? group : own + "\n\n" + group
       return command
     }
   }

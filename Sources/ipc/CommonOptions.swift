@@ -20,7 +20,10 @@ enum CommonOptions {
     help: "the permissions, exactly as given whatever the umask (default 0600)",
     convert: Permissions.init(octal:))
   static let openExisting = Flag(
-    "--open-existing", help: "if the object exists already, use it as it is (without: an error)")
+    "--open-existing",
+    help:
+      "if the object exists already, open it as it is; options that describe it (size, count, limits, mode)"
+      + " must match it (without --open-existing: an error)")
   static let nowait = Flag("--nowait", help: "fail at once, changing nothing, if it cannot be done now")
   static let timeout = Option<Duration>.seconds(
     "--timeout", help: "fail, changing nothing, if it cannot be done within SECONDS (decimals allowed)")

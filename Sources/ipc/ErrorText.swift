@@ -5,15 +5,38 @@ import IPC
 enum ErrorText {
   /// `error` as one line, its advice rephrased for a user of `ipc`.
   static func describe(_ error: IPCError) -> String {
-    var reason = error.reason
-    for (library, command) in advice(for: error) where reason.contains(library) {
-      reason = reason.replacing(library, with: command)
+    let reason = rewrite(error.reason, with: advice(for: error))
+    let act =
+      methodActs[error.operation].map { "\($0) \(error.object)" } ?? "\(error.operation) on \(error.object)"
+    return "\(act) failed: \(reason) [\(error.code.name)]"
+  }
+
+  /// What the library's operations named after a Swift method (not a C call)
+  /// do, in the CLI's words (`write` is also write(2), so it stays).
+  static let methodActs = ["bytes": "reading", "load": "reading", "store": "writing"]
+
+  /// `text` with each phrase of `rules` replaced by its rewrite, scanning the
+  /// original text once: where phrases start at the same place the first rule
+  /// wins, and a rewrite is never matched again (one rule's output may hold
+  /// another's phrase).
+  static func rewrite(_ text: String, with rules: [(String, String)]) -> String {
+    var result = ""
+    var rest = text[...]
+    while true {
+      var earliest: (range: Range<Substring.Index>, replacement: String)?
+      for (phrase, replacement) in rules {
+        guard let range = rest.firstRange(of: phrase) else { continue }
+        if let found = earliest, found.range.lowerBound <= range.lowerBound { continue }
+        earliest = (range, replacement)
+      }
+      guard let earliest else { return result + rest }
+      result += rest[..<earliest.range.lowerBound] + earliest.replacement
+      rest = rest[earliest.range.upperBound...]
     }
-    return "\(error.operation) on \(error.object) failed: \(reason) [\(error.code.name)]"
   }
 
   /// Pairs of the library's advice and the command's, for this error.
-  private static func advice(for error: IPCError) -> [(String, String)] {
+  static func advice(for error: IPCError) -> [(String, String)] {
     let key = word(after: "for key ", in: error.reason) ?? "K"
     let name = word(after: "is named ", in: error.reason) ?? "NAME"
     let path = word(after: "nothing exists at ", in: error.reason) ?? "PATH"
@@ -29,7 +52,7 @@ enum ErrorText {
         "create the FIFO first (NamedPipe.create(at:) or mkfifo)",
         "create the FIFO first (ipc fifo create \(path))"
       ),
-      ("(raise it with setMaxBytes)", "(raise it with ipc msg create --open-existing --max-bytes N)"),
+      ("(raise it with setMaxBytes)", "(it is set when the queue is made: ipc msg create --max-bytes N)"),
       ("set when it was created (its messageSize)", "set when it was created (ipc mq create --message-size)"),
       (
         "start the reader first, or open without nonBlocking to wait for one",
@@ -44,6 +67,15 @@ enum ErrorText {
         "give it a size with resize(to:) first",
         "give it a size first (ftruncate; ipc shm create makes it with one)"
       ),
+      (" read-write; try readOnly: true", " for writing; this user may only read it (ipc shm read)"),
+      ("map it with readOnly: true, or open it read-write", "it may only be read (ipc shm read)"),
+      (
+        "open it with open(key:), or remove it first",
+        "give --open-existing and its count to open it, or remove it first"
+      ),
+      ("open it with its size, or call resize(to:)", "give --open-existing and its size to open it"),
+      ("open it .writeOnly or .readWrite", "open it for sending"),
+      ("open it .readOnly or .readWrite", "open it for receiving"),
       ("open it, or remove it first", "give --open-existing to open it, or remove it first"),
       ("open it, or unlink it first", "give --open-existing to open it, or remove it first"),
     ]

@@ -51,6 +51,7 @@ enum FifoCommand {
     // NamedPipe.open(at:) checks that what is there is a FIFO.
     case .failure(let error) where error.code == .exists && parsed[Options.openExisting]:
       _ = try NamedPipe.open(at: path)
+      try ExistingObject(what: "the FIFO at \(path)").checkMode(parsed[Options.mode], ofFileAt: path)
     case .failure(let error): throw error
     }
   }
@@ -107,7 +108,10 @@ enum FifoCommand {
   private static func show(_ bytes: [UInt8], raw: Bool) throws {
     let shown =
       Output.showsAsHex(bytes, raw: raw)
-      ? Array((HexDump.lines(bytes, startingAt: 0).joined(separator: "\n") + "\n").utf8) : bytes
+      ? Array(
+        (([Output.hexNote(bytes.count)] + HexDump.lines(bytes, startingAt: 0)).joined(separator: "\n") + "\n")
+          .utf8)
+      : bytes
     guard Output.bytes(shown) else {
       throw CommandFailure(
         "\(bytes.count) bytes were taken from the pipe but could not be written to standard output:"

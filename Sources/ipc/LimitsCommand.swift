@@ -9,7 +9,8 @@ enum LimitsCommand {
   struct Limit {
     var family: String
     var name: String
-    var value: Int?
+    /// Unsigned: shmmax and shmall are unsigned longs, above `Int.max` by default.
+    var value: UInt64?
     var file: String
     var meaning: String
   }
@@ -89,9 +90,27 @@ enum LimitsCommand {
         "room for POSIX shared memory and named semaphores, in bytes"
       ),
     ]
+    // The library's Int API clamps shmmax and shmall at Int.max; shown here as the kernel holds them.
+    let unsigned = [
+      "shmmax": SystemV.SharedMemory.Limits.maxSegmentSizePath,
+      "shmall": SystemV.SharedMemory.Limits.maxTotalPagesPath,
+    ]
     return [("System V", systemV), ("POSIX", posix)].flatMap { family, rows in
-      rows.map { Limit(family: family, name: $0.0, value: $0.1, file: $0.2, meaning: $0.3) }
+      rows.map { row in
+        let value = unsigned[row.0].flatMap(readUnsigned) ?? row.1.map { UInt64(clamping: $0) }
+        return Limit(family: family, name: row.0, value: value, file: row.2, meaning: row.3)
+      }
     }
+  }
+
+  /// The unsigned number in the file at `path`, nil if it cannot be read.
+  private static func readUnsigned(_ path: String) -> UInt64? {
+    guard let file = fopen(path, "r") else { return nil }
+    defer { fclose(file) }
+    var buffer = [CChar](repeating: 0, count: 64)
+    guard fgets(&buffer, Int32(buffer.count), file) != nil else { return nil }
+    let text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    return UInt64(text.trimmingPrefix(" ").prefix { $0.isNumber })
   }
 
   /// The size of the filesystem at /dev/shm, nil if it cannot be read.
@@ -109,7 +128,7 @@ enum LimitsCommand {
       let objects = limits.map { limit in
         JSONValue.object([
           ("family", .string(limit.family)), ("name", .string(limit.name)),
-          ("value", limit.value.map(JSONValue.number) ?? .null), ("file", .string(limit.file)),
+          ("value", limit.value.map(JSONValue.unsigned) ?? .null), ("file", .string(limit.file)),
           ("meaning", .string(limit.meaning)),
         ])
       }

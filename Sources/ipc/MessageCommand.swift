@@ -14,7 +14,7 @@ enum MessageCommand {
   static let except = Option<Int>.integer(
     "--except", 1...Int.max, what: "a message type", help: "take the oldest message of any type but N")
   static let maxBytes = Option<Int>.integer(
-    "--max-bytes", 1...Int.max, what: "a number of bytes",
+    "--max-bytes", 1...SystemV.MessageQueue.maxBytesCeiling, what: "a number of bytes",
     help: "the most bytes the queue holds (msg_qbytes; above msgmnb needs CAP_SYS_RESOURCE)")
   static let exclusive = Flag(
     "--exclusive", help: "fail if the queue exists: the default, accepted for old scripts")
@@ -38,7 +38,11 @@ enum MessageCommand {
         "ipc msg create",
         abstract: "make a queue and print its id (IPC_PRIVATE without a key); fails if the key has one",
         options: Options.keyName + [Options.mode, maxBytes, Options.openExisting, exclusive],
-        exclusive: [[Options.openExisting, exclusive]], body: create),
+        exclusive: [[Options.openExisting, exclusive]],
+        groupDiscussion: discussion.replacing(
+          "A queue is named by --key K, --id I, or --path P --project N (ftok).",
+          with: "A new queue is named by --key K or --path P --project N (ftok), or is private without them."),
+        body: create),
       Command(
         "ipc msg send", abstract: "send TEXT as one message of type N (default 1)",
         options: Options.systemVName + [type, Options.nowait, Options.timeout],
@@ -56,14 +60,15 @@ enum MessageCommand {
       Command("ipc msg stat", abstract: "print the queue's state", options: Options.systemVName, body: stat),
       Command(
         "ipc msg remove", abstract: "remove the queue; waiting processes fail (EIDRM)",
-        options: Options.systemVName, body: remove),
+        options: Options.systemVName, aliases: ["unlink"], body: remove),
     ])
 
   private static func create(_ parsed: ParsedArguments) throws {
     let keyName = try KeyName.parse(parsed)
     let key = try keyName?.resolve() ?? .private
     let permissions = parsed[Options.mode] ?? .ownerReadWrite
-    // Made here or opened: only a queue this command made is removed when the limit cannot be set.
+    // Made here or opened: only a queue this command made gets the limit (and
+    // is removed when it cannot be set); an opened one must already have it.
     let queue: SystemV.MessageQueue
     var created = true
     switch Result(catching: { () throws(IPCError) in
@@ -75,15 +80,19 @@ enum MessageCommand {
     case .failure(let error) where error.code == .exists && parsed[Options.openExisting]:
       queue = try SystemV.MessageQueue.open(key: key)
       created = false
+      let status = try queue.stat()
+      let existing = ExistingObject(what: "\(queue)")
+      try existing.check("--max-bytes", given: parsed[Self.maxBytes], actual: status.maxBytes, unit: " bytes")
+      try existing.checkMode(parsed[Options.mode], actual: status.permissions)
     case .failure(let error):
       throw error
     }
-    if let maxBytes = parsed[Self.maxBytes] {
+    if created, let maxBytes = parsed[Self.maxBytes] {
       do {
         try queue.setMaxBytes(maxBytes)
       } catch {
         // Do not leave behind a queue this command made but could not set up.
-        if created { try? queue.remove() }
+        try? queue.remove()
         throw error
       }
     }

@@ -1,10 +1,23 @@
 import Glibc
 import IPC
+import Synchronization
 
 /// Writes whole lines with one `write` each, so lines from several processes
 /// sharing a terminal never interleave mid-line.
 enum Output {
-  static func line(_ text: String) { write(text + "\n", to: STDOUT_FILENO) }
+  static func line(_ text: String) {
+    if !write(text + "\n", to: STDOUT_FILENO) { recordFailedWrite() }
+  }
+
+  /// Why a write to standard output failed, if one did: `ipc` then exits 1
+  /// however the command went, so a full disk or a closed pipe is never a success.
+  static let failedWrite = Mutex<String?>(nil)
+
+  /// Records the first failed write to standard output, from `errno`.
+  static func recordFailedWrite() {
+    let reason = String(cString: strerror(errno))
+    failedWrite.withLock { if $0 == nil { $0 = reason } }
+  }
   static func error(_ text: String) { write(text + "\n", to: STDERR_FILENO) }
 
   /// Writes raw bytes to standard output; false (errno set) if they could not all be written.
@@ -22,8 +35,7 @@ enum Output {
       shown =
         prefix
         + Array(
-          ("(\(bytes.count) bytes of binary shown as hex; --raw writes them as they are)\n"
-            + HexDump.lines(bytes, startingAt: 0).joined(separator: "\n")).utf8)
+          (hexNote(bytes.count) + "\n" + HexDump.lines(bytes, startingAt: 0).joined(separator: "\n")).utf8)
     } else {
       shown = prefix + bytes
     }
@@ -32,6 +44,11 @@ enum Output {
         "a message was taken from the queue but could not be written to standard output: "
           + String(cString: strerror(errno)))
     }
+  }
+
+  /// The line before binary shown as hex on a terminal, the same for every command.
+  static func hexNote(_ count: Int) -> String {
+    "(\(count) bytes of binary shown as hex; --raw writes them as they are)"
   }
 
   /// Whether standard output is a terminal: binary written there is shown as hex.
@@ -49,9 +66,11 @@ enum Output {
     return !controls && String(validating: bytes, as: UTF8.self) != nil
   }
 
-  static func write(_ text: String, to fd: Int32) {
+  /// Writes all of `text`; false (errno set) if it could not.
+  @discardableResult
+  static func write(_ text: String, to fd: Int32) -> Bool {
     var text = text
-    _ = text.withUTF8 { writeAll(UnsafeRawBufferPointer($0), to: fd) }
+    return text.withUTF8 { writeAll(UnsafeRawBufferPointer($0), to: fd) }
   }
 
   private static func writeAll(_ buffer: UnsafeRawBufferPointer, to fd: Int32) -> Bool {

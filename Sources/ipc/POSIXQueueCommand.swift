@@ -15,7 +15,8 @@ enum POSIXQueueCommand {
   static let exclusive = Flag(
     "--exclusive", help: "fail if the queue exists: the default, accepted for old scripts")
   static let priority = Option<Int>.integer(
-    "--priority", 0...Int.max, what: "a priority",
+    "--priority", 0...max(0, POSIX.MessageQueue.Limits.current().priorityLimit - 1),
+    what: "a priority (below MQ_PRIO_MAX)",
     help: "the priority, below MQ_PRIO_MAX (32768); higher ones are received first (default 0)")
   static let showPriority = Flag("--show-priority", help: "print the priority and a tab before the body")
   static let name = Positional(
@@ -53,12 +54,21 @@ enum POSIXQueueCommand {
     let name = parsed.positionals[0]
     let (maxMessages, messageSize) = (parsed[Self.maxMessages], parsed[Self.messageSize])
     let permissions = parsed[Options.mode] ?? .ownerReadWrite
-    _ =
-      parsed[Options.openExisting]
-      ? try POSIX.MessageQueue.openOrCreate(
+    switch Result(catching: { () throws(IPCError) in
+      try POSIX.MessageQueue.create(
         name, maxMessages: maxMessages, messageSize: messageSize, permissions: permissions)
-      : try POSIX.MessageQueue.create(
-        name, maxMessages: maxMessages, messageSize: messageSize, permissions: permissions)
+    }) {
+    case .success: break
+    case .failure(let error) where error.code == .exists && parsed[Options.openExisting]:
+      let queue = try POSIX.MessageQueue.open(name, access: .readOnly)
+      let attributes = try queue.attributes()
+      let existing = ExistingObject(what: "\(queue)")
+      try existing.check(
+        "--max-messages", given: maxMessages, actual: attributes.maxMessages, unit: " messages")
+      try existing.check("--message-size", given: messageSize, actual: attributes.messageSize, unit: " bytes")
+      try existing.checkMode(parsed[Options.mode], ofFileAt: "/dev/mqueue" + name)
+    case .failure(let error): throw error
+    }
   }
 
   private static func send(_ parsed: ParsedArguments) throws {

@@ -6,7 +6,8 @@ enum POSIXSemaphoreCommand {
   private typealias Options = CommonOptions
 
   static let value = Option<Int>.integer(
-    "--value", 0...Int.max, what: "a value", help: "the value it starts with, up to 2147483647 (default 0)")
+    "--value", 0...POSIX.Semaphore.maxValue, what: "a value (SEM_VALUE_MAX)",
+    help: "the value it starts with, up to \(POSIX.Semaphore.maxValue) (default 0)")
   static let name = Positional(
     "NAME", help: "the semaphore's name: '/' and 1 to 251 bytes without '/', such as /tickets")
 
@@ -40,10 +41,14 @@ enum POSIXSemaphoreCommand {
     let (name, value) = (parsed.positionals[0], parsed[Self.value] ?? 0)
     let permissions = parsed[Options.mode] ?? .ownerReadWrite
     // Without --open-existing: exclusive, as opening an existing semaphore would silently ignore --value.
-    _ =
-      parsed[Options.openExisting]
-      ? try POSIX.Semaphore.openOrCreate(name, value: value, permissions: permissions)
-      : try POSIX.Semaphore.create(name, value: value, permissions: permissions)
+    if parsed[Options.openExisting] {
+      let semaphore = try POSIX.Semaphore.openOrCreate(name, value: value, permissions: permissions)
+      // glibc keeps a named semaphore in /dev/shm as sem.NAME.
+      try ExistingObject(what: "\(semaphore)").checkMode(
+        parsed[Options.mode], ofFileAt: "/dev/shm/sem." + name.dropFirst())
+    } else {
+      _ = try POSIX.Semaphore.create(name, value: value, permissions: permissions)
+    }
   }
 
   private static func wait(_ parsed: ParsedArguments) throws {

@@ -7,15 +7,20 @@ enum SemaphoreCommand {
   private typealias Options = CommonOptions
 
   static let count = Option<Int>.integer(
-    "--count", 1...Int.max, what: "a number of semaphores",
+    "--count", 1...max(1, SystemV.SemaphoreSet.Limits.current().maxPerSet),
+    what: "a number of semaphores (SEMMSL)",
     help: "the number of semaphores (all 0 unless --values)")
   static let values = Option<[Int]>(
-    "--values", valueName: "V,V,...", expecting: "whole numbers separated by commas, such as 1,0,0",
-    help: "the values they start with (their number gives --count), each 0 to 32767 (SEMVMX)"
+    "--values", valueName: "V,V,...",
+    expecting: "whole numbers from 0 to \(valueRange.upperBound) (SEMVMX) separated by commas, such as 1,0,0",
+    help:
+      "the values they start with (their number gives --count), each 0 to \(valueRange.upperBound) (SEMVMX)"
   ) { text in
     let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { Int($0) }
-    return parts.contains(nil) ? nil : parts.compactMap { $0 }
+    return parts.contains { $0.map { !valueRange.contains($0) } ?? true } ? nil : parts.compactMap { $0 }
   }
+  /// What a semaphore of a set holds: 0 to SEMVMX.
+  static let valueRange = 0...SystemV.SemaphoreSet.Limits.maxValue
   static let undo = Flag(
     "--undo",
     help: "the kernel reverses the operations when this command exits, even killed; it exits right after"
@@ -39,7 +44,12 @@ enum SemaphoreCommand {
         abstract:
           "make a set of N semaphores and print its id (IPC_PRIVATE without a key); fails if the key has one",
         options: Options.keyName + [count, values, Options.mode, Options.openExisting],
-        discussion: "With --open-existing an existing set is used as it is: its values are left alone.",
+        discussion:
+          "With --open-existing an existing set is opened as it is: its values are left alone, and its count and"
+          + " mode must match --count (or --values) and --mode.",
+        groupDiscussion: discussion.replacing(
+          "A set is named by --key K, --id I, or --path P --project N (ftok).",
+          with: "A new set is named by --key K or --path P --project N (ftok), or is private without them."),
         body: create),
       Command(
         "ipc sem op", abstract: "run every OP in one atomic semop: all of them or none",
@@ -71,7 +81,7 @@ enum SemaphoreCommand {
         options: Options.systemVName, body: stat),
       Command(
         "ipc sem remove", abstract: "remove the set; processes waiting on it fail (EIDRM)",
-        options: Options.systemVName, body: remove),
+        options: Options.systemVName, aliases: ["unlink"], body: remove),
     ])
 
   private static func create(_ parsed: ParsedArguments) throws {
@@ -107,6 +117,10 @@ enum SemaphoreCommand {
     case .failure(let error) where error.code == .exists && parsed[Options.openExisting]:
       // Without waiting for initialisation: sets made by ipcmk -S never see a semop.
       set = try SystemV.SemaphoreSet.open(key: key)
+      let existing = ExistingObject(what: "\(set)")
+      let option = parsed[Self.values] == nil ? "--count" : "--values (count)"
+      try existing.check(option, given: values.count, actual: set.count, unit: " semaphores")
+      try existing.checkMode(parsed[Options.mode], actual: try set.stat().permissions)
     case .failure(let error): throw error
     }
     Output.line("\(set.id)")
@@ -187,6 +201,10 @@ enum SemaphoreCommand {
     let words = parsed.positionals
     let index = try number(words[0], "INDEX")
     let value = try number(words[1], "VALUE")
+    guard valueRange.contains(value) else {
+      throw UsageError(
+        "VALUE: expected a value from 0 to \(valueRange.upperBound) (SEMVMX), got '\(words[1])'")
+    }
     let set = try name.openSemaphoreSet()
     try set.setValue(value, at: index)
   }

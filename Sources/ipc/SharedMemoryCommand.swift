@@ -6,9 +6,12 @@ import IPCToolSupport
 enum SharedMemoryCommand {
   private typealias Options = CommonOptions
 
-  /// A whole number the library checks (it names the limit a size or offset breaks).
+  /// A whole number, 0 or more; the library checks the rest (it names the
+  /// limit a size or offset breaks).
   private static func number(_ name: String, valueName: String = "N", help: String) -> Option<Int> {
-    Option(name, valueName: valueName, expecting: "a whole number", help: help) { Int($0) }
+    Option(name, valueName: valueName, expecting: "a whole number, 0 or more", help: help) { text in
+      Int(text).flatMap { $0 >= 0 ? $0 : nil }
+    }
   }
 
   static let size = number(
@@ -48,7 +51,11 @@ enum SharedMemoryCommand {
           + " N zero bytes; fails if it exists",
         options: Options.keyName + [size, Options.mode, Options.openExisting], positionals: [name],
         discussion:
-          "With --open-existing an existing object is used as it is (a segment must have the size given).",
+          "With --open-existing an existing object is opened as it is: its size and mode must match --size"
+          + " and --mode if they are given.",
+        groupDiscussion: discussion.replacing(
+          "SHM is --key K, --id I or --path P --project N (ftok) for a System V segment,",
+          with: "A new segment is named by --key K or --path P --project N (ftok) (private without them),"),
         body: create),
       Command(
         "ipc shm read",
@@ -121,7 +128,10 @@ enum SharedMemoryCommand {
       }) {
       case .success(let made): memory = made
       case .failure(let error) where error.code == .exists && openExisting:
-        memory = try SystemV.SharedMemory.open(key: key, size: size)
+        memory = try SystemV.SharedMemory.open(key: key)
+        let existing = ExistingObject(what: "\(memory)")
+        try existing.check("--size", given: parsed[Self.size], actual: memory.size, unit: " bytes")
+        try existing.checkMode(parsed[Options.mode], actual: try memory.stat().permissions)
       case .failure(let error): throw error
       }
       Output.line("\(memory.id)")
@@ -131,7 +141,10 @@ enum SharedMemoryCommand {
       }) {
       case .success: break
       case .failure(let error) where error.code == .exists && openExisting:
-        _ = try POSIX.SharedMemory.open(name)
+        let memory = try POSIX.SharedMemory.open(name)
+        let existing = ExistingObject(what: "\(memory)")
+        try existing.check("--size", given: parsed[Self.size], actual: try memory.size, unit: " bytes")
+        try existing.checkMode(parsed[Options.mode], ofFileAt: "/dev/shm" + name)
       case .failure(let error): throw error
       }
     case (_?, _?):
@@ -161,7 +174,9 @@ enum SharedMemoryCommand {
     }
     let bytes = try region.bytes(at: offset, count: count)
     if hex || Output.showsAsHex(bytes, raw: parsed[Options.raw]) {
-      HexDump.lines(bytes, startingAt: offset).forEach(Output.line)
+      // --hex asked for hex; otherwise say why binary shows as hex, as msg and mq do.
+      let note = hex ? [] : [Output.hexNote(bytes.count)]
+      (note + HexDump.lines(bytes, startingAt: offset)).forEach(Output.line)
     } else if !Output.bytes(bytes + [UInt8(ascii: "\n")]) {
       throw CommandFailure("cannot write to standard output: \(String(cString: strerror(errno)))")
     }

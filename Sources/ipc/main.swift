@@ -35,7 +35,7 @@ let topHelp =
   ]).joined(separator: "\n")
 
 let words = Array(CommandLine.arguments.dropFirst())
-let status: Int32
+var status: Int32
 if let first = words.first, let command = commands.first(where: { $0.name == first }) {
   status = command.run(Array(words.dropFirst()))
 } else if words.first == "help"
@@ -52,5 +52,10 @@ if let first = words.first, let command = commands.first(where: { $0.name == fir
     }
   Output.error(UsageError(problem).line(in: "ipc"))
   status = ExitStatus.usage
+}
+// Any output that could not be written makes the run a failure, said once.
+if let reason = Output.failedWrite.withLock({ $0 }), status == ExitStatus.success {
+  Output.error("ipc: cannot write to standard output: \(reason)")
+  status = ExitStatus.failure
 }
 exit(status)

@@ -100,6 +100,18 @@ struct SystemVMessageQueueTests {
     }
   }
 
+  /// IPC_SET keeps only the low 32 bits of msg_qbytes: 4294967296 would make a queue that holds 0 bytes.
+  @Test(arguments: [SystemV.MessageQueue.maxBytesCeiling + 1, 4_294_967_296, 4_294_967_297, Int.max])
+  func byteLimitsTheKernelCannotHoldAreRejectedChangingNothing(maxBytes: Int) throws {
+    try withQueue { queue in
+      let before = try queue.stat().maxBytes
+      let error = #expect(throws: IPCError.self) { try queue.setMaxBytes(maxBytes) }
+      #expect(error?.code == .invalidArgument)
+      #expect(error?.reason.contains("at most \(SystemV.MessageQueue.maxBytesCeiling)") == true)
+      #expect(try queue.stat().maxBytes == before)
+    }
+  }
+
   @Test func anySelectorIsFIFOAcrossTypes() throws {
     try withQueue { queue in
       for (type, text) in [(5, "a"), (1, "b"), (3, "c"), (1, "d")] {

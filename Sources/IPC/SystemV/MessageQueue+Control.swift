@@ -11,9 +11,16 @@ extension SystemV.MessageQueue {
     Status(try statData())
   }
 
+  /// The largest byte limit ``setMaxBytes(_:)`` accepts: the ceiling of
+  /// `msgmnb` itself (an `int` in the kernel). Larger values are not kept
+  /// as given: `IPC_SET` keeps only their low 32 bits (4294967296 becomes 0).
+  public static var maxBytesCeiling: Int { Int(Int32.max) }
+
   /// Sets the most bytes the queue may hold (`msg_qbytes`).
   ///
-  /// Raising it above `msgmnb` (/proc/sys/kernel/msgmnb) needs `CAP_SYS_RESOURCE`.
+  /// Raising it above `msgmnb` (/proc/sys/kernel/msgmnb) needs `CAP_SYS_RESOURCE`;
+  /// above ``maxBytesCeiling`` it is rejected (`IPCError.Code.invalidArgument`)
+  /// before the call, which would otherwise keep only its low 32 bits.
   /// `IPC_SET` writes owner, mode and limit together, so this reads them first
   /// (`IPC_STAT`); a concurrent change to the others between the two calls is lost.
   /// The corresponding C call is `msgctl(id, IPC_SET, ...)`.
@@ -22,6 +29,11 @@ extension SystemV.MessageQueue {
       throw IPCError(
         code: .invalidArgument, operation: "msgctl(IPC_SET)", object: description,
         reason: "max bytes \(maxBytes) is invalid: a queue must hold at least 1 byte")
+    }
+    guard maxBytes <= Self.maxBytesCeiling else {
+      throw IPCError(
+        code: .invalidArgument, operation: "msgctl(IPC_SET)", object: description,
+        reason: "max bytes \(maxBytes) is invalid: the kernel holds at most \(Self.maxBytesCeiling)")
     }
     var info = try statData()
     info.msg_qbytes = msglen_t(maxBytes)
