@@ -6,6 +6,11 @@ import IPCToolSupport
 // never returns; in any other process this only records the names.
 EntryPoints(DemoCommand.entryPoints.merging(BoundedBufferDemo.entryPoints) { first, _ in first }).runIfChild()
 
+// A reader that has gone makes a write fail with EPIPE, reported like any
+// failed write, instead of killing the command with SIGPIPE mid-output.
+// (Children it starts get the default disposition back: posix_spawn SETSIGDEF.)
+signal(SIGPIPE, SIG_IGN)
+
 /// The commands of `ipc`, in the order its help lists them.
 let commands: [(name: String, abstract: String, run: ([String]) -> Int32)] = [
   ("list", ListCommand.command.spec.abstract, ListCommand.command.run),

@@ -132,6 +132,17 @@ struct CLIOutputFailureTests {
     #expect(lines.count == 1, "\(run.standardError)")
     #expect(run.standardError.contains("standard output"), "\(run.standardError)")
   }
+
+  /// A reader that has gone (`| true`) is a failed write too, never a death by SIGPIPE.
+  @Test(arguments: [["limits"], ["list", "--json"], ["--help"]])
+  func aReaderThatHasGoneIsAFailedWriteNotSIGPIPE(arguments: [String]) throws {
+    let quoted = ([Tools.ipc] + arguments).map { "'\($0)'" }.joined(separator: " ")
+    // The reader ends first; the command's status goes to standard error.
+    let run = try SpawnedProcess.run(
+      "/bin/sh", ["-c", "{ sleep 0.3; \(quoted); echo \"status $?\" >&2; } | true"])
+    #expect(run.standardError.contains("status 1"), "\(arguments): \(run.standardError)")
+    #expect(run.standardError.contains("standard output"), "\(run.standardError)")
+  }
 }
 
 /// Smaller grammar points: a repeated filter letter, and help that lists only
