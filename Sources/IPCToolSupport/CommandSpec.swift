@@ -49,10 +49,12 @@ public struct CommandSpec: Sendable {
       // A flag given again changes nothing (ipc list -qq); a value given twice is ambiguous.
       if option.isFlag, inline == nil, parsed.values[option.name] != nil { return }
       guard parsed.values[option.name] == nil else {
-        throw UsageError("\(spelled): given more than once")
+        throw UsageError("\(UsageError.shown(spelled)): given more than once")
       }
       if option.isFlag {
-        if let inline { throw UsageError("\(spelled): takes no value, got '\(inline)'") }
+        if let inline {
+          throw UsageError("\(UsageError.shown(spelled)): takes no value, got '\(UsageError.shown(inline))'")
+        }
         parsed.values[option.name] = ""
         return
       }
@@ -66,7 +68,7 @@ public struct CommandSpec: Sendable {
         throw UsageError("\(spelled): missing value (expected \(option.expectation))")
       }
       guard option.accepts(value) else {
-        throw UsageError("\(spelled): expected \(option.expectation), got '\(value)'")
+        throw UsageError("\(spelled): expected \(option.expectation), got '\(UsageError.shown(value))'")
       }
       parsed.values[option.name] = value
     }
@@ -82,14 +84,16 @@ public struct CommandSpec: Sendable {
       } else if word.hasPrefix("--") {
         let parts = word.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
         let name = String(parts[0])
-        guard let option = byName[name] else { throw UsageError("unknown option \(name)") }
+        guard let option = byName[name] else { throw UsageError("unknown option \(UsageError.shown(name))") }
         try take(option, spelled: name, inline: parts.count > 1 ? String(parts[1]) : nil)
       } else {
         // One-letter names, combinable as ipcs takes them: -qs is -q -s; -tVALUE is -t VALUE.
         var letters = Substring(word.dropFirst())
         while let letter = letters.popFirst() {
           let name = "-\(letter)"
-          guard let option = byName[name] else { throw UsageError("unknown option \(name)") }
+          guard let option = byName[name] else {
+            throw UsageError("unknown option \(UsageError.shown(name))")
+          }
           if option.isFlag {
             try take(option, spelled: name, inline: nil)
           } else {
@@ -125,7 +129,7 @@ public struct CommandSpec: Sendable {
       let extra = parsed.positionals[allowed]
       throw UsageError(
         extra.hasPrefix("-") && Int(extra) == nil
-          ? "unknown option \(extra)" : "unexpected argument '\(extra)'")
+          ? "unknown option \(UsageError.shown(extra))" : "unexpected argument '\(UsageError.shown(extra))'")
     }
   }
 

@@ -8,7 +8,29 @@ public struct UsageError: Error, Sendable, Equatable {
 
   /// The one line a tool prints for this error in the command `path`
   /// (`ipc msg send`): the mistake and where to read the help.
+  /// Control characters left in the message are escaped too, so the line stays one line.
   public func line(in path: String) -> String {
-    "\(path): \(message) (see '\(path) --help')"
+    "\(path): \(Self.shown(message)) (see '\(path) --help')"
+  }
+
+  /// `word`, as the user typed it, safe to quote in one line: control
+  /// characters become escapes (`\n`, `\t`, `\r`, `\0`, `\u{1B}`); all else is unchanged.
+  public static func shown(_ word: String) -> String {
+    var text = ""
+    for scalar in word.unicodeScalars {
+      switch scalar {
+      case "\n": text += "\\n"
+      case "\t": text += "\\t"
+      case "\r": text += "\\r"
+      case "\0": text += "\\0"
+      case _
+      where scalar.properties.generalCategory == .control
+        || scalar.properties.generalCategory == .lineSeparator
+        || scalar.properties.generalCategory == .paragraphSeparator:
+        text += "\\u{\(String(scalar.value, radix: 16, uppercase: true))}"
+      default: text.unicodeScalars.append(scalar)
+      }
+    }
+    return text
   }
 }

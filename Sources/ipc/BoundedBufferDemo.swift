@@ -62,7 +62,9 @@ enum BoundedBufferDemo {
     /// The numbers a child was given, checked as the options are.
     init(childArguments words: ArraySlice<String>) throws(UsageError) {
       guard words.count == Self.options.count else {
-        throw UsageError("a child needs \(Self.options.count) numbers, not [\(words.joined(separator: " "))]")
+        throw UsageError(
+          "a child needs \(Self.options.count) numbers, not [\(UsageError.shown(words.joined(separator: " ")))]"
+        )
       }
       let names = Self.options.map(\.declaration.name)
       try self.init(BoundedBufferDemo.command.spec.parse(zip(names, words).flatMap { [$0, $1] }))

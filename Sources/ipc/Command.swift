@@ -87,12 +87,12 @@ struct CommandGroup: Sendable {
         Output.line(help)
         return ExitStatus.success
       }
-      let problem = words.first.map { "unknown option \($0)" } ?? "missing subcommand"
+      let problem = words.first.map { "unknown option \(UsageError.shown($0))" } ?? "missing subcommand"
       Output.error(UsageError(problem).line(in: path))
       return ExitStatus.usage
     }
     guard let command = commands.first(where: { $0.name == first || $0.aliases.contains(first) }) else {
-      Output.error(UsageError("unknown subcommand '\(first)'").line(in: path))
+      Output.error(UsageError("unknown subcommand '\(UsageError.shown(first))'").line(in: path))
       return ExitStatus.usage
     }
     return command.run(Array(words.dropFirst()))

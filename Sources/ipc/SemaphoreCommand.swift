@@ -157,7 +157,8 @@ enum SemaphoreCommand {
   private static func parseOperation(_ word: String, undo: Bool) throws -> SystemV.SemaphoreSet.Operation {
     let parts = word.split(separator: ":", omittingEmptySubsequences: false)
     guard parts.count == 2, let index = Int(parts[0]), let delta = Int(parts[1]) else {
-      throw UsageError("OP: an operation is INDEX:DELTA, such as 0:-1, 1:+1 or 2:0, not '\(word)'")
+      throw UsageError(
+        "OP: an operation is INDEX:DELTA, such as 0:-1, 1:+1 or 2:0, not '\(UsageError.shown(word))'")
     }
     return SystemV.SemaphoreSet.Operation(index: index, delta: delta, undo: undo)
   }
@@ -203,14 +204,17 @@ enum SemaphoreCommand {
     let value = try number(words[1], "VALUE")
     guard valueRange.contains(value) else {
       throw UsageError(
-        "VALUE: expected a value from 0 to \(valueRange.upperBound) (SEMVMX), got '\(words[1])'")
+        "VALUE: expected a value from 0 to \(valueRange.upperBound) (SEMVMX), got '\(UsageError.shown(words[1]))'"
+      )
     }
     let set = try name.openSemaphoreSet()
     try set.setValue(value, at: index)
   }
 
   private static func number(_ word: String, _ role: String) throws -> Int {
-    guard let value = Int(word) else { throw UsageError("\(role): expected a whole number, got '\(word)'") }
+    guard let value = Int(word) else {
+      throw UsageError("\(role): expected a whole number, got '\(UsageError.shown(word))'")
+    }
     return value
   }
 

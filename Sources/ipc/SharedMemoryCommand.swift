@@ -91,7 +91,7 @@ enum SharedMemoryCommand {
       let words = parsed.positionals
       if let name = try SystemVName.parseIfGiven(parsed) {
         guard words.count <= more.count else {
-          throw UsageError("unexpected argument '\(words[more.count])'")
+          throw UsageError("unexpected argument '\(UsageError.shown(words[more.count]))'")
         }
         guard words.count == more.count else { throw UsageError("missing \(more[words.count])") }
         return (.systemV(name), words)
@@ -188,7 +188,9 @@ enum SharedMemoryCommand {
     let bytes: [UInt8]
     if parsed[Self.writeHex] {
       guard let parsedBytes = HexDump.parse(words[0]) else {
-        throw UsageError("--hex: expected pairs of hex digits such as 00ff10 or \"de ad\", got '\(words[0])'")
+        throw UsageError(
+          "--hex: expected pairs of hex digits such as 00ff10 or \"de ad\", got '\(UsageError.shown(words[0]))'"
+        )
       }
       bytes = parsedBytes
     } else {

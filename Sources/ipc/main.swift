@@ -52,8 +52,8 @@ if let first = words.first, let command = commands.first(where: { $0.name == fir
   let problem =
     switch words.first {
     case nil: "missing command"
-    case let word? where word.hasPrefix("-"): "unknown option \(word)"
-    case let word?: "unknown command '\(word)'"
+    case let word? where word.hasPrefix("-"): "unknown option \(UsageError.shown(word))"
+    case let word?: "unknown command '\(UsageError.shown(word))'"
     }
   Output.error(UsageError(problem).line(in: "ipc"))
   status = ExitStatus.usage
