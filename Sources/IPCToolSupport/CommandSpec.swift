@@ -114,7 +114,12 @@ public struct CommandSpec: Sendable {
   /// Required options, exclusive sets and the number of positional words.
   private func check(_ parsed: ParsedArguments) throws(UsageError) {
     for option in options where option.isRequired && parsed.values[option.name] == nil {
-      throw UsageError("missing \(option.name) \(option.valueName ?? "") (\(option.expectation))")
+      throw UsageError("missing \(option.usage) (\(option.expectation))")
+    }
+    for option in options where option.requiredUnless != nil && parsed.values[option.name] == nil {
+      if let flag = option.requiredUnless, parsed.values[flag] == nil {
+        throw UsageError("missing \(option.usage) (\(option.expectation); required unless \(flag) is given)")
+      }
     }
     for set in exclusive {
       let given = set.filter { parsed.values[$0] != nil }
@@ -136,8 +141,12 @@ public struct CommandSpec: Sendable {
   /// The usage line: required options, `[options]`, the positional words.
   public var usageLine: String {
     var parts = ["usage:", path]
-    for option in options where option.isRequired { parts.append("\(option.name) \(option.valueName ?? "")") }
-    if options.contains(where: { !$0.isRequired }) { parts.append("[options]") }
+    for option in options where option.isRequired { parts.append(option.usage) }
+    // `{--size N | --open-existing}`: one of them is needed.
+    for option in options {
+      if let flag = option.requiredUnless { parts.append("{\(option.usage) | \(flag)}") }
+    }
+    if options.contains(where: { !$0.isRequired && $0.requiredUnless == nil }) { parts.append("[options]") }
     for positional in positionals {
       let name = positional.name + (positional.isRepeating ? "..." : "")
       parts.append(positional.isOptional ? "[\(name)]" : name)
@@ -157,6 +166,7 @@ public struct CommandSpec: Sendable {
     let described = options.map { option in
       let notes =
         (option.isRequired ? " (required)" : "")
+        + (option.requiredUnless.map { " (required unless \($0) is given)" } ?? "")
         + (option.aliases.isEmpty ? "" : " (also spelled \(option.aliases.joined(separator: ", ")))")
       return (option.signature, option.help + notes)
     }

@@ -26,6 +26,14 @@ public struct Option<Value>: DeclaredOption {
     return copy
   }
 
+  /// The same option, which the command cannot run without unless `flag` is given
+  /// (`--size`, not needed to open an existing object with `--open-existing`).
+  public func required(unless flag: Flag) -> Option {
+    var copy = self
+    copy.declaration.requiredUnless = flag.declaration.name
+    return copy
+  }
+
   /// The same option with other help (the same option means different things to different commands).
   public func help(_ text: String) -> Option {
     var copy = self

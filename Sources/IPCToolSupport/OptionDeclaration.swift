@@ -13,6 +13,9 @@ public struct OptionDeclaration: Sendable {
   public var help: String
   /// Whether the command cannot run without it.
   public var isRequired: Bool
+  /// The flag that makes it unneeded (`--open-existing` for `--size`), if any:
+  /// without that flag the command cannot run without it.
+  public var requiredUnless: String? = nil
   /// What a value must be, for the error on a bad one ("a message type from 1 to 9").
   public var expectation: String
   /// Whether `value` is acceptable: the same conversion the command reads it with.
@@ -23,6 +26,9 @@ public struct OptionDeclaration: Sendable {
 
   /// Every name the option is recognised by.
   var allNames: [String] { [name] + aliases + (shortName.map { [$0] } ?? []) }
+
+  /// `--size N`: the option as a usage line shows it.
+  var usage: String { ([name] + (valueName.map { [$0] } ?? [])).joined(separator: " ") }
 
   /// `-q, --sysv-queues` or `--type N`: how the help names the option.
   var signature: String {

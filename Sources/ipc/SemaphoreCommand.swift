@@ -45,8 +45,9 @@ enum SemaphoreCommand {
           "make a set of N semaphores and print its id (IPC_PRIVATE without a key); fails if the key has one",
         options: Options.keyName + [count, values, Options.mode, Options.openExisting],
         discussion:
-          "With --open-existing an existing set is opened as it is: its values are left alone, and its count and"
-          + " mode must match --count (or --values) and --mode.",
+          "--count or --values is required unless --open-existing is given with a key. With --open-existing an"
+          + " existing set is opened as it is: its values are left alone, and its count and mode must match"
+          + " --count (or --values) and --mode if they are given.",
         groupDiscussion: discussion.replacing(
           "A set is named by --key K, --id I, or --path P --project N (ftok).",
           with: "A new set is named by --key K or --path P --project N (ftok), or is private without them."),
@@ -85,9 +86,12 @@ enum SemaphoreCommand {
     ])
 
   private static func create(_ parsed: ParsedArguments) throws {
-    let key = try KeyName.parse(parsed)?.resolve() ?? .private
+    let keyName = try KeyName.parse(parsed)
+    let key = try keyName?.resolve() ?? .private
     let permissions = parsed[Options.mode] ?? .ownerReadWrite
-    let values: [Int]
+    let openExisting = parsed[Options.openExisting]
+    // Nil only with --open-existing and a key: then the set must exist.
+    let values: [Int]?
     switch (parsed[Self.count], parsed[Self.values]) {
     case (let count?, nil):
       // Checked before the array is made: --count 99999999999 must not exhaust memory.
@@ -104,24 +108,35 @@ enum SemaphoreCommand {
         throw UsageError("--values: has \(given.count) entries, --count says \(count)")
       }
       values = given
+    case (nil, nil) where openExisting && keyName != nil:
+      values = nil
     case (nil, nil):
-      throw UsageError("missing --count N or --values V,V,... (the number of semaphores or their values)")
+      throw UsageError(
+        "missing --count N or --values V,V,... (the number of semaphores or their values; required unless"
+          + (keyName == nil ? " a key and --open-existing are given)" : " --open-existing is given)"))
+    }
+    func openAsItIs() throws -> SystemV.SemaphoreSet {
+      // Without waiting for initialisation: sets made by ipcmk -S never see a semop.
+      let set = try SystemV.SemaphoreSet.open(key: key)
+      let existing = ExistingObject(what: "\(set)")
+      let option = parsed[Self.values] == nil ? "--count" : "--values (count)"
+      try existing.check(option, given: values?.count, actual: set.count, unit: " semaphores")
+      try existing.checkMode(parsed[Options.mode], actual: try set.stat().permissions)
+      return set
     }
     // Exclusive: opening an existing set would silently ignore --values,
     // so only --open-existing opens one, as it is.
     let set: SystemV.SemaphoreSet
-    switch Result(catching: { () throws(IPCError) in
-      try SystemV.SemaphoreSet.create(key: key, values: values, permissions: permissions)
-    }) {
-    case .success(let made): set = made
-    case .failure(let error) where error.code == .exists && parsed[Options.openExisting]:
-      // Without waiting for initialisation: sets made by ipcmk -S never see a semop.
-      set = try SystemV.SemaphoreSet.open(key: key)
-      let existing = ExistingObject(what: "\(set)")
-      let option = parsed[Self.values] == nil ? "--count" : "--values (count)"
-      try existing.check(option, given: values.count, actual: set.count, unit: " semaphores")
-      try existing.checkMode(parsed[Options.mode], actual: try set.stat().permissions)
-    case .failure(let error): throw error
+    if let values {
+      switch Result(catching: { () throws(IPCError) in
+        try SystemV.SemaphoreSet.create(key: key, values: values, permissions: permissions)
+      }) {
+      case .success(let made): set = made
+      case .failure(let error) where error.code == .exists && openExisting: set = try openAsItIs()
+      case .failure(let error): throw error
+      }
+    } else {
+      set = try openAsItIs()
     }
     Output.line("\(set.id)")
   }

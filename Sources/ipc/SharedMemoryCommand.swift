@@ -17,7 +17,7 @@ enum SharedMemoryCommand {
   static let size = number(
     "--size", help: "the size in bytes (checked against shmmax, or the room in /dev/shm)"
   )
-  .required()
+  .required(unless: CommonOptions.openExisting)
   static let offset = number("--offset", valueName: "O", help: "where to start, in bytes from 0 (default 0)")
   static let length = number(
     "--length", valueName: "L",
@@ -116,35 +116,51 @@ enum SharedMemoryCommand {
   private static func create(_ parsed: ParsedArguments) throws {
     let keyName = try KeyName.parse(parsed)
     let permissions = parsed[Options.mode] ?? .ownerReadWrite
-    let size = parsed[Self.size] ?? 0
+    // Nil only with --open-existing (the parser checks): then the object must exist.
+    let size = parsed[Self.size]
     let openExisting = parsed[Options.openExisting]
     // The library checks the size (0, shmmax, the tmpfs), to name the limit.
     switch (keyName, parsed.positionals.first) {
     case (let keyName, nil):
+      guard size != nil || keyName != nil else {
+        throw UsageError(
+          "missing --size N (required unless --open-existing is given with a key: a private segment is always new)"
+        )
+      }
       let key = try keyName?.resolve() ?? .private
-      let memory: SystemV.SharedMemory
-      switch Result(catching: { () throws(IPCError) in
-        try SystemV.SharedMemory.create(key: key, size: size, permissions: permissions)
-      }) {
-      case .success(let made): memory = made
-      case .failure(let error) where error.code == .exists && openExisting:
-        memory = try SystemV.SharedMemory.open(key: key)
+      func openAsItIs() throws -> SystemV.SharedMemory {
+        let memory = try SystemV.SharedMemory.open(key: key)
         let existing = ExistingObject(what: "\(memory)")
-        try existing.check("--size", given: parsed[Self.size], actual: memory.size, unit: " bytes")
+        try existing.check("--size", given: size, actual: memory.size, unit: " bytes")
         try existing.checkMode(parsed[Options.mode], actual: try memory.stat().permissions)
-      case .failure(let error): throw error
+        return memory
+      }
+      let memory: SystemV.SharedMemory
+      if let size {
+        switch Result(catching: { () throws(IPCError) in
+          try SystemV.SharedMemory.create(key: key, size: size, permissions: permissions)
+        }) {
+        case .success(let made): memory = made
+        case .failure(let error) where error.code == .exists && openExisting: memory = try openAsItIs()
+        case .failure(let error): throw error
+        }
+      } else {
+        memory = try openAsItIs()
       }
       Output.line("\(memory.id)")
     case (nil, let name?):
+      func openAsItIs() throws {
+        let memory = try POSIX.SharedMemory.open(name)
+        let existing = ExistingObject(what: "\(memory)")
+        try existing.check("--size", given: size, actual: try memory.size, unit: " bytes")
+        try existing.checkMode(parsed[Options.mode], ofFileAt: "/dev/shm" + name)
+      }
+      guard let size else { return try openAsItIs() }
       switch Result(catching: { () throws(IPCError) in
         try POSIX.SharedMemory.create(name, size: size, permissions: permissions)
       }) {
       case .success: break
-      case .failure(let error) where error.code == .exists && openExisting:
-        let memory = try POSIX.SharedMemory.open(name)
-        let existing = ExistingObject(what: "\(memory)")
-        try existing.check("--size", given: parsed[Self.size], actual: try memory.size, unit: " bytes")
-        try existing.checkMode(parsed[Options.mode], ofFileAt: "/dev/shm" + name)
+      case .failure(let error) where error.code == .exists && openExisting: try openAsItIs()
       case .failure(let error): throw error
       }
     case (_?, _?):

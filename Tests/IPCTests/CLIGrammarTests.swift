@@ -181,7 +181,9 @@ struct CLIGrammarTests {
     let run = try Tools.ipc("shm", "create")
     expectUsageError(
       run, ["shm", "create"],
-      mentioning: "ipc shm create: missing --size N (a whole number, 0 or more) (see 'ipc shm create --help')"
+      mentioning:
+        "ipc shm create: missing --size N (a whole number, 0 or more; required unless --open-existing"
+        + " is given) (see 'ipc shm create --help')"
     )
   }
 

@@ -26,3 +26,51 @@ struct CLIOneLineTests {
     #expect(run.standardError.contains("'ms\\ng\\u{1B}'"), "\(run.standardError)")
   }
 }
+
+/// `--size` (shm) and `--count`/`--values` (sem) describe a new object: with
+/// `--open-existing` an existing one is opened without them.
+@Suite("CLI create requirements")
+struct CLICreateRequirementTests {
+  @Test func anExistingSegmentOpensWithoutSize() throws {
+    let key = TestKeys.next()
+    let memory = try SystemV.SharedMemory.create(key: key, size: 64)
+    defer { try? memory.remove() }
+    let run = try SpawnedProcess.run(Tools.ipc, ["shm", "create", "--key", "\(key)", "--open-existing"])
+    #expect(run.exitStatus == 0, "\(run.standardError)")
+    #expect(run.standardOutput == "\(memory.id)\n")
+  }
+
+  @Test func anExistingSetOpensWithoutCountOrValues() throws {
+    let key = TestKeys.next()
+    let set = try SystemV.SemaphoreSet.create(key: key, values: [1, 0])
+    defer { try? set.remove() }
+    let run = try SpawnedProcess.run(Tools.ipc, ["sem", "create", "--key", "\(key)", "--open-existing"])
+    #expect(run.exitStatus == 0, "\(run.standardError)")
+    #expect(run.standardOutput == "\(set.id)\n")
+    #expect(try set.value(at: 0) == 1, "the values were changed")
+  }
+
+  @Test(arguments: [
+    (["shm", "create"], "--size"), (["sem", "create"], "--count"),
+  ])
+  func creatingStillNeedsThem(command: [String], option: String) throws {
+    let key = TestKeys.next()
+    defer {
+      try? SystemV.SharedMemory.open(key: key).remove()
+      try? SystemV.SemaphoreSet.open(key: key).remove()
+    }
+    for arguments in [command + ["--key", "\(key)"], command, command + ["--open-existing"]] {
+      let run = try SpawnedProcess.run(Tools.ipc, arguments)
+      expectUsageError(run, arguments, mentioning: option)
+      #expect(run.standardError.contains("--open-existing"), "\(run.standardError)")
+    }
+    #expect((try? SystemV.SharedMemory.open(key: key)) == nil)
+    #expect((try? SystemV.SemaphoreSet.open(key: key)) == nil)
+  }
+
+  @Test func theUsageLineSaysWhenSizeIsRequired() throws {
+    let run = try SpawnedProcess.run(Tools.ipc, ["shm", "create", "--help"])
+    #expect(run.standardOutput.contains("{--size N | --open-existing}"), "\(run.standardOutput)")
+    #expect(run.standardOutput.contains("(required unless --open-existing is given)"))
+  }
+}
