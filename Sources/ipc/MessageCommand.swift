@@ -96,7 +96,7 @@ enum MessageCommand {
         throw error
       }
     }
-    Output.line("\(queue.id)")
+    try Output.newID(queue.id, of: "queue", remove: created ? { try queue.remove() } : nil)
   }
 
   private static func send(_ parsed: ParsedArguments) throws {

@@ -20,6 +20,21 @@ enum Output {
   }
   static func error(_ text: String) { write(text + "\n", to: STDERR_FILENO) }
 
+  /// Prints the id of the object `what` ("segment"), which this command made if
+  /// `remove` is given. When nobody can see its id a private object would be
+  /// lost, so it is removed and the failure says so; an opened one is left alone.
+  static func newID(_ id: some BinaryInteger, of what: String, remove: (() throws -> Void)?) throws {
+    guard let remove else { return line("\(id)") }
+    guard !write("\(id)\n", to: STDOUT_FILENO) else { return }
+    let reason = String(cString: strerror(errno))
+    var outcome = "the new \(what) \(id) was removed"
+    do { try remove() } catch {
+      outcome =
+        "and removing the new \(what) \(id) failed too: \((error as? IPCError).map(ErrorText.describe) ?? "\(error)")"
+    }
+    throw CommandFailure("cannot write the id to standard output: \(reason); \(outcome)")
+  }
+
   /// Writes raw bytes to standard output; false (errno set) if they could not all be written.
   static func bytes(_ bytes: [UInt8]) -> Bool {
     bytes.withUnsafeBytes { writeAll($0, to: STDOUT_FILENO) }

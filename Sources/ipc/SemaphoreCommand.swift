@@ -127,18 +127,21 @@ enum SemaphoreCommand {
     // Exclusive: opening an existing set would silently ignore --values,
     // so only --open-existing opens one, as it is.
     let set: SystemV.SemaphoreSet
+    var created = false
     if let values {
       switch Result(catching: { () throws(IPCError) in
         try SystemV.SemaphoreSet.create(key: key, values: values, permissions: permissions)
       }) {
-      case .success(let made): set = made
+      case .success(let made):
+        set = made
+        created = true
       case .failure(let error) where error.code == .exists && openExisting: set = try openAsItIs()
       case .failure(let error): throw error
       }
     } else {
       set = try openAsItIs()
     }
-    Output.line("\(set.id)")
+    try Output.newID(set.id, of: "set", remove: created ? { try set.remove() } : nil)
   }
 
   private static func operate(_ parsed: ParsedArguments) throws {

@@ -136,18 +136,21 @@ enum SharedMemoryCommand {
         return memory
       }
       let memory: SystemV.SharedMemory
+      var created = false
       if let size {
         switch Result(catching: { () throws(IPCError) in
           try SystemV.SharedMemory.create(key: key, size: size, permissions: permissions)
         }) {
-        case .success(let made): memory = made
+        case .success(let made):
+          memory = made
+          created = true
         case .failure(let error) where error.code == .exists && openExisting: memory = try openAsItIs()
         case .failure(let error): throw error
         }
       } else {
         memory = try openAsItIs()
       }
-      Output.line("\(memory.id)")
+      try Output.newID(memory.id, of: "segment", remove: created ? { try memory.remove() } : nil)
     case (nil, let name?):
       func openAsItIs() throws {
         let memory = try POSIX.SharedMemory.open(name)

@@ -74,3 +74,68 @@ struct CLICreateRequirementTests {
     #expect(run.standardOutput.contains("(required unless --open-existing is given)"))
   }
 }
+
+/// `create` prints the new object's id; when that write fails nobody saw the
+/// id, so the object this run made is removed (exit 1, one line saying so).
+@Suite("CLI create with a failed write")
+struct CLICreateFailedWriteTests {
+  static func toFull(_ arguments: [String]) throws -> SpawnedProcess {
+    let quoted = ([Tools.ipc] + arguments).map { "'\($0)'" }.joined(separator: " ")
+    return try SpawnedProcess.run("/bin/sh", ["-c", "exec \(quoted) > /dev/full"])
+  }
+
+  /// The keys in /proc/sysvipc/`kind` (first column, decimal).
+  static func keys(_ kind: String) -> Set<Int> {
+    let table = (try? String(contentsOfFile: "/proc/sysvipc/\(kind)", encoding: .utf8)) ?? ""
+    return Set(
+      table.split(separator: "\n").dropFirst().compactMap {
+        $0.split(separator: " ").first.flatMap { Int($0) }
+      })
+  }
+
+  @Test(arguments: [
+    ("msg", ["msg", "create"]), ("sem", ["sem", "create", "--count", "2"]),
+    ("shm", ["shm", "create", "--size", "64"]),
+  ])
+  func aNewObjectWhoseIdCannotBeWrittenIsRemoved(kind: String, command: [String]) throws {
+    let key = TestKeys.next()
+    defer {
+      try? SystemV.MessageQueue.open(key: key).remove()
+      try? SystemV.SemaphoreSet.open(key: key).remove()
+      try? SystemV.SharedMemory.open(key: key).remove()
+    }
+    let run = try Self.toFull(command + ["--key", "\(key)"])
+    #expect(run.exitStatus == 1, "\(run.standardError)")
+    #expect(run.standardError.split(separator: "\n").count == 1, "\(run.standardError)")
+    #expect(run.standardError.contains("standard output"), "\(run.standardError)")
+    #expect(run.standardError.contains("was removed"), "\(run.standardError)")
+    #expect(!Self.keys(kind).contains(Int(key.rawValue)), "the object of key \(key) is left")
+  }
+
+  /// A private segment records the pid that made it: none is left by that pid.
+  @Test func aNewPrivateSegmentWhoseIdCannotBeWrittenIsRemoved() throws {
+    let run = try Self.toFull(["shm", "create", "--size", "64"])
+    #expect(run.exitStatus == 1, "\(run.standardError)")
+    #expect(run.standardError.contains("was removed"), "\(run.standardError)")
+    let table = try String(contentsOfFile: "/proc/sysvipc/shm", encoding: .utf8)
+    let byThatRun = table.split(separator: "\n").dropFirst().filter { row in
+      let columns = row.split(separator: " ")
+      return columns.count > 4 && columns[4] == "\(run.pid)"
+    }
+    for row in byThatRun {
+      try? SystemV.SharedMemory.open(id: Int32(row.split(separator: " ")[1]) ?? -1).remove()
+    }
+    #expect(byThatRun.isEmpty, "left: \(byThatRun)")
+  }
+
+  /// An object that existed before is not this run's to remove.
+  @Test func anOpenedObjectIsLeftAlone() throws {
+    let key = TestKeys.next()
+    let memory = try SystemV.SharedMemory.create(key: key, size: 64)
+    defer { try? memory.remove() }
+    let run = try Self.toFull(["shm", "create", "--key", "\(key)", "--open-existing"])
+    #expect(run.exitStatus == 1, "\(run.standardError)")
+    #expect(run.standardError.split(separator: "\n").count == 1, "\(run.standardError)")
+    #expect((try? SystemV.SharedMemory.open(key: key)) != nil, "the existing segment was removed")
+  }
+}
