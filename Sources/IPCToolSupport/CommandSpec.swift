@@ -56,6 +56,7 @@ public struct CommandSpec: Sendable {
           throw UsageError("\(UsageError.shown(spelled)): takes no value, got '\(UsageError.shown(inline))'")
         }
         parsed.values[option.name] = ""
+        parsed.spellings[option.name] = spelled
         return
       }
       let value: String
@@ -71,6 +72,7 @@ public struct CommandSpec: Sendable {
         throw UsageError("\(spelled): expected \(option.expectation), got '\(UsageError.shown(value))'")
       }
       parsed.values[option.name] = value
+      parsed.spellings[option.name] = spelled
     }
 
     while index < words.count {
@@ -84,7 +86,7 @@ public struct CommandSpec: Sendable {
       } else if word.hasPrefix("--") {
         let parts = word.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
         let name = String(parts[0])
-        guard let option = byName[name] else { throw UsageError("unknown option \(UsageError.shown(name))") }
+        guard let option = byName[name] else { throw Self.unknown(name, in: word) }
         try take(option, spelled: name, inline: parts.count > 1 ? String(parts[1]) : nil)
       } else {
         // One-letter names, combinable as ipcs takes them: -qs is -q -s; -tVALUE is -t VALUE.
@@ -92,7 +94,7 @@ public struct CommandSpec: Sendable {
         while let letter = letters.popFirst() {
           let name = "-\(letter)"
           guard let option = byName[name] else {
-            throw UsageError("unknown option \(UsageError.shown(name))")
+            throw Self.unknown(name, in: word)
           }
           if option.isFlag {
             try take(option, spelled: name, inline: nil)
@@ -105,6 +107,13 @@ public struct CommandSpec: Sendable {
     }
     try check(parsed)
     return parsed
+  }
+
+  /// An unknown option `name` in `word`: often a word meant as an argument (-1:1, -hello).
+  private static func unknown(_ name: String, in word: String) -> UsageError {
+    UsageError(
+      "unknown option \(UsageError.shown(name))" + (name == word ? "" : " in \(UsageError.shown(word))")
+        + " (a word starting with '-' goes after --)")
   }
 
   private func isOptionName(_ word: String, _ byName: [String: OptionDeclaration]) -> Bool {
@@ -123,7 +132,9 @@ public struct CommandSpec: Sendable {
     }
     for set in exclusive {
       let given = set.filter { parsed.values[$0] != nil }
-      if given.count > 1 { throw UsageError("\(given[0]) and \(given[1]) exclude each other") }
+      // Named as typed: --raw, not the --no-nul it stands for.
+      let typed = given.map { UsageError.shown(parsed.spellings[$0] ?? $0) }
+      if typed.count > 1 { throw UsageError("\(typed[0]) and \(typed[1]) exclude each other") }
     }
     let needed = positionals.filter { !$0.isOptional }
     let allowed = positionals.last?.isRepeating == true ? Int.max : positionals.count
@@ -134,7 +145,7 @@ public struct CommandSpec: Sendable {
       let extra = parsed.positionals[allowed]
       throw UsageError(
         extra.hasPrefix("-") && Int(extra) == nil
-          ? "unknown option \(UsageError.shown(extra))" : "unexpected argument '\(UsageError.shown(extra))'")
+          ? Self.unknown(extra, in: extra).message : "unexpected argument '\(UsageError.shown(extra))'")
     }
   }
 

@@ -2,6 +2,8 @@
 public struct ParsedArguments: Sendable {
   /// The values by the option's long name; a given flag has an empty value.
   var values: [String: String]
+  /// How the user spelled each given option (`--raw` for `--no-nul`), by its long name.
+  var spellings: [String: String] = [:]
   /// The positional words, in order.
   public var positionals: [String]
 

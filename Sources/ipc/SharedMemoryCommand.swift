@@ -96,11 +96,16 @@ enum SharedMemoryCommand {
         guard words.count == more.count else { throw UsageError("missing \(more[words.count])") }
         return (.systemV(name), words)
       }
-      guard let first = words.first, words.count == more.count + 1 else {
+      let missingName = "missing SHM (--key K, --id I, or a POSIX NAME such as /frames)"
+      // Name only what is missing: a first word starting with '/' is the NAME.
+      guard let first = words.first, first.hasPrefix("/") || words.count > more.count else {
         throw UsageError(
-          "missing SHM (--key K, --id I, or a POSIX NAME such as /frames)"
-            + (more.isEmpty ? "" : " and \(more.joined(separator: " and "))"))
+          missingName + (words.count < more.count ? " and \(more.joined(separator: " and "))" : ""))
       }
+      guard words.count <= more.count + 1 else {
+        throw UsageError("unexpected argument '\(UsageError.shown(words[more.count + 1]))'")
+      }
+      guard words.count == more.count + 1 else { throw UsageError("missing \(more[words.count - 1])") }
       return (.posix(first), Array(words.dropFirst()))
     }
 

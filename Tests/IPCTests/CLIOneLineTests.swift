@@ -139,3 +139,40 @@ struct CLICreateFailedWriteTests {
     #expect((try? SystemV.SharedMemory.open(key: key)) != nil, "the existing segment was removed")
   }
 }
+
+/// Usage errors name what the user typed and only what is wrong.
+@Suite("CLI usage error wording")
+struct CLIUsageWordingTests {
+  @Test(arguments: [
+    (["shm", "write", "/x"], "ipc shm write: missing TEXT (see"),
+    (
+      ["shm", "write", "hello"],
+      "ipc shm write: missing SHM (--key K, --id I, or a POSIX NAME such as /frames) (see"
+    ),
+    (["shm", "read", "/x", "/y"], "ipc shm read: unexpected argument '/y'"),
+    (["shm", "write", "/x", "--raw", "--hex", "00"], "--raw and --hex exclude each other"),
+    (["shm", "write", "/x", "--no-nul", "--hex", "00"], "--no-nul and --hex exclude each other"),
+    (
+      ["sem", "op", "--key", "1", "-1:1"],
+      "unknown option -1 in -1:1 (a word starting with '-' goes after --)"
+    ),
+    (
+      ["msg", "send", "--key", "1", "-hello"],
+      "unknown option -h in -hello (a word starting with '-' goes after --)"
+    ),
+    (["msg", "send", "--key", "1", "x", "-y"], "unknown option -y (a word starting with '-' goes after --)"),
+  ])
+  func theErrorNamesWhatWasTyped(arguments: [String], message: String) throws {
+    let run = try SpawnedProcess.run(Tools.ipc, arguments)
+    expectUsageError(run, arguments, mentioning: message)
+    #expect(!run.standardError.contains("and TEXT"), "\(run.standardError)")
+    #expect(!(arguments.contains("--raw") && run.standardError.contains("--no-nul")), "\(run.standardError)")
+  }
+
+  /// The advice works: after `--` the same word is an argument.
+  @Test func aWordAfterDoubleDashIsAnArgument() throws {
+    let key = TestKeys.next()  // no set has it: the op fails (1), it is not a usage error (2)
+    let run = try SpawnedProcess.run(Tools.ipc, ["sem", "op", "--key", "\(key)", "--", "-1:1"])
+    #expect(run.exitStatus == 1, "\(run.standardError)")
+  }
+}

@@ -175,12 +175,12 @@ struct SharedMemoryCommandTests {
     (["read"], "missing SHM (--key K, --id I, or a POSIX NAME such as /frames)", 2),
     (["read", "--id", "1", "/extra"], "unexpected argument '/extra'", 2),
     (["read", "--id", "x"], "--id: expected an id from 0 to 2147483647, got 'x'", 2),
-    (["write", "/name"], "missing SHM (--key K, --id I, or a POSIX NAME such as /frames) and TEXT", 2),
+    (["write", "/name"], "ipc shm write: missing TEXT (see", 2),
     (
       ["write", "/name", "--hex", "abc"],
       "--hex: expected pairs of hex digits such as 00ff10 or \"de ad\", got 'abc'", 2
     ),
-    (["write", "/name", "--hex", "--raw", "00"], "--no-nul and --hex exclude each other", 2),
+    (["write", "/name", "--hex", "--raw", "00"], "--raw and --hex exclude each other", 2),
     (["stat", "--id", "2147483647"], "no shared memory segment has id 2147483647", 1),
     (["frob"], "ipc shm: unknown subcommand 'frob' (see 'ipc shm --help')", 2),
   ])
