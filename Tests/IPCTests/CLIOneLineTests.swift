@@ -176,3 +176,21 @@ struct CLIUsageWordingTests {
     #expect(run.exitStatus == 1, "\(run.standardError)")
   }
 }
+
+/// A failure (exit 1) that names the user's object as typed is one line too.
+@Suite("CLI one-line failures")
+struct CLIOneLineFailureTests {
+  @Test(arguments: [
+    ["shm", "stat", "/ipc-test-no\nsuch"], ["mq", "stat", "/ipc-test-no\nsuch"],
+    ["psem", "value", "/ipc-test-no\u{1B}such"], ["fifo", "create", "/tmp/ipc-test-no\nsuch/fifo"],
+  ])
+  func aNameWithControlCharactersIsEscaped(arguments: [String]) throws {
+    let run = try SpawnedProcess.run(Tools.ipc, arguments)
+    #expect(run.exitStatus == 1, "\(run.standardError)")
+    #expect(
+      run.standardError.split(separator: "\n", omittingEmptySubsequences: false).count == 2,
+      "\(run.standardError)")
+    #expect(!run.standardError.unicodeScalars.contains("\u{1B}"), "\(run.standardError)")
+    #expect(run.standardError.contains("no\\nsuch") || run.standardError.contains("no\\u{1B}such"))
+  }
+}
