@@ -56,6 +56,45 @@ struct CLIErrorTextTests {
     }
   }
 
+  /// The library's own errors, made against real objects (not copied
+  /// sentences), read in the CLI's words: if the library rewords its advice,
+  /// a rule stops matching and this fails, instead of library words quietly
+  /// reaching users.
+  @Test func realLibraryErrorsAreSaidInTheCommandsWords() throws {
+    var errors: [IPCError] = []
+    func record(_ body: () throws -> Void) {
+      do { try body() } catch let error as IPCError { errors.append(error) } catch {}
+    }
+    let key = TestKeys.next()
+    record { _ = try SystemV.MessageQueue.open(key: key) }
+    record { _ = try SystemV.SemaphoreSet.open(key: key) }
+    let name = TestNames.next()
+    record { _ = try POSIX.Semaphore.open(name) }
+    record { _ = try POSIX.MessageQueue.open(name) }
+    let fifo = TestPaths.nextFIFO()
+    record { _ = try NamedPipe.open(at: fifo) }
+    let queue = try SystemV.MessageQueue.create(key: key)
+    defer { try? queue.remove() }
+    record { _ = try SystemV.MessageQueue.create(key: key) }
+    let posix = try POSIX.MessageQueue.create(name, maxMessages: 1, messageSize: 8)
+    defer { try? POSIX.MessageQueue.unlink(name) }
+    record { _ = try POSIX.MessageQueue.create(name, maxMessages: 1, messageSize: 8) }
+    record { try POSIX.MessageQueue.open(name, access: .readOnly).send(Array("x".utf8)) }
+    record { _ = try POSIX.MessageQueue.open(name, access: .writeOnly).receive() }
+    record { try posix.send(Array("too long for 8".utf8)) }
+    let pipe = try NamedPipe.create(at: fifo)
+    defer { try? pipe.remove() }
+    record { _ = try NamedPipe.create(at: fifo) }
+    record { _ = try pipe.openForWriting(nonBlocking: true) }
+    #expect(errors.count == 12, "\(errors)")
+    for error in errors {
+      let text = ErrorText.describe(error)
+      for term in Self.libraryTerms + ["nonBlocking", ".writeOnly", ".readOnly", "create(", "open("] {
+        #expect(!text.contains(term), "\(term) left in: \(text)")
+      }
+    }
+  }
+
   /// Operations named after a Swift method are said as what they do.
   @Test func aMethodNameIsNotShownAsTheOperation() {
     let error = IPCError(code: .invalidArgument, operation: "bytes", object: "shared memory /n", reason: "r")
