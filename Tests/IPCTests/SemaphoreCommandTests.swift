@@ -75,6 +75,18 @@ struct SemaphoreCommandTests {
     #expect(try set.stat().permissions.octal == "0600")
   }
 
+  /// A delta of Int.min or Int.max is refused in one line, never a trap (it was exit 132).
+  @Test(arguments: ["0:-9223372036854775808", "0:+9223372036854775807", "0:9223372036854775807"])
+  func anExtremeDeltaIsAnErrorNotATrap(operation: String) throws {
+    try withSemaphoreSet(values: [1, 0]) { set in
+      let run = try Tools.ipc("sem", "op", "--id", "\(set.id)", operation, "--nowait")
+      #expect(run.exitStatus == 1 || run.exitStatus == 2, "\(operation): \(run.standardError)")
+      #expect(run.standardError.split(separator: "\n").count == 1, "\(run.standardError)")
+      #expect(run.standardError.contains("SEMVMX") || run.standardError.contains("expected"))
+      #expect(try set.values() == [1, 0])
+    }
+  }
+
   @Test func aBatchThatCannotCompleteNowChangesNothingAndExits1() throws {
     try withSemaphoreSet(values: [1, 0, 3]) { set in
       // 0 and 2 could be taken, 1 cannot: the batch must not take 0 or 2 either.

@@ -271,6 +271,30 @@ struct SemaphoreSetTests {
     }
   }
 
+  /// The extremes of Int are amounts like any other too large: an error, never a trap.
+  @Test func amountsOfIntMinAndMaxAreRefusedNotTrapped() throws {
+    try withSemaphoreSet([5, 6]) { (set) throws in
+      let attempts: [(String, () throws -> Void)] = [
+        ("wait by .min", { try set.wait(0, by: .min) }),
+        ("tryWait by .min", { _ = try set.tryWait(0, by: .min) }),
+        ("timed wait by .min", { _ = try set.wait(0, by: .min, timeout: .milliseconds(10)) }),
+        ("signal by .min", { try set.signal(0, by: .min) }),
+        ("signal by .max", { try set.signal(0, by: .max) }),
+        ("perform .wait by .min", { try set.perform([.wait(1, by: .min)]) }),
+        (
+          "perform delta .min",
+          { try set.perform([.signal(0), SystemV.SemaphoreSet.Operation(index: 1, delta: .min)]) }
+        ),
+      ]
+      for (name, attempt) in attempts {
+        let error = try #require(throws: IPCError.self, "\(name)") { try attempt() }
+        #expect(error.code == .outOfRange, "\(name): \(error)")
+        #expect(error.reason.contains("SEMVMX 32767"), "\(name): \(error)")
+      }
+      #expect(try set.values() == [5, 6])
+    }
+  }
+
   @Test func anOverflowingSignalFailsWithERANGEAndChangesNothing() throws {
     try withSemaphoreSet([32760, 0]) { (set) throws in
       let error = try #require(throws: IPCError.self) {

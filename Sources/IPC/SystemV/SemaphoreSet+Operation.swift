@@ -26,7 +26,8 @@ extension SystemV.SemaphoreSet {
 
     /// P: waits until semaphore `index` is at least `amount`, then takes `amount` from it.
     public static func wait(_ index: Int, by amount: Int = 1, undo: Bool = false) -> Operation {
-      Operation(index: index, delta: -amount, undo: undo)
+      // Wrapping: a P of Int.min stays Int.min, which perform(_:) refuses (above SEMVMX).
+      Operation(index: index, delta: 0 &- amount, undo: undo)
     }
 
     /// V: adds `amount` to semaphore `index`, waking processes that wait for it.

@@ -284,7 +284,7 @@ extension SystemV {
     /// - Throws: `.removed` if the set is removed while waiting;
     ///   `.invalidArgument` for an index outside the set, checked before the call.
     public func wait(_ index: Int = 0, by amount: Int = 1, undo: Bool = false) throws(IPCError) {
-      _ = try run(index, delta: -amount, undo: undo, waiting: .asLongAsNeeded)
+      _ = try run(index, delta: 0 &- amount, undo: undo, waiting: .asLongAsNeeded)
     }
 
     /// P without waiting: takes `amount` from semaphore `index` if it holds
@@ -294,7 +294,7 @@ extension SystemV {
     public func tryWait(_ index: Int = 0, by amount: Int = 1, undo: Bool = false) throws(IPCError)
       -> Bool
     {
-      try run(index, delta: -amount, undo: undo, waiting: .no)
+      try run(index, delta: 0 &- amount, undo: undo, waiting: .no)
     }
 
     /// P, waiting at most `timeout` on the monotonic clock; returns false,
@@ -305,7 +305,7 @@ extension SystemV {
     public func wait(_ index: Int = 0, by amount: Int = 1, undo: Bool = false, timeout: Duration)
       throws(IPCError) -> Bool
     {
-      try run(index, delta: -amount, undo: undo, waiting: .until(MonotonicDeadline(after: timeout)))
+      try run(index, delta: 0 &- amount, undo: undo, waiting: .until(MonotonicDeadline(after: timeout)))
     }
 
     /// V: adds `amount` to semaphore `index`, waking processes that wait for it.
@@ -415,10 +415,12 @@ extension SystemV {
           reason: "semaphore index \(operation.index) is out of range: the set has \(count)"
             + " semaphore\(count == 1 ? "" : "s") (0 to \(count - 1))")
       }
-      guard abs(operation.delta) <= Limits.maxValue else {
+      // magnitude, not abs: abs(Int.min) traps, and Int.min is what a
+      // P of Int.min amounts to (its negation wraps).
+      guard operation.delta.magnitude <= Limits.maxValue.magnitude else {
         throw IPCError(
           code: .outOfRange, operation: "semop", object: description,
-          reason: "an amount of \(abs(operation.delta)) on semaphore \(operation.index) is above"
+          reason: "an amount of \(operation.delta.magnitude) on semaphore \(operation.index) is above"
             + " SEMVMX \(Limits.maxValue), the largest value a semaphore holds")
       }
       var flags: Int32 = operation.undo ? SEM_UNDO : 0
