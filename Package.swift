@@ -18,7 +18,8 @@ let package = Package(
       linkerSettings: [.linkedLibrary("rt")]
     ),
     .target(name: "IPC", dependencies: ["CIPCShims"], path: "Sources/IPC"),
-    // Plain-text tables for the tools' output: shared by `ipc` and `ipc-bench`, not a product.
+    // What both tools share, not a product: options declared once (parsing, checks, help,
+    // one-line usage errors), plain-text tables and JSON output.
     .target(name: "IPCToolSupport", path: "Sources/IPCToolSupport"),
     .executableTarget(name: "ipc", dependencies: ["IPC", "IPCToolSupport"], path: "Sources/ipc"),
     // Plain-C baseline loops against the raw system calls, measured beside the Swift layer.
