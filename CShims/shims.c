@@ -215,3 +215,22 @@ _Bool cipc_signal_is_forwarded(int signal) {
   if (sigaction(signal, NULL, &current) != 0) return 0;
   return (current.sa_flags & SA_SIGINFO) == 0 && current.sa_handler == forward_signal;
 }
+
+int cipc_wake_signal(void) { return SIGRTMAX; }
+
+static void wake_handler(int signal) { (void)signal; }
+
+int cipc_wake_install(void) {
+  struct sigaction action;
+  memset(&action, 0, sizeof action);
+  action.sa_handler = wake_handler;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = 0;  // no SA_RESTART: msgrcv, semop, sem_wait and open return EINTR
+  return sigaction(SIGRTMAX, &action, NULL);
+}
+
+static _Thread_local void *current_job;
+
+void *cipc_current_job(void) { return current_job; }
+
+void cipc_set_current_job(void *job) { current_job = job; }

@@ -193,4 +193,20 @@ int cipc_signal_forward(int signal, int fd, struct sigaction *previous);
 /// (the program may have installed its own since).
 _Bool cipc_signal_is_forwarded(int signal);
 
+/// The signal that wakes one of the library's waiting threads out of a
+/// blocking call (SIGRTMAX, the last real-time signal): it is sent only with
+/// pthread_kill to the library's own threads, the only ones that unblock it.
+int cipc_wake_signal(void);
+
+/// Installs the wake signal's handler once: it does nothing, without
+/// SA_RESTART, so the blocking call it lands in fails with EINTR and the
+/// thread checks whether its wait was cancelled. Returns 0 or -1 and errno.
+int cipc_wake_install(void);
+
+/// The wait job the calling thread is running (a library waiting thread), or
+/// NULL; a thread-local slot, so EINTR handling can ask whether to give up.
+void *cipc_current_job(void);
+/// Sets the calling thread's wait job (NULL when it has none).
+void cipc_set_current_job(void *job);
+
 #endif

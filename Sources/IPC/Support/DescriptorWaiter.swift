@@ -26,10 +26,21 @@ final class DescriptorWaiter: Sendable {
   /// The waiter if it was ever started, for owners closing a descriptor.
   static var existing: DescriptorWaiter? { instance.withLock { $0 } }
 
+  /// How a wait ended.
+  enum Wake: Sendable {
+    /// The descriptor is ready, closed or in error (or its owner closed it): try again.
+    case ready
+    /// The awaiting task was cancelled.
+    case cancelled
+    /// The deadline passed first.
+    case timedOut
+  }
+
   private struct Waiter {
     var descriptor: Int32
     var events: Int16
-    var continuation: CheckedContinuation<Bool, Never>
+    var deadline: MonotonicDeadline?
+    var continuation: CheckedContinuation<Wake, Never>
   }
 
   private struct State {
@@ -52,20 +63,28 @@ final class DescriptorWaiter: Sendable {
   ///
   /// - Returns: false if the task was cancelled first.
   func wait(for descriptor: Int32, events: Int16) async -> Bool {
+    await wait(for: descriptor, events: events, until: nil) == .ready
+  }
+
+  /// Suspends until `descriptor` is ready for `events`, closed or in error,
+  /// or until `deadline` (none: no limit) passes.
+  func wait(for descriptor: Int32, events: Int16, until deadline: MonotonicDeadline?) async -> Wake {
+    if let deadline, deadline.timeLeft <= .zero { return .timedOut }
     let id = state.withLock { state in
       defer { state.nextID += 1 }
       return state.nextID
     }
     defer { _ = state.withLock { $0.cancelled.remove(id) } }
     return await withTaskCancellationHandler {
-      await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+      await withCheckedContinuation { (continuation: CheckedContinuation<Wake, Never>) in
         let cancelledAlready = state.withLock { state in
           if state.cancelled.remove(id) != nil { return true }
-          state.waiters[id] = Waiter(descriptor: descriptor, events: events, continuation: continuation)
+          state.waiters[id] = Waiter(
+            descriptor: descriptor, events: events, deadline: deadline, continuation: continuation)
           return false
         }
         if cancelledAlready {
-          continuation.resume(returning: false)
+          continuation.resume(returning: .cancelled)
         } else {
           wake()
         }
@@ -77,7 +96,7 @@ final class DescriptorWaiter: Sendable {
         return nil
       }
       if let waiter {
-        waiter.continuation.resume(returning: false)
+        waiter.continuation.resume(returning: .cancelled)
         wake()
       }
     }
@@ -90,7 +109,7 @@ final class DescriptorWaiter: Sendable {
       let ids = state.waiters.filter { $0.value.descriptor == descriptor }.map(\.key)
       return ids.compactMap { state.waiters.removeValue(forKey: $0)?.continuation }
     }
-    for continuation in resumed { continuation.resume(returning: true) }
+    for continuation in resumed { continuation.resume(returning: .ready) }
     if !resumed.isEmpty { wake() }
   }
 
@@ -107,13 +126,30 @@ final class DescriptorWaiter: Sendable {
       entries.removeAll(keepingCapacity: true)
       ids.removeAll(keepingCapacity: true)
       entries.append(pollfd(fd: wakeReader, events: Int16(POLLIN), revents: 0))
-      state.withLock { state in
+      var soonest: Duration?
+      let expired = state.withLock { state in
+        var expired: [CheckedContinuation<Wake, Never>] = []
         for (id, waiter) in state.waiters {
+          if let left = waiter.deadline?.timeLeft {
+            if left <= .zero {
+              if let gone = state.waiters.removeValue(forKey: id) { expired.append(gone.continuation) }
+              continue
+            }
+            soonest = min(soonest ?? left, left)
+          }
           ids.append(id)
           entries.append(pollfd(fd: waiter.descriptor, events: waiter.events, revents: 0))
         }
+        return expired
       }
-      let ready = poll(&entries, nfds_t(entries.count), -1)
+      for continuation in expired { continuation.resume(returning: .timedOut) }
+      // Round up, so a deadline is not woken for a moment before it passes.
+      let timeout = soonest.map { left -> Int32 in
+        let (seconds, attoseconds) = left.components
+        guard seconds < Int64(Int32.max / 1000) else { return Int32.max }
+        return Int32(seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000)
+      }
+      let ready = poll(&entries, nfds_t(entries.count), timeout ?? -1)
       if ready < 0 {
         if errno == EINTR { continue }
         // Too many waiters for one poll (EINVAL past RLIMIT_NOFILE) or no
@@ -122,7 +158,7 @@ final class DescriptorWaiter: Sendable {
           defer { state.waiters.removeAll() }
           return state.waiters.values.map(\.continuation)
         }
-        for continuation in all { continuation.resume(returning: true) }
+        for continuation in all { continuation.resume(returning: .ready) }
         usleep(1_000)
         continue
       }
@@ -136,7 +172,7 @@ final class DescriptorWaiter: Sendable {
             ? nil : state.waiters.removeValue(forKey: ids[index])?.continuation
         }
       }
-      for continuation in resumed { continuation.resume(returning: true) }
+      for continuation in resumed { continuation.resume(returning: .ready) }
     }
   }
 }

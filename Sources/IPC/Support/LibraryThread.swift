@@ -49,10 +49,13 @@ enum LibraryThread {
   }
 
   /// Starts `body` on a new detached thread named `name` (at most 15 bytes,
-  /// as `ps -L` and debuggers show it).
+  /// as `ps -L` and debuggers show it), with a stack of `stackSize` bytes
+  /// (nil: the default, RLIMIT_STACK).
   ///
   /// - Throws: the `pthread_create` error (`EAGAIN` at the thread limit).
-  static func start(name: String, _ body: @escaping @Sendable () -> Void) throws(IPCError) {
+  static func start(name: String, stackSize: Int? = nil, _ body: @escaping @Sendable () -> Void)
+    throws(IPCError)
+  {
     final class Box {
       let body: @Sendable () -> Void
       init(_ body: @escaping @Sendable () -> Void) { self.body = body }
@@ -64,9 +67,13 @@ enum LibraryThread {
     pthread_sigmask(SIG_SETMASK, &all, &previous)
     defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
     var thread = pthread_t()
+    var attributes = pthread_attr_t()
+    pthread_attr_init(&attributes)
+    defer { pthread_attr_destroy(&attributes) }
+    if let stackSize { _ = pthread_attr_setstacksize(&attributes, stackSize) }
     let context = Unmanaged.passRetained(Box(body)).toOpaque()
     let status = pthread_create(
-      &thread, nil,
+      &thread, &attributes,
       { context in
         guard let context else { return nil }
         Unmanaged<Box>.fromOpaque(context).takeRetainedValue().body()
@@ -76,7 +83,8 @@ enum LibraryThread {
       Unmanaged<Box>.fromOpaque(context).release()
       throw IPCError(
         code: IPCError.Code(rawValue: status), operation: "pthread_create", object: "thread \(name)",
-        reason: "the library could not start its \(name) thread (\(String(cString: strerror(status))))")
+        reason: "the library could not start its \(name) thread (\(String(cString: strerror(status))));"
+          + (status == EAGAIN ? " the process or user is at its thread limit (ulimit -u, /proc/sys/kernel/threads-max)" : ""))
     }
     _ = cipc_thread_set_name(thread, String(decoding: name.utf8.prefix(15), as: UTF8.self))
     pthread_detach(thread)

@@ -17,6 +17,7 @@ enum Polling {
     var pause = firstPause
     while true {
       if let value = try attempt() { return value }
+      if WaitJob.currentIsCancelled { throw WaitJob.cancelledError }
       let left = deadline.timeLeft
       if left <= .zero { return nil }
       sleep(min(pause, left))

@@ -1,7 +1,8 @@
 import Glibc
 
 /// Calls `body`, a system call that reports failure as -1 and `errno`, until it
-/// does not fail with EINTR. This is the one place the toolkit retries EINTR.
+/// does not fail with EINTR. This is the one place the toolkit retries EINTR,
+/// and where a cancelled wait on a ``WaitThreads`` thread gives up (`.cancelled`).
 ///
 /// - Returns: the call's result, or the `errno` value it failed with.
 @inline(__always)
@@ -24,7 +25,8 @@ func retryingInterrupts<R: FixedWidthInteger & SignedInteger>(
     #endif
     if result != -1 { return .success(result) }
     let code = errno
-    if code == EINTR { continue }
+    // On a library waiting thread, EINTR may be the wake signal of a cancelled wait.
+    if code == EINTR { if WaitJob.currentIsCancelled { return .failure(.cancelled) } else { continue } }
     return .failure(IPCError.Code(rawValue: code))
   }
 }
