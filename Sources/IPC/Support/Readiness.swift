@@ -48,3 +48,38 @@ enum Readiness {
     _ = poll(&entry, 1, duration.pollMilliseconds)
   }
 }
+
+extension Readiness {
+  /// The async form of ``until(_:descriptor:events:_:)``: calls `attempt` (a
+  /// non-blocking try) until it returns a value, suspending between tries
+  /// until `descriptor()` is ready for `events` (the library's poll thread
+  /// watches it; no pool thread blocks). A value already there is taken on
+  /// the caller's thread, with no hop.
+  ///
+  /// - Parameters:
+  ///   - timeout: nil waits as long as it takes; a value returns nil once it
+  ///     has passed on the monotonic clock (after at least one try).
+  ///   - descriptor: read before each wait, so a closed owner fails clearly.
+  /// - Throws: `cancelled` when the task is cancelled before a try succeeds
+  ///   (checked before the first try too, so a cancelled task consumes
+  ///   nothing); the errors of `attempt`.
+  static func awaiting<T>(
+    _ timeout: Duration?, cancelled: @autoclosure () -> IPCError,
+    descriptor: () throws(IPCError) -> Int32, events: Int16,
+    _ attempt: () throws(IPCError) -> T?
+  ) async throws(IPCError) -> T? {
+    let deadline = timeout.map(MonotonicDeadline.init(after:))
+    let waiter = try DescriptorWaiter.shared()
+    while true {
+      guard !Task.isCancelled else { throw cancelled() }
+      if let value = try attempt() { return value }
+      switch await waiter.wait(for: try descriptor(), events: events, until: deadline) {
+      case .ready: continue
+      case .cancelled: throw cancelled()
+      case .timedOut:
+        guard !Task.isCancelled else { throw cancelled() }
+        return try attempt()
+      }
+    }
+  }
+}

@@ -292,3 +292,38 @@ final class WaitJob: Sendable {
     }
   }
 }
+
+extension WaitThreads {
+  /// The async form of a call with no descriptor to poll: checks for
+  /// cancellation, tries the non-blocking form on the caller's thread (a
+  /// message or value already there is taken without a hop), and only then
+  /// runs the blocking form on a waiting thread.
+  ///
+  /// - Parameters:
+  ///   - tryNow: the non-blocking form; nil means it would block.
+  ///   - blocking: the blocking (or timed) form, run on a waiting thread.
+  /// - Throws: `cancelled` if the task is cancelled before anything was
+  ///   consumed; the errors of either form.
+  static func attempt<T: Sendable>(
+    cancelled: @autoclosure () -> IPCError, _ tryNow: () throws(IPCError) -> T?,
+    orWait blocking: @escaping @Sendable () throws(IPCError) -> T
+  ) async throws(IPCError) -> T {
+    guard !Task.isCancelled else { throw cancelled() }
+    if let value = try tryNow() { return value }
+    do {
+      return try await run(blocking)
+    } catch where error.code == .cancelled {
+      throw cancelled()
+    }
+  }
+}
+
+extension IPCError {
+  /// The error an async wait throws when its task is cancelled: nothing was
+  /// consumed (the message stays queued, the semaphore keeps its value).
+  static func cancelled(_ operation: String, object: String) -> IPCError {
+    IPCError(
+      code: .cancelled, operation: operation, object: object,
+      reason: "the awaiting task was cancelled; nothing was consumed")
+  }
+}
