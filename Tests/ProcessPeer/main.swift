@@ -67,6 +67,7 @@ func statusField(_ field: String) -> String {
 let entryPoints: EntryPoints = [
   "exit": { context in exit(Int32(context.arguments.first ?? "0") ?? 0) },
   "return": { _ in },
+  "async-at-descriptor-limit": asyncAtDescriptorLimit,
   "throw": { _ in
     throw IPCError(code: .invalidArgument, operation: "peer", object: "test", reason: "thrown on purpose")
   },
