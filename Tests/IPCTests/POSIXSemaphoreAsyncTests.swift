@@ -33,7 +33,7 @@ struct POSIXSemaphoreAsyncTests {
   }
 
   @Test(arguments: forms)
-  func aValueThereIsTakenAtOnce(form: String) async throws {
+  func aValueThereIsTaken(form: String) async throws {
     try await withPOSIXSemaphore(value: 2) { (semaphore) async throws in
       #expect(try await Self.run(form, on: semaphore, timeout: .zero))
       #expect(try semaphore.value() == 1)

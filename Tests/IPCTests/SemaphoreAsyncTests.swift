@@ -31,7 +31,7 @@ struct SemaphoreAsyncTests {
   }
 
   @Test(arguments: SemaphoreAsyncForm.allCases)
-  func aFormThatCanBeDoneNowIsDoneAtOnce(form: SemaphoreAsyncForm) async throws {
+  func aFormThatCanBeDoneNowIsDone(form: SemaphoreAsyncForm) async throws {
     try await withSemaphoreSet(form.readyValues) { (set) async throws in
       let ran = Flag()
       #expect(try await form.run(on: set, timeout: .zero, ran: ran))
