@@ -131,7 +131,7 @@ public struct NamedPipe: Hashable, Sendable, CustomStringConvertible {
 
   // MARK: Internals
 
-  private func openEnd(_ direction: PipeEnd.Direction, flags: Int32, nonBlocking: Bool)
+  func openEnd(_ direction: PipeEnd.Direction, flags: Int32, nonBlocking: Bool)
     throws(IPCError) -> PipeEnd
   {
     let allFlags = flags | O_CLOEXEC | (nonBlocking ? O_NONBLOCK : 0)
