@@ -23,7 +23,11 @@ import Synchronization
 ///
 /// Every call blocks (a descriptor opened non-blocking is switched back to
 /// blocking I/O), and a signal that interrupts a read or write (EINTR) is
-/// retried.
+/// retried. Reads and receives also have timed, non-blocking (`try...`) and
+/// async forms, and ``messages()`` is an `AsyncSequence`: they wait on the
+/// library's poll thread, never in the kernel on a thread of Swift's
+/// cooperative pool, and leave the descriptor's `O_NONBLOCK` flag alone
+/// (see PipeEnd+NonBlocking.swift and Docs/Pipes.md).
 ///
 /// **SIGPIPE.** A write to a pipe whose reader is gone throws
 /// ``IPCError/Code-swift.struct/brokenPipe``; it never kills the process. For
