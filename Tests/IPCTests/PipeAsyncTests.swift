@@ -15,7 +15,7 @@ struct PipeAsyncTests {
     try writer.close()  // the child's copy is the only writer: its exit ends the stream
     var frames: [String] = []
     for try await frame in reader.messages() { frames.append(String(decoding: frame, as: UTF8.self)) }
-    #expect(frames == (0..<30).map { "frame \($0)" })
+    #expect(frames == (0..<30).map { "frame \($0 < 10 ? "0" : "")\($0)" })
     #expect(try await reader.receive() == nil)  // and stays ended
     #expect(try await child.wait() == .exited(0))
     #expect(!isNonBlocking(reader))
@@ -32,38 +32,39 @@ struct PipeAsyncTests {
     let third = try await reader.receive(timeout: .seconds(30))  // split in the child: completed whole
     let fourth = try await reader.receive(into: buffer, timeout: .seconds(30)).map { Array(buffer[..<$0]) }
     let rest = try await reader.readToEnd()
-    #expect(first == Array("frame 0".utf8))
-    #expect(count == "frame 1".utf8.count && fourth == Array("frame 3".utf8))
-    #expect(third == Array("frame 2".utf8))
-    #expect(rest.count == 2 * 4 + "frame 4".utf8.count + "frame 5".utf8.count)
+    #expect(first == Array("frame 00".utf8))
+    #expect(count == "frame 01".utf8.count && fourth == Array("frame 03".utf8))
+    #expect(third == Array("frame 02".utf8))
+    #expect(rest == [8, 0, 0, 0] + Array("frame 04".utf8) + [8, 0, 0, 0] + Array("frame 05".utf8))
     #expect(try await child.wait() == .exited(0))
   }
 
   @Test func aDuplexPipeCarriesRequestsAndTypedRepliesWithAChild() async throws {
     let (mine, theirs) = try AnonymousPipe.duplex()
-    let child = try FramePeer.start(
-      FramePeer.upperCaseEcho, standardInput: .pipe(theirs), standardOutput: .pipe(theirs))
+    // The Swift peer echoes every frame it reads from "in" on "out": both are its end here.
+    let (child, _, errors) = try startPeer("pipe-echo", handing: ["in": theirs, "out": theirs])
     try theirs.close()
     try mine.send(Array("ping".utf8))
-    #expect(try await mine.receive() == Array("PING".utf8))
-    try mine.send(Array(#"{"id":7,"command":"build"}"#.utf8))
-    // Upper-cased JSON keys do not decode as AsyncJob: .badMessage with the payload kept.
+    #expect(try await mine.receive() == Array("ping".utf8))
+    try mine.send(AsyncJob(id: 7, command: "build"))
+    #expect(try await mine.receive(AsyncJob.self) == AsyncJob(id: 7, command: "build"))
+    try mine.send(Array("not JSON".utf8))
     let error = await #expect(throws: IPCError.self) { try await mine.receive(AsyncJob.self) }
-    #expect(error?.code == .badMessage && error?.payload == Array(#"{"ID":7,"COMMAND":"BUILD"}"#.utf8))
+    #expect(error?.code == .badMessage && error?.payload == Array("not JSON".utf8))
     try mine.send(Array("42".utf8))
     #expect(try await mine.receive(Int.self, timeout: .seconds(30)) == 42)
     #expect(!isNonBlocking(mine))
     try mine.close()  // the child reads the end of the stream and exits
-    #expect(try await child.wait() == .exited(0))
+    #expect(try await child.wait() == .exited(0), "\(errors.text)")
   }
 
   @Test func aFIFOOpenedAsyncReceivesTypedMessagesFromAChildThenEnds() async throws {
     try await withFIFO { (fifo) async throws in
-      let child = try FramePeer.start(FramePeer.fifoWriter(path: fifo.path, count: 20))
+      let child = try FramePeer.start(FramePeer.fifoWriter(path: fifo.path, count: 10))
       let reader = try await fifo.openForReading()  // waits on a library thread for the child
       var jobs: [AsyncJob] = []
       for try await job in reader.messages(of: AsyncJob.self) { jobs.append(job) }
-      #expect(jobs == (0..<20).map { AsyncJob(id: $0, command: "build") })
+      #expect(jobs == (0..<10).map { AsyncJob(id: $0, command: "build") })
       #expect(try await child.wait() == .exited(0))
       #expect(!isNonBlocking(reader))
     }

@@ -98,64 +98,44 @@ func eventuallyOffPool(_ condition: @escaping @Sendable () -> Bool) async throws
   try await onOwnThread { eventually(condition) }
 }
 
-/// Python child scripts that speak the frame format on their standard streams.
+/// Child programs that write frames: `/bin/sh` scripts whose `printf` calls
+/// are one `write` each (no Python needed).
 enum FramePeer {
-  /// Writes `count` frames "frame 0", "frame 1", ... to standard output, a
-  /// millisecond apart, the header and payload of every third in two writes
+  /// Writes `count` (at most 100) frames "frame 00", "frame 01", ... to
+  /// standard output, the header and payload of every third in three writes
   /// 20 ms apart (a frame that arrives split), then exits.
   static func writer(count: Int) -> String {
     """
-    import os, struct, time
-    for i in range(\(count)):
-        p = ("frame %d" % i).encode()
-        h = struct.pack('<I', len(p))
-        if i % 3 == 2:
-            os.write(1, h[:2]); time.sleep(0.02); os.write(1, h[2:] + p[:3]); time.sleep(0.02); os.write(1, p[3:])
-        else:
-            os.write(1, h + p)
-        time.sleep(0.001)
+    i=0
+    while [ $i -lt \(count) ]; do
+      if [ $((i % 3)) -eq 2 ]; then
+        printf '\\010\\000'; sleep 0.02; printf '\\000\\000fra'; sleep 0.02; printf 'me %02d' $i
+      else
+        printf '\\010\\000\\000\\000frame %02d' $i
+      fi
+      i=$((i + 1))
+    done
     """
   }
-
-  /// Reads frames from standard input and answers each with its payload in
-  /// upper case on standard output, until the end of the stream.
-  static let upperCaseEcho = """
-    import os, struct
-    def take(n):
-        b = b''
-        while len(b) < n:
-            c = os.read(0, n - len(b))
-            if not c: return None
-            b += c
-        return b
-    while True:
-        h = take(4)
-        if h is None: break
-        (n,) = struct.unpack('<I', h)
-        p = take(n)
-        os.write(1, struct.pack('<I', n) + p.upper())
-    """
 
   /// Opens the FIFO at `path` for writing (waiting for a reader) and writes
-  /// `count` JSON frames {"id": i, "command": "build"}.
+  /// `count` (at most 10) JSON frames {"id":i,"command":"build"}.
   static func fifoWriter(path: String, count: Int) -> String {
     """
-    import os, struct, json
-    fd = os.open(\"\(path)\", os.O_WRONLY)
-    for i in range(\(count)):
-        p = json.dumps({"id": i, "command": "build"}).encode()
-        os.write(fd, struct.pack('<I', len(p)) + p)
+    i=0
+    while [ $i -lt \(count) ]; do
+      printf '\\032\\000\\000\\000{"id":%d,"command":"build"}' $i
+      i=$((i + 1))
+    done > '\(path)'
     """
   }
 
-  /// Starts `script` with python3.
-  static func start(
-    _ script: String, standardInput: ChildProcess.Descriptor = .null,
-    standardOutput: ChildProcess.Descriptor = .inherit
-  ) throws -> ChildProcess {
+  /// Starts `script` with /bin/sh.
+  static func start(_ script: String, standardOutput: ChildProcess.Descriptor = .inherit) throws
+    -> ChildProcess
+  {
     try ChildProcess.start(
-      executable: "/usr/bin/env", arguments: ["python3", "-c", script], standardInput: standardInput,
-      standardOutput: standardOutput)
+      executable: "/bin/sh", arguments: ["-c", script], standardInput: .null, standardOutput: standardOutput)
   }
 }
 
