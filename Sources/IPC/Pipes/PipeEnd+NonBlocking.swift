@@ -8,8 +8,9 @@ import Glibc
 /// doing blocking reads on its copy would suddenly get EAGAIN). Instead each
 /// read asks for non-blocking behaviour itself:
 /// - a duplex end (socket): `recv(fd, ..., MSG_DONTWAIT)`;
-/// - a pipe: `preadv2(fd, iov, 1, -1, RWF_NOWAIT)` (Linux 4.14+ for the flag;
-///   pipes honour it since 5.8);
+/// - a pipe: `preadv2(fd, iov, 1, -1, RWF_NOWAIT)` (the flag is Linux 4.14+;
+///   recent kernels honour it on pipes made by `pipe2`: EAGAIN when empty, 0
+///   at the end of the stream);
 /// - a FIFO, or any pipe where `RWF_NOWAIT` fails with EOPNOTSUPP: a read on a
 ///   shadow descriptor, `open("/proc/self/fd/N", O_RDONLY | O_NONBLOCK |
 ///   O_CLOEXEC)`, a new open file description of the same pipe that only this
