@@ -68,6 +68,7 @@ let entryPoints: EntryPoints = [
   "exit": { context in exit(Int32(context.arguments.first ?? "0") ?? 0) },
   "return": { _ in },
   "async-at-descriptor-limit": asyncAtDescriptorLimit,
+  "async-at-thread-limit": asyncAtThreadLimit,
   "throw": { _ in
     throw IPCError(code: .invalidArgument, operation: "peer", object: "test", reason: "thrown on purpose")
   },
