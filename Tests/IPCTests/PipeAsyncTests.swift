@@ -425,6 +425,37 @@ struct PipeAsyncTests {
     }
   }
 
+  @Test func atTheDescriptorLimitAFIFOsAsyncReceiveThrowsInsteadOfTrapping() async {
+    // In a child process: it fills its descriptor table.
+    await #expect(processExitsWith: .success) {
+      let path = TestPaths.nextFIFO()
+      let fifo = try NamedPipe.create(at: path)
+      defer { unlink(path) }
+      let reader = try await fifo.openForReading(nonBlocking: true)
+      let writer = try await fifo.openForWriting(nonBlocking: true)
+      let (other, otherWriter) = try AnonymousPipe.make()
+      _ = try await other.receive(timeout: .zero)  // starts the poll thread (its wake pipe) first
+      try writer.send(Array("kept".utf8))
+      var limit = rlimit()
+      getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+      limit.rlim_cur = min(limit.rlim_cur, 512)  // few to fill
+      setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+      var copies: [Int32] = []
+      while case let copy = dup(0), copy >= 0 { copies.append(copy) }  // fill every free descriptor
+      guard errno == EMFILE else { exit(2) }
+
+      do throws(IPCError) {
+        _ = try await reader.receive()  // needs the shadow descriptor: EMFILE
+        exit(3)
+      } catch {
+        guard error.code == .tooManyOpen else { exit(4) }
+      }
+      for copy in copies { close(copy) }
+      guard try await reader.receive() == Array("kept".utf8) else { exit(5) }  // nothing was lost
+      try otherWriter.close()
+    }
+  }
+
   @Test func anAnonymousPipeReadsWithoutAShadowDescriptor() async throws {
     try await withPipe(.anonymous) { reader, writer in
       try writer.send(Array("y".utf8))
