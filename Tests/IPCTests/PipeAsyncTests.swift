@@ -435,9 +435,9 @@ struct PipeAsyncTests {
     await #expect(processExitsWith: .success) {
       let path = TestPaths.nextFIFO()
       let fifo = try NamedPipe.create(at: path)
-      defer { unlink(path) }
       let reader = try await fifo.openForReading(nonBlocking: true)
       let writer = try await fifo.openForWriting(nonBlocking: true)
+      unlink(path)  // the ends stay usable; an exit() below leaves no FIFO behind
       let (other, otherWriter) = try AnonymousPipe.make()
       _ = try await other.receive(timeout: .zero)  // starts the poll thread (its wake pipe) first
       try writer.send(Array("kept".utf8))
