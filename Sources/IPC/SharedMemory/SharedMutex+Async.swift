@@ -44,10 +44,10 @@ extension SharedMutex {
     return result
   }
 
-  /// ``withLock(recover:_:)`` (async), giving up if the mutex stays held for
+  /// ``withLock(recover:_:)-3603g`` (async), giving up if the mutex stays held for
   /// `timeout` (on the monotonic clock): nil then, and `body` did not run.
   ///
-  /// - Throws: as ``withLock(recover:_:)`` (async).
+  /// - Throws: as ``withLock(recover:_:)-3603g`` (async).
   public func withLock<R: Sendable>(
     timeout: Duration, recover: @escaping @Sendable () throws -> Void,
     _ body: @escaping @Sendable () throws -> R
@@ -61,7 +61,7 @@ extension SharedMutex {
   /// Takes the mutex, waits on `condition` until `predicate` holds, runs
   /// `body` and unlocks, all on one of the library's waiting threads, while
   /// the task is suspended: the async form of the loop
-  /// `while !predicate() { condition.wait(mutex) }` under ``withLock(recover:_:)``.
+  /// `while !predicate() { condition.wait(mutex) }` under ``withLock(recover:_:)-d4mn``.
   ///
   ///     let value = try await mutex.withLock(
   ///       waitingOn: ready, until: { try region.load(Int32.self, at: 128) != 0 }, recover: {}
@@ -85,7 +85,7 @@ extension SharedMutex {
   /// - Returns: what `body` returned.
   /// - Throws: `.cancelled` if the task is cancelled before `body` starts
   ///   (the mutex is given back; `body` did not run); as
-  ///   ``withLock(recover:_:)`` (async); what `predicate` throws (the mutex
+  ///   ``withLock(recover:_:)-3603g`` (async); what `predicate` throws (the mutex
   ///   is given back).
   public func withLock<R: Sendable>(
     waitingOn condition: SharedCondition, until predicate: @escaping @Sendable () throws -> Bool,
