@@ -32,8 +32,10 @@ func threadsBlocked(inAnyOf channels: Set<String>, named name: String? = nil) ->
 /// Whether `condition` holds within `timeout`, checked every millisecond
 /// while the task sleeps: unlike ``eventually(within:every:_:)`` it does not
 /// hold a thread of the cooperative pool, which the task being waited for
-/// may need (the pool may have a single thread).
-func eventuallyAwaiting(within timeout: Duration = .seconds(10), _ condition: () -> Bool) async -> Bool {
+/// may need (the pool may have a single thread). The default timeout is long
+/// because under a full parallel run a new task may wait many seconds for a
+/// pool thread; it only bounds a failing test.
+func eventuallyAwaiting(within timeout: Duration = .seconds(60), _ condition: () -> Bool) async -> Bool {
   let clock = ContinuousClock()
   let deadline = clock.now.advanced(by: timeout)
   while true {
