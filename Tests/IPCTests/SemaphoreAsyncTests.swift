@@ -62,55 +62,6 @@ struct SemaphoreAsyncTests {
     }
   }
 
-  @Test func pendingAsyncWaitsLeaveThePoolFree() async throws {
-    // 4 x cores waits at once, each P on a semaphore of its own (System V
-    // wait, batch and lock, and POSIX): all are in the kernel together, which
-    // pool threads alone could not be, and an unrelated task still runs.
-    let count = 4 * Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
-    try await withSemaphoreSet(Array(repeating: 0, count: count)) { (set) async throws in
-      try await withPOSIXSemaphore { (posix) async throws in
-        let onPOSIX = (0..<count).filter { $0 % 4 == 3 }
-        let pending = try (0..<count).map { index in
-          let lock = try SystemV.SemaphoreLock(set: set, index: index)
-          return pendingWait { () async throws(IPCError) in
-            switch index % 4 {
-            case 0: try await set.wait(index)
-            case 1: try await set.perform([.wait(index)])
-            case 2: try await lock.lock()
-            default: try await posix.wait()
-            }
-          }
-        }
-        let (checked, fed) = (Flag(), Flag())
-        // Feeds every wait once the checks below are done, or after 10 s
-        // anyway, so a blocking implementation fails them instead of hanging.
-        let feeder = BackgroundWork {
-          _ = eventually { checked.isSet }
-          for index in 0..<count where !onPOSIX.contains(index) { try set.signal(index) }
-          for _ in onPOSIX { try posix.post() }
-          fed.set()
-        }
-        let waiting = { () throws -> Int in
-          try (0..<count).filter { !onPOSIX.contains($0) }.reduce(0) {
-            try $0 + set.waitingToDecrease(at: $1)
-          }
-            + (posixSemaphoreWaiters(posix.name) ?? 0)
-        }
-        #expect(try await eventuallySuspending { try waiting() == count })
-        let unrelated = await Task.detached { 6 * 7 }.value
-        #expect(unrelated == 42 && !fed.isSet, "the unrelated task ran only after the waits were fed")
-        checked.set()
-        try feeder.value()
-        for wait in pending {
-          #expect(try await wait.ends(orElse: { try set.remove() }))
-          try await wait.value.get()
-        }
-        #expect(try set.values() == Array(repeating: 0, count: count))
-        #expect(try posix.value() == 0)
-      }
-    }
-  }
-
   // MARK: Cancellation
 
   @Test(arguments: SemaphoreAsyncForm.allCases)
