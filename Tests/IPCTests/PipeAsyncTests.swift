@@ -70,30 +70,6 @@ struct PipeAsyncTests {
     }
   }
 
-  @Test func pendingAsyncReceivesLeaveThePoolFree() async {
-    // In a child process, where no other test holds a thread of the pool.
-    await #expect(processExitsWith: .success) {
-      let count = 4 * ProcessInfo.processInfo.activeProcessorCount
-      let pipes = try (0..<count).map { _ in try AnonymousPipe.make() }
-      let pending = pipes.map { pipe in Task { try await pipe.reader.receive() } }
-      let checked = Flag()
-      let feeding = Flag()
-      // Feeds the pipes once the check below is done, or after 10 s anyway,
-      // so a blocking implementation fails the check instead of hanging.
-      Thread {
-        _ = eventually { checked.isSet }
-        feeding.set()  // before the first byte: a blocked pool cannot run the check in between
-        for (index, pipe) in pipes.enumerated() { try? pipe.writer.send(Array("\(index)".utf8)) }
-      }.start()
-      let unrelated = await Task.detached { 6 * 7 }.value
-      guard unrelated == 42, !feeding.isSet else { exit(2) }  // it ran only once the receives were fed
-      checked.set()
-      for (index, task) in pending.enumerated() where try await task.value != Array("\(index)".utf8) {
-        exit(3)
-      }
-    }
-  }
-
   // MARK: Cancellation
 
   @Test(arguments: PipeKind.allCases)
