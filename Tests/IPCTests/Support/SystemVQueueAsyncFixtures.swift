@@ -77,16 +77,6 @@ func sendFromAnotherProcess(
   #expect(sender.exitStatus == 0, "\(sender.standardError)", sourceLocation: sourceLocation)
 }
 
-/// Runs `body` as a task that is already cancelled when it starts.
-func inCancelledTask<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async -> Result<
-  T, any Error
-> {
-  await Task {
-    withUnsafeCurrentTask { $0?.cancel() }
-    return try await body()
-  }.result
-}
-
 /// One round of a cancellation racing an arrival: starts the task `start`
 /// makes, then sends and cancels it, varying by `round` what comes first and
 /// where the task is: blocked in the kernel on a waiting thread (`channels`),
