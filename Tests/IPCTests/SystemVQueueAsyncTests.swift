@@ -462,6 +462,36 @@ struct SystemVQueueAsyncTests {
     }
   }
 
+  @Test func aQueueRemovedWhileATimedAsyncReceiveWaitsEndsItAsTheBlockingTimedFormIsEnded() async throws {
+    let other = try SystemV.MessageQueue.create()
+    defer { try? other.remove() }
+    try other.remove()
+    let blockingError = #expect(throws: IPCError.self) { try other.receive(timeout: .seconds(1)) }
+
+    let queue = try SystemV.MessageQueue.create()
+    defer { try? queue.remove() }
+    let receiver = Task { try await queue.receive(timeout: .seconds(600)) }
+    let remover = try Tools.ipc("msg", "remove", "--id", "\(queue.id)")
+    #expect(remover.exitStatus == 0)
+    let error = ipcError(await receiver.result)
+    #expect(error?.code == .invalidArgument)
+    #expect(error?.code == blockingError?.code)
+    // The reason names the queue's id; the rest is the same.
+    #expect(error?.reason == blockingError?.reason.replacing("\(other.id)", with: "\(queue.id)"))
+  }
+
+  @Test func aTypedSequenceThrowsForBytesThatDoNotDecodeAndKeepsThem() async throws {
+    try await withQueue { queue in
+      try await queue.send("not json".utf8, type: OrderPlaced.messageType)
+      let error = await #expect(throws: IPCError.self) {
+        for try await _ in queue.messages(of: OrderPlaced.self) { Issue.record("decoded") }
+      }
+      #expect(error?.code == .badMessage)
+      #expect(error?.payload == Array("not json".utf8))
+      #expect(error?.messageType == OrderPlaced.messageType)
+    }
+  }
+
   @Test func aQueueRemovedWhileAnAsyncSendWaitsEndsItWithRemoved() async throws {
     let queue = try SystemV.MessageQueue.create()
     defer { try? queue.remove() }
