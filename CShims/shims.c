@@ -227,6 +227,13 @@ int cipc_wake_signal(void) { return SIGRTMAX; }
 static void wake_handler(int signal) { (void)signal; }
 
 int cipc_wake_install(void) {
+  struct sigaction current;
+  if (sigaction(SIGRTMAX, NULL, &current) != 0) return -1;
+  if (!(current.sa_flags & SA_SIGINFO) && current.sa_handler == wake_handler) return 0;
+  if ((current.sa_flags & SA_SIGINFO) || current.sa_handler != SIG_DFL) {
+    errno = EBUSY;  // the program handles or ignores SIGRTMAX itself: never take it over
+    return -1;
+  }
   struct sigaction action;
   memset(&action, 0, sizeof action);
   action.sa_handler = wake_handler;

@@ -207,7 +207,9 @@ int cipc_wake_signal(void);
 
 /// Installs the wake signal's handler once: it does nothing, without
 /// SA_RESTART, so the blocking call it lands in fails with EINTR and the
-/// thread checks whether its wait was cancelled. Returns 0 or -1 and errno.
+/// thread checks whether its wait was cancelled. Returns 0 (also when it is
+/// installed already), or -1 and errno: EBUSY if the program has its own
+/// handler for SIGRTMAX or ignores it, which is left alone.
 int cipc_wake_install(void);
 
 /// The wait job the calling thread is running (a library waiting thread), or

@@ -34,4 +34,11 @@ import Testing
     #expect(output.contains("threw: \(EAGAIN) "), "output: \(output)")
     #expect(output.contains("thread limit"), "the error names the limit: \(output)")
   }
+
+  @Test func aProgramThatTookSIGRTMAXGetsAClearErrorAndKeepsItsDisposition() throws {
+    let (status, output) = try runLimited("async-with-the-wake-signal-taken", launcher: ["/usr/bin/env"])
+    #expect(status == .exited(0), "output: \(output)")
+    #expect(output.contains("threw: \(EBUSY) "), "output: \(output)")
+    #expect(output.contains("SIGRTMAX"), "output: \(output)")
+  }
 }

@@ -59,3 +59,21 @@ func asyncAtThreadLimit(_ context: ChildContext) throws {
     }
   }
 }
+
+/// Ignores SIGRTMAX, as a program with its own use for it might, then awaits
+/// a POSIX semaphore nobody posts: the library must not take the signal
+/// over, so the wait throws EBUSY naming SIGRTMAX. Prints `threw: CODE`.
+func asyncWithTheWakeSignalTaken(_ context: ChildContext) throws {
+  signal(__libc_current_sigrtmax(), SIG_IGN)
+  runAsync {
+    do throws(IPCError) {
+      let name = "/ipc-test-async-rtmax-\(getpid())"
+      let semaphore = try POSIX.Semaphore.create(name, value: 0)
+      try semaphore.unlink()
+      try await semaphore.wait()
+      say("the wait ended without an error")
+    } catch {
+      say("threw: \(error.code.rawValue) \(error)")
+    }
+  }
+}

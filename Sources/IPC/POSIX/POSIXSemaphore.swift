@@ -30,8 +30,16 @@ extension POSIX {
     /// The semaphore's name, such as `/tickets`.
     public let name: String
 
-    /// The `sem_t *` from `sem_open` as a bit pattern; 0 once closed.
-    private let handle: Atomic<Int>
+    /// The `sem_t *` from `sem_open`, and the calls using it now: `close()`
+    /// must not unmap it under a thread blocked in `sem_wait` (an async wait
+    /// runs on a library thread), so the last call to leave closes it.
+    // @unchecked: the sem_t is shared memory that sem_* calls use from any thread.
+    private struct Opening: @unchecked Sendable {
+      var semaphore: UnsafeMutablePointer<sem_t>?
+      var users = 0
+      var closeWhenUnused = false
+    }
+    private let opening: Mutex<Opening>
 
     /// The largest value a POSIX semaphore holds (`SEM_VALUE_MAX`).
     public static let maxValue = Int(Int32.max)
@@ -42,13 +50,12 @@ extension POSIX {
 
     private init(name: String, semaphore: UnsafeMutablePointer<sem_t>) {
       self.name = name
-      self.handle = Atomic(Int(bitPattern: semaphore))
+      self.opening = Mutex(Opening(semaphore: semaphore))
     }
 
     deinit {
-      if let semaphore = UnsafeMutablePointer<sem_t>(bitPattern: handle.exchange(0, ordering: .acquiring)) {
-        sem_close(semaphore)
-      }
+      // No call is in flight: each holds this object.
+      if let semaphore = opening.withLock({ $0.semaphore }) { sem_close(semaphore) }
     }
 
     /// `semaphore /name`, as errors name it.
@@ -149,9 +156,10 @@ extension POSIX {
     ///
     /// The corresponding C function is `sem_wait`.
     public func wait() throws(IPCError) {
-      let semaphore = try live("sem_wait")
-      if case .failure(let code) = retryingInterrupts(.semWait, { sem_wait(semaphore) }) {
-        throw operationError(code, "sem_wait")
+      try using("sem_wait") { (semaphore) throws(IPCError) in
+        if case .failure(let code) = retryingInterrupts(.semWait, { sem_wait(semaphore) }) {
+          throw operationError(code, "sem_wait")
+        }
       }
     }
 
@@ -160,11 +168,12 @@ extension POSIX {
     ///
     /// The corresponding C function is `sem_trywait`.
     public func tryWait() throws(IPCError) -> Bool {
-      let semaphore = try live("sem_trywait")
-      switch retryingInterrupts(.semWait, { sem_trywait(semaphore) }) {
-      case .success: return true
-      case .failure(.wouldBlock): return false
-      case .failure(let code): throw operationError(code, "sem_trywait")
+      try using("sem_trywait") { (semaphore) throws(IPCError) in
+        switch retryingInterrupts(.semWait, { sem_trywait(semaphore) }) {
+        case .success: return true
+        case .failure(.wouldBlock): return false
+        case .failure(let code): throw operationError(code, "sem_trywait")
+        }
       }
     }
 
@@ -175,12 +184,13 @@ extension POSIX {
     /// `CLOCK_MONOTONIC`, not `sem_timedwait`'s wall clock), so setting the
     /// clock changes nothing, and a signal does not restart the full timeout.
     public func wait(timeout: Duration) throws(IPCError) -> Bool {
-      let semaphore = try live("sem_clockwait")
       var deadline = MonotonicDeadline(after: timeout).absoluteTimespec
-      switch retryingInterrupts(.semWait, { cipc_sem_wait_monotonic(semaphore, &deadline) }) {
-      case .success: return true
-      case .failure(.timedOut): return false
-      case .failure(let code): throw operationError(code, "sem_clockwait")
+      return try using("sem_clockwait") { (semaphore) throws(IPCError) in
+        switch retryingInterrupts(.semWait, { cipc_sem_wait_monotonic(semaphore, &deadline) }) {
+        case .success: return true
+        case .failure(.timedOut): return false
+        case .failure(let code): throw operationError(code, "sem_clockwait")
+        }
       }
     }
 
@@ -190,9 +200,10 @@ extension POSIX {
     ///
     /// - Throws: `.overflow` if the value is already `SEM_VALUE_MAX`; it is unchanged.
     public func post() throws(IPCError) {
-      let semaphore = try live("sem_post")
-      if case .failure(let code) = once({ sem_post(semaphore) }) {
-        throw operationError(code, "sem_post")
+      try using("sem_post") { (semaphore) throws(IPCError) in
+        if case .failure(let code) = once({ sem_post(semaphore) }) {
+          throw operationError(code, "sem_post")
+        }
       }
     }
 
@@ -200,30 +211,34 @@ extension POSIX {
     ///
     /// The corresponding C function is `sem_getvalue`.
     public func value() throws(IPCError) -> Int {
-      let semaphore = try live("sem_getvalue")
-      var value: Int32 = 0
-      if case .failure(let code) = once({ sem_getvalue(semaphore, &value) }) {
-        throw operationError(code, "sem_getvalue")
+      try using("sem_getvalue") { (semaphore) throws(IPCError) in
+        var value: Int32 = 0
+        if case .failure(let code) = once({ sem_getvalue(semaphore, &value) }) {
+          throw operationError(code, "sem_getvalue")
+        }
+        return Int(value)
       }
-      return Int(value)
     }
 
     // MARK: Closing and unlinking
 
     /// Closes this opening now rather than when the object is released. The
     /// semaphore itself stays; later calls on this object fail with `EBADF`.
+    /// A call still waiting (on another thread, or an async wait) keeps the
+    /// mapping until it returns, so it never touches unmapped memory.
     ///
     /// The corresponding C function is `sem_close`.
     public func close() throws(IPCError) {
-      let semaphore = try live("sem_close")
-      guard
-        handle.compareExchange(
-          expected: Int(bitPattern: semaphore), desired: 0, ordering: .acquiringAndReleasing
-        ).exchanged
-      else {
-        throw closedError("sem_close")
+      let closeNow = try opening.withLock { (opening) throws(IPCError) -> UnsafeMutablePointer<sem_t>? in
+        guard let semaphore = opening.semaphore, !opening.closeWhenUnused else {
+          throw closedError("sem_close")
+        }
+        opening.closeWhenUnused = true
+        guard opening.users == 0 else { return nil }
+        opening.semaphore = nil
+        return semaphore
       }
-      if case .failure(let code) = once({ sem_close(semaphore) }) {
+      if let closeNow, case .failure(let code) = once({ sem_close(closeNow) }) {
         throw operationError(code, "sem_close")
       }
     }
@@ -249,12 +264,28 @@ extension POSIX {
 
     // MARK: Helpers
 
-    /// The open semaphore, or an error naming `operation` if it was closed.
+    /// Runs `body` with the open semaphore, counted as a user of it; an error
+    /// naming `operation` if it was closed. The last user to leave a closed
+    /// opening calls `sem_close`.
     @inline(__always)
-    private func live(_ operation: String) throws(IPCError) -> UnsafeMutablePointer<sem_t> {
-      guard let semaphore = UnsafeMutablePointer<sem_t>(bitPattern: handle.load(ordering: .acquiring))
-      else { throw closedError(operation) }
-      return semaphore
+    private func using<R>(
+      _ operation: String, _ body: (UnsafeMutablePointer<sem_t>) throws(IPCError) -> R
+    ) throws(IPCError) -> R {
+      let semaphore = try opening.withLock { (opening) throws(IPCError) -> UnsafeMutablePointer<sem_t> in
+        guard let semaphore = opening.semaphore, !opening.closeWhenUnused else { throw closedError(operation) }
+        opening.users += 1
+        return semaphore
+      }
+      defer {
+        let closeNow = opening.withLock { opening -> Bool in
+          opening.users -= 1
+          guard opening.closeWhenUnused, opening.users == 0 else { return false }
+          opening.semaphore = nil
+          return true
+        }
+        if closeNow { sem_close(semaphore) }
+      }
+      return try body(semaphore)
     }
 
     private func closedError(_ operation: String) -> IPCError {

@@ -39,7 +39,7 @@ extension SharedMutex {
   ) async throws -> R {
     guard
       let result = try await onWaitingThread(
-        deadline: nil, recover: recover, { () throws -> R? in try body() })
+        deadline: nil, recover: recover, { () throws -> R? in try WaitJob.shieldingCurrent(body) })
     else { throw neverTimedOut() }
     return result
   }
@@ -54,7 +54,7 @@ extension SharedMutex {
   ) async throws -> R? {
     try await onWaitingThread(deadline: MonotonicDeadline(after: timeout), recover: recover) {
       () throws -> R? in
-      try body()
+      try WaitJob.shieldingCurrent(body)
     }
   }
 
@@ -98,7 +98,7 @@ extension SharedMutex {
           guard try waitInSlices(on: condition, until: predicate, deadline: nil, recover: recover) else {
             return nil
           }
-          return try body()
+          return try WaitJob.shieldingCurrent(body)
         })
     else { throw neverTimedOut() }
     return result
@@ -120,7 +120,7 @@ extension SharedMutex {
       guard try waitInSlices(on: condition, until: predicate, deadline: deadline, recover: recover) else {
         return nil
       }
-      return try body()
+      return try WaitJob.shieldingCurrent(body)
     }
   }
 

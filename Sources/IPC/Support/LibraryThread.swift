@@ -3,8 +3,10 @@ import Glibc
 import Synchronization
 
 /// Threads the library owns (its watchers), few and long-lived. Each starts
-/// with every signal blocked, so the program's signals are always taken by
-/// the program's own threads and never interrupt the library's waits.
+/// with every signal blocked but the faults (SIGSEGV, SIGBUS, SIGILL, SIGFPE,
+/// SIGTRAP, SIGSYS, SIGABRT, which a thread raises on itself), so the
+/// program's signals are always taken by the program's own threads and never
+/// interrupt the library's waits.
 enum LibraryThread {
   /// The one owner kept in `slot`, started with ``startPolling(name:what:_:run:)``
   /// on first use. A start that fails leaves the slot empty, so a later call
@@ -64,6 +66,9 @@ enum LibraryThread {
     var all = sigset_t()
     var previous = sigset_t()
     sigfillset(&all)
+    // Faults stay deliverable: a crash on this thread (a user's body in
+    // SharedMutex.withLock runs on one) reaches the Swift backtracer.
+    for fault in [SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS, SIGABRT] { sigdelset(&all, fault) }
     pthread_sigmask(SIG_SETMASK, &all, &previous)
     defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
     var thread = pthread_t()

@@ -69,10 +69,11 @@ extension Readiness {
     _ attempt: () throws(IPCError) -> T?
   ) async throws(IPCError) -> T? {
     let deadline = timeout.map(MonotonicDeadline.init(after:))
-    let waiter = try DescriptorWaiter.shared()
     while true {
       guard !Task.isCancelled else { throw cancelled() }
       if let value = try attempt() { return value }
+      // Only now: a value already there needs no poll thread (nor its pipe, at EMFILE).
+      let waiter = try DescriptorWaiter.shared()
       switch await waiter.wait(for: try descriptor(), events: events, until: deadline) {
       case .ready: continue
       case .cancelled: throw cancelled()

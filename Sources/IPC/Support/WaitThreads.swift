@@ -9,7 +9,8 @@ import Synchronization
 ///
 /// - Bounded: at most ``maximumThreads`` threads, each with a
 ///   ``stackSize``-byte stack, started on demand; one idle for
-///   ``idleLifetime`` ends. A call that finds them all busy queues until one
+///   ``idleLifetime`` ends. One more thread, started with the pool, lives on
+///   to re-send wake signals. A call that finds them all busy queues until one
 ///   is free (a wait queued behind `maximumThreads` others that never end
 ///   never starts, as with any bounded pool).
 /// - Cancellable: cancelling the task of a queued call drops it; of a running
@@ -34,9 +35,14 @@ final class WaitThreads: @unchecked Sendable {
       if case .failure(let code) = once({ cipc_wake_install() }) {
         throw IPCError(
           code: code, operation: "sigaction", object: "SIGRTMAX",
-          reason: "the library could not install the handler that wakes its waiting threads")
+          reason: code.rawValue == EBUSY
+            ? "the program handles or ignores SIGRTMAX itself, and the library wakes its waiting threads"
+              + " with it: leave SIGRTMAX at its default for async waits without a descriptor"
+            : "the library could not install the handler that wakes its waiting threads")
       }
       let made = WaitThreads()
+      // Started now, so that a cancellation never lacks its resends.
+      try LibraryThread.start(name: "ipc-wait-kick", stackSize: stackSize) { made.kick() }
       pool = made
       return made
     }
@@ -79,7 +85,6 @@ final class WaitThreads: @unchecked Sendable {
   private var threads = 0
   private var idle = 0
   private var kicks: [WaitJob] = []
-  private var kickerRunning = false
 
   private init() {
     pthread_mutex_init(mutex, nil)
@@ -140,22 +145,9 @@ final class WaitThreads: @unchecked Sendable {
       return
     }
     guard job.requestCancel() else { return }
-    let startKicker = locked { () -> Bool in
+    locked {
       kicks.append(job)
       pthread_cond_signal(kickNeeded)
-      defer { kickerRunning = true }
-      return !kickerRunning
-    }
-    if startKicker {
-      do throws(IPCError) {
-        try LibraryThread.start(name: "ipc-wait-kick", stackSize: Self.stackSize) { [self] in kick() }
-      } catch {
-        // No thread for resends: the first signal is then the only one.
-        locked {
-          kickerRunning = false
-          kicks.removeAll()
-        }
-      }
     }
   }
 
@@ -213,6 +205,9 @@ final class WaitJob: Sendable {
   private enum Phase {
     case queued
     case running(pthread_t)
+    /// Running the program's own code (a mutex's body), which must not see
+    /// EINTR from wake signals: no more are sent.
+    case shielded
     case finished
   }
 
@@ -237,6 +232,16 @@ final class WaitJob: Sendable {
 
   /// Whether the calling thread runs a job whose task was cancelled.
   static var currentIsCancelled: Bool { current?.isCancelled ?? false }
+
+  /// Runs `body`, the program's own code, on the calling waiting thread with
+  /// no more wake signals sent to it: a cancellation after this point must
+  /// not make the body's system calls fail with EINTR.
+  static func shieldingCurrent<R>(_ body: () throws -> R) rethrows -> R {
+    current?.phase.withLock { phase in
+      if case .running = phase { phase = .shielded }
+    }
+    return try body()
+  }
 
   func setWork(_ body: @escaping @Sendable (_ failure: IPCError?) -> Void) {
     work.withLock { $0 = body }
@@ -287,7 +292,7 @@ final class WaitJob: Sendable {
       case .running(let thread):
         _ = pthread_kill(thread, cipc_wake_signal())
         return true
-      case .finished: return false
+      case .shielded, .finished: return false
       }
     }
   }
