@@ -272,7 +272,9 @@ extension POSIX {
       _ operation: String, _ body: (UnsafeMutablePointer<sem_t>) throws(IPCError) -> R
     ) throws(IPCError) -> R {
       let semaphore = try opening.withLock { (opening) throws(IPCError) -> UnsafeMutablePointer<sem_t> in
-        guard let semaphore = opening.semaphore, !opening.closeWhenUnused else { throw closedError(operation) }
+        guard let semaphore = opening.semaphore, !opening.closeWhenUnused else {
+          throw closedError(operation)
+        }
         opening.users += 1
         return semaphore
       }
