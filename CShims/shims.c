@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/msg.h>
 #include <sys/sem.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 _Static_assert(CIPC_MSG_EXCEPT == MSG_EXCEPT, "MSG_EXCEPT mirrors the system header");
@@ -36,6 +37,11 @@ pid_t cipc_gettid(void) { return gettid(); }
 int cipc_tgkill(pid_t pid, pid_t tid, int signal) { return tgkill(pid, tid, signal); }
 
 int cipc_pipe2(int fds[2], int flags) { return pipe2(fds, flags); }
+
+ssize_t cipc_read_nowait(int fd, void *buffer, size_t count) {
+  struct iovec vector = {.iov_base = buffer, .iov_len = count};
+  return preadv2(fd, &vector, 1, -1, RWF_NOWAIT);
+}
 
 // Linux's union semun: the caller must define it (sys/sem.h does not), see semctl(2).
 union cipc_semun {

@@ -48,6 +48,13 @@ int cipc_mq_notify_thread(mqd_t queue, void (*function)(union sigval), void *val
 /// (glibc declares it only under _GNU_SOURCE).
 int cipc_pipe2(int fds[2], int flags);
 
+/// preadv2(2) of one buffer at the current position with RWF_NOWAIT: a read
+/// that never waits, whatever the descriptor's O_NONBLOCK flag (which belongs
+/// to the open file description, shared with other processes). -1 with EAGAIN
+/// when nothing is there, 0 at end of stream; EOPNOTSUPP where the file does
+/// not support it (a FIFO opened by path). glibc declares both only under _GNU_SOURCE.
+ssize_t cipc_read_nowait(int fd, void *buffer, size_t count);
+
 /// semctl(2) for commands that take no fourth argument (GETVAL, GETNCNT,
 /// GETZCNT, GETPID, IPC_RMID): Swift cannot call variadic C functions.
 int cipc_semctl(int id, int index, int command);

@@ -15,9 +15,9 @@ struct PipeProcessTests {
     try await withFIFO { fifo in
       let go = fifo.path + ".go"
       defer { unlink(go) }
-      let reader = try fifo.openForReading(nonBlocking: true)
+      let reader = try await fifo.openForReading(nonBlocking: true)
       // Our own write end: the stream does not end between writers; closed after them.
-      let keepOpen = try fifo.openForWriting(nonBlocking: true)
+      let keepOpen = try await fifo.openForWriting(nonBlocking: true)
       async let counts = onOwnThread { () throws -> [UInt8: Int] in
         var counts: [UInt8: Int] = [:]
         var ready = 0
@@ -242,8 +242,8 @@ struct PipeProcessTests {
     }
     if case .failure = parent {
       // Unblock a child that waits in an open, so it fails instead of hanging.
-      _ = try? toChild.openForWriting(nonBlocking: true)
-      _ = try? fromChild.openForReading(nonBlocking: true)
+      _ = try? await toChild.openForWriting(nonBlocking: true)
+      _ = try? await fromChild.openForReading(nonBlocking: true)
     }
     _ = await child
     #expect(try parent.get() == [true, true, true, true, true, true])

@@ -20,7 +20,8 @@ import Glibc
 ///     try writer.send(Array("job 1".utf8))
 ///
 /// Opening one side blocks until the other side is opened too, as `open(2)`
-/// does for FIFOs; the non-blocking forms never wait.
+/// does for FIFOs; the non-blocking forms never wait, and the async forms
+/// wait on one of the library's waiting threads.
 public struct NamedPipe: Hashable, Sendable, CustomStringConvertible {
   /// The FIFO's path, as given.
   public let path: String
@@ -131,7 +132,7 @@ public struct NamedPipe: Hashable, Sendable, CustomStringConvertible {
 
   // MARK: Internals
 
-  private func openEnd(_ direction: PipeEnd.Direction, flags: Int32, nonBlocking: Bool)
+  func openEnd(_ direction: PipeEnd.Direction, flags: Int32, nonBlocking: Bool)
     throws(IPCError) -> PipeEnd
   {
     let allFlags = flags | O_CLOEXEC | (nonBlocking ? O_NONBLOCK : 0)

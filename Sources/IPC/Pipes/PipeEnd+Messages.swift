@@ -91,10 +91,7 @@ extension PipeEnd {
   public func receive() throws(IPCError) -> [UInt8]? {
     let fd = try descriptor(for: .reading)
     guard let length = try receiveHeader(from: fd) else { return nil }
-    var bytes: [UInt8] = []
-    let count = try append(upTo: length, to: &bytes, from: fd)
-    guard count == length else { throw endedInside(count: count, length: length, payload: bytes) }
-    return bytes
+    return try receivePayload(length: length, from: fd)
   }
 
   /// Receives the next message into `buffer`, waiting until one arrives.
@@ -110,21 +107,7 @@ extension PipeEnd {
   public func receive(into buffer: UnsafeMutableRawBufferPointer) throws(IPCError) -> Int? {
     let fd = try descriptor(for: .reading)
     guard let length = try receiveHeader(from: fd) else { return nil }
-    guard length <= buffer.count else {
-      var bytes: [UInt8] = []
-      let count = try append(upTo: length, to: &bytes, from: fd)
-      guard count == length else { throw endedInside(count: count, length: length, payload: bytes) }
-      throw IPCError(
-        code: .tooBig, operation: "read", object: description,
-        reason: "a message of \(length) bytes is longer than the buffer of \(buffer.count) bytes;"
-          + " it was taken from the pipe and is kept in the error's payload",
-        payload: bytes)
-    }
-    let count = try fill(UnsafeMutableRawBufferPointer(rebasing: buffer[..<length]), from: fd)
-    guard count == length else {
-      throw endedInside(count: count, length: length, payload: Array(buffer[..<count]))
-    }
-    return length
+    return try receivePayload(length: length, into: buffer, from: fd)
   }
 
   /// Encodes `value` with `coder` (JSON by default) and sends it as one frame.
@@ -168,6 +151,42 @@ extension PipeEnd {
     }
     let count = try result.get()
     if count == 0 { return nil }
+    return try checkedLength(length, count: count)
+  }
+
+  /// Reads the payload of a frame whose header announced `length` bytes.
+  func receivePayload(length: Int, from fd: Int32) throws(IPCError) -> [UInt8] {
+    var bytes: [UInt8] = []
+    let count = try append(upTo: length, to: &bytes, from: fd)
+    guard count == length else { throw endedInside(count: count, length: length, payload: bytes) }
+    return bytes
+  }
+
+  /// Reads the payload of a frame whose header announced `length` bytes into
+  /// `buffer`, or into the error if it does not fit.
+  func receivePayload(length: Int, into buffer: UnsafeMutableRawBufferPointer, from fd: Int32)
+    throws(IPCError) -> Int
+  {
+    guard length <= buffer.count else {
+      throw tooBig(length: length, buffer: buffer, payload: try receivePayload(length: length, from: fd))
+    }
+    let count = try fill(UnsafeMutableRawBufferPointer(rebasing: buffer[..<length]), from: fd)
+    guard count == length else {
+      throw endedInside(count: count, length: length, payload: Array(buffer[..<count]))
+    }
+    return length
+  }
+
+  func tooBig(length: Int, buffer: UnsafeMutableRawBufferPointer, payload: [UInt8]) -> IPCError {
+    IPCError(
+      code: .tooBig, operation: "read", object: description,
+      reason: "a message of \(length) bytes is longer than the buffer of \(buffer.count) bytes;"
+        + " it was taken from the pipe and is kept in the error's payload",
+      payload: payload)
+  }
+
+  /// The payload length in a header of which `count` bytes (1 to 4) arrived.
+  func checkedLength(_ length: UInt32, count: Int) throws(IPCError) -> Int {
     guard count == Self.headerSize else {
       throw IPCError(
         code: .badMessage, operation: "read", object: description,
@@ -184,7 +203,7 @@ extension PipeEnd {
     return size
   }
 
-  private func endedInside(count: Int, length: Int, payload: [UInt8]) -> IPCError {
+  func endedInside(count: Int, length: Int, payload: [UInt8]) -> IPCError {
     IPCError(
       code: .badMessage, operation: "read", object: description,
       reason: "the stream ended after \(count) of \(length) bytes of a message;"

@@ -23,7 +23,11 @@ import Synchronization
 ///
 /// Every call blocks (a descriptor opened non-blocking is switched back to
 /// blocking I/O), and a signal that interrupts a read or write (EINTR) is
-/// retried.
+/// retried. Reads and receives also have timed, non-blocking (`try...`) and
+/// async forms, and ``messages()`` is an `AsyncSequence`: they wait on the
+/// library's poll thread, never in the kernel on a thread of Swift's
+/// cooperative pool, and leave the descriptor's `O_NONBLOCK` flag alone
+/// (see PipeEnd+NonBlocking.swift and Docs/Pipes.md).
 ///
 /// **SIGPIPE.** A write to a pipe whose reader is gone throws
 /// ``IPCError/Code-swift.struct/brokenPipe``; it never kills the process. For
@@ -71,6 +75,12 @@ public final class PipeEnd: Sendable, CustomStringConvertible {
   let isSocket: Bool
   /// The descriptor; -1 once closed.
   private let descriptor: Atomic<Int32>
+  /// A second, non-blocking descriptor of the same pipe, opened on first need
+  /// for non-blocking reads where `preadv2(RWF_NOWAIT)` is not supported (a
+  /// FIFO); -1 until then. Closed with the end. See PipeEnd+NonBlocking.swift.
+  let shadow = Atomic<Int32>(-1)
+  /// Set once `preadv2(RWF_NOWAIT)` failed with EOPNOTSUPP on this end.
+  let nowaitUnsupported = Atomic<Bool>(false)
 
   /// Takes ownership of `fd`.
   init(adopting fd: Int32, direction: Direction, kind: Kind) {
@@ -85,6 +95,7 @@ public final class PipeEnd: Sendable, CustomStringConvertible {
   deinit {
     let fd = descriptor.exchange(-1, ordering: .acquiringAndReleasing)
     if fd >= 0 { _ = Glibc.close(fd) }
+    closeShadow()
   }
 
   /// The file descriptor, or -1 once the end is closed. It stays owned by the
@@ -115,6 +126,10 @@ public final class PipeEnd: Sendable, CustomStringConvertible {
   public func close() throws(IPCError) {
     let fd = descriptor.exchange(-1, ordering: .acquiringAndReleasing)
     guard fd >= 0 else { return }
+    closeShadow()
+    // poll does not return when another thread closes its descriptor: wake
+    // async reads waiting on it, so they try again and see the end closed.
+    DescriptorWaiter.existing?.resumeAll(waitingOn: fd)
     switch once({ Glibc.close(fd) }) {
     case .success, .failure(.interrupted):
       return
@@ -182,20 +197,17 @@ public final class PipeEnd: Sendable, CustomStringConvertible {
 
   /// Reads what has arrived, at most `count` bytes, waiting until at least one
   /// byte is there; like ``read(into:)``, one `read` call, so it may return
-  /// fewer bytes than are still to come.
+  /// fewer bytes than are still to come. One call reads at most
+  /// ``largestRead`` bytes, so a huge `count` never allocates huge memory.
   ///
   /// The corresponding C function is `read`.
   ///
   /// - Returns: the bytes read; empty at the end of the stream.
   public func read(upToCount count: Int) throws(IPCError) -> [UInt8] {
-    guard count >= 0 else {
-      throw IPCError(
-        code: .invalidArgument, operation: "read", object: description,
-        reason: "a count of \(count) bytes is invalid: it must be 0 or more")
-    }
+    let capacity = try checkedReadCapacity(count)
     let fd = try descriptor(for: .reading)
     var result: Result<Int, IPCError> = .success(0)
-    let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+    let bytes = [UInt8](unsafeUninitializedCapacity: capacity) { buffer, initialized in
       result = Result { () throws(IPCError) in
         try readSome(UnsafeMutableRawBufferPointer(buffer), from: fd)
       }
@@ -216,7 +228,21 @@ public final class PipeEnd: Sendable, CustomStringConvertible {
     return bytes
   }
 
+  /// The most bytes one ``read(upToCount:)`` takes: 1 MiB, the largest a
+  /// pipe's buffer grows by default (`/proc/sys/fs/pipe-max-size`).
+  public static let largestRead = 1 << 20
+
   // MARK: Internals shared with the message layer
+
+  /// The room a read of up to `count` bytes needs.
+  func checkedReadCapacity(_ count: Int) throws(IPCError) -> Int {
+    guard count >= 0 else {
+      throw IPCError(
+        code: .invalidArgument, operation: "read", object: description,
+        reason: "a count of \(count) bytes is invalid: it must be 0 or more")
+    }
+    return min(count, Self.largestRead)
+  }
 
   /// The descriptor, if the end is open and can be used for `use`.
   @inline(__always)

@@ -111,7 +111,12 @@ extension SystemV {
 
     /// Runs `body` holding the lock, and unlocks afterwards, also when `body` throws.
     ///
+    /// In an async context `try await lock.withLock { ... }` picks the async
+    /// form, which waits without blocking a thread; this form is disfavoured so
+    /// a synchronous closure does not make it win there.
+    ///
     /// - Throws: the ``IPCError`` of taking or giving back the lock, or what `body` throws.
+    @_disfavoredOverload
     public func withLock<R>(_ body: () throws -> R) throws -> R {
       try lock()
       return try runThenUnlock(unlock, body)
