@@ -22,8 +22,11 @@ struct BenchmarkSmokeTests {
         "posix-mq round trip 64 B", "posix-mq throughput 64 B", "posix-mq throughput 4 KiB",
         "posix-mq async round trip 64 B", "posix-mq async throughput 64 B",
         "named-pipe round trip 64 B", "named-pipe throughput 64 B",
+        "named-pipe async round trip 64 B", "named-pipe async throughput 64 B",
         "anon-pipe round trip 64 B", "anon-pipe throughput 64 B", "anon-pipe throughput 4 KiB",
+        "anon-pipe async round trip 64 B", "anon-pipe async throughput 64 B",
         "socketpair round trip 64 B", "socketpair throughput 64 B",
+        "socketpair async round trip 64 B", "socketpair async throughput 64 B",
         "sysv-sem round trip", "posix-sem round trip",
         "shm+sem throughput 64 B", "shm+sem throughput 4 KiB", "shm-ring throughput 64 B",
         "process spawn+wait",
@@ -95,7 +98,12 @@ struct BenchmarkSmokeTests {
   }
 
   /// The async rows, in the order they run.
-  static let asyncRows = ["posix-mq async round trip 64 B", "posix-mq async throughput 64 B"]
+  static let asyncRows = [
+    "posix-mq async round trip 64 B", "posix-mq async throughput 64 B",
+    "named-pipe async round trip 64 B", "named-pipe async throughput 64 B",
+    "anon-pipe async round trip 64 B", "anon-pipe async throughput 64 B",
+    "socketpair async round trip 64 B", "socketpair async throughput 64 B",
+  ]
 
   // Kernel queues and semaphores, then shared memory (a segment and a set,
   // or a segment alone for the ring that spins).
