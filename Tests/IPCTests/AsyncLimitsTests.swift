@@ -22,4 +22,16 @@ import Testing
     #expect(output.contains("threw: \(EMFILE) "), "output: \(output)")
     #expect(output.contains("RLIMIT_NOFILE"), "the error names the limit: \(output)")
   }
+
+  /// RLIMIT_NPROC does not bind root, so the peer runs as nobody (setpriv
+  /// needs root to switch); it lowers the limit itself once it runs.
+  @Test(.enabled(if: getuid() == 0, "switching to nobody needs root"))
+  func anAwaitThatNeedsAWaitingThreadAtTheThreadLimitThrowsEAGAIN() throws {
+    let (status, output) = try runLimited(
+      "async-at-thread-limit",
+      launcher: ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"])
+    #expect(status == .exited(0), "output: \(output)")
+    #expect(output.contains("threw: \(EAGAIN) "), "output: \(output)")
+    #expect(output.contains("thread limit"), "the error names the limit: \(output)")
+  }
 }

@@ -439,8 +439,8 @@ struct CLIGrammarTests {
     let name = TestNames.next()
     let queue = try POSIX.MessageQueue.create(name)
     defer { try? POSIX.MessageQueue.unlink(name) }
-    try queue.send([0x01, 0x02, 0xfe], priority: 0)
-    try queue.send([0x01, 0x02, 0xfe], priority: 0)
+    try await queue.send([0x01, 0x02, 0xfe], priority: 0)
+    try await queue.send([0x01, 0x02, 0xfe], priority: 0)
     let hex = try onTerminal(["mq", "receive", name])
     #expect(hex.standardOutput.contains("01 02 fe"), "\(hex.standardOutput)")
     #expect(hex.standardOutput.hasPrefix(Self.note(3)), "\(hex.standardOutput)")

@@ -138,16 +138,19 @@ struct ChildProcessTests {
 
   @Test func withoutPidfdsEveryFormStillWorks() async throws {
     try await ChildProcess.$simulatesMissingPidfd.withValue(true) {
+      // The blocking timed form, from synchronous code (async code picks the async form).
+      let blockingWait = { (child: ChildProcess, timeout: Duration) in try child.wait(timeout: timeout) }
       let child = try ChildProcess.start(executable: "sleep", arguments: ["300"])
       #expect(child.pidfd == -1)
-      #expect(try child.wait(timeout: .milliseconds(20)) == nil)
+      #expect(try blockingWait(child, .milliseconds(20)) == nil)
+      #expect(try await child.wait(timeout: .milliseconds(20)) == nil)
       try child.terminate()
-      #expect(try child.wait(timeout: .seconds(10)) == .signalled(SIGTERM, coreDumped: false))
+      #expect(try blockingWait(child, .seconds(10)) == .signalled(SIGTERM, coreDumped: false))
       #expect(throws: IPCError.self) { try child.kill() }
       let second = try ChildProcess.start(executable: "/bin/sh", arguments: ["-c", "exit 7"])
       #expect(try await second.wait() == .exited(7))
       let third = try ChildProcess.start(executable: "/bin/true")
-      #expect(try third.wait(timeout: .seconds(10)) == .exited(0))
+      #expect(try await third.wait(timeout: .seconds(10)) == .exited(0))
     }
   }
 

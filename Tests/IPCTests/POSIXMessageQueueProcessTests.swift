@@ -17,9 +17,9 @@ struct POSIXMessageQueueProcessTests {
         try queue.send(OrderPlaced(orderID: 2, item: "cake"), priority: 5)
         try queue.send(OrderPlaced(orderID: 3, item: "scone"), priority: 1)
       }
-      #expect(try queue.receive(OrderPlaced.self).orderID == 2)
-      #expect(try queue.receive(OrderPlaced.self).orderID == 1)
-      #expect(try queue.receive(OrderPlaced.self, timeout: .seconds(5))?.orderID == 3)
+      #expect(try await queue.receive(OrderPlaced.self).orderID == 2)
+      #expect(try await queue.receive(OrderPlaced.self).orderID == 1)
+      #expect(try await queue.receive(OrderPlaced.self, timeout: .seconds(5))?.orderID == 3)
     }
   }
 
@@ -63,7 +63,7 @@ struct POSIXMessageQueueProcessTests {
         return blocked
       }
     }
-    if case .failure = parent { try? queue.send("after the signals".utf8) }  // no hang
+    if case .failure = parent { try? await queue.send("after the signals".utf8) }  // no hang
     _ = await child
     #expect(try parent.get() == [true, true, true])
   }
@@ -98,7 +98,7 @@ struct POSIXMessageQueueProcessTests {
       #expect(try Tools.ipc("mq", "send", queue.name, "unseen").exitStatus == 0)
       try await Task.sleep(for: .milliseconds(100))
       #expect(fired.items.count == 1)
-      #expect(try queue.receive().text == "unseen")
+      #expect(try await queue.receive().text == "unseen")
       try queue.notifyOnArrival(arrived)
       #expect(try Tools.ipc("mq", "send", queue.name, "second").exitStatus == 0)
       #expect(try await waitForFired(2) == ["first", "second"])
@@ -111,7 +111,7 @@ struct POSIXMessageQueueProcessTests {
       #expect(try Tools.ipc("mq", "send", queue.name, "after cancel").exitStatus == 0)
       try await Task.sleep(for: .milliseconds(100))
       #expect(fired.items.count == 2)
-      #expect(try queue.receive().text == "after cancel")
+      #expect(try await queue.receive().text == "after cancel")
     }
   }
 
@@ -183,8 +183,8 @@ struct POSIXMessageQueueProcessTests {
       iteration.cancel()
       #expect(try await iteration.value == 0)
       // Nothing was consumed by the cancelled wait.
-      try queue.send("kept".utf8)
-      #expect(try queue.receive().text == "kept")
+      try await queue.send("kept".utf8)
+      #expect(try await queue.receive().text == "kept")
     }
   }
 

@@ -81,8 +81,10 @@ struct SupervisorTests {
     let supervisor = try Supervisor(onSignal: .ignore)
     let sleeper = try startPeer("sleep", arguments: ["1"], in: supervisor)
     #expect(supervisor.tryWait() == nil)
-    #expect(supervisor.wait(timeout: .milliseconds(20)) == nil)
-    #expect(supervisor.wait(timeout: .milliseconds(-1)) == nil)
+    // The blocking timed form, from synchronous code (async code picks the async form).
+    let blockingWait = { (timeout: Duration) in supervisor.wait(timeout: timeout) }
+    #expect(blockingWait(.milliseconds(20)) == nil)
+    #expect(blockingWait(.milliseconds(-1)) == nil)
     let outcome = try await supervisor.wait()
     #expect(outcome.exits.map(\.pid) == [sleeper.child.pid])
     #expect(outcome.isSuccess)

@@ -35,3 +35,27 @@ func asyncAtDescriptorLimit(_ context: ChildContext) throws {
     }
   }
 }
+
+/// Lowers RLIMIT_NPROC to the tasks this user runs now (run it as a user
+/// without CAP_SYS_RESOURCE, such as nobody), then awaits a POSIX semaphore
+/// nobody posts: the wait needs a new library waiting thread, so it must
+/// throw EAGAIN from pthread_create. Prints `threw: CODE` and the error.
+func asyncAtThreadLimit(_ context: ChildContext) throws {
+  runAsync {
+    do throws(IPCError) {
+      let name = "/ipc-test-async-threads-\(getpid())"
+      let semaphore = try POSIX.Semaphore.create(name, value: 0)
+      try semaphore.unlink()
+      // The count is the user's tasks, threads included; one more fails.
+      var limit = rlimit(rlim_cur: 1, rlim_max: 1)
+      guard setrlimit(__rlimit_resource_t(__RLIMIT_NPROC.rawValue), &limit) == 0 else {
+        say("setrlimit failed: \(errno)")
+        return
+      }
+      try await semaphore.wait()
+      say("the wait ended without an error")
+    } catch {
+      say("threw: \(error.code.rawValue) \(error)")
+    }
+  }
+}

@@ -64,10 +64,11 @@ func statusField(_ field: String) -> String {
   return ""
 }
 
-let entryPoints: EntryPoints = [
+let bodies: [String: EntryPoints.Body] = [
   "exit": { context in exit(Int32(context.arguments.first ?? "0") ?? 0) },
   "return": { _ in },
   "async-at-descriptor-limit": asyncAtDescriptorLimit,
+  "async-at-thread-limit": asyncAtThreadLimit,
   "throw": { _ in
     throw IPCError(code: .invalidArgument, operation: "peer", object: "test", reason: "thrown on purpose")
   },
@@ -215,6 +216,7 @@ let entryPoints: EntryPoints = [
     exit(outcome.exitCode)
   },
 ]
+let entryPoints = EntryPoints(bodies.merging(asyncPeers()) { first, _ in first })
 
 if CommandLine.arguments.dropFirst().first == "--without-entry-points" {
   // A program that forgot runIfChild(): starting an entry point must fail here.

@@ -1,5 +1,3 @@
-import Glibc
-
 extension POSIX.MessageQueue {
   /// The messages of this queue as they arrive, as an `AsyncSequence`:
   ///
@@ -7,12 +5,13 @@ extension POSIX.MessageQueue {
   ///       print(message.priority, message.text)
   ///     }
   ///
-  /// Each message is taken with a non-blocking receive; while the queue is
-  /// empty the task waits for its descriptor to become readable on a
-  /// background thread (`poll`), never blocking a thread of the cooperative
-  /// pool. The sequence ends (returns nil) when the task is cancelled, and
-  /// throws if the queue is closed or a receive fails. Several iterators, in
-  /// this or other processes, share the messages: each goes to one of them.
+  /// Each element is what the async ``receive()`` returns: a non-blocking
+  /// receive first, and while the queue is empty the task waits for its
+  /// descriptor to become readable on the library's poll thread, never
+  /// blocking a thread of the cooperative pool. The sequence ends (returns
+  /// nil) when the task is cancelled, consuming nothing, and throws if the
+  /// queue is closed or a receive fails. Several iterators, in this or other
+  /// processes, share the messages: each goes to one of them.
   public func messages() -> Messages { Messages(queue: self) }
 
   /// An `AsyncSequence` of the messages of a queue; see ``messages()``.
@@ -44,15 +43,14 @@ extension POSIX.MessageQueue {
         try await Self.next(from: queue)
       }
 
+      /// The async ``POSIX/MessageQueue/receive()``, with cancellation as the end.
       private static func next(from queue: POSIX.MessageQueue) async throws(IPCError) -> POSIX.Message? {
-        while !Task.isCancelled {
-          if let message = try queue.tryReceive() { return message }
-          let descriptor = try queue.liveDescriptor(for: "mq_receive")
-          guard try await DescriptorWaiter.shared().wait(for: descriptor, events: Int16(POLLIN)) else {
-            return nil
-          }
+        do throws(IPCError) {
+          return try await queue.awaitingReceive(nil) { () throws(IPCError) in try queue.tryReceive() }
+        } catch {
+          guard error.code == .cancelled else { throw error }
+          return nil
         }
-        return nil
       }
     }
   }

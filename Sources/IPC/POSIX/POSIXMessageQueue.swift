@@ -21,8 +21,11 @@ extension POSIX {
   /// Every send and receive has a blocking form, a non-blocking form
   /// (`trySend` returns false, `tryReceive` nil) and a form with a `Duration`
   /// timeout measured on the monotonic clock. Blocking calls are retried when
-  /// a signal interrupts them (EINTR). ``messages()`` receives as an
-  /// `AsyncSequence` without blocking a thread of the cooperative pool.
+  /// a signal interrupts them (EINTR). The blocking and timed forms have
+  /// async twins of the same name, which `try await queue.receive()` picks:
+  /// they wait on the library's poll thread, never blocking a thread of the
+  /// cooperative pool, and end with `.cancelled` when their task is
+  /// cancelled. ``messages()`` receives as an `AsyncSequence`.
   ///
   /// The object is `Sendable`: the kernel serialises operations on a queue.
   /// Closing it while another thread uses it is a programming error, as with

@@ -24,8 +24,9 @@ import Synchronization
 /// safe: a pid is not reused before its process is reaped.
 ///
 /// **Waiting.** `wait()` blocks, ``tryWait()`` does not, ``wait(timeout:)``
-/// waits up to a `Duration` on the monotonic clock, and `await wait()`
-/// suspends without holding a thread of Swift's cooperative pool. Each form
+/// waits up to a `Duration` on the monotonic clock, and `await wait()` and
+/// `await wait(timeout:)` suspend without holding a thread of Swift's
+/// cooperative pool (and end with `.cancelled` when their task is). Each form
 /// reaps the child, so no zombie is left, and every later wait returns the
 /// same status: a child is reaped exactly once, whichever thread asks.
 /// A handle released while its child still runs hands the child to the
@@ -123,26 +124,6 @@ public final class ChildProcess: Sendable, CustomStringConvertible {
     }
   }
 
-  /// Suspends until the child ends, without holding a thread of Swift's
-  /// cooperative pool: the library's poll thread watches the pidfd.
-  ///
-  /// - Throws: `.cancelled` when the awaiting task is cancelled (the child
-  ///   keeps running and can be waited for again), and the errors of `wait()`.
-  public func wait() async throws(IPCError) -> ExitStatus {
-    while true {
-      if let status = try tryWait() { return status }
-      guard !Task.isCancelled else { throw cancelledError() }
-      if pidfd >= 0 {
-        guard try await DescriptorWaiter.shared().wait(for: pidfd, events: Readiness.readable) else {
-          throw cancelledError()
-        }
-      } else {
-        // No pidfd to poll: check again shortly, never blocking a pool thread.
-        do { try await Task.sleep(for: Self.fallbackInterval) } catch { throw cancelledError() }
-      }
-    }
-  }
-
   /// Whether the child is still running (Python's `is_alive()`); reaps it if it has ended.
   /// False also when its status is lost (see `wait()`).
   public var isRunning: Bool {
@@ -214,7 +195,7 @@ public final class ChildProcess: Sendable, CustomStringConvertible {
           + " status is lost")
   }
 
-  private func cancelledError() -> IPCError {
+  func cancelledError() -> IPCError {
     IPCError(
       code: .cancelled, operation: "wait", object: description,
       reason: "the waiting task was cancelled; the child keeps running and can be waited for again")

@@ -114,20 +114,6 @@ public final class Supervisor: Sendable {
     return core.outcome.current
   }
 
-  /// Suspends until the group has ended, without holding a thread of
-  /// Swift's cooperative pool.
-  ///
-  /// - Throws: `.cancelled` when the task is cancelled; the group goes on.
-  public func wait() async throws(IPCError) -> Outcome {
-    core.waitedFor()
-    guard let outcome = await core.outcome.wait() else {
-      throw IPCError(
-        code: .cancelled, operation: "wait", object: "supervisor",
-        reason: "the waiting task was cancelled; the children keep running")
-    }
-    return outcome
-  }
-
   /// Stops the group now: SIGTERM to every running child, SIGKILL after the
   /// grace period, then the objects are removed. Returns at once; `wait()`
   /// for the outcome.

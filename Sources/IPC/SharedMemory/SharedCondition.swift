@@ -16,7 +16,9 @@ import Glibc
 ///
 /// A wait can wake without a signal (spuriously): always wait in a loop that
 /// checks the shared state, as above. The mutex must be a ``SharedMutex``
-/// held by the calling thread; the wait releases it and takes it back.
+/// held by the calling thread; the wait releases it and takes it back. In
+/// async code, ``SharedMutex/withLock(waitingOn:until:recover:_:)`` runs
+/// that loop, and the body, on one of the library's waiting threads.
 public struct SharedCondition: Sendable, CustomStringConvertible {
   /// The region the condition lives in.
   public let region: SharedRegion

@@ -23,6 +23,18 @@ import Glibc
 /// may unlock it (`.notPermitted`). So lock and unlock on one thread: not
 /// across an `await`, which may resume on another thread.
 ///
+/// **In async code** there is no async `lock()`, and there cannot be one: a
+/// pthread robust mutex is held by a thread, not a task: a lock returned by
+/// an `await` belongs to a thread the task may no longer run on after its
+/// next suspension, where unlocking fails (`.notPermitted`) and the mutex
+/// stays held. Instead, the async
+/// ``withLock(recover:_:)``, ``withLock(timeout:recover:_:)`` and
+/// ``withLock(waitingOn:until:recover:_:)`` run the whole critical section
+/// (lock, repair, condition wait, body, unlock) on one of the library's
+/// waiting threads while the task is suspended, waiting in slices of at most
+/// 5 ms so that cancelling the task ends the wait promptly, with the lock
+/// not taken and the body not run.
+///
 /// The handle is a small value: the region (kept alive by it) and the offset.
 /// Each call checks that the region is still open.
 public struct SharedMutex: Sendable, CustomStringConvertible {

@@ -99,4 +99,36 @@ final class CompletionGate<Value: Sendable>: @unchecked Sendable {
       continuation?.resume(returning: nil)
     }
   }
+
+  /// How an awaited wait with a timeout ended.
+  enum TimedWait: Sendable {
+    case arrived(Value)
+    case timedOut
+    case cancelled
+  }
+
+  /// Suspends until the value arrives, `timeout` has passed (on the
+  /// monotonic clock) or the task is cancelled. No thread blocks: the wait
+  /// and a sleeping timer race in a task group, and a value that arrives as
+  /// the time runs out is returned.
+  func wait(timeout: Duration) async -> TimedWait {
+    if let value = current { return .arrived(value) }
+    let deadline = MonotonicDeadline(after: timeout)
+    let first = await withTaskGroup(of: TimedWait.self) { group -> TimedWait in
+      group.addTask { await self.wait().map(TimedWait.arrived) ?? .cancelled }
+      group.addTask {
+        // SuspendingClock is CLOCK_MONOTONIC on Linux; the deadline decides.
+        while true {
+          let left = deadline.timeLeft
+          if left <= .zero { return .timedOut }
+          do { try await Task.sleep(for: left, clock: .suspending) } catch { return .cancelled }
+        }
+      }
+      let first = await group.next() ?? .cancelled
+      group.cancelAll()
+      return first
+    }
+    if case .timedOut = first, let value = current { return .arrived(value) }
+    return first
+  }
 }

@@ -84,7 +84,8 @@ enum LibraryThread {
       throw IPCError(
         code: IPCError.Code(rawValue: status), operation: "pthread_create", object: "thread \(name)",
         reason: "the library could not start its \(name) thread (\(String(cString: strerror(status))));"
-          + (status == EAGAIN ? " the process or user is at its thread limit (ulimit -u, /proc/sys/kernel/threads-max)" : ""))
+          + (status == EAGAIN
+            ? " the process or user is at its thread limit (ulimit -u, /proc/sys/kernel/threads-max)" : ""))
     }
     _ = cipc_thread_set_name(thread, String(decoding: name.utf8.prefix(15), as: UTF8.self))
     pthread_detach(thread)

@@ -312,7 +312,7 @@ extension WaitThreads {
     if let value = try tryNow() { return value }
     do {
       return try await run(blocking)
-    } catch where error.code == .cancelled {
+    } catch  where error.code == .cancelled {
       throw cancelled()
     }
   }

@@ -61,7 +61,7 @@ extension SystemV.MessageQueue {
     try receive(.type(M.messageType), timeout: timeout)?.decode(M.self, coder: coder)
   }
 
-  private func encode<M: TypedMessage, Coder: MessageCoder>(_ message: M, coder: Coder)
+  func encode<M: TypedMessage, Coder: MessageCoder>(_ message: M, coder: Coder)
     throws(IPCError) -> [UInt8]
   {
     guard M.messageType >= 1 else {

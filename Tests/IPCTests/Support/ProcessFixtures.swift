@@ -58,6 +58,14 @@ func hasEnded(_ pid: pid_t) -> Bool {
   return stat[stat.index(close, offsetBy: 2)] == "Z"
 }
 
+/// Whether process `pid` has ended and waits, unreaped, as a zombie.
+func isZombie(_ pid: pid_t) -> Bool {
+  guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+    let close = stat.lastIndex(of: ")")
+  else { return false }
+  return stat[stat.index(close, offsetBy: 2)] == "Z"
+}
+
 /// Waits until every one of `pids` has ended; false after `timeout`.
 func waitUntilEnded(_ pids: [pid_t], timeout: Duration = .seconds(10)) -> Bool {
   eventually(within: timeout, every: .milliseconds(5)) { pids.allSatisfy(hasEnded) }
