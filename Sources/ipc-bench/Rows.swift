@@ -189,6 +189,8 @@ enum Rows {
     Row(.systemVQueue, .throughput, 64),
     Row(.systemVQueue, .throughput, 4096),
     Row(.systemVQueue, .typedRoundTrip, 64),
+    Row(.systemVQueue, .asyncRoundTrip, 64),
+    Row(.systemVQueue, .asyncThroughput, 64),
     Row(.posixQueue, .roundTrip, 64),
     Row(.posixQueue, .throughput, 64),
     Row(.posixQueue, .throughput, 4096),

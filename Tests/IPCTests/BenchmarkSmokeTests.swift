@@ -19,6 +19,7 @@ struct BenchmarkSmokeTests {
       report.rows.map(\.name) == [
         "sysv-msg round trip 64 B", "sysv-msg throughput 64 B", "sysv-msg throughput 4 KiB",
         "sysv-msg typed Codable round trip",
+        "sysv-msg async round trip 64 B", "sysv-msg async throughput 64 B",
         "posix-mq round trip 64 B", "posix-mq throughput 64 B", "posix-mq throughput 4 KiB",
         "posix-mq async round trip 64 B", "posix-mq async throughput 64 B",
         "named-pipe round trip 64 B", "named-pipe throughput 64 B",
@@ -99,6 +100,7 @@ struct BenchmarkSmokeTests {
 
   /// The async rows, in the order they run.
   static let asyncRows = [
+    "sysv-msg async round trip 64 B", "sysv-msg async throughput 64 B",
     "posix-mq async round trip 64 B", "posix-mq async throughput 64 B",
     "named-pipe async round trip 64 B", "named-pipe async throughput 64 B",
     "anon-pipe async round trip 64 B", "anon-pipe async throughput 64 B",
