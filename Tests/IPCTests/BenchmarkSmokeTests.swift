@@ -108,8 +108,9 @@ struct BenchmarkSmokeTests {
   ]
 
   // Kernel queues and semaphores, then shared memory (a segment and a set,
-  // or a segment alone for the ring that spins).
-  @Test(arguments: ["round trip 64 B", "shm"])
+  // or a segment alone for the ring that spins), then the async rows (the
+  // parent's loop in a task, its main thread waiting for it).
+  @Test(arguments: ["round trip 64 B", "shm", "async round trip"])
   func interruptedRunRemovesItsObjectsAndEndsItsChild(filter: String) throws {
     // Long enough to be caught in the middle of a measurement.
     let bench = try SpawnedProcess(
