@@ -25,7 +25,8 @@ struct Options {
     "--pin",
     help: "split: the two processes on different CPUs (default); same: both on one CPU; none: no pinning")
   static let filterOption = Option<String>.text(
-    "--filter", valueName: "TEXT", what: "text", help: "run only rows whose name contains TEXT")
+    "--filter", valueName: "TEXT", what: "text",
+    help: "run only rows whose name contains TEXT (the named-pipe and socketpair async rows run only so)")
 
   static let spec = CommandSpec(
     "ipc-bench",

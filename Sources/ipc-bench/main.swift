@@ -21,7 +21,7 @@ do {
 }
 
 let cpuCount = Runner.cpuCount  // before any pinning
-let rows = Rows.all.filter { row in options.filter.map { row.name.contains($0) } ?? true }
+let rows = Rows.all.filter { row in options.filter.map { row.name.contains($0) } ?? !row.onRequest }
 guard !rows.isEmpty else {
   Report.progress("ipc-bench: no row matches --filter \(options.filter ?? "")")
   exit(2)
