@@ -182,11 +182,11 @@ struct POSIXQueueAsyncTests {
             if timed { return try await queue.receive(timeout: .seconds(30)) }
             return try await queue.receive()
           }
-          try await Task.sleep(for: .microseconds(Int.random(in: 0...400)))
+          try await Task.sleep(for: .microseconds(Int.random(in: 0...150)))
           task.cancel()
-          guard let result = await TaskEndings.result(of: task) else {
-            throw SpawnFailure(message: "a cancelled receive did not end")
-          }
+          // Awaited directly, for rounds as short as the peer's pauses: a
+          // receive whose cancellation failed would still end, with a message.
+          let result = await task.result
           switch result {
           case .success(let message?) where message.text == "end": return (numbers, cancelled)
           case .success(let message?): numbers.append(Int(message.text) ?? -1)
@@ -224,9 +224,7 @@ struct POSIXQueueAsyncTests {
           }
           try await Task.sleep(for: .microseconds(Int.random(in: 0...400)))
           task.cancel()
-          guard let result = await TaskEndings.result(of: task) else {
-            throw SpawnFailure(message: "a cancelled send did not end")
-          }
+          let result = await task.result  // directly, as for receives above
           switch result {
           case .success(true): next += 1
           case .success(false): throw SpawnFailure(message: "a send timed out")

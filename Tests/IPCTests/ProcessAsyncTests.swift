@@ -18,7 +18,7 @@ struct ProcessAsyncTests {
   }
 
   @Test func aTimedAsyncWaitReturnsNilWhileTheChildRunsAndLeavesItRunning() async throws {
-    let child = try ChildProcess.start(executable: "sleep", arguments: ["30"])
+    let child = try ChildProcess.start(executable: "sleep", arguments: ["300"])
     defer { _ = try? child.kill() }
     #expect(try await child.wait(timeout: .milliseconds(30)) == nil)
     #expect(try await child.wait(timeout: .zero) == nil)

@@ -20,6 +20,7 @@ struct SemaphoreAsyncTests {
       #expect(try set.values() == form.blockingValues)
       #expect(!ran.isSet)
       try peerOperates(on: set, form.feed)  // a process written in C
+      #expect(try await waiting.ends(orElse: { try set.remove() }))
       #expect(try await waiting.value.get())
       #expect(try set.values() == form.doneValues)
       #expect(try form.waiters(set) == 0)

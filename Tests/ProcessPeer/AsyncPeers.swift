@@ -15,7 +15,8 @@ func asyncPeers() -> [String: EntryPoints.Body] {
     "async-mq-send": { context in
       // arguments: NAME MODE TEXT...; MODE "one-by-one": each text 20 ms after
       // the queue was found empty (so every receive of the parent waits);
-      // "random": after a pause of up to 0.4 ms. A text "T@P" has priority P.
+      // "random": after a pause of up to 2 ms, so the parent finds the queue
+      // empty about as often as not. A text "T@P" has priority P.
       let arguments = context.arguments
       guard arguments.count >= 2 else { exit(64) }
       let queue = try POSIX.MessageQueue.open(arguments[0], access: .readWrite)
@@ -25,7 +26,7 @@ func asyncPeers() -> [String: EntryPoints.Body] {
           while try queue.attributes().currentMessages > 0 { usleep(1_000) }
           usleep(20_000)
         } else {
-          randomPause(upTo: 400)
+          randomPause(upTo: 2_000)
         }
         try queue.send(Array(parts[0].utf8), priority: parts.count > 1 ? Int(parts[1]) ?? 0 : 0)
       }

@@ -69,6 +69,7 @@ let bodies: [String: EntryPoints.Body] = [
   "return": { _ in },
   "async-at-descriptor-limit": asyncAtDescriptorLimit,
   "async-at-thread-limit": asyncAtThreadLimit,
+  "pool-safety": poolSafety,
   "throw": { _ in
     throw IPCError(code: .invalidArgument, operation: "peer", object: "test", reason: "thrown on purpose")
   },

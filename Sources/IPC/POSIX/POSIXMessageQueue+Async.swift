@@ -33,7 +33,7 @@ extension POSIX.MessageQueue {
   /// past; between tries the task waits on the library's poll thread (one
   /// poll entry, no thread) for the time left.
   ///
-  /// - Throws: as ``receive()`` (async).
+  /// - Throws: as ``receive()-6mzf4`` (async).
   public func receive(timeout: Duration) async throws(IPCError) -> POSIX.Message? {
     try await awaitingReceive(timeout) { () throws(IPCError) in try tryReceive() }
   }
@@ -48,7 +48,7 @@ extension POSIX.MessageQueue {
   ///
   /// - Returns: the message's priority, and how many bytes of `buffer` hold it.
   /// - Throws: `.messageTooLong`, with nothing consumed, if `buffer` is
-  ///   smaller than ``messageSize``; as ``receive()`` (async).
+  ///   smaller than ``messageSize``; as ``receive()-6mzf4`` (async).
   public func receive(into buffer: UnsafeMutableRawBufferPointer) async throws(IPCError)
     -> (priority: Int, count: Int)
   {
@@ -60,7 +60,7 @@ extension POSIX.MessageQueue {
 
   /// Receives the next message into `buffer`, waiting at most `timeout` on
   /// the monotonic clock; nil, with nothing consumed, if it expired. The
-  /// async form of ``receive(into:timeout:)``; see ``receive(into:)`` (async).
+  /// async form of ``receive(into:timeout:)``; see ``receive(into:)-7b7sk`` (async).
   public func receive(into buffer: UnsafeMutableRawBufferPointer, timeout: Duration)
     async throws(IPCError) -> (priority: Int, count: Int)?
   {
@@ -130,7 +130,7 @@ extension POSIX.MessageQueue {
   /// with a deadline already past; the wait is on the library's poll thread.
   ///
   /// - Throws: `.invalidArgument` with operation `encode` if the value cannot
-  ///   be encoded (nothing is sent); as ``send(_:priority:)`` (async).
+  ///   be encoded (nothing is sent); as ``send(_:priority:)-3mokv`` (async).
   public func send<M: TypedMessage, Coder: MessageCoder>(
     _ message: M, priority: Int = 0, coder: Coder = JSONMessageCoder()
   ) async throws(IPCError) {
@@ -151,7 +151,7 @@ extension POSIX.MessageQueue {
   ///
   /// - Throws: `.badMessage` if the bytes do not decode (the message is
   ///   consumed, and the error's ``IPCError/payload`` and
-  ///   ``IPCError/priority`` hold it); as ``receive()`` (async).
+  ///   ``IPCError/priority`` hold it); as ``receive()-6mzf4`` (async).
   public func receive<M: TypedMessage, Coder: MessageCoder>(
     _ type: M.Type, coder: Coder = JSONMessageCoder()
   ) async throws(IPCError) -> M {

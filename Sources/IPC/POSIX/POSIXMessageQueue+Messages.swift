@@ -5,7 +5,7 @@ extension POSIX.MessageQueue {
   ///       print(message.priority, message.text)
   ///     }
   ///
-  /// Each element is what the async ``receive()`` returns: a non-blocking
+  /// Each element is what the async ``receive()-6mzf4`` returns: a non-blocking
   /// receive first, and while the queue is empty the task waits for its
   /// descriptor to become readable on the library's poll thread, never
   /// blocking a thread of the cooperative pool. The sequence ends (returns

@@ -4,7 +4,7 @@ import Synchronization
 
 extension POSIX {
   /// A POSIX named semaphore: one counter shared between processes, changed
-  /// by P (``wait()``) and V (``post()``).
+  /// by P (``wait()-6263q``) and V (``post()``).
   ///
   /// The semaphore is named like `/tickets`; on Linux it is the file
   /// /dev/shm/sem.tickets, mapped into each process that opens it. This object
@@ -18,7 +18,7 @@ extension POSIX {
   ///
   /// `wait` has a blocking form, a non-blocking form that returns false
   /// (``tryWait()``) and a form with a `Duration` timeout measured on the
-  /// monotonic clock (``wait(timeout:)``). Blocking calls are retried when a
+  /// monotonic clock (``wait(timeout:)-wuv9``). Blocking calls are retried when a
   /// signal interrupts them (EINTR). Unlike System V sets, a POSIX semaphore
   /// has no undo: a process that dies after a wait does not give it back, and
   /// unlinking does not wake processes waiting on it.

@@ -20,11 +20,11 @@ extension ChildProcess {
   }
 
   /// Suspends up to `timeout` (on the monotonic clock) until the child ends;
-  /// the async form of ``wait(timeout:)``, waiting as ``wait()`` (async) does.
+  /// the async form of ``wait(timeout:)``, waiting as ``wait()-2e9dt`` (async) does.
   ///
   /// - Returns: how it ended (it is reaped), or nil if it is still running;
   ///   it keeps running. A zero or negative timeout only checks.
-  /// - Throws: as ``wait()`` (async).
+  /// - Throws: as ``wait()-2e9dt`` (async).
   public func wait(timeout: Duration) async throws(IPCError) -> ExitStatus? {
     try await awaitExit(until: MonotonicDeadline(after: timeout))
   }

@@ -23,7 +23,7 @@ import Synchronization
 /// pid is used while the child is known to be unreaped, which is just as
 /// safe: a pid is not reused before its process is reaped.
 ///
-/// **Waiting.** `wait()` blocks, ``tryWait()`` does not, ``wait(timeout:)``
+/// **Waiting.** `wait()` blocks, ``tryWait()`` does not, ``wait(timeout:)-4ygqe``
 /// waits up to a `Duration` on the monotonic clock, and `await wait()` and
 /// `await wait(timeout:)` suspend without holding a thread of Swift's
 /// cooperative pool (and end with `.cancelled` when their task is). Each form

@@ -18,7 +18,7 @@ extension Supervisor {
   ///
   /// - Returns: the outcome, or nil if children still run; the group goes
   ///   on, and can be waited for again.
-  /// - Throws: as ``wait()`` (async).
+  /// - Throws: as ``wait()-34ein`` (async).
   public func wait(timeout: Duration) async throws(IPCError) -> Outcome? {
     guard !Task.isCancelled else { throw cancelledError() }
     core.waitedFor()

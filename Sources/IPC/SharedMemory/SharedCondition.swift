@@ -45,7 +45,7 @@ public struct SharedCondition: Sendable, CustomStringConvertible {
   ///
   /// - Throws: `.ownerDied` (with the mutex held) if a holder of `mutex` died
   ///   holding it during the wait: repair the data and call
-  ///   ``SharedMutex/markConsistent()`` (``SharedMutex/withLock(recover:_:)``
+  ///   ``SharedMutex/markConsistent()`` (``SharedMutex/withLock(recover:_:)-d4mn``
   ///   does this); `.notPermitted` if this thread does not hold `mutex`.
   public func wait(_ mutex: SharedMutex) throws(IPCError) {
     try withCondition(mutex, "pthread_cond_wait") { (condition, pthreadMutex) throws(IPCError) in

@@ -24,8 +24,10 @@ extension SharedMutex {
   /// 5 ms, and `pthread_mutex_unlock`. It waits on one of the library's
   /// waiting threads: one pending call holds one thread.
   ///
-  /// Keep `body` short and free of waits: it runs on that thread, with the
-  /// mutex held, and cannot be interrupted.
+  /// Keep `body` short and free of waits: it runs on that thread with the
+  /// mutex held. Once it has started it runs to its end and its result is
+  /// returned, even if the task is cancelled meanwhile (a blocking library
+  /// call inside it would then end with `.cancelled`).
   ///
   /// - Returns: what `body` returned.
   /// - Throws: `.cancelled` if the task is cancelled before `body` starts
@@ -42,10 +44,10 @@ extension SharedMutex {
     return result
   }
 
-  /// ``withLock(recover:_:)`` (async), giving up if the mutex stays held for
+  /// ``withLock(recover:_:)-3603g`` (async), giving up if the mutex stays held for
   /// `timeout` (on the monotonic clock): nil then, and `body` did not run.
   ///
-  /// - Throws: as ``withLock(recover:_:)`` (async).
+  /// - Throws: as ``withLock(recover:_:)-3603g`` (async).
   public func withLock<R: Sendable>(
     timeout: Duration, recover: @escaping @Sendable () throws -> Void,
     _ body: @escaping @Sendable () throws -> R
@@ -59,7 +61,7 @@ extension SharedMutex {
   /// Takes the mutex, waits on `condition` until `predicate` holds, runs
   /// `body` and unlocks, all on one of the library's waiting threads, while
   /// the task is suspended: the async form of the loop
-  /// `while !predicate() { condition.wait(mutex) }` under ``withLock(recover:_:)``.
+  /// `while !predicate() { condition.wait(mutex) }` under ``withLock(recover:_:)-d4mn``.
   ///
   ///     let value = try await mutex.withLock(
   ///       waitingOn: ready, until: { try region.load(Int32.self, at: 128) != 0 }, recover: {}
@@ -83,7 +85,7 @@ extension SharedMutex {
   /// - Returns: what `body` returned.
   /// - Throws: `.cancelled` if the task is cancelled before `body` starts
   ///   (the mutex is given back; `body` did not run); as
-  ///   ``withLock(recover:_:)`` (async); what `predicate` throws (the mutex
+  ///   ``withLock(recover:_:)-3603g`` (async); what `predicate` throws (the mutex
   ///   is given back).
   public func withLock<R: Sendable>(
     waitingOn condition: SharedCondition, until predicate: @escaping @Sendable () throws -> Bool,

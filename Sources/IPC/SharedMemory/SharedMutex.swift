@@ -28,7 +28,7 @@ import Glibc
 /// an `await` belongs to a thread the task may no longer run on after its
 /// next suspension, where unlocking fails (`.notPermitted`) and the mutex
 /// stays held. Instead, the async
-/// ``withLock(recover:_:)``, ``withLock(timeout:recover:_:)`` and
+/// ``withLock(recover:_:)-3603g``, ``withLock(timeout:recover:_:)`` and
 /// ``withLock(waitingOn:until:recover:_:)`` run the whole critical section
 /// (lock, repair, condition wait, body, unlock) on one of the library's
 /// waiting threads while the task is suspended, waiting in slices of at most

@@ -33,7 +33,7 @@ extension SystemV.MessageQueue {
   }
 
   /// Receives the first message `selector` admits, waiting at most `timeout`
-  /// on the monotonic clock, as ``receive(_:timeout:truncating:)`` does.
+  /// on the monotonic clock, as the blocking `receive(_:timeout:truncating:)` does.
   ///
   /// The corresponding C call is `msgrcv(..., IPC_NOWAIT)`, tried on the
   /// caller's thread, then repeated (polling) on one of the library's waiting

@@ -16,9 +16,12 @@ extension SystemV {
   ///     print(message.type, message.text)
   ///     try queue.remove()
   ///
-  /// Every receive has a blocking form (``receive(_:truncating:)``), a
+  /// Every receive has a blocking form (`receive(_:truncating:)`), a
   /// non-blocking form that returns nil (``tryReceive(_:truncating:)``), and a
-  /// form with a timeout (``receive(_:timeout:truncating:)``). Blocking calls
+  /// form with a timeout (`receive(_:timeout:truncating:)`); the blocking and
+  /// timed forms of sends and receives also have async forms of the same name,
+  /// which wait without holding a thread of Swift's cooperative pool
+  /// (`try await queue.receive()`, ``messages(_:truncating:)``). Blocking calls
   /// are retried when a signal interrupts them (EINTR), and a queue removed
   /// while a process waits on it ends the wait with `IPCError.Code.removed`.
   public struct MessageQueue: Hashable, Sendable, CustomStringConvertible {
@@ -351,7 +354,7 @@ extension SystemV {
     }
 
     /// Receives the first message `selector` admits into `buffer`, waiting at
-    /// most `timeout` (polling, as ``receive(_:timeout:truncating:)`` does).
+    /// most `timeout` (polling, as `receive(_:timeout:truncating:)` does).
     ///
     /// - Returns: nil, with nothing consumed, if the timeout expired.
     public func receive(

@@ -32,7 +32,7 @@ extension SystemV.SemaphoreLock {
   ///
   /// The lock is this process's, not a thread's, so `body` may suspend and
   /// resume on another thread while it holds it. Taking it waits as
-  /// ``lock()`` does (on one of the library's waiting threads when it is
+  /// ``lock()-9q5bs`` does (on one of the library's waiting threads when it is
   /// held); giving it back is the non-blocking `semop` of ``unlock()``.
   ///
   /// - Parameters:

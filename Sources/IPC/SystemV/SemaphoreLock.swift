@@ -16,7 +16,7 @@ extension SystemV {
   /// data after taking the lock.
   ///
   /// The semaphore is 1 when free and 0 when held. The lock is not recursive
-  /// and not tied to a thread: a second ``lock()`` in the same process waits
+  /// and not tied to a thread: a second ``lock()-7iqgr`` in the same process waits
   /// for the first ``unlock()``.
   public struct SemaphoreLock: Hashable, Sendable, CustomStringConvertible {
     /// The set that holds the lock's semaphore.

@@ -48,7 +48,7 @@ extension SystemV.SemaphoreSet {
   /// thread, then `semtimedop` with the time left on one of the library's
   /// waiting threads (one pending call holds one thread). A zero or negative
   /// timeout tries once, with no hop. `undo: true` keeps its meaning (see
-  /// ``wait(_:by:undo:)``).
+  /// ``wait(_:by:undo:)-6m3nk``).
   ///
   /// - Throws: `.cancelled` if the task is cancelled first, with the value
   ///   unchanged; `.removed` if the set is removed while waiting.
@@ -110,7 +110,7 @@ extension SystemV.SemaphoreSet {
   /// The corresponding C call is `semop(id, operations, n)`: first with
   /// `IPC_NOWAIT` on every operation on the caller's thread, then without it
   /// on one of the library's waiting threads (one pending call holds one
-  /// thread). Operations with `undo` keep their meaning (see ``wait(_:by:undo:)``).
+  /// thread). Operations with `undo` keep their meaning (see ``wait(_:by:undo:)-6m3nk``).
   ///
   /// - Throws: `.cancelled` if the task is cancelled first, with every value
   ///   unchanged; `.removed` if the set is removed while waiting;
@@ -133,7 +133,7 @@ extension SystemV.SemaphoreSet {
   /// waiting threads (one pending call holds one thread).
   ///
   /// - Throws: `.cancelled` if the task is cancelled first, with every value
-  ///   unchanged; the errors of ``perform(_:)``.
+  ///   unchanged; the errors of ``perform(_:)-9becj``.
   public func perform(_ operations: [Operation], timeout: Duration) async throws(IPCError) -> Bool {
     let deadline = MonotonicDeadline(after: timeout)
     return try await WaitThreads.attempt(

@@ -1,7 +1,7 @@
 import Glibc
 
 extension SystemV.SemaphoreSet {
-  /// One step of an atomic batch for ``SystemV/SemaphoreSet/perform(_:)``: a P
+  /// One step of an atomic batch for ``SystemV/SemaphoreSet/perform(_:)-5idfg``: a P
   /// (``wait(_:by:undo:)``), a V (``signal(_:by:undo:)``) or a wait for zero
   /// on one semaphore of the set. It mirrors C's `struct sembuf`.
   ///

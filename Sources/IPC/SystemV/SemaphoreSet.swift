@@ -4,7 +4,7 @@ import Synchronization
 
 extension SystemV {
   /// A System V semaphore set: counters shared between processes, changed
-  /// atomically by P (``wait(_:by:undo:)``) and V (``signal(_:by:undo:)``).
+  /// atomically by P (``wait(_:by:undo:)-89x62``) and V (``signal(_:by:undo:)``).
   ///
   /// The set is a kernel object named by its id; this handle is a small
   /// copyable value, and copying it does not copy the set. The set lives until
@@ -18,7 +18,7 @@ extension SystemV {
   ///
   /// Every wait has a blocking form, a non-blocking form that returns false
   /// (``tryWait(_:by:undo:)``) and a form with a `Duration` timeout
-  /// (``wait(_:by:undo:timeout:)``). Blocking calls are retried when a signal
+  /// (``wait(_:by:undo:timeout:)-erwn``). Blocking calls are retried when a signal
   /// interrupts them (EINTR), and a set removed while a process waits on it
   /// ends the wait with `IPCError.Code.removed`. With `undo: true` the kernel
   /// reverses the operation when the process exits, even by `SIGKILL`: a

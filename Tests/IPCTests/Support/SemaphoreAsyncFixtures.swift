@@ -5,8 +5,12 @@ import Testing
 /// Whether `condition` holds within `timeout`, checked every millisecond
 /// with the task suspended between checks (``eventually(within:every:_:)``
 /// would hold a thread of the cooperative pool, which the async waits under
-/// test may need to get going).
-func eventuallySuspending(within timeout: Duration = .seconds(10), _ condition: () throws -> Bool)
+/// test need to start and to resume).
+///
+/// The default is long: in a full run, tests that block the pool's threads
+/// (processes run to their end, `eventually` loops) can hold it for seconds,
+/// and a task waits for a thread meanwhile. A passing check takes milliseconds.
+func eventuallySuspending(within timeout: Duration = .seconds(60), _ condition: () throws -> Bool)
   async rethrows -> Bool
 {
   let clock = SuspendingClock()
@@ -44,7 +48,7 @@ final class PendingWait<T: Sendable>: Sendable {
   /// Whether the wait ends within `timeout`. If not, runs `unblock` (remove
   /// the set, post the semaphore), so a wait that ignores cancellation fails
   /// the test instead of hanging it.
-  func ends(within timeout: Duration = .seconds(10), orElse unblock: () throws -> Void) async rethrows
+  func ends(within timeout: Duration = .seconds(60), orElse unblock: () throws -> Void) async rethrows
     -> Bool
   {
     if await eventuallySuspending(within: timeout, { ended.isSet }) { return true }

@@ -10,8 +10,10 @@ enum TaskEndings {
   }
 
   /// The task's result once it has ended, or nil if it has not ended within
-  /// `timeout` (the test then fails; it never waits longer).
-  static func result<T: Sendable>(of task: Task<T, any Error>, within timeout: Duration = .seconds(10)) async
+  /// `timeout` (the test then fails; it never waits longer). The limit is
+  /// generous: in a full run, exit tests of other suites may hold every
+  /// thread of the pool for a minute, and nothing here resumes meanwhile.
+  static func result<T: Sendable>(of task: Task<T, any Error>, within timeout: Duration = .seconds(180)) async
     -> Result<T, any Error>?
   {
     let box = Box<T>()
@@ -40,7 +42,7 @@ enum TaskEndings {
   }
 
   /// The result of `body` run in a task cancelled once it has had `head`
-  /// start to begin waiting; nil if it did not end within 10 s of the cancel.
+  /// start to begin waiting; nil if it did not end (see ``result(of:within:)``).
   static func cancelledWhileWaiting<T: Sendable>(
     after head: Duration = .milliseconds(30), _ body: @escaping @Sendable () async throws -> T
   ) async -> Result<T, any Error>? {
