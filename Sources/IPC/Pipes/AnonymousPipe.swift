@@ -34,7 +34,7 @@ public enum AnonymousPipe {
   /// other writes, like Python's `multiprocessing.Pipe()`.
   ///
   /// It is a Unix-domain stream socket pair, so ``PipeEnd/send(_:)-(UnsafeRawBufferPointer)``
-  /// and ``PipeEnd/receive()`` work as on a pipe; writes use `MSG_NOSIGNAL`,
+  /// and `PipeEnd/receive()` work as on a pipe; writes use `MSG_NOSIGNAL`,
   /// so a closed peer is an error, never a `SIGPIPE`. The corresponding C call
   /// is `socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds)`.
   public static func duplex() throws(IPCError) -> (PipeEnd, PipeEnd) {

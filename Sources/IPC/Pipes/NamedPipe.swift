@@ -7,8 +7,8 @@ import Glibc
 /// until ``remove()``, whatever happens to the processes that use it, but the
 /// bytes in it live only while some process has it open. This value is just
 /// its path; copying it copies nothing in the kernel. Bytes flow through the
-/// ``PipeEnd``s that ``openForReading(nonBlocking:)`` and
-/// ``openForWriting(nonBlocking:)`` return.
+/// ``PipeEnd``s that `openForReading(nonBlocking:)` and
+/// `openForWriting(nonBlocking:)` return.
 ///
 ///     let fifo = try NamedPipe.create(at: "/tmp/jobs")          // mode 0600
 ///     defer { try? fifo.remove() }
@@ -83,7 +83,7 @@ public struct NamedPipe: Hashable, Sendable, CustomStringConvertible {
   /// (retried when a signal interrupts it). A non-blocking open returns at
   /// once; the end then does blocking I/O all the same (`O_NONBLOCK` is
   /// cleared after the open). Note that a read end opened before any writer
-  /// sees the end of the stream (a read returns 0, ``PipeEnd/receive()``
+  /// sees the end of the stream (a read returns 0, `PipeEnd/receive()`
   /// returns nil) as long as no writer has the FIFO open.
   ///
   /// The descriptor is close-on-exec. The corresponding C call is

@@ -20,7 +20,7 @@ extension PipeEnd {
   public static let atomicMessageLimit = Int(PIPE_BUF) - headerSize
 
   /// The largest payload ``send(_:)-(UnsafeRawBufferPointer)`` accepts and
-  /// ``receive()`` believes: `Int32.max` bytes, so a peer may read the length
+  /// `receive()` believes: `Int32.max` bytes, so a peer may read the length
   /// as a signed 32-bit number. A header announcing more means the stream is
   /// not framed this way.
   public static let maxMessageSize = Int(Int32.max)
@@ -103,7 +103,7 @@ extension PipeEnd {
   /// - Throws: `.tooBig` if the payload is longer than `buffer`. A pipe cannot
   ///   put bytes back, so the message is read all the same and kept in the
   ///   error's ``IPCError/payload``: nothing is lost, and the next receive
-  ///   starts at the next message. `.badMessage` as for ``receive()``.
+  ///   starts at the next message. `.badMessage` as for `receive()`.
   public func receive(into buffer: UnsafeMutableRawBufferPointer) throws(IPCError) -> Int? {
     let fd = try descriptor(for: .reading)
     guard let length = try receiveHeader(from: fd) else { return nil }

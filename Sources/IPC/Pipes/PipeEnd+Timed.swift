@@ -57,7 +57,7 @@ extension PipeEnd {
   /// - Returns: the payload; nil if no message started within `timeout`.
   /// - Throws: ``IPCError/Code-swift.struct/brokenPipe`` at the end of the
   ///   stream (every write end closed), so that nil means only that nothing
-  ///   arrived in time; otherwise what ``receive()`` throws.
+  ///   arrived in time; otherwise what `receive()` throws.
   public func receive(timeout: Duration) throws(IPCError) -> [UInt8]? {
     let fd = try descriptor(for: .reading)
     switch try startFrame(within: timeout, from: fd) {
@@ -68,14 +68,14 @@ extension PipeEnd {
   }
 
   /// Receives the next message into `buffer`, waiting at most `timeout` for
-  /// it to start; see ``receive(timeout:)``.
+  /// it to start; see `receive(timeout:)`.
   ///
   /// The corresponding C functions are `poll` and `read`.
   ///
   /// - Returns: how many bytes of `buffer` hold the payload; nil if no
   ///   message started within `timeout`.
   /// - Throws: `.brokenPipe` at the end of the stream; otherwise what
-  ///   ``receive(into:)`` throws (`.tooBig` keeps the message in the error).
+  ///   `receive(into:)` throws (`.tooBig` keeps the message in the error).
   public func receive(into buffer: UnsafeMutableRawBufferPointer, timeout: Duration) throws(IPCError) -> Int?
   {
     let fd = try descriptor(for: .reading)
@@ -87,7 +87,7 @@ extension PipeEnd {
   }
 
   /// Receives the next message and decodes it as a `T` with `coder`,
-  /// waiting at most `timeout` for it to start; see ``receive(timeout:)``.
+  /// waiting at most `timeout` for it to start; see `receive(timeout:)`.
   ///
   /// The corresponding C functions are `poll` and `read`.
   ///
@@ -111,7 +111,7 @@ extension PipeEnd {
   /// - Returns: the payload; nil if no message is there.
   /// - Throws: `.brokenPipe` at the end of the stream (every write end
   ///   closed), so that nil means only that nothing is there yet; otherwise
-  ///   what ``receive()`` throws.
+  ///   what `receive()` throws.
   public func tryReceive() throws(IPCError) -> [UInt8]? {
     try receive(timeout: .zero)
   }
@@ -124,7 +124,7 @@ extension PipeEnd {
   /// - Returns: how many bytes of `buffer` hold the payload; nil if no
   ///   message is there.
   /// - Throws: `.brokenPipe` at the end of the stream; otherwise what
-  ///   ``receive(into:)`` throws.
+  ///   `receive(into:)` throws.
   public func tryReceive(into buffer: UnsafeMutableRawBufferPointer) throws(IPCError) -> Int? {
     try receive(into: buffer, timeout: .zero)
   }

@@ -10,9 +10,9 @@ import Synchronization
 /// it: the descriptor number may be reused at once by an unrelated file.
 ///
 /// A pipe carries a stream of bytes: ``write(_:)-(UnsafeRawBufferPointer)``
-/// writes all the bytes it is given, and ``read(into:)`` returns whatever has
+/// writes all the bytes it is given, and `read(into:)` returns whatever has
 /// arrived, 0 meaning that every writer has closed its end (end of stream).
-/// ``send(_:)-(UnsafeRawBufferPointer)`` and ``receive()`` frame whole
+/// ``send(_:)-(UnsafeRawBufferPointer)`` and `receive()` frame whole
 /// messages on top of it.
 ///
 ///     let (reader, writer) = try AnonymousPipe.make()
@@ -196,7 +196,7 @@ public final class PipeEnd: Sendable, CustomStringConvertible {
   }
 
   /// Reads what has arrived, at most `count` bytes, waiting until at least one
-  /// byte is there; like ``read(into:)``, one `read` call, so it may return
+  /// byte is there; like `read(into:)`, one `read` call, so it may return
   /// fewer bytes than are still to come. One call reads at most
   /// ``largestRead`` bytes, so a huge `count` never allocates huge memory.
   ///
@@ -228,7 +228,7 @@ public final class PipeEnd: Sendable, CustomStringConvertible {
     return bytes
   }
 
-  /// The most bytes one ``read(upToCount:)`` takes: 1 MiB, the largest a
+  /// The most bytes one `read(upToCount:)` takes: 1 MiB, the largest a
   /// pipe's buffer grows by default (`/proc/sys/fs/pipe-max-size`).
   public static let largestRead = 1 << 20
 
