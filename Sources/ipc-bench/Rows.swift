@@ -236,9 +236,6 @@ struct BenchFailure: Error, CustomStringConvertible {
   /// A round trip asked of a mechanism measured one way only.
   static let throughputOnly = BenchFailure("shared-memory rows measure one way only: throughput")
 
-  /// An async loop ended early: nothing cancels the bench's tasks, so this is a defect.
-  static let cancelled = BenchFailure("an async loop was cancelled")
-
   /// A peer's part asked of a row that has no peer.
   static let noPeer = BenchFailure("spawn+wait rows have no peer: this process measures them alone")
 }
