@@ -24,8 +24,8 @@ extension SharedMutex {
   /// 5 ms, and `pthread_mutex_unlock`. It waits on one of the library's
   /// waiting threads: one pending call holds one thread.
   ///
-  /// Keep `body` short and free of waits: it runs on that thread with the
-  /// mutex held. Once it has started it runs to its end and its result is
+  /// Keep `body` short and free of waits: it runs on that thread (a
+  /// 512 KiB stack) with the mutex held. Once it has started it runs to its end and its result is
   /// returned, even if the task is cancelled meanwhile (a blocking library
   /// call inside it would then end with `.cancelled`).
   ///

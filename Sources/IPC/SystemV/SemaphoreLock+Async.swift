@@ -45,20 +45,6 @@ extension SystemV.SemaphoreLock {
     isolation: isolated (any Actor)? = #isolation, _ body: () async throws -> R
   ) async throws -> R {
     try await lock()
-    let result: Result<R, any Error>
-    do {
-      result = .success(try await body())
-    } catch {
-      result = .failure(error)
-    }
-    switch result {
-    case .success(let value):
-      try unlock()
-      return value
-    case .failure(let error):
-      // The body's error is the one that matters; the lock goes back anyway.
-      try? unlock()
-      throw error
-    }
+    return try await runThenUnlock(unlock, body)
   }
 }
