@@ -94,6 +94,15 @@ struct BenchmarkSmokeTests {
     #expect(lines.indices.contains(row + 1) && lines[row + 1].contains("blocking Swift"))
     #expect(lines.indices.contains(row + 1) && lines[row + 1].contains("async/blocking "))
     #expect(lines.contains { $0.hasPrefix("async rows: ") })
+
+    // A run without async rows keeps the table as it was: no legend, no blocking line.
+    let blocking = try SpawnedProcess.run(
+      Tools.productsDirectory + "/ipc-bench",
+      ["--quick", "--repeat", "1", "--pin", "none", "--filter", "posix-mq round trip"], timeout: .seconds(60))
+    #expect(blocking.exitStatus == 0, "\(blocking.standardError)")
+    #expect(blocking.standardOutput.contains("posix-mq round trip 64 B "))
+    #expect(!blocking.standardOutput.contains("async"), "\(blocking.standardOutput)")
+    #expect(!blocking.standardOutput.contains("blocking Swift"), "\(blocking.standardOutput)")
   }
 
   /// The async rows, in the order they run; named-pipe's and socketpair's
