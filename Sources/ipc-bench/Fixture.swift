@@ -18,11 +18,22 @@ protocol MessageLoops {
   func typedPing(rounds: Int, size: Int) throws
   /// Pong with typed Codable messages.
   func typedPong(rounds: Int, size: Int) throws
+  /// Ping with the async forms, awaited in a task (the `.async` column of an
+  /// async row); the child pongs with the blocking ones.
+  func asyncPing(rounds: Int, size: Int) async throws
+  /// Receives `count` messages with the async forms, awaited in a task.
+  func asyncReceive(count: Int, size: Int) async throws
 }
 
 extension MessageLoops {
   func typedPing(rounds: Int, size: Int) throws { throw BenchFailure("no typed loop for this mechanism") }
   func typedPong(rounds: Int, size: Int) throws { throw BenchFailure("no typed loop for this mechanism") }
+  func asyncPing(rounds: Int, size: Int) async throws {
+    throw BenchFailure("no async loop for this mechanism")
+  }
+  func asyncReceive(count: Int, size: Int) async throws {
+    throw BenchFailure("no async loop for this mechanism")
+  }
 }
 
 /// The kernel objects of one measurement, made fresh by the parent before it

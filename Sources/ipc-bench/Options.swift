@@ -17,7 +17,7 @@ struct Options {
   var pinning = Pinning.split
   var filter: String?
 
-  static let quickFlag = Flag("--quick", help: "fewer iterations, for a run under 10 seconds")
+  static let quickFlag = Flag("--quick", help: "fewer iterations, for a run under 15 seconds")
   static let jsonFlag = Flag("--json", help: "print the results as JSON on stdout")
   static let repeatOption = Option<Int>.integer(
     "--repeat", 1...1000, what: "a number of repetitions", help: "repetitions per row (default 5)")
@@ -25,7 +25,8 @@ struct Options {
     "--pin",
     help: "split: the two processes on different CPUs (default); same: both on one CPU; none: no pinning")
   static let filterOption = Option<String>.text(
-    "--filter", valueName: "TEXT", what: "text", help: "run only rows whose name contains TEXT")
+    "--filter", valueName: "TEXT", what: "text",
+    help: "run only rows whose name contains TEXT (the named-pipe and socketpair async rows run only so)")
 
   static let spec = CommandSpec(
     "ipc-bench",

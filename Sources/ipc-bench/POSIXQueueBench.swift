@@ -143,4 +143,19 @@ final class SwiftPOSIXQueueLoops: MessageLoops {
   func receive(count: Int, size: Int) throws {
     for _ in 0..<count { _ = try inbound.receive(into: received) }
   }
+
+  // The async forms: a message already there (or room for one) is taken
+  // without a hop; an empty queue suspends the task on the library's poll thread.
+  func asyncPing(rounds: Int, size: Int) async throws {
+    sent.initializeMemory(as: UInt8.self, repeating: UInt8(ascii: "p"))
+    let message = UnsafeRawBufferPointer(rebasing: sent[0..<size])
+    for _ in 0..<rounds {
+      try await outbound.send(message)
+      _ = try await inbound.receive(into: received)
+    }
+  }
+
+  func asyncReceive(count: Int, size: Int) async throws {
+    for _ in 0..<count { _ = try await inbound.receive(into: received) }
+  }
 }

@@ -40,6 +40,15 @@ struct RowResult: Codable {
   /// For throughput rows: megabytes (10^6) of message text per second.
   var cMegabytesPerSecond: Double?
   var swiftMegabytesPerSecond: Double?
+  /// Async rows only (absent elsewhere): true; `swift` and `ratio` are then
+  /// the async form's, awaited in a task, against the same C loop.
+  var async: Bool?
+  /// Async rows: the blocking Swift form, measured in the same repetitions.
+  var blockingSwift: Figure?
+  /// Async rows: async time / blocking Swift time, taken pair by pair.
+  var asyncToBlocking: Figure?
+  /// Async throughput rows: messages per second of the blocking Swift form.
+  var blockingSwiftMessagesPerSecond: Double?
   /// Exit status of every child process of the row (0 = it finished its part);
   /// for `process spawn+wait`, one per measurement: that of the first of its
   /// children that failed, 0 if none did.
@@ -76,8 +85,14 @@ enum Report {
       "ipc-bench: \(report.cpus) CPUs, --pin \(report.pin), \(report.repetitions) repetitions,"
         + " \(report.build) build, Linux \(report.kernel)\(report.quick ? ", quick" : "")",
       "figures: median [min-max]; Swift/C is taken pair by pair (goal ≤ 1.10 for raw bytes)",
-      "",
     ]
+    if report.rows.contains(where: { $0.async == true }) {
+      lines.append(
+        "async rows: Swift is the async form awaited in a task (the child blocks, as in the blocking row);"
+          + " async/blocking, pair by pair, against the blocking Swift form measured beside it"
+          + " (goal for throughput ≤ 1.25: ≥ 0.8× its rate)")
+    }
+    lines.append("")
     var table = [["row", "unit", "C", "Swift", "Swift/C"]]
     for row in report.rows {
       let (unit, scale) = (Row.Kind(rawValue: row.kind) ?? .throughput).tableUnit
@@ -91,6 +106,11 @@ enum Report {
         table.append([
           "", "rate", "\(millions(c)) M msg/s, \(number(cMB, 0)) MB/s",
           "\(millions(swift)) M msg/s, \(number(swiftMB, 0)) MB/s", "",
+        ])
+      }
+      if let blocking = row.blockingSwift, let relative = row.asyncToBlocking {
+        table.append([
+          "", "blocking Swift", "", format(blocking, scale: scale), "async/blocking " + ratio(relative),
         ])
       }
     }

@@ -4,6 +4,18 @@ enum Implementation: String {
   case c
 }
 
+/// One column of a row, one measurement each per repetition: the C loop, the
+/// Swift layer's blocking form, or (async rows only) its async form awaited
+/// in a task. The child runs the same blocking part for `.swift` and `.async`.
+enum Column: String, Sendable {
+  case c
+  case swift
+  case async
+
+  /// The loops each process opens: an async column's are the Swift ones.
+  var implementation: Implementation { self == .c ? .c : .swift }
+}
+
 /// The kernel mechanism a row measures, and the fixture that makes its objects.
 enum Mechanism: String, CaseIterable, Sendable {
   case systemVQueue = "sysv-msg"
@@ -49,26 +61,42 @@ enum Pattern: Sendable {
   /// No peer and no message: this process starts a child that exits at once
   /// and waits for it, again and again (`SpawnBench`).
   case spawnAndWait
+  /// A round trip whose `.async` column pings with the async forms, in a task;
+  /// its `.c` and `.swift` columns are those of `roundTrip`.
+  case asyncRoundTrip
+  /// One way, the parent receiving with the async forms in its `.async`
+  /// column; its `.c` and `.swift` columns are those of `throughput`.
+  case asyncThroughput
 
-  /// The parent's part: the timed one.
-  func runParent(_ loops: any MessageLoops, count: Int, size: Int) throws {
-    switch self {
-    case .roundTrip: try loops.ping(rounds: count, size: size)
-    case .throughput: try loops.receive(count: count, size: size)
-    case .typedRoundTrip: try loops.typedPing(rounds: count, size: size)
-    case .spawnAndWait: throw BenchFailure.noPeer
+  /// The parent's part: the timed one. An `.async` column awaits its loop in
+  /// a task while this (main, not a pool) thread waits for it.
+  func runParent(_ loops: any MessageLoops, _ column: Column, count: Int, size: Int) throws {
+    switch (self, column) {
+    case (.roundTrip, _), (.asyncRoundTrip, .c), (.asyncRoundTrip, .swift):
+      try loops.ping(rounds: count, size: size)
+    case (.throughput, _), (.asyncThroughput, .c), (.asyncThroughput, .swift):
+      try loops.receive(count: count, size: size)
+    case (.typedRoundTrip, _): try loops.typedPing(rounds: count, size: size)
+    case (.asyncRoundTrip, .async):
+      try AsyncBridge.run(loops) { try await $0.asyncPing(rounds: count, size: size) }
+    case (.asyncThroughput, .async):
+      try AsyncBridge.run(loops) { try await $0.asyncReceive(count: count, size: size) }
+    case (.spawnAndWait, _): throw BenchFailure.noPeer
     }
   }
 
-  /// The child's part.
+  /// The child's part: the blocking one in every column.
   func runChild(_ loops: any MessageLoops, count: Int, size: Int) throws {
     switch self {
-    case .roundTrip: try loops.pong(rounds: count, size: size)
-    case .throughput: try loops.send(count: count, size: size)
+    case .roundTrip, .asyncRoundTrip: try loops.pong(rounds: count, size: size)
+    case .throughput, .asyncThroughput: try loops.send(count: count, size: size)
     case .typedRoundTrip: try loops.typedPong(rounds: count, size: size)
     case .spawnAndWait: throw BenchFailure.noPeer
     }
   }
+
+  /// The parent awaits the async forms in one of this pattern's columns.
+  var isAsync: Bool { self == .asyncRoundTrip || self == .asyncThroughput }
 }
 
 /// One line of the results: a mechanism, a pattern and a message size.
@@ -106,15 +134,22 @@ struct Row: Sendable {
   var size: Int
   var iterations: Int
   var quickIterations: Int
+  /// Runs only when `--filter` selects it, never in a run of every row: it
+  /// measures a path another row measures already, and would make `--quick`
+  /// longer than it should be.
+  var onRequest: Bool
 
-  init(_ mechanism: Mechanism, _ pattern: Pattern, _ size: Int) {
+  init(_ mechanism: Mechanism, _ pattern: Pattern, _ size: Int, onRequest: Bool = false) {
     self.mechanism = mechanism
     self.pattern = pattern
     self.size = size
+    self.onRequest = onRequest
     switch (pattern, size) {
-    case (.throughput, ...1024): (iterations, quickIterations) = (400_000, 20_000)
-    case (.throughput, _): (iterations, quickIterations) = (100_000, 5_000)
-    case (.roundTrip, _), (.typedRoundTrip, _): (iterations, quickIterations) = (20_000, 1_000)
+    case (.throughput, ...1024), (.asyncThroughput, ...1024):
+      (iterations, quickIterations) = (400_000, 20_000)
+    case (.throughput, _), (.asyncThroughput, _): (iterations, quickIterations) = (100_000, 5_000)
+    case (.roundTrip, _), (.typedRoundTrip, _), (.asyncRoundTrip, _):
+      (iterations, quickIterations) = (20_000, 1_000)
     // A spawn costs hundreds of microseconds: about a second per measurement.
     case (.spawnAndWait, _): (iterations, quickIterations) = (2_000, 200)
     }
@@ -131,38 +166,56 @@ struct Row: Sendable {
     case .throughput: "\(mechanism.rawValue) throughput\(bytes)"
     case .typedRoundTrip: "\(mechanism.rawValue) typed Codable round trip"
     case .spawnAndWait: "\(mechanism.rawValue) spawn+wait"
+    case .asyncRoundTrip: "\(mechanism.rawValue) async round trip\(bytes)"
+    case .asyncThroughput: "\(mechanism.rawValue) async throughput\(bytes)"
     }
   }
 
   var kind: Kind {
     switch pattern {
-    case .roundTrip, .typedRoundTrip: .roundTrip
-    case .throughput: .throughput
+    case .roundTrip, .typedRoundTrip, .asyncRoundTrip: .roundTrip
+    case .throughput, .asyncThroughput: .throughput
     case .spawnAndWait: .spawnAndWait
     }
   }
 
   /// The Swift side of this row uses typed Codable messages, compared with raw C.
   var typed: Bool { pattern == .typedRoundTrip }
+
+  /// The columns measured, in this order, every repetition: an async row adds
+  /// its async form to the C loop and the blocking Swift form.
+  var columns: [Column] { pattern.isAsync ? [.c, .swift, .async] : [.c, .swift] }
 }
 
-/// Every row, in the order they run.
+/// Every row, in the order they run (`onRequest` rows only under a `--filter`).
 enum Rows {
   static let all: [Row] = [
     Row(.systemVQueue, .roundTrip, 64),
     Row(.systemVQueue, .throughput, 64),
     Row(.systemVQueue, .throughput, 4096),
     Row(.systemVQueue, .typedRoundTrip, 64),
+    Row(.systemVQueue, .asyncRoundTrip, 64),
+    Row(.systemVQueue, .asyncThroughput, 64),
     Row(.posixQueue, .roundTrip, 64),
     Row(.posixQueue, .throughput, 64),
     Row(.posixQueue, .throughput, 4096),
+    Row(.posixQueue, .asyncRoundTrip, 64),
+    Row(.posixQueue, .asyncThroughput, 64),
     Row(.namedPipe, .roundTrip, 64),
     Row(.namedPipe, .throughput, 64),
+    // PipeEnd's async reads, as anon-pipe's rows measure them (a FIFO reads
+    // through a second, non-blocking descriptor; a socket with MSG_DONTWAIT).
+    Row(.namedPipe, .asyncRoundTrip, 64, onRequest: true),
+    Row(.namedPipe, .asyncThroughput, 64, onRequest: true),
     Row(.anonymousPipe, .roundTrip, 64),
     Row(.anonymousPipe, .throughput, 64),
     Row(.anonymousPipe, .throughput, 4096),
+    Row(.anonymousPipe, .asyncRoundTrip, 64),
+    Row(.anonymousPipe, .asyncThroughput, 64),
     Row(.socketPair, .roundTrip, 64),
     Row(.socketPair, .throughput, 64),
+    Row(.socketPair, .asyncRoundTrip, 64, onRequest: true),
+    Row(.socketPair, .asyncThroughput, 64, onRequest: true),
     Row(.systemVSemaphore, .roundTrip, 0),
     Row(.posixSemaphore, .roundTrip, 0),
     Row(.sharedMemorySemaphore, .throughput, 64),

@@ -21,10 +21,11 @@ enum Runner {
   /// The entry point a peer runs in its child process (see `main.swift`).
   static let childEntryPoint = "bench-child"
 
-  /// Nanoseconds per operation of `row` with `impl`, and the child's exit status.
-  static func measure(_ row: Row, _ impl: Implementation, iterations: Int, pinning: Options.Pinning)
+  /// Nanoseconds per operation of `row` in `column`, and the child's exit status.
+  static func measure(_ row: Row, _ column: Column, iterations: Int, pinning: Options.Pinning)
     throws -> (nanoseconds: Double, childStatus: Int32)
   {
+    let impl = column.implementation
     // A row without a fixture has no peer: this process measures it alone.
     guard let fixtureType = row.mechanism.fixture else {
       return try SpawnBench.measure(impl, iterations: iterations, pinning: pinning)
@@ -45,7 +46,7 @@ enum Runner {
     defer { cipcb_cleanup_set_child(0) }
     fixture.childStarted()
     control.childStarted()
-    let watchdog = Watchdog(child: child, fixture: fixture, label: "\(row.name) (\(impl.rawValue))")
+    let watchdog = Watchdog(child: child, fixture: fixture, label: "\(row.name) (\(column.rawValue))")
     let loops: any MessageLoops
     do {
       try control.waitForReady(timeout: 30)
@@ -55,14 +56,14 @@ enum Runner {
     } catch {
       watchdog.abandon()
       throw BenchFailure(
-        "\(row.name) (\(impl.rawValue)): before the start: \(error); child: \(watchdog.status)")
+        "\(row.name) (\(column.rawValue)): before the start: \(error); child: \(watchdog.status)")
     }
     let start = cipcb_now_ns()
     do {
-      try row.pattern.runParent(loops, count: iterations, size: row.size)
+      try row.pattern.runParent(loops, column, count: iterations, size: row.size)
     } catch {
       watchdog.abandon()
-      throw BenchFailure("\(row.name) (\(impl.rawValue)): \(error); child: \(watchdog.status)")
+      throw BenchFailure("\(row.name) (\(column.rawValue)): \(error); child: \(watchdog.status)")
     }
     let elapsed = cipcb_now_ns() - start
     let status = watchdog.waitForChild()

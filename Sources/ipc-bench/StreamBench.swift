@@ -254,4 +254,21 @@ final class SwiftStreamLoops: MessageLoops {
     let message = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<size])
     for _ in 0..<count { try reader.read(filling: message) }
   }
+
+  // The async reads: bytes already there are read without a hop; an empty
+  // stream suspends the task on the library's poll thread. A write has no
+  // async form: 64 bytes into a pipe or socket with room never wait.
+  func asyncPing(rounds: Int, size: Int) async throws {
+    let message = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<size])
+    message.initializeMemory(as: UInt8.self, repeating: UInt8(ascii: "p"))
+    for _ in 0..<rounds {
+      try writer.write(UnsafeRawBufferPointer(message))
+      try await reader.read(filling: message)
+    }
+  }
+
+  func asyncReceive(count: Int, size: Int) async throws {
+    let message = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<size])
+    for _ in 0..<count { try await reader.read(filling: message) }
+  }
 }

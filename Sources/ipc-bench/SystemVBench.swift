@@ -103,6 +103,29 @@ struct SystemVLoops: MessageLoops {
     }
   }
 
+  // The async forms (the async column runs the Swift loops): a message
+  // already there is taken without a hop; an empty queue hands the msgrcv to
+  // one of the library's waiting threads.
+  func asyncPing(rounds: Int, size: Int) async throws {
+    let out = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 8)
+    let reply = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 8)
+    defer {
+      out.deallocate()
+      reply.deallocate()
+    }
+    out.initializeMemory(as: UInt8.self, repeating: UInt8(ascii: "p"))
+    for _ in 0..<rounds {
+      try await queue.send(UnsafeRawBufferPointer(out), type: 1)
+      _ = try await queue.receive(.type(2), into: reply)
+    }
+  }
+
+  func asyncReceive(count: Int, size: Int) async throws {
+    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 8)
+    defer { buffer.deallocate() }
+    for _ in 0..<count { _ = try await queue.receive(.type(1), into: buffer) }
+  }
+
   func typedPing(rounds: Int, size: Int) throws {
     guard impl == .swift else { return try ping(rounds: rounds, size: size) }
     let note = "typed message of about sixty-four bytes"

@@ -21,7 +21,7 @@ do {
 }
 
 let cpuCount = Runner.cpuCount  // before any pinning
-let rows = Rows.all.filter { row in options.filter.map { row.name.contains($0) } ?? true }
+let rows = Rows.all.filter { row in options.filter.map { row.name.contains($0) } ?? !row.onRequest }
 guard !rows.isEmpty else {
   Report.progress("ipc-bench: no row matches --filter \(options.filter ?? "")")
   exit(2)
@@ -38,26 +38,28 @@ do {
   for (index, row) in rows.enumerated() {
     let iterations = options.quick ? row.quickIterations : row.iterations
     let label = "[\(index + 1)/\(rows.count)] \(row.name)"
-    let implementations: [Implementation] = [.c, .swift]
+    let columns = row.columns
     Report.progress("\(label): warm-up")
     var statuses: [Int32] = []
-    for impl in implementations {
+    for column in columns {
       let warm = try Runner.measure(
-        row, impl, iterations: max(iterations / 10, 100), pinning: options.pinning)
+        row, column, iterations: max(iterations / 10, 100), pinning: options.pinning)
       statuses.append(warm.childStatus)
     }
-    var c: [Double] = []
-    var swift: [Double] = []
+    var figures: [Column: [Double]] = [:]
     for repetition in 0..<options.repetitions {
       Report.progress("\(label): repetition \(repetition + 1) of \(options.repetitions)")
-      // Alternate which goes first, so a drift in the machine hits both alike.
-      let order = repetition % 2 == 0 ? implementations : implementations.reversed()
-      for impl in order {
-        let run = try Runner.measure(row, impl, iterations: iterations, pinning: options.pinning)
+      // Rotate which goes first, so a drift in the machine hits every column alike.
+      let first = repetition % columns.count
+      for column in columns[first...] + columns[..<first] {
+        let run = try Runner.measure(row, column, iterations: iterations, pinning: options.pinning)
         statuses.append(run.childStatus)
-        if impl == .c { c.append(run.nanoseconds) } else { swift.append(run.nanoseconds) }
+        figures[column, default: []].append(run.nanoseconds)
       }
     }
+    let c = figures[.c] ?? []
+    // An async row's Swift figure is its async form; the blocking one is beside it.
+    let swift = figures[row.pattern.isAsync ? .async : .swift] ?? []
     let ratios = zip(swift, c).map { $0 / $1 }
     var result = RowResult(
       name: row.name, mechanism: row.mechanism.rawValue, kind: row.kind.rawValue, messageBytes: row.size,
@@ -70,8 +72,16 @@ do {
       result.swiftMessagesPerSecond = 1e9 / result.swift.median
       result.swiftMegabytesPerSecond = Double(row.size) * 1e3 / result.swift.median
     }
+    if row.pattern.isAsync, let blocking = figures[.swift] {
+      result.async = true
+      result.blockingSwift = Figure(blocking)
+      result.asyncToBlocking = Figure(zip(swift, blocking).map { $0 / $1 })
+      if row.kind == .throughput { result.blockingSwiftMessagesPerSecond = 1e9 / Figure(blocking).median }
+    }
     results.append(result)
-    Report.progress("\(label): Swift/C \(Report.number(result.ratio.median, 2))")
+    Report.progress(
+      "\(label): Swift/C \(Report.number(result.ratio.median, 2))"
+        + (result.asyncToBlocking.map { ", async/blocking \(Report.number($0.median, 2))" } ?? ""))
   }
 } catch {
   Report.progress("ipc-bench: \(error)")

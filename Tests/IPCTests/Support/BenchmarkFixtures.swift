@@ -20,6 +20,11 @@ extension BenchmarkSmokeTests {
       var childExitStatuses: [Int32]
       var cMessagesPerSecond: Double?
       var swiftMessagesPerSecond: Double?
+      // Async rows only.
+      var async: Bool?
+      var blockingSwift: Figure?
+      var asyncToBlocking: Figure?
+      var blockingSwiftMessagesPerSecond: Double?
     }
     var cpus: Int
     var repetitions: Int
