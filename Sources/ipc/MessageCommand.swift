@@ -127,7 +127,12 @@ enum MessageCommand {
     guard let message else {
       throw CommandFailure("no message of \(selector) in \(queue)")
     }
-    try show(message, parsed)
+    try show(message, parsed, from: .taken { () throws -> String in
+      guard try queue.trySend(message.bytes, type: message.type) else {
+        throw CommandFailure("\(queue) is full")
+      }
+      return "put back at the end of \(queue), type \(message.type)"
+    })
   }
 
   private static func peek(_ parsed: ParsedArguments) throws {
@@ -137,12 +142,15 @@ enum MessageCommand {
     guard let message = try queue.peek(at: index) else {
       throw CommandFailure("\(queue) holds no message at index \(index)")
     }
-    try show(message, parsed)
+    try show(message, parsed, from: .peeked)
   }
 
-  private static func show(_ message: SystemV.Message, _ parsed: ParsedArguments) throws {
+  private static func show(_ message: SystemV.Message, _ parsed: ParsedArguments, from source: Output.Source)
+    throws
+  {
     try Output.message(
-      message.bytes, label: parsed[Self.showType] ? "\(message.type)" : nil, raw: parsed[Options.raw])
+      message.bytes, label: parsed[Self.showType] ? "\(message.type)" : nil, raw: parsed[Options.raw],
+      from: source)
   }
 
   private static func stat(_ parsed: ParsedArguments) throws {

@@ -40,10 +40,21 @@ enum Output {
     bytes.withUnsafeBytes { writeAll($0, to: STDOUT_FILENO) }
   }
 
+  /// What happens to a message whose bytes cannot be written to standard output.
+  enum Source {
+    /// Peeked: it is still in the queue.
+    case peeked
+    /// Taken from the queue: `putBack` sends it again and says where it went
+    /// ("put back at the end of queue 3, type 1"), or throws.
+    case taken(putBack: () throws -> String)
+  }
+
   /// Writes a received message's bytes and a newline, after `label` and a tab
   /// if given; binary bytes bound for a terminal are shown as hex unless
-  /// `raw`. A failed write is an error that says the message was consumed.
-  static func message(_ bytes: [UInt8], label: String?, raw: Bool) throws {
+  /// `raw`. A message taken from a queue is never lost without a word: when
+  /// its write fails it is put back in the queue, or, if that fails too,
+  /// written to standard error, and the command fails saying which.
+  static func message(_ bytes: [UInt8], label: String?, raw: Bool, from source: Source) throws {
     let prefix = label.map { Array("\($0)\t".utf8) } ?? []
     let shown: [UInt8]
     if showsAsHex(bytes, raw: raw) {
@@ -54,11 +65,24 @@ enum Output {
     } else {
       shown = prefix + bytes
     }
-    guard Output.bytes(shown + [UInt8(ascii: "\n")]) else {
-      throw CommandFailure(
-        "a message was taken from the queue but could not be written to standard output: "
-          + String(cString: strerror(errno)))
+    guard !Output.bytes(shown + [UInt8(ascii: "\n")]) else { return }
+    let reason = "the message could not be written to standard output: " + String(cString: strerror(errno))
+    guard case .taken(let putBack) = source else {
+      throw CommandFailure(reason + "; it is still in the queue")
     }
+    let whereItWent: String
+    do {
+      whereItWent = try putBack()
+    } catch {
+      // Not back in the queue: the bytes go to standard error, as hex.
+      let why =
+        (error as? IPCError).map(ErrorText.describe) ?? (error as? CommandFailure)?.message ?? "\(error)"
+      Output.error(
+        reason + "; putting it back failed too (\(why)); its \(bytes.count) bytes follow as hex:")
+      HexDump.lines(bytes, startingAt: 0).forEach(Output.error)
+      throw CommandFailure("the message taken from the queue is shown above on standard error")
+    }
+    throw CommandFailure(reason + "; it was " + whereItWent)
   }
 
   /// The line before binary shown as hex on a terminal, the same for every command.

@@ -94,7 +94,15 @@ enum POSIXQueueCommand {
       }
     guard let message else { throw CommandFailure("\(queue) is empty") }
     try Output.message(
-      message.bytes, label: parsed[Self.showPriority] ? "\(message.priority)" : nil, raw: parsed[Options.raw])
+      message.bytes, label: parsed[Self.showPriority] ? "\(message.priority)" : nil, raw: parsed[Options.raw],
+      from: .taken { () throws -> String in
+        // Opened to read only: putting back needs a writing descriptor.
+        let writer = try POSIX.MessageQueue.open(queue.name, access: .writeOnly)
+        guard try writer.trySend(message.bytes, priority: message.priority) else {
+          throw CommandFailure("\(queue) is full")
+        }
+        return "put back in \(queue), priority \(message.priority) (behind messages of that priority)"
+      })
   }
 
   private static func stat(_ parsed: ParsedArguments) throws {

@@ -162,13 +162,43 @@ struct IPCCommandTests {
     #expect(error?.code == .notFound)
   }
 
-  @Test func aReceivedMessageThatCannotBeWrittenIsAFailureThatSaysSo() throws {
+  @Test func aReceivedMessageThatCannotBeWrittenIsPutBackAndTheFailureSaysSo() throws {
     try withQueue { queue in
-      try queue.send("lost?".utf8, type: 1)
+      try queue.send("lost?".utf8, type: 3)
       let run = try SpawnedProcess.run(
         "/bin/sh", ["-c", "'\(Tools.ipc)' msg receive --id \(queue.id) > /dev/full"])
       #expect(run.exitStatus == 1)
-      #expect(run.standardError.contains("was taken from the queue but could not be written"))
+      #expect(run.standardError.contains("could not be written to standard output"), "\(run.standardError)")
+      #expect(run.standardError.contains("put back at the end of queue \(queue.id), type 3"))
+      let back = try queue.tryReceive()
+      #expect(back?.type == 3 && back?.bytes == Array("lost?".utf8))
+    }
+  }
+
+  @Test func aReceivedPOSIXMessageThatCannotBeWrittenIsPutBackWithItsPriority() throws {
+    try withPOSIXQueue { queue in
+      try queue.send(Array("kept".utf8), priority: 7)
+      let again = try SpawnedProcess.run(
+        "/bin/sh", ["-c", "'\(Tools.ipc)' mq receive '\(queue.name)' > /dev/full"])
+      #expect(again.exitStatus == 1)
+      #expect(again.standardError.contains("priority 7"), "\(again.standardError)")
+      let back = try queue.tryReceive()
+      #expect(back?.priority == 7 && back?.bytes == Array("kept".utf8))
+    }
+  }
+
+  @Test func aMessageThatCanBeNeitherWrittenNorPutBackGoesToStandardError() throws {
+    // Others may read the queue but not write it, and the command runs as nobody:
+    // it can take the message, not send it again.
+    try withQueue(permissions: Permissions(rawValue: 0o644)) { queue in
+      try queue.send([0xde, 0xad, 0xbe, 0xef], type: 1)
+      let command = "'\(Tools.ipc)' msg receive --id \(queue.id) > /dev/full"
+      let run = try SpawnedProcess.run(
+        "/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "/bin/sh", "-c", command])
+      #expect(run.exitStatus == 1)
+      #expect(run.standardError.contains("putting it back failed too"), "\(run.standardError)")
+      #expect(run.standardError.contains("de ad be ef"), "\(run.standardError)")
+      #expect(try queue.tryReceive() == nil)
     }
   }
 }
