@@ -127,12 +127,14 @@ enum MessageCommand {
     guard let message else {
       throw CommandFailure("no message of \(selector) in \(queue)")
     }
-    try show(message, parsed, from: .taken { () throws -> String in
-      guard try queue.trySend(message.bytes, type: message.type) else {
-        throw CommandFailure("\(queue) is full")
-      }
-      return "put back at the end of \(queue), type \(message.type)"
-    })
+    try show(
+      message, parsed,
+      from: .taken { () throws -> String in
+        guard try queue.trySend(message.bytes, type: message.type) else {
+          throw CommandFailure("\(queue) is full")
+        }
+        return "put back at the end of \(queue), type \(message.type)"
+      })
   }
 
   private static func peek(_ parsed: ParsedArguments) throws {
