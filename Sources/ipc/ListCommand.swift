@@ -205,9 +205,11 @@ enum Cell {
     self = text.flatMap { Int($0) }.map(Cell.number) ?? .unknown
   }
 
+  /// What the table shows: text with its control characters escaped, since
+  /// another user's object name may carry terminal escape sequences.
   var text: String {
     switch self {
-    case .text(let text): text
+    case .text(let text): UsageError.shown(text)
     case .number(let value): "\(value)"
     case .numbers(let values, let shown):
       values.prefix(shown).map { "\($0)" }.joined(separator: ",") + (values.count > shown ? ",…" : "")

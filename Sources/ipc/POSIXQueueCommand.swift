@@ -109,7 +109,7 @@ enum POSIXQueueCommand {
     let queue = try POSIX.MessageQueue.open(parsed.positionals[0], access: .readOnly)
     let attributes = try queue.attributes()
     var rows: [(String, String)] = [
-      ("name", queue.name),
+      ("name", UsageError.shown(queue.name)),
       ("messages", "\(attributes.currentMessages) of \(attributes.maxMessages)"),
       ("message size", "\(attributes.messageSize) bytes"),
     ]

@@ -253,8 +253,8 @@ enum SharedMemoryCommand {
         throw CommandFailure("cannot stat \(ShmFiles.path(of: name)): \(String(cString: strerror(errno)))")
       }
       let rows: [(String, String)] = [
-        ("name", name),
-        ("file", ShmFiles.path(of: name)),
+        ("name", UsageError.shown(name)),
+        ("file", UsageError.shown(ShmFiles.path(of: name))),
         ("permissions", "\(Permissions(rawValue: file.info.st_mode & 0o777))"),
         ("owner", user(file.info.st_uid, file.info.st_gid)),
         ("size", "\(size) bytes"),

@@ -21,6 +21,24 @@ struct CLIOneLineTests {
     #expect(!run.standardError.unicodeScalars.contains { $0 == "\u{1B}" || $0 == "\t" || $0 == "\r" })
   }
 
+  /// Another user's POSIX object may be named with terminal escape sequences:
+  /// `ipc list` and `stat` show them escaped, never raw.
+  @Test func namesWithControlCharactersAreListedEscaped() throws {
+    let name = "/ipc-test-\(getpid())-\u{1B}[2J\u{7}"
+    let memory = try POSIX.SharedMemory.create(name, size: 64)
+    defer { try? memory.unlink() }
+    let queue = try POSIX.MessageQueue.create(name, maxMessages: 1, messageSize: 8)
+    defer { try? queue.unlink() }
+    for arguments in [
+      ["list", "--posix-shm"], ["list", "--posix-queues"], ["mq", "stat", name], ["shm", "stat", name],
+    ] {
+      let run = try SpawnedProcess.run(Tools.ipc, arguments)
+      #expect(run.exitStatus == 0, "\(arguments): \(run.standardError)")
+      #expect(run.standardOutput.contains("-\\u{1B}[2J\\u{7}"), "\(arguments): \(run.standardOutput)")
+      #expect(!run.standardOutput.contains("\u{1B}"), "\(arguments): a raw escape")
+    }
+  }
+
   @Test func theEscapeNamesTheCharacter() throws {
     let run = try SpawnedProcess.run(Tools.ipc, ["ms\ng\u{1B}"])
     #expect(run.standardError.contains("'ms\\ng\\u{1B}'"), "\(run.standardError)")
