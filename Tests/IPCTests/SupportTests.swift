@@ -18,6 +18,21 @@ struct SupportTests {
     #expect(SystemV.Key(parsing: "0x100000000") == nil)
   }
 
+  /// Signs only where a key has one: a leading '-' (key_t is signed), never
+  /// '+', never after "0x" (which Int64(_:radix:) alone accepts).
+  @Test(arguments: ["0x-1", "0x+1", "-0x-1", "+5", "+0x5", "0x", "-", "--5", " 5", "5 ", "0x 5", "٣"])
+  func keysWithMisplacedSignsOrStrayCharactersAreRejected(text: String) {
+    #expect(SystemV.Key(parsing: text) == nil)
+  }
+
+  @Test func negativeKeysParseInDecimalAndHex() {
+    #expect(SystemV.Key(parsing: "-1") == SystemV.Key(rawValue: -1))
+    #expect(SystemV.Key(parsing: "-0x10") == SystemV.Key(rawValue: -16))
+    #expect(SystemV.Key(parsing: "0XFF") == SystemV.Key(rawValue: 255))
+    #expect(SystemV.Key(parsing: "-2147483648") == SystemV.Key(rawValue: Int32.min))
+    #expect(SystemV.Key(parsing: "-2147483649") == nil)
+  }
+
   @Test func ftokGivesTheSameKeyForTheSamePathAndProject() throws {
     let path = NSTemporaryDirectory() + "ipc-ftok-\(getpid())"
     #expect(FileManager.default.createFile(atPath: path, contents: Data()))

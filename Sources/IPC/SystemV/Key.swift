@@ -64,15 +64,17 @@ extension SystemV {
         self = .private
         return
       }
-      let lowered = text.lowercased()
-      let parsed: Int64?
-      if lowered.hasPrefix("0x") {
-        parsed = Int64(lowered.dropFirst(2), radix: 16)
-      } else if lowered.hasPrefix("-0x") {
-        parsed = Int64(lowered.dropFirst(3), radix: 16).map { -$0 }
-      } else {
-        parsed = Int64(lowered)
-      }
+      // One optional leading '-', then hex after "0x" or decimal digits: no
+      // '+', and no sign after "0x" (Int64(_:radix:) alone accepts "0x-1").
+      var digits = Substring(text.lowercased())
+      let negative = digits.first == "-"
+      if negative { digits = digits.dropFirst() }
+      let hex = digits.hasPrefix("0x")
+      if hex { digits = digits.dropFirst(2) }
+      guard !digits.isEmpty, digits.allSatisfy({ hex ? $0.isHexDigit : $0.isASCII && $0.isNumber }),
+        let magnitude = Int64(digits, radix: hex ? 16 : 10)
+      else { return nil }
+      let parsed: Int64? = negative ? -magnitude : magnitude
       // key_t is signed 32-bit, but keys are usually written as unsigned hex.
       guard let value = parsed, value >= Int64(Int32.min), value <= Int64(UInt32.max) else {
         return nil
