@@ -465,4 +465,38 @@ struct SystemVMessageQueueTests {
       #expect(try queue.stat().messageCount == 1)
     }
   }
+
+  /// A timed form polls with IPC_NOWAIT, so a removal shows as EINVAL on its
+  /// next try; it is reported as the blocking forms report it: `.removed`.
+  @Test func aQueueRemovedDuringATimedReceiveOrSendIsRemoved() throws {
+    let queue = try SystemV.MessageQueue.create()
+    defer { try? queue.remove() }
+    let receiving = BackgroundWork { () throws -> IPCError? in
+      do {
+        _ = try queue.receive(timeout: .seconds(60))
+        return nil
+      } catch let error as IPCError { return error }
+    }
+    usleep(100_000)
+    try queue.remove()
+    let received = try receiving.value()
+    #expect(received?.code == .removed)
+    #expect(received?.reason == "the queue was removed while this process was waiting to receive")
+
+    let full = try SystemV.MessageQueue.create()
+    defer { try? full.remove() }
+    try full.setMaxBytes(8)
+    try full.send([UInt8](repeating: 1, count: 8), type: 1)
+    let sending = BackgroundWork { () throws -> IPCError? in
+      do {
+        _ = try full.send([2], type: 1, timeout: .seconds(60))
+        return nil
+      } catch let error as IPCError { return error }
+    }
+    usleep(100_000)
+    try full.remove()
+    let sent = try sending.value()
+    #expect(sent?.code == .removed)
+    #expect(sent?.reason == "the queue was removed while this process was waiting to send")
+  }
 }

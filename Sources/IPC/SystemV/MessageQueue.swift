@@ -192,7 +192,7 @@ extension SystemV {
     public func send(_ bytes: UnsafeRawBufferPointer, type: Int, timeout: Duration) throws(IPCError)
       -> Bool
     {
-      try Polling.until(timeout) { () throws(IPCError) in
+      try polling(timeout) { () throws(IPCError) in
         try send(bytes, type: type, flags: IPC_NOWAIT) ? true : nil
       } ?? false
     }
@@ -262,6 +262,34 @@ extension SystemV {
           + " (raise it with setMaxBytes)")
     }
 
+    /// `Polling.until` for the timed forms, whose tries use `IPC_NOWAIT`: only
+    /// a caller blocked in the kernel learns of a removal as EIDRM; a try after
+    /// it fails with EINVAL. A queue that was there for the first try and is
+    /// gone now is reported as the blocking forms report it, `.removed`.
+    private func polling<T>(_ timeout: Duration, _ attempt: () throws(IPCError) -> T?) throws(IPCError) -> T?
+    {
+      var tried = false
+      return try Polling.until(timeout) { () throws(IPCError) -> T? in
+        do throws(IPCError) {
+          let value = try attempt()
+          tried = true
+          return value
+        } catch {
+          guard tried, error.code == .invalidArgument, !exists else { throw error }
+          let sending = error.operation.hasPrefix("msgsnd")
+          throw IPCError(
+            code: .removed, operation: error.operation, object: description,
+            reason: "the queue was removed while this process was waiting to \(sending ? "send" : "receive")")
+        }
+      }
+    }
+
+    /// Whether the queue is still there (`msgctl(IPC_STAT)` does not fail with EINVAL or EIDRM).
+    private var exists: Bool {
+      var info = msqid_ds()
+      return msgctl(id, IPC_STAT, &info) == 0 || (errno != EINVAL && errno != EIDRM)
+    }
+
     private func sendError(_ code: IPCError.Code, size: Int) -> IPCError {
       var reason: String? = nil
       switch code {
@@ -327,7 +355,7 @@ extension SystemV {
     public func receive(
       _ selector: Selector = .any, timeout: Duration, truncating: Bool = false
     ) throws(IPCError) -> Message? {
-      try Polling.until(timeout) { () throws(IPCError) in
+      try polling(timeout) { () throws(IPCError) in
         try receiveMessage(selector, flags: IPC_NOWAIT, truncating: truncating)
       }
     }
@@ -361,7 +389,7 @@ extension SystemV {
       _ selector: Selector = .any, into buffer: UnsafeMutableRawBufferPointer, timeout: Duration,
       truncating: Bool = false
     ) throws(IPCError) -> (type: Int, count: Int)? {
-      try Polling.until(timeout) { () throws(IPCError) in
+      try polling(timeout) { () throws(IPCError) in
         try receive(selector, into: buffer, flags: IPC_NOWAIT, truncating: truncating)
       }
     }
