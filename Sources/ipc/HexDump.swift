@@ -6,26 +6,44 @@ enum HexDump {
   /// ASCII. A run of lines equal to the one before is shown as one `*`, so a
   /// mostly zero segment stays short; the last line gives the end offset.
   static func lines(_ bytes: [UInt8], startingAt start: Int) -> [String] {
-    var lines: [String] = []
-    var previous: ArraySlice<UInt8>?
-    var skipping = false
-    for lineStart in stride(from: 0, to: bytes.count, by: bytesPerLine) {
-      let chunk = bytes[lineStart..<min(lineStart + bytesPerLine, bytes.count)]
-      if chunk.count == bytesPerLine, let previous, previous.elementsEqual(chunk) {
-        if !skipping { lines.append("*") }
-        skipping = true
-        continue
+    var stream = Stream(startingAt: start)
+    return stream.lines(bytes) + [stream.end]
+  }
+
+  /// The same lines for bytes that come in pieces (a large object read a
+  /// chunk at a time), so `*` runs go on across pieces. Pieces other than the
+  /// last must be whole lines (multiples of 16 bytes).
+  struct Stream {
+    private var position: Int
+    private var previous: [UInt8]?
+    private var skipping = false
+
+    init(startingAt start: Int) { position = start }
+
+    /// The lines for the next piece.
+    mutating func lines(_ bytes: [UInt8]) -> [String] {
+      var lines: [String] = []
+      for lineStart in stride(from: 0, to: bytes.count, by: bytesPerLine) {
+        let chunk = bytes[lineStart..<min(lineStart + bytesPerLine, bytes.count)]
+        defer { position += chunk.count }
+        if chunk.count == bytesPerLine, let previous, previous.elementsEqual(chunk) {
+          if !skipping { lines.append("*") }
+          skipping = true
+          continue
+        }
+        skipping = false
+        previous = Array(chunk)
+        let hex = chunk.map(byte).joined(separator: " ")
+        let padding = String(repeating: " ", count: (bytesPerLine - chunk.count) * 3)
+        let text = String(
+          decoding: chunk.map { (0x20..<0x7f).contains($0) ? $0 : UInt8(ascii: ".") }, as: UTF8.self)
+        lines.append("\(offset(position))  \(hex)\(padding)  |\(text)|")
       }
-      skipping = false
-      previous = chunk
-      let hex = chunk.map(byte).joined(separator: " ")
-      let padding = String(repeating: " ", count: (bytesPerLine - chunk.count) * 3)
-      let text = String(
-        decoding: chunk.map { (0x20..<0x7f).contains($0) ? $0 : UInt8(ascii: ".") }, as: UTF8.self)
-      lines.append("\(offset(start + lineStart))  \(hex)\(padding)  |\(text)|")
+      return lines
     }
-    lines.append(offset(start + bytes.count))
-    return lines
+
+    /// The last line: the offset just past the bytes.
+    var end: String { offset(position) }
   }
 
   /// `de ad be ef` or `deadbeef` as bytes; nil unless every byte has two hex digits.

@@ -116,6 +116,63 @@ enum SharedMemoryCommand {
       case .posix(let name): try POSIX.SharedMemory.open(name, readOnly: !writing).map(readOnly: !writing)
       }
     }
+
+    /// Where `shm read` takes bytes from. A segment is read through its
+    /// mapping: it never shrinks. A POSIX object is read with `pread`: another
+    /// process may shrink it, and a mapped page past its new end would kill
+    /// this process with SIGBUS, where `pread` returns fewer bytes.
+    func byteSource() throws(IPCError) -> ByteSource {
+      switch self {
+      case .systemV(let name):
+        let segment = try name.openSharedMemory()
+        let region = try segment.attach(readOnly: true)
+        return ByteSource(object: "\(segment)", region: region) { offset, buffer throws(IPCError) in
+          try region.bytes(at: offset, into: buffer)
+          return buffer.count
+        }
+      case .posix(let name):
+        let memory = try POSIX.SharedMemory.open(name, readOnly: true)
+        // Mapped only for its size and the library's range errors; never read through.
+        return ByteSource(object: memory.description, region: try memory.map(readOnly: true)) {
+          offset, buffer throws(IPCError) in
+          try memory.read(at: offset, into: buffer)
+        }
+      }
+    }
+  }
+
+  /// Bytes of a shared-memory object, read without ever touching a page
+  /// another process may have cut off.
+  struct ByteSource {
+    /// As errors name it: `shared memory /frames`.
+    let object: String
+    let region: SharedRegion
+    /// Reads into the buffer at an offset; fewer bytes only if the object shrank.
+    let read: (Int, UnsafeMutableRawBufferPointer) throws(IPCError) -> Int
+
+    /// The `count` bytes at `offset` (at most ``SharedMemoryCommand/readChunk``).
+    func bytes(at offset: Int, count: Int) throws -> [UInt8] {
+      var bytes = [UInt8](repeating: 0, count: count)
+      let got = try bytes.withUnsafeMutableBytes { buffer throws(IPCError) in try read(offset, buffer) }
+      guard got == count else {
+        throw CommandFailure(
+          "\(object) shrank while it was read: \(count) bytes at offset \(offset) asked,"
+            + " \(got) there")
+      }
+      return bytes
+    }
+
+    /// Bytes from `offset` to the first zero byte (or the end), found a piece at a time.
+    func textLength(from offset: Int) throws -> Int {
+      var position = offset
+      while position < region.count {
+        let piece = try bytes(
+          at: position, count: min(SharedMemoryCommand.readChunk, region.count - position))
+        if let zero = piece.firstIndex(of: 0) { return position + zero - offset }
+        position += piece.count
+      }
+      return region.count - offset
+    }
   }
 
   private static func create(_ parsed: ParsedArguments) throws {
@@ -176,32 +233,59 @@ enum SharedMemoryCommand {
     }
   }
 
+  /// Bytes one piece of `shm read` takes at a time: a large object is never
+  /// copied whole.
+  static let readChunk = 1 << 20
+
   private static func read(_ parsed: ParsedArguments) throws {
     let offset = parsed[Self.offset] ?? 0
     let hex = parsed[Self.readHex]
     let (target, _) = try Target.parse(parsed)
-    let region = try target.map(writing: false)
-    // Checked by the library, which names the region and its size; only the
-    // default length is worked out here.
+    let source = try target.byteSource()
+    let size = source.region.count
     let count: Int
     if let length = parsed[Self.length] {
       count = length
     } else if hex {
-      count = max(region.count - offset, 0)
+      count = max(size - offset, 0)
     } else {
-      // Found in place: the text may be short in a large segment. A bad
-      // offset is left for bytes(at:count:) to report.
-      count = try region.withUnsafeBytes { all in
-        guard (0...all.count).contains(offset) else { return 0 }
-        return (all[offset...].firstIndex(of: 0) ?? all.count) - offset
+      // Up to the first zero byte: the text may be short in a large object.
+      count = (0...size).contains(offset) ? try source.textLength(from: offset) : 0
+    }
+    guard offset >= 0, count >= 0, offset <= size, count <= size - offset else {
+      // Outside the region: the library's own error, raised before it allocates.
+      _ = try source.region.bytes(at: offset, count: count)
+      return
+    }
+    if count <= readChunk {
+      let bytes = try source.bytes(at: offset, count: count)
+      if hex || Output.showsAsHex(bytes, raw: parsed[Options.raw]) {
+        // --hex asked for hex; otherwise say why binary shows as hex, as msg and mq do.
+        let note = hex ? [] : [Output.hexNote(bytes.count)]
+        (note + HexDump.lines(bytes, startingAt: offset)).forEach(Output.line)
+      } else if !Output.bytes(bytes + [UInt8(ascii: "\n")]) {
+        throw CommandFailure("cannot write to standard output: \(String(cString: strerror(errno)))")
+      }
+      return
+    }
+    // Larger: a piece at a time. Bound for a terminal it is shown as hex
+    // unless --raw (it cannot be checked for text without reading it twice).
+    let asHex = hex || (Output.isTerminal && !parsed[Options.raw])
+    if asHex && !hex { Output.line(Output.hexNote(count)) }
+    var stream = HexDump.Stream(startingAt: offset)
+    var done = 0
+    while done < count {
+      let bytes = try source.bytes(at: offset + done, count: min(readChunk, count - done))
+      done += bytes.count
+      if asHex {
+        stream.lines(bytes).forEach(Output.line)
+      } else if !Output.bytes(bytes) {
+        throw CommandFailure("cannot write to standard output: \(String(cString: strerror(errno)))")
       }
     }
-    let bytes = try region.bytes(at: offset, count: count)
-    if hex || Output.showsAsHex(bytes, raw: parsed[Options.raw]) {
-      // --hex asked for hex; otherwise say why binary shows as hex, as msg and mq do.
-      let note = hex ? [] : [Output.hexNote(bytes.count)]
-      (note + HexDump.lines(bytes, startingAt: offset)).forEach(Output.line)
-    } else if !Output.bytes(bytes + [UInt8(ascii: "\n")]) {
+    if asHex {
+      Output.line(stream.end)
+    } else if !Output.bytes([UInt8(ascii: "\n")]) {
       throw CommandFailure("cannot write to standard output: \(String(cString: strerror(errno)))")
     }
   }

@@ -426,6 +426,52 @@ struct SharedMemoryCommandTests {
       _ = (object, semaphore, attached, held)
     }
   }
+
+  /// A read larger than one piece (1 MiB) is streamed: the bytes and the hex
+  /// offsets come out as from one copy, and nothing of the object's size is allocated.
+  @Test func aReadLargerThanOnePieceStreamsTheSameBytes() throws {
+    let name = TestNames.next()
+    let size = 3 << 20
+    let memory = try POSIX.SharedMemory.create(name, size: size)
+    defer { try? memory.unlink() }
+    let region = try memory.map()
+    let marks: [(Int, [UInt8])] = [((1 << 20) - 2, Array("across".utf8)), (size - 3, Array("end".utf8))]
+    for (offset, bytes) in marks { try region.write(bytes, at: offset) }
+    let raw = try Tools.ipc("shm", "read", name, "--raw", "--length", "\(size)")
+    #expect(raw.exitStatus == 0)
+    #expect(raw.standardOutputBytes.count == size + 1)
+    for (offset, bytes) in marks {
+      #expect(Array(raw.standardOutputBytes[offset..<offset + bytes.count]) == bytes)
+    }
+    let hex = try Tools.ipc("shm", "read", name, "--hex")
+    #expect(hex.exitStatus == 0)
+    #expect(
+      hex.standardOutput.contains("000ffff0  00 00 00 00 00 00 00 00 00 00 00 00 00 00 61 63"),
+      "\(hex.standardOutput)")
+    #expect(hex.standardOutput.contains("00100000  72 6f 73 73"), "\(hex.standardOutput)")
+    #expect(hex.standardOutput.hasSuffix("00300000\n"))
+  }
+
+  /// Another process shrinking a POSIX object while `shm read` reads it: the
+  /// command fails saying so, never dies of SIGBUS (it reads with pread).
+  @Test func anObjectShrunkWhileItIsReadIsAFailureNotSIGBUS() throws {
+    let name = TestNames.next()
+    let memory = try POSIX.SharedMemory.create(name, size: 64 << 20)
+    defer { try? memory.unlink() }
+    let files = OutputFile()
+    // The reader of the pipe waits, so the command stops after the first pieces.
+    let script =
+      "'\(Tools.ipc)' shm read '\(name)' --raw --length \(64 << 20) 2>'\(files.path).err';"
+      + " echo $? > '\(files.path)' ) | (sleep 1; cat > /dev/null"
+    let run = try SpawnedProcess("/bin/sh", ["-c", "( " + script + " )"])
+    usleep(300_000)
+    try memory.resize(to: 1 << 20)
+    run.wait(timeout: .seconds(30))
+    defer { unlink(files.path + ".err") }
+    #expect(files.text == "1\n")
+    let errors = (try? String(contentsOfFile: files.path + ".err", encoding: .utf8)) ?? ""
+    #expect(errors.contains("shrank while it was read"), "\(errors)")
+  }
 }
 
 /// The mode of POSIX shared memory object files in /dev/shm.
@@ -436,4 +482,5 @@ enum ShmFileMode {
     guard lstat("/dev/shm" + name, &info) == 0 else { return nil }
     return info.st_mode & 0o777
   }
+
 }

@@ -198,6 +198,71 @@ extension POSIX {
       }
     }
 
+    /// Reads bytes at `offset` into `buffer` through the descriptor, never
+    /// through a mapping: another process may shrink the object at any time
+    /// (`ftruncate`, or `truncate` on /dev/shm), and touching a mapped page
+    /// past the new end kills with SIGBUS, where this returns fewer bytes.
+    ///
+    /// The corresponding C function is `pread`.
+    ///
+    /// - Returns: how many bytes were read: fewer than `buffer.count` only
+    ///   when the object ends first (0 at or past its end).
+    /// - Throws: `.invalidArgument` for a negative offset.
+    public func read(at offset: Int, into buffer: UnsafeMutableRawBufferPointer) throws(IPCError) -> Int {
+      let fd = try live("pread")
+      guard offset >= 0 else {
+        throw IPCError(
+          code: .invalidArgument, operation: "pread", object: description,
+          reason: "offset \(offset) is negative")
+      }
+      guard let base = buffer.baseAddress else { return 0 }
+      var done = 0
+      while done < buffer.count {
+        let (position, overflow) = offset.addingReportingOverflow(done)
+        if overflow { break }
+        switch retryingInterrupts(.read, { pread(fd, base + done, buffer.count - done, off_t(position)) }) {
+        case .success(0): return done
+        case .success(let count): done += count
+        case .failure(let code): throw error(code, "pread")
+        }
+      }
+      return done
+    }
+
+    /// Writes `bytes` at `offset` through the descriptor, never through a
+    /// mapping (see ``read(at:into:)``), and never past the object's current
+    /// end: it does not grow the object.
+    ///
+    /// The corresponding C calls are `fstat` and `pwrite`.
+    ///
+    /// - Throws: `.invalidArgument` if the bytes would not fit before the end
+    ///   (nothing is written); `.permissionDenied` for an object opened read-only.
+    public func write(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws(IPCError) {
+      let fd = try live("pwrite")
+      guard !isReadOnly else {
+        throw IPCError(
+          code: .permissionDenied, operation: "pwrite", object: description,
+          reason: "the object was opened read-only; open it read-write to write")
+      }
+      let size = try self.size
+      guard offset >= 0, offset <= size, bytes.count <= size - offset else {
+        throw IPCError(
+          code: .invalidArgument, operation: "pwrite", object: description,
+          reason: "\(bytes.count) bytes at offset \(offset) do not fit in the object's \(size) bytes;"
+            + " nothing was written")
+      }
+      guard let base = bytes.baseAddress else { return }
+      var done = 0
+      while done < bytes.count {
+        switch retryingInterrupts(
+          .write, { pwrite(fd, base + done, bytes.count - done, off_t(offset + done)) })
+        {
+        case .success(let count): done += count
+        case .failure(let code): throw error(code, "pwrite")
+        }
+      }
+    }
+
     /// Maps the whole object, at its current size, and returns its bytes.
     ///
     /// The region stays valid after this object is closed, and is unmapped
