@@ -305,7 +305,21 @@ enum SharedMemoryCommand {
       bytes = Array(words[0].utf8) + (parsed[Self.noNul] ? [] : [0])
     }
     // One bounds check for all of them: nothing is written unless all fit.
-    try target.map(writing: true).write(bytes, at: offset)
+    guard case .posix(let name) = target else {
+      return try target.map(writing: true).write(bytes, at: offset)
+    }
+    // A POSIX object is written with pwrite, never through a mapping another
+    // process may have cut short (SIGBUS); the mapping only checks the range,
+    // with the library's words.
+    let memory = try POSIX.SharedMemory.open(name)
+    let region = try memory.map()
+    guard offset >= 0, offset <= region.count, bytes.count <= region.count - offset else {
+      return try region.write(bytes, at: offset)
+    }
+    let written = bytes.withUnsafeBytes { buffer in
+      Result { () throws(IPCError) in try memory.write(buffer, at: offset) }
+    }
+    try written.get()
   }
 
   private static func stat(_ parsed: ParsedArguments) throws {

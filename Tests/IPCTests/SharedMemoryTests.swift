@@ -331,4 +331,27 @@ struct SharedMemoryTests {
       #expect(throws: IPCError.self) { try memory.close() }
     }
   }
+
+  /// Reads and writes through the descriptor: a peer's shrink means fewer
+  /// bytes or a refusal, never SIGBUS; nothing is written past the end.
+  @Test func posixReadAndWriteThroughTheDescriptorStopAtTheCurrentEnd() throws {
+    let name = TestNames.next()
+    let memory = try POSIX.SharedMemory.create(name, size: 8192)
+    defer { try? memory.unlink() }
+    try Array("abcdef".utf8).withUnsafeBytes { try memory.write($0, at: 8186) }
+    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 16, alignment: 1)
+    defer { buffer.deallocate() }
+    #expect(try memory.read(at: 8186, into: buffer) == 6)
+    #expect(Array(buffer[0..<6]) == Array("abcdef".utf8))
+    // Another process's truncate: reads come back short, writes are refused.
+    #expect(truncate("/dev/shm/" + name.dropFirst(), 4096) == 0)
+    #expect(try memory.read(at: 4090, into: buffer) == 6)
+    #expect(try memory.read(at: 8186, into: buffer) == 0)
+    let refused = #expect(throws: IPCError.self) {
+      try Array("x".utf8).withUnsafeBytes { try memory.write($0, at: 4096) }
+    }
+    #expect(refused?.code == .invalidArgument)
+    #expect(try memory.size == 4096)
+    #expect(throws: IPCError.self) { try memory.read(at: -1, into: buffer) }
+  }
 }
