@@ -10,7 +10,21 @@ public struct UsageError: Error, Sendable, Equatable {
   /// (`ipc msg send`): the mistake and where to read the help.
   /// Control characters left in the message are escaped too, so the line stays one line.
   public func line(in path: String) -> String {
-    "\(path): \(Self.shown(message)) (see '\(path) --help')"
+    "\(path): \(Self.shortened(Self.shown(message))) (see '\(path) --help')"
+  }
+
+  /// The most characters of a message a tool prints in one line.
+  public static let longestMessage = 512
+
+  /// `text`, or, if longer than ``longestMessage`` characters (a 128 KiB
+  /// argument quoted back), its start and end around a note of how many
+  /// characters were left out: an error line stays a line a person reads.
+  public static func shortened(_ text: String) -> String {
+    guard text.count > longestMessage else { return text }
+    let head = longestMessage * 5 / 8
+    let tail = longestMessage / 4
+    let omitted = text.count - head - tail
+    return "\(text.prefix(head)) … (\(omitted) characters left out) … \(text.suffix(tail))"
   }
 
   /// `word`, as the user typed it, safe to quote in one line: control

@@ -109,14 +109,15 @@ func reportingErrors(path: String, _ body: () throws -> Void) -> Int32 {
     Output.error(error.line(in: path))
     return ExitStatus.usage
   } catch let error as IPCError {
-    // Names as typed can hold control characters: shown escaped, the line stays one line.
-    Output.error("\(path): \(UsageError.shown(ErrorText.describe(error)))")
+    // Names as typed can hold control characters: shown escaped, the line stays
+    // one line; a huge argument quoted back is shortened.
+    Output.error("\(path): \(UsageError.shortened(UsageError.shown(ErrorText.describe(error))))")
     return ExitStatus.failure
   } catch let error as CommandFailure {
-    Output.error("\(path): \(UsageError.shown(error.message))")
+    Output.error("\(path): \(UsageError.shortened(UsageError.shown(error.message)))")
     return ExitStatus.failure
   } catch {
-    Output.error("\(path): \(UsageError.shown("\(error)"))")
+    Output.error("\(path): \(UsageError.shortened(UsageError.shown("\(error)")))")
     return ExitStatus.failure
   }
 }

@@ -21,6 +21,18 @@ struct CLIOneLineTests {
     #expect(!run.standardError.unicodeScalars.contains { $0 == "\u{1B}" || $0 == "\t" || $0 == "\r" })
   }
 
+  /// A 128 KiB argument is never quoted back whole: the line keeps its start
+  /// and end and says how much was left out.
+  @Test(arguments: [["msg", "send", "--type", "HUGE", "x"], ["mq", "send", "/HUGE", "x"]])
+  func aHugeArgumentIsNotRepeatedBackWhole(arguments: [String]) throws {
+    let huge = String(repeating: "a", count: 131_000)
+    let run = try SpawnedProcess.run(Tools.ipc, arguments.map { $0.replacing("HUGE", with: huge) })
+    #expect(run.exitStatus != 0)
+    #expect(run.standardError.utf8.count < 1024, "\(run.standardError.utf8.count) bytes")
+    #expect(run.standardError.split(separator: "\n").count == 1)
+    #expect(run.standardError.contains("characters left out"))
+  }
+
   /// Another user's POSIX object may be named with terminal escape sequences:
   /// `ipc list` and `stat` show them escaped, never raw.
   @Test func namesWithControlCharactersAreListedEscaped() throws {
