@@ -120,6 +120,20 @@ enum FifoCommand {
   }
 
   private static func remove(_ parsed: ParsedArguments) throws {
-    try NamedPipe.open(at: parsed.positionals[0]).remove()
+    let path = parsed.positionals[0]
+    // unlink removes a symbolic link, not the FIFO it names: say so.
+    var info = stat()
+    let isLink = lstat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFLNK
+    var target = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+    let length = isLink ? readlink(path, &target, target.count - 1) : -1
+    try NamedPipe.open(at: path).remove()
+    if isLink {
+      let pointee =
+        length > 0
+        ? "'\(UsageError.shown(String(decoding: target[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)))'"
+        : "it names"
+      Output.line(
+        "removed the symbolic link '\(UsageError.shown(path))'; the FIFO \(pointee) is still there")
+    }
   }
 }

@@ -184,4 +184,20 @@ struct FifoCommandTests {
     #expect(run.exitStatus == 0)
     #expect(run.standardOutput.contains("fifo"))
   }
+
+  /// unlink removes a symbolic link, not the FIFO it names: the command says so.
+  @Test func removingASymbolicLinkToAFIFOSaysWhatItRemoved() throws {
+    let path = NSTemporaryDirectory() + "ipc-test-fifo-\(getpid())-target"
+    let link = path + "-link"
+    let fifo = try NamedPipe.create(at: path)
+    defer { try? fifo.remove() }
+    #expect(symlink(path, link) == 0)
+    defer { unlink(link) }
+    let run = try Tools.ipc("fifo", "remove", link)
+    #expect(run.exitStatus == 0)
+    #expect(run.standardOutput == "removed the symbolic link '\(link)'; the FIFO '\(path)' is still there\n")
+    var info = stat()
+    #expect(lstat(link, &info) != 0)
+    #expect(try NamedPipe.open(at: path).path == path)
+  }
 }
