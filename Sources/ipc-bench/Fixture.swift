@@ -186,17 +186,28 @@ struct CleanupEntry {
     }
   }
 
-  /// Registers each name with `register`, then makes its object with `make`:
-  /// registered first, so a run killed in between still removes it. If any
-  /// step fails, what was made so far is removed before the error is rethrown.
+  /// Makes each name's object with `make`, an exclusive create that fails if
+  /// the name exists, then registers it with `register`, the handled signals
+  /// held in between (a run ended at that moment still removes it). Only an
+  /// object this process made is ever registered, so a cleanup never removes
+  /// someone else's. If any step fails, what was made so far is removed
+  /// (`unmake` for one made but not registered) before the error is rethrown.
   static func makeNamed(
-    _ names: [String], register: (String) throws -> CleanupEntry, make: (String) throws -> Void
+    _ names: [String], register: (String) throws -> CleanupEntry, make: (String) throws -> Void,
+    unmake: (String) -> Void
   ) throws -> [CleanupEntry] {
     var entries: [CleanupEntry] = []
     do {
       for name in names {
-        entries.append(try register(name))
+        cipcb_cleanup_hold_signals(1)
+        defer { cipcb_cleanup_hold_signals(0) }
         try make(name)
+        do {
+          entries.append(try register(name))
+        } catch {
+          unmake(name)
+          throw error
+        }
       }
     } catch {
       entries.forEach { $0.remove() }
@@ -206,14 +217,17 @@ struct CleanupEntry {
   }
 }
 
-/// Names unique to this process and measurement: "ipc-bench-PID-N".
+/// Names unique to this process and measurement, and unpredictable:
+/// "ipc-bench-PID-N-" and 64 random bits in hex, so no other user can take a
+/// name first (the create is exclusive anyway, and only what this process
+/// made is registered for cleanup).
 enum UniqueName {
   // Only the main thread makes fixtures.
   nonisolated(unsafe) private static var counter = 0
 
   static func next() -> String {
     counter += 1
-    return "ipc-bench-\(getpid())-\(counter)"
+    return "ipc-bench-\(getpid())-\(counter)-\(String(UInt64.random(in: .min ... .max), radix: 16))"
   }
 }
 

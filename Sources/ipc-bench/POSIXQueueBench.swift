@@ -27,6 +27,8 @@ final class POSIXQueueFixture: RegisteredFixture {
       let queue = cipcb_mq_open(name, O_CREAT | O_EXCL | O_RDWR, 0o600, Self.maxMessages, size)
       try check(min(queue, 0), "mq_open", name)
       _ = cipcb_mq_close(queue)
+    } unmake: { name in
+      _ = cipcb_mq_unlink(name)
     }
   }
 

@@ -107,6 +107,8 @@ final class POSIXSemaphoreFixture: RegisteredFixture {
     (toChild, toParent) = UniqueName.directions(under: "/")
     entries = try CleanupEntry.makeNamed([toChild, toParent], register: CleanupEntry.namedSemaphore) {
       name in try check(cipcb_sem_create(name), "sem_open", name)
+    } unmake: { name in
+      _ = sem_unlink(name)
     }
   }
 

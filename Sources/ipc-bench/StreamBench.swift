@@ -116,6 +116,8 @@ final class NamedPipeFixture: Fixture {
     (toChild, toParent) = UniqueName.directions(under: "/tmp/")
     entries = try CleanupEntry.makeNamed([toChild, toParent], register: CleanupEntry.file) { path in
       try check(mkfifo(path, 0o600) == 0 ? 0 : -errno, "mkfifo", path)
+    } unmake: { path in
+      _ = unlink(path)
     }
     do {
       parentRead = try Self.open(toParent, O_RDONLY)
