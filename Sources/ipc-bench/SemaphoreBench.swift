@@ -106,7 +106,8 @@ final class POSIXSemaphoreFixture: RegisteredFixture {
   init(size: Int) throws {
     (toChild, toParent) = UniqueName.directions(under: "/")
     entries = try CleanupEntry.makeNamed([toChild, toParent], register: CleanupEntry.namedSemaphore) {
-      name in try check(cipcb_sem_create(name), "sem_open", name)
+      name in
+      try check(cipcb_sem_create(name), "sem_open", name)
     } unmake: { name in
       _ = sem_unlink(name)
     }
