@@ -82,7 +82,9 @@ enum Runner {
     else { throw BenchFailure("bad arguments \(context.arguments)") }
     let count = try values.integer("--count")
     let cpu = try values.integer("--cpu")
-    if cpu >= 0 { _ = cipcb_pin_to_cpu(Int32(cpu)) }
+    // A hidden role's argument is still input: converted only if it fits.
+    guard let cpuNumber = Int32(exactly: cpu) else { throw BenchFailure("child: --cpu \(cpu) is not a CPU") }
+    if cpuNumber >= 0 { _ = cipcb_pin_to_cpu(cpuNumber) }
     // The library starts a child with default signal dispositions: ignore
     // SIGPIPE again, as the parent does, so that a vanished peer is EPIPE.
     signal(SIGPIPE, SIG_IGN)

@@ -1,5 +1,6 @@
 import CIPCShims
 import Foundation
+import IPC
 import Testing
 
 /// ipc-bench runs end to end: every row present, every figure positive, every
@@ -148,5 +149,20 @@ struct BenchmarkSmokeTests {
     let help = try SpawnedProcess.run(bench, ["--help"])
     #expect(help.exitStatus == 0)
     #expect(help.standardOutput.contains("usage: ipc-bench"))
+  }
+
+  /// The peer's hidden role takes its numbers from arguments too: one that
+  /// does not fit is an error, never a trap (Int32(x) of a huge --cpu trapped).
+  @Test func aHiddenChildRoleRefusesANumberThatDoesNotFit() throws {
+    let output = OutputFile()
+    let child = try ChildProcess.start(
+      executable: Tools.productsDirectory + "/ipc-bench",
+      arguments: [
+        "--row", "sysv-msg round trip 64 B", "--impl", "swift", "--count", "1", "--cpu", "99999999999",
+      ],
+      environment: .inherit(updating: ["IPC_CHILD_ENTRY_POINT": "bench-child"]),
+      standardError: .write(to: output.path))
+    #expect(try child.wait() == .exited(1))
+    #expect(output.text.contains("--cpu 99999999999 is not a CPU"), "\(output.text)")
   }
 }
