@@ -38,9 +38,15 @@ struct CLIFuzzTests {
     "é", "\u{7f}", "0:-1", "00ff", String(repeating: "9", count: 400), String(repeating: "/a", count: 200),
   ]
 
+  /// 150 rounds from seed 0x12345 in the suite; a long run sets
+  /// `IPC_FUZZ_ROUNDS` (and `IPC_FUZZ_SEED`, in hex) in the environment.
+  static let rounds = ProcessInfo.processInfo.environment["IPC_FUZZ_ROUNDS"].flatMap { Int($0) } ?? 150
+  static let seed =
+    ProcessInfo.processInfo.environment["IPC_FUZZ_SEED"].flatMap { UInt64($0, radix: 16) } ?? 0x1_2345
+
   @Test func randomArgumentsNeverTrap() throws {
-    var generator = SeededGenerator(state: 0x1_2345)
-    for round in 0..<150 {
+    var generator = SeededGenerator(state: Self.seed)
+    for round in 0..<Self.rounds {
       var words = Self.commands.randomElement(using: &generator) ?? []
       for _ in 0..<Int.random(in: 0...5, using: &generator) {
         if Bool.random(using: &generator) {
