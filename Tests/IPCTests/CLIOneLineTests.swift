@@ -116,7 +116,7 @@ struct CLICreateFailedWriteTests {
 
   /// The keys in /proc/sysvipc/`kind` (first column, decimal).
   static func keys(_ kind: String) -> Set<Int> {
-    let table = (try? String(contentsOfFile: "/proc/sysvipc/\(kind)", encoding: .utf8)) ?? ""
+    let table = (try? procText("/proc/sysvipc/\(kind)")) ?? ""
     return Set(
       table.split(separator: "\n").dropFirst().compactMap {
         $0.split(separator: " ").first.flatMap { Int($0) }
@@ -147,7 +147,7 @@ struct CLICreateFailedWriteTests {
     let run = try Self.toFull(["shm", "create", "--size", "64"])
     #expect(run.exitStatus == 1, "\(run.standardError)")
     #expect(run.standardError.contains("was removed"), "\(run.standardError)")
-    let table = try String(contentsOfFile: "/proc/sysvipc/shm", encoding: .utf8)
+    let table = try procText("/proc/sysvipc/shm")
     let byThatRun = table.split(separator: "\n").dropFirst().filter { row in
       let columns = row.split(separator: " ")
       return columns.count > 4 && columns[4] == "\(run.pid)"

@@ -325,7 +325,8 @@ struct PipeAsyncTests {
       // A non-blocking writer opens only once the reader waits in its open.
       let writer = try await onOwnThread { () throws -> PipeEnd in
         var opened: PipeEnd?
-        _ = eventually {
+        // Up to 60 s: a full parallel run can keep the opening task off the pool that long.
+        _ = eventually(within: .seconds(60)) {
           opened = try? fifo.openForWriting(nonBlocking: true)
           return opened != nil
         }

@@ -45,7 +45,7 @@ extension BenchmarkSmokeTests {
       .filter { $0.hasPrefix("sem." + prefix) }.map { "/dev/shm/" + $0 }
     found += ((try? files.contentsOfDirectory(atPath: "/tmp")) ?? [])
       .filter { $0.hasPrefix(prefix) }.map { "/tmp/" + $0 }
-    let queues = (try? String(contentsOfFile: "/proc/sysvipc/msg", encoding: .utf8)) ?? ""
+    let queues = (try? procText("/proc/sysvipc/msg")) ?? ""
     for line in queues.split(separator: "\n").dropFirst() {
       let fields = line.split(separator: " ")
       // key msqid perms cbytes qnum lspid lrpid ...
@@ -53,7 +53,7 @@ extension BenchmarkSmokeTests {
         found.append("System V queue \(fields[1])")
       }
     }
-    let sets = (try? String(contentsOfFile: "/proc/sysvipc/sem", encoding: .utf8)) ?? ""
+    let sets = (try? procText("/proc/sysvipc/sem")) ?? ""
     for line in sets.split(separator: "\n").dropFirst() {
       // key semid perms nsems ... (no pids: semctl GETPID has them)
       let fields = line.split(separator: " ")
@@ -61,7 +61,7 @@ extension BenchmarkSmokeTests {
         found.append("System V semaphore set \(id)")
       }
     }
-    let segments = (try? String(contentsOfFile: "/proc/sysvipc/shm", encoding: .utf8)) ?? ""
+    let segments = (try? procText("/proc/sysvipc/shm")) ?? ""
     for line in segments.split(separator: "\n").dropFirst() {
       // key shmid perms size cpid lpid ...: ipc-bench makes every segment itself.
       let fields = line.split(separator: " ")

@@ -25,7 +25,7 @@ extension BoundedBufferDemoTests {
 
   /// Whether the kernel still lists `id` in /proc/sysvipc/`table` (`shm` or `sem`).
   func listed(_ id: Int32, in table: String) throws -> Bool {
-    let text = try String(contentsOfFile: "/proc/sysvipc/\(table)", encoding: .utf8)
+    let text = try procText("/proc/sysvipc/\(table)")
     return text.split(separator: "\n").dropFirst().contains { line in
       line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first == "\(id)"
     }

@@ -1,3 +1,4 @@
+import Glibc
 import IPC
 
 // What util-linux's `ipcs` shows of an object, to check the library against it.
@@ -31,4 +32,18 @@ func ipcsDetails(ofSegment id: Int32) throws -> String {
 /// perms, bytes, nattch and, once marked for removal, "dest".
 func ipcsColumns(ofSegment id: Int32) throws -> [String] {
   try ipcsLine(segment: id).map { $0.split(separator: " ").map(String.init) } ?? []
+}
+
+/// The whole text of a /proc file such as /proc/sysvipc/sem, read line by line
+/// to its end: String(contentsOfFile:) stops after the first read of a /proc
+/// file, so with many objects (a full parallel run) later lines were missed.
+func procText(_ path: String) throws -> String {
+  guard let file = fopen(path, "r") else { throw SpawnFailure(message: "cannot read \(path)") }
+  defer { fclose(file) }
+  var text = ""
+  var line: UnsafeMutablePointer<CChar>?
+  var capacity = 0
+  defer { free(line) }
+  while getline(&line, &capacity, file) > 0, let line { text += String(cString: line) }
+  return text
 }

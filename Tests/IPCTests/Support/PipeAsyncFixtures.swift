@@ -81,7 +81,8 @@ func descriptorsSharing(_ end: PipeEnd) -> Int {
 /// the kernel function `function` (`wait_for_partner`: a FIFO open).
 func waitingThreadBlocked(in function: String) async throws -> Bool {
   try await onOwnThread {
-    eventually(every: .milliseconds(1)) {
+    // Up to 60 s: in a full parallel run other suites can keep the task off the pool that long.
+    eventually(within: .seconds(60), every: .milliseconds(1)) {
       let threads = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
       return threads.contains { thread in
         let base = "/proc/self/task/\(thread)"
@@ -95,7 +96,7 @@ func waitingThreadBlocked(in function: String) async throws -> Bool {
 
 /// Waits (off the cooperative pool) until `condition` holds; false after 10 s.
 func eventuallyOffPool(_ condition: @escaping @Sendable () -> Bool) async throws -> Bool {
-  try await onOwnThread { eventually(condition) }
+  try await onOwnThread { eventually(within: .seconds(60), condition) }
 }
 
 /// Child programs that write frames: `/bin/sh` scripts whose `printf` calls

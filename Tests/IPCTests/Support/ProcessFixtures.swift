@@ -73,7 +73,7 @@ func waitUntilEnded(_ pids: [pid_t], timeout: Duration = .seconds(10)) -> Bool {
 
 /// Whether a System V object with `id` exists in /proc/sysvipc/`table` (`msg`, `sem`, `shm`).
 func systemVExists(_ id: Int32, in table: String) -> Bool {
-  let text = (try? String(contentsOfFile: "/proc/sysvipc/\(table)", encoding: .utf8)) ?? ""
+  let text = (try? procText("/proc/sysvipc/\(table)")) ?? ""
   return text.split(separator: "\n").dropFirst().contains { line in
     line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first == "\(id)"
   }
