@@ -138,10 +138,7 @@ extension PipeEnd {
   private func awaitFrameStart(_ timeout: Duration?) async throws(IPCError) -> FrameStart? {
     var header: UInt32 = 0
     let first = try await awaitingRead(timeout) { fd throws(IPCError) -> Int? in
-      let result = withUnsafeMutableBytes(of: &header) { buffer in
-        Result { () throws(IPCError) in try tryReadSome(buffer, from: fd) }
-      }
-      return try result.get()
+      try tryReadHeader(&header, from: fd)
     }
     guard let first else { return nil }
     guard first > 0 else { return .endOfStream }

@@ -151,10 +151,7 @@ extension PipeEnd {
     var header: UInt32 = 0
     let first = try Readiness.until(timeout, descriptor: fd, events: Readiness.readable) {
       () throws(IPCError) -> Int? in
-      let result = withUnsafeMutableBytes(of: &header) { buffer in
-        Result { () throws(IPCError) in try tryReadSome(buffer, from: fd) }
-      }
-      return try result.get()
+      try tryReadHeader(&header, from: fd)
     }
     guard let first else { return nil }
     guard first > 0 else { return .endOfStream }
@@ -168,6 +165,16 @@ extension PipeEnd {
       count += try result.get()
     }
     return .length(try checkedLength(header, count: count))
+  }
+
+  /// One read that never waits of a frame's first bytes into `header`: how
+  /// many arrived (0 at the end of the stream), or nil if none has. Shared by
+  /// the timed and the async receives.
+  func tryReadHeader(_ header: inout UInt32, from fd: Int32) throws(IPCError) -> Int? {
+    let result = withUnsafeMutableBytes(of: &header) { buffer in
+      Result { () throws(IPCError) in try tryReadSome(buffer, from: fd) }
+    }
+    return try result.get()
   }
 
   /// What a timed, non-blocking or async timed receive throws at the end of the stream.

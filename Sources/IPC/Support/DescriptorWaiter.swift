@@ -147,7 +147,8 @@ final class DescriptorWaiter: Sendable {
       let timeout = soonest.map { left -> Int32 in
         let (seconds, attoseconds) = left.components
         guard seconds < Int64(Int32.max / 1000) else { return Int32.max }
-        return Int32(seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000)
+        // Below Int32.max by the guard; clamping says so without a trap.
+        return Int32(clamping: seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000)
       }
       let ready = poll(&entries, nfds_t(entries.count), timeout ?? -1)
       if ready < 0 {
