@@ -21,11 +21,14 @@ let package = Package(
     // What both tools share, not a product: options declared once (parsing, checks, help,
     // one-line usage errors), plain-text tables and JSON output.
     .target(name: "IPCToolSupport", path: "Sources/IPCToolSupport"),
-    .executableTarget(name: "ipc", dependencies: ["IPC", "IPCToolSupport"], path: "Sources/ipc"),
+    // CIPCShims too: `ipc socket listen` reads frames with the shim's recvmsg, and `ipc list` reads the
+    // socket table through netlink (sock_diag), whose macros Swift cannot import.
+    .executableTarget(
+      name: "ipc", dependencies: ["IPC", "CIPCShims", "IPCToolSupport"], path: "Sources/ipc"),
     // Plain-C baseline loops against the raw system calls, measured beside the Swift layer.
     .target(name: "CIPCBench", path: "Sources/CIPCBench", cSettings: [.define("_GNU_SOURCE")]),
     .executableTarget(
-      name: "ipc-bench", dependencies: ["IPC", "CIPCBench", "IPCToolSupport"],
+      name: "ipc-bench", dependencies: ["IPC", "CIPCShims", "CIPCBench", "IPCToolSupport"],
       path: "Sources/ipc-bench"),
     // The program of Docs/PythonWalkthrough.md, built and run by the tests.
     .executableTarget(name: "python-walkthrough", dependencies: ["IPC"], path: "Docs/Examples/walkthrough"),

@@ -218,4 +218,215 @@ void *cipc_current_job(void);
 /// Sets the calling thread's wait job (NULL when it has none).
 void cipc_set_current_job(void *job);
 
+// MARK: Signals as IPC: values, signalfd
+
+#include <sys/signalfd.h>
+#include "CIPCChannel.h"
+
+/// SIGRTMIN and SIGRTMAX as glibc has them in force (macros Swift cannot
+/// import: glibc keeps the first real-time signals for its own threads).
+int cipc_sigrtmin(void);
+int cipc_sigrtmax(void);
+
+/// What the C library calls `signal` ("User defined signal 1"):
+/// sigdescr_np (glibc >= 2.32, thread-safe), or strsignal before it.
+const char *cipc_signal_description(int signal);
+
+/// sigqueue(3) with the value as an int (Swift cannot build `union sigval`
+/// portably): queues `signal` with `value` for process `pid`.
+int cipc_sigqueue(pid_t pid, int signal, int value);
+
+/// pidfd_send_signal(2) with a siginfo as sigqueue(3) fills it (SI_QUEUE,
+/// this process's pid and real uid, `value`): a real-time signal queues with
+/// its value, to the process the pidfd refers to and no other.
+int cipc_pidfd_sigqueue(int pidfd, int signal, int value);
+
+/// The read end of the library's buffer for `signal` (a non-blocking pipe,
+/// close-on-exec, made on the first call and kept for the life of the
+/// process), and the signal's handler installed: a signal that reaches a
+/// thread not blocking it (the main thread of an async program, which
+/// libdispatch parks in sigsuspend with every signal unblocked; a thread
+/// started before the signal was blocked) is written there as one
+/// `struct signalfd_siginfo` instead of taking its default action. -1 and
+/// errno on failure.
+int cipc_signal_rescue_open(int signal);
+
+/// epoll_create1(EPOLL_CLOEXEC): a set of descriptors, itself readable while
+/// one of them is (epoll.h is not in Swift's Glibc module).
+int cipc_epoll_create(void);
+
+/// epoll_ctl(EPOLL_CTL_ADD) of `fd` for EPOLLIN, level-triggered (struct
+/// epoll_event is packed on x86-64, which Swift does not import).
+int cipc_epoll_add_readable(int set, int fd);
+
+/// How many `signal`s the handler above could not buffer (the pipe was full).
+unsigned long cipc_signal_rescue_lost(int signal);
+
+/// How many `signal`s the handler buffered that no receiver has read yet:
+/// receivers skip the pipe's `read` while it is 0.
+long cipc_signal_rescue_pending(int signal);
+
+/// A receiver read one buffered `signal` (see cipc_signal_rescue_pending).
+void cipc_signal_rescue_taken(int signal);
+
+/// Registers the calling thread as about to block in `read` of a signalfd
+/// whose mask holds `signals` (bit n-1 for signal n) and SIGRTMAX, so that the
+/// handler above, buffering one of them meanwhile, wakes it with SIGRTMAX.
+/// The first call in a thread blocks SIGRTMAX there for good (it must stay
+/// pending for the signalfd, never run a handler first and be lost).
+/// Returns the slot to pass to cipc_signal_reader_leave; -1 (unregistered)
+/// when one of `signals` is buffered already, to read first; -2 when no slot
+/// is free or SIGRTMAX cannot be blocked: wait another way.
+int cipc_signal_reader_enter(uint64_t signals);
+
+/// The read registered by cipc_signal_reader_enter is over.
+void cipc_signal_reader_leave(int slot);
+
+// MARK: Unix sockets
+
+#include <sys/socket.h>
+#include <sys/un.h>
+
+/// The most descriptors one SCM_RIGHTS message may carry (SCM_MAX_FD in the
+/// kernel's include/net/scm.h; sockets.c cannot check it, the kernel does not
+/// export it: a larger count fails with EINVAL).
+static const int CIPC_SCM_MAX_FD = 253;
+
+/// The size of sockaddr_un's sun_path (108 on Linux; sockets.c checks it).
+static const int CIPC_SUN_PATH_SIZE = 108;
+
+/// socket(AF_UNIX, type | SOCK_CLOEXEC [| SOCK_NONBLOCK]) where `kind` is 0
+/// (SOCK_STREAM), 1 (SOCK_SEQPACKET) or 2 (SOCK_DGRAM): Glibc's SOCK_* are an
+/// enum Swift imports awkwardly and SOCK_CLOEXEC is a _GNU_SOURCE-era flag.
+int cipc_unix_socket(int kind, _Bool nonblocking);
+
+/// Fills `address` with `length` bytes of `name` (a path, NUL-terminated
+/// here; or an abstract name after a leading NUL byte) and returns the
+/// length to give bind/connect, or 0 if the name does not fit sun_path.
+socklen_t cipc_unix_address(struct sockaddr_un *address, const char *name, size_t length, _Bool abstract);
+
+/// The name in `address` of `length` bytes (as accept/recvfrom filled it):
+/// sets `*name` and `*abstract` and returns its length; 0 for an unnamed
+/// socket (an unbound or autobound-less peer).
+size_t cipc_unix_address_name(const struct sockaddr_un *address, socklen_t length, const char **name,
+                              _Bool *abstract);
+
+/// bind(2) of `fd` to `name` (see cipc_unix_address). A path is created
+/// with exactly `mode`: the bind runs on a short-lived thread that calls
+/// unshare(CLONE_FS) and sets its own umask, so no other thread's umask
+/// changes, even for a moment. Where unshare is refused (seccomp), the bind
+/// runs with the process's umask and the file is chmod-ed right after (a
+/// umask can only remove bits, so the window never grants more than asked).
+/// Returns 0 or -1 and errno.
+int cipc_unix_bind(int fd, const char *name, size_t length, _Bool abstract, mode_t mode);
+
+/// connect(2) of `fd` to `name` (see cipc_unix_address). 0 or -1 and errno.
+int cipc_unix_connect(int fd, const char *name, size_t length, _Bool abstract);
+
+/// accept4(2) with SOCK_CLOEXEC (declared only under _GNU_SOURCE); the
+/// peer's address is not asked for.
+int cipc_unix_accept(int fd);
+
+/// getsockopt(SO_PEERCRED): who connected (struct ucred is declared only
+/// under _GNU_SOURCE). 0 or -1 and errno.
+int cipc_unix_peer_credentials(int fd, pid_t *pid, uid_t *uid, gid_t *gid);
+
+/// setsockopt(SO_PASSCRED): whether recvmsg reports each message's sender
+/// (SCM_CREDENTIALS). 0 or -1 and errno.
+int cipc_unix_pass_credentials(int fd, _Bool enabled);
+
+/// sendmsg(2) of `headerCount` bytes of `header` then `count` bytes of
+/// `bytes` (two iovecs: a frame's length and payload go out in one call,
+/// without a copy), with `descriptorCount` descriptors as one SCM_RIGHTS
+/// control message (none if 0), to `name` if it is not NULL (a datagram
+/// socket's destination), with `flags` (MSG_NOSIGNAL, MSG_DONTWAIT). The
+/// CMSG_* macros cannot be imported into Swift. Returns the bytes sent or -1
+/// and errno (EINVAL for more than CIPC_SCM_MAX_FD descriptors).
+ssize_t cipc_unix_send(int fd, const void *header, size_t headerCount, const void *bytes, size_t count,
+                       const int *descriptors, size_t descriptorCount, const char *name, size_t nameLength,
+                       _Bool abstract, int flags);
+
+/// What cipc_unix_receive found besides the bytes.
+struct cipc_unix_received {
+  /// The descriptors of every SCM_RIGHTS control message, in order (they are
+  /// open, close-on-exec: the caller owns them).
+  int descriptors[253];
+  size_t descriptorCount;
+  /// SCM_CREDENTIALS, if the socket has SO_PASSCRED and the kernel sent them.
+  _Bool hasCredentials;
+  pid_t pid;
+  uid_t uid;
+  gid_t gid;
+  /// msghdr's msg_flags: MSG_TRUNC, MSG_CTRUNC.
+  int flags;
+  /// The sender's address (datagram sockets), `addressLength` bytes of it.
+  struct sockaddr_un address;
+  socklen_t addressLength;
+};
+
+/// recvmsg(2) into `count` bytes with a control buffer for 253 descriptors
+/// and one set of credentials, with MSG_CMSG_CLOEXEC and `flags`
+/// (MSG_DONTWAIT, MSG_PEEK, MSG_TRUNC). Every descriptor that arrived is in
+/// `received`, so none can leak. Returns what recvmsg returns.
+ssize_t cipc_unix_receive(int fd, void *bytes, size_t count, int flags, struct cipc_unix_received *received);
+
+/// cipc_unix_receive into `count` bytes, then, for what does not fit there,
+/// `spillCount` bytes of `spill` (none if NULL): a record is taken in one
+/// call whatever the caller's buffer, with MSG_TRUNC returning its real
+/// length. The sender's address is asked for only `withSender`.
+ssize_t cipc_unix_receive_spilling(int fd, void *bytes, size_t count, void *spill, size_t spillCount,
+                                   _Bool withSender, int flags, struct cipc_unix_received *received);
+
+/// recvmsg(2) with MSG_PEEK | MSG_TRUNC and `flags` (MSG_DONTWAIT) into no
+/// bytes and a control buffer with room for credentials only (so no passed
+/// descriptor is installed by the peek): the length of the next record of a
+/// seqpacket or datagram socket, which stays queued. With SO_PASSCRED on,
+/// every record carries credentials and the end of the stream none, so
+/// `*isRecord` tells an empty record (0, true) from the end (0, false).
+ssize_t cipc_unix_peek(int fd, int flags, _Bool *isRecord);
+
+/// The filesystem type of `fd` (fstatfs's f_type): MQUEUE_MAGIC, TMPFS_MAGIC...
+/// or 0 if fstatfs fails.
+long cipc_filesystem_type(int fd);
+/// Magic numbers of statfs(2)'s f_type: TMPFS_MAGIC from linux/magic.h (sockets.c
+/// checks it), MQUEUE_MAGIC from the kernel's ipc/mqueue.c (not exported).
+static const long CIPC_MQUEUE_MAGIC = 0x19800202;
+static const long CIPC_TMPFS_MAGIC = 0x01021994;
+
+/// getsockopt(SO_TYPE) mapped to cipc_unix_socket's kinds (0, 1, 2), -1 for
+/// another type or not a socket; `*isUnix` says whether SO_DOMAIN is AF_UNIX.
+int cipc_socket_kind(int fd, _Bool *isUnix);
+
+/// One named Unix socket of this network namespace, as NETLINK_SOCK_DIAG
+/// (unix_diag) reports it: unlike /proc/net/unix, a name is bytes with a
+/// length, so a newline in a path cannot forge another line.
+struct cipc_unix_socket_entry {
+  /// The socket's inode, as /proc/PID/fd links show it (`socket:[INODE]`).
+  uint32_t inode;
+  /// cipc_unix_socket's kinds: 0 stream, 1 seqpacket, 2 datagram; -1 another type.
+  int kind;
+  /// The kernel's sk_state: CIPC_UNIX_LISTENING, CIPC_UNIX_CONNECTED or CIPC_UNIX_UNCONNECTED.
+  int state;
+  /// The owner (UDIAG_SHOW_UID, Linux 5.3 and later).
+  _Bool hasUID;
+  uid_t uid;
+  /// The peer's inode; 0 for none.
+  uint32_t peer;
+  /// The name: a path without its NUL, or an abstract name after its leading NUL.
+  size_t nameLength;
+  char name[108];
+};
+
+/// sk_state values of a Unix socket (TCP_LISTEN, TCP_ESTABLISHED, TCP_CLOSE).
+static const int CIPC_UNIX_LISTENING = 10;
+static const int CIPC_UNIX_CONNECTED = 1;
+static const int CIPC_UNIX_UNCONNECTED = 7;
+
+/// Every named Unix socket of the network namespace, from a NETLINK_SOCK_DIAG
+/// dump (UDIAG_SHOW_NAME | UDIAG_SHOW_PEER | UDIAG_SHOW_UID), whose NLMSG_* and
+/// RTA_* macros Swift cannot import. On success `*entries` is an array of
+/// `*count` entries to free(3). Returns 0, or -1 and errno (ENOENT when the
+/// kernel has no unix_diag).
+int cipc_unix_sockets(struct cipc_unix_socket_entry **entries, size_t *count);
+
 #endif

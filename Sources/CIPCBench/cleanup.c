@@ -24,7 +24,8 @@ static struct {
   char name[256];
 } slots[16];
 
-static volatile sig_atomic_t child_pid;
+// The measurement's children (most rows have one; the 2-producer rows two).
+static volatile sig_atomic_t child_pids[4];
 
 static const int handled_signals[] = {SIGINT, SIGTERM, SIGHUP};
 
@@ -100,14 +101,18 @@ int cipcb_cleanup_remove_now(int slot) {
   return remove_object(slots[slot].kind, slots[slot].id, slots[slot].name);
 }
 
-void cipcb_cleanup_set_child(int pid) { child_pid = pid; }
+void cipcb_cleanup_set_child(int peer, int pid) {
+  if (peer >= 0 && peer < (int)(sizeof child_pids / sizeof child_pids[0])) child_pids[peer] = pid;
+}
 
 static void on_signal(int signal) {
   int saved = errno;
   for (size_t i = 0; i < sizeof slots / sizeof slots[0]; i++) {
     remove_object(slots[i].kind, slots[i].id, slots[i].name);
   }
-  if (child_pid > 0) kill(child_pid, SIGKILL);
+  for (size_t i = 0; i < sizeof child_pids / sizeof child_pids[0]; i++) {
+    if (child_pids[i] > 0) kill(child_pids[i], SIGKILL);
+  }
   // End the way the signal would have: the caller sees 128 + signal.
   struct sigaction action = {.sa_handler = SIG_DFL};
   sigaction(signal, &action, NULL);

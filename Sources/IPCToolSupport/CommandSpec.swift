@@ -83,6 +83,7 @@ public struct CommandSpec: Sendable {
         parsed.positionals.append(word)
       } else if word == "--" {
         literal = true
+        parsed.positionalsBeforeDoubleDash = parsed.positionals.count
       } else if word.hasPrefix("--") {
         let parts = word.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
         let name = String(parts[0])
@@ -143,8 +144,10 @@ public struct CommandSpec: Sendable {
     }
     if parsed.positionals.count > allowed {
       let extra = parsed.positionals[allowed]
+      // A word after `--` was meant as an argument: never advise to put it after `--`.
+      let afterDoubleDash = parsed.positionalsBeforeDoubleDash.map { allowed >= $0 } ?? false
       throw UsageError(
-        extra.hasPrefix("-") && Int(extra) == nil
+        extra.hasPrefix("-") && Int(extra) == nil && !afterDoubleDash
           ? Self.unknown(extra, in: extra).message : "unexpected argument '\(UsageError.shown(extra))'")
     }
   }

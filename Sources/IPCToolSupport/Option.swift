@@ -51,7 +51,7 @@ extension Option where Value == Int {
       name, valueName: valueName,
       expecting: "\(what) from \(range.lowerBound) to \(range.upperBound)", help: help
     ) { text in
-      Int(text).flatMap { range.contains($0) ? $0 : nil }
+      wholeNumber(text, as: Int.self).flatMap { range.contains($0) ? $0 : nil }
     }
   }
 }
@@ -89,4 +89,11 @@ extension Option where Value: RawRepresentable<String> & CaseIterable & Sendable
     let cases = Dictionary(Value.allCases.map { ($0.rawValue, $0) }, uniquingKeysWith: { first, _ in first })
     return Option(name, valueName: valueName, expecting: listed, help: help) { cases[$0] }
   }
+}
+
+/// `text` as a whole number of type `T`, in decimal with at most a leading
+/// minus; nil otherwise. (`Int("+3")` is 3: a plus sign on a count or an id is
+/// a slip, refused as a usage error like any other stray character.)
+public func wholeNumber<T: FixedWidthInteger>(_ text: String, as type: T.Type) -> T? {
+  text.hasPrefix("+") ? nil : T(text)
 }

@@ -6,6 +6,8 @@ public struct ParsedArguments: Sendable {
   var spellings: [String: String] = [:]
   /// The positional words, in order.
   public var positionals: [String]
+  /// How many positional words came before `--`, if it was given: the rest came after it.
+  var positionalsBeforeDoubleDash: Int? = nil
 
   /// Whether `flag` was given.
   public subscript(_ flag: Flag) -> Bool { values[flag.declaration.name] != nil }

@@ -14,10 +14,22 @@ protocol MessageLoops {
   func send(count: Int, size: Int) throws
   /// Receives `count` messages of `size` bytes.
   func receive(count: Int, size: Int) throws
-  /// Ping with typed Codable messages (only where a row asks for it).
-  func typedPing(rounds: Int, size: Int) throws
+  /// Ping with typed Codable messages encoded by `coding` (only where a row
+  /// asks for it).
+  func typedPing(rounds: Int, size: Int, coding: TypedCoding) throws
   /// Pong with typed Codable messages.
-  func typedPong(rounds: Int, size: Int) throws
+  func typedPong(rounds: Int, size: Int, coding: TypedCoding) throws
+  /// Ping with a pause of `pause` nanoseconds before each message, so that
+  /// the peer has gone to sleep when it comes (the parked round trip).
+  func pausedPing(rounds: Int, size: Int, pause: Int64) throws
+  /// Pong with the same pause before each reply.
+  func pausedPong(rounds: Int, size: Int, pause: Int64) throws
+  /// Waits `milliseconds` for a message that does not come, and returns the
+  /// CPU time this spent, in nanoseconds per second waited.
+  func idleWait(milliseconds: Int, size: Int) throws -> Double
+  /// The peer of `idleWait`: stays for longer than that wait, then sends one
+  /// message so that the waiting side can finish.
+  func idleStay(milliseconds: Int, size: Int) throws
   /// Ping with the async forms, awaited in a task (the `.async` column of an
   /// async row); the child pongs with the blocking ones.
   func asyncPing(rounds: Int, size: Int) async throws
@@ -26,8 +38,22 @@ protocol MessageLoops {
 }
 
 extension MessageLoops {
-  func typedPing(rounds: Int, size: Int) throws { throw BenchFailure("no typed loop for this mechanism") }
-  func typedPong(rounds: Int, size: Int) throws { throw BenchFailure("no typed loop for this mechanism") }
+  func typedPing(rounds: Int, size: Int, coding: TypedCoding) throws {
+    throw BenchFailure("no typed loop for this mechanism")
+  }
+  func typedPong(rounds: Int, size: Int, coding: TypedCoding) throws {
+    throw BenchFailure("no typed loop for this mechanism")
+  }
+  func pausedPing(rounds: Int, size: Int, pause: Int64) throws {
+    throw BenchFailure("no paused loop for this mechanism")
+  }
+  func pausedPong(rounds: Int, size: Int, pause: Int64) throws {
+    throw BenchFailure("no paused loop for this mechanism")
+  }
+  func idleWait(milliseconds: Int, size: Int) throws -> Double {
+    throw BenchFailure("no idle loop for this mechanism")
+  }
+  func idleStay(milliseconds: Int, size: Int) throws { throw BenchFailure("no idle loop for this mechanism") }
   func asyncPing(rounds: Int, size: Int) async throws {
     throw BenchFailure("no async loop for this mechanism")
   }
@@ -64,6 +90,9 @@ protocol Fixture: AnyObject {
   /// so that a child that ends means end-of-stream or EPIPE for the parent.
   func childStarted()
 
+  /// The child runs as process `pid` (for a peer addressed by pid: signals).
+  func childRunning(as pid: pid_t)
+
   /// The parent's side, opened after the child is ready, before the clock starts.
   func parentLoops(_ impl: Implementation) throws -> any MessageLoops
 
@@ -86,7 +115,7 @@ struct ChildArguments {
   /// Every option a fixture or the runner gives a child.
   static let names = [
     "--row", "--impl", "--count", "--cpu", "--id", "--to-child", "--to-parent", "--message-size", "--segment",
-    "--set",
+    "--set", "--address", "--peer",
   ]
   static let options = names.map { Option<String>.text($0, valueName: "VALUE", help: "set by the parent") }
   static let spec = CommandSpec("ipc-bench child", abstract: "a measurement's peer", options: options)
@@ -111,6 +140,12 @@ struct ChildArguments {
 
   func integer(_ key: String) throws -> Int {
     guard let value = Int(try string(key)) else { throw BenchFailure("child: \(key) needs a number") }
+    return value
+  }
+
+  /// A System V id (`--segment`, `--set`).
+  func id(_ key: String) throws -> Int32 {
+    guard let value = Int32(try string(key)) else { throw BenchFailure("child: bad \(key)") }
     return value
   }
 }

@@ -17,7 +17,8 @@ struct Options {
   var pinning = Pinning.split
   var filter: String?
 
-  static let quickFlag = Flag("--quick", help: "fewer iterations, for a run under 15 seconds")
+  static let quickFlag = Flag(
+    "--quick", help: "fewer iterations, for a shorter and noisier run (about a minute)")
   static let jsonFlag = Flag("--json", help: "print the results as JSON on stdout")
   static let repeatOption = Option<Int>.integer(
     "--repeat", 1...1000, what: "a number of repetitions", help: "repetitions per row (default 5)")

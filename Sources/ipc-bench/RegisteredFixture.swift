@@ -1,3 +1,5 @@
+import Glibc
+
 /// A fixture whose objects are all registered for cleanup: removing them is
 /// the same for every such fixture, and so is waking a parent whose child failed.
 protocol RegisteredFixture: Fixture {
@@ -35,6 +37,9 @@ extension Fixture {
 
   /// Nothing to close when the child holds no end of the parent's.
   func childStarted() {}
+
+  /// Most peers are reached through their objects, not their pid.
+  func childRunning(as pid: pid_t) {}
 }
 
 extension UniqueName {

@@ -30,6 +30,11 @@ struct RowResult: Codable {
   var unit: String
   /// The Swift side uses typed Codable messages against the raw C loop.
   var typed: Bool
+  /// What the C column measures when it is another protocol than the Swift
+  /// one ("Swift channel vs C spin ring"); absent when it is the same loop.
+  var baseline: String?
+  /// Child processes per measurement when more than one (the 2-producer rows).
+  var peers: Int?
   var c: Figure
   var swift: Figure
   /// Swift time / C time, taken pair by pair over the repetitions.
@@ -97,8 +102,8 @@ enum Report {
     for row in report.rows {
       let (unit, scale) = (Row.Kind(rawValue: row.kind) ?? .throughput).tableUnit
       table.append([
-        row.name + (row.typed ? " (Swift typed vs C raw)" : ""), unit,
-        format(row.c, scale: scale), format(row.swift, scale: scale), ratio(row.ratio),
+        row.name + (row.typed ? " (Swift typed vs C raw)" : "") + (row.baseline.map { " (\($0))" } ?? ""),
+        unit, format(row.c, scale: scale), format(row.swift, scale: scale), ratio(row.ratio),
       ])
       if let c = row.cMessagesPerSecond, let cMB = row.cMegabytesPerSecond,
         let swift = row.swiftMessagesPerSecond, let swiftMB = row.swiftMegabytesPerSecond
@@ -119,7 +124,8 @@ enum Report {
   }
 
   private static func format(_ figure: Figure, scale: Double) -> String {
-    let digits = figure.median * scale >= 100 ? 0 : 1
+    // Idle rows are percentages of a CPU, well under 1: three decimals.
+    let digits = figure.median * scale >= 100 ? 0 : figure.median * scale < 1 ? 3 : 1
     return "\(number(figure.median * scale, digits)) [\(number(figure.min * scale, digits))-"
       + "\(number(figure.max * scale, digits))]"
   }

@@ -23,10 +23,17 @@ enum Mechanism: String, CaseIterable, Sendable {
   case namedPipe = "named-pipe"
   case anonymousPipe = "anon-pipe"
   case socketPair = "socketpair"
+  /// Unix-domain sockets by name (`UnixListener`, `UnixConnection`): framed
+  /// stream, seqpacket records, and stream frames that each carry a descriptor.
+  case unixStream = "unix-stream"
+  case unixSeqpacket = "unix-seqpacket"
+  case unixDescriptorPassing = "unix-fd-pass"
   case systemVSemaphore = "sysv-sem"
   case posixSemaphore = "posix-sem"
   case sharedMemorySemaphore = "shm+sem"
   case sharedRing = "shm-ring"
+  case sharedChannel = "shm-channel"
+  case signal = "signal"
   /// Child processes themselves: started and waited for, nothing exchanged.
   case process = "process"
 
@@ -40,24 +47,46 @@ enum Mechanism: String, CaseIterable, Sendable {
     case .namedPipe: NamedPipeFixture.self
     case .anonymousPipe: AnonymousPipeFixture.self
     case .socketPair: SocketPairFixture.self
+    case .unixStream: UnixStreamFixture.self
+    case .unixSeqpacket: UnixSeqpacketFixture.self
+    case .unixDescriptorPassing: UnixDescriptorFixture.self
     case .systemVSemaphore: SystemVSemaphoreFixture.self
     case .posixSemaphore: POSIXSemaphoreFixture.self
     case .sharedMemorySemaphore: SharedMemorySemaphoreFixture.self
     case .sharedRing: SharedRingFixture.self
+    case .sharedChannel: SharedChannelFixture.self
+    case .signal: SignalFixture.self
     case .process: nil
     }
   }
 }
 
+/// How typed messages are encoded: the library's three coders.
+enum TypedCoding: String, Sendable {
+  /// `JSONMessageCoder`, the default.
+  case json
+  /// `BinaryMessageCoder`: compact, Swift to Swift.
+  case binary
+  /// `BitwiseMessageCoder`: a plain value's bytes behind a fingerprint.
+  case bitwise
+}
+
 /// How the two processes exchange messages, or (`spawnAndWait`) what this
 /// process does alone.
-enum Pattern: Sendable {
+enum Pattern: Equatable, Sendable {
   /// Parent pings, child pongs.
   case roundTrip
   /// Child sends, parent receives.
   case throughput
   /// A round trip with typed Codable messages on the Swift side, raw bytes in C.
-  case typedRoundTrip
+  case typedRoundTrip(TypedCoding)
+  /// A round trip in which each side pauses (spins on the clock, no system
+  /// call) for `pause` before it sends, so that the peer has gone to sleep
+  /// in its wait: every message wakes a sleeper. The pauses are subtracted.
+  case pausedRoundTrip
+  /// The parent waits for a message that does not come (the child, attached,
+  /// sends nothing for that long); the figure is the CPU time the wait took.
+  case idle
   /// No peer and no message: this process starts a child that exits at once
   /// and waits for it, again and again (`SpawnBench`).
   case spawnAndWait
@@ -68,21 +97,34 @@ enum Pattern: Sendable {
   /// column; its `.c` and `.swift` columns are those of `throughput`.
   case asyncThroughput
 
+  /// The pause before each message of a `pausedRoundTrip`: 100 µs, far longer
+  /// than any spin before a wait sleeps (the channel's spins a few µs).
+  static let pause: Int64 = 100_000
+
+  /// Time a pattern spends pausing on purpose per iteration, subtracted from
+  /// the measured time: two pauses per round of a `pausedRoundTrip`.
+  var pauseNanosecondsPerIteration: Double { self == .pausedRoundTrip ? Double(2 * Self.pause) : 0 }
+
   /// The parent's part: the timed one. An `.async` column awaits its loop in
-  /// a task while this (main, not a pool) thread waits for it.
-  func runParent(_ loops: any MessageLoops, _ column: Column, count: Int, size: Int) throws {
+  /// a task while this (main, not a pool) thread waits for it. Returns the
+  /// figure when the pattern measures something other than elapsed time
+  /// (`idle`: CPU nanoseconds per second waited), else nil.
+  func runParent(_ loops: any MessageLoops, _ column: Column, count: Int, size: Int) throws -> Double? {
     switch (self, column) {
+    case (.idle, _): return try loops.idleWait(milliseconds: count, size: size)
+    case (.pausedRoundTrip, _): try loops.pausedPing(rounds: count, size: size, pause: Self.pause)
     case (.roundTrip, _), (.asyncRoundTrip, .c), (.asyncRoundTrip, .swift):
       try loops.ping(rounds: count, size: size)
     case (.throughput, _), (.asyncThroughput, .c), (.asyncThroughput, .swift):
       try loops.receive(count: count, size: size)
-    case (.typedRoundTrip, _): try loops.typedPing(rounds: count, size: size)
+    case (.typedRoundTrip(let coding), _): try loops.typedPing(rounds: count, size: size, coding: coding)
     case (.asyncRoundTrip, .async):
       try AsyncBridge.run(loops) { try await $0.asyncPing(rounds: count, size: size) }
     case (.asyncThroughput, .async):
       try AsyncBridge.run(loops) { try await $0.asyncReceive(count: count, size: size) }
     case (.spawnAndWait, _): throw BenchFailure.noPeer
     }
+    return nil
   }
 
   /// The child's part: the blocking one in every column.
@@ -90,7 +132,9 @@ enum Pattern: Sendable {
     switch self {
     case .roundTrip, .asyncRoundTrip: try loops.pong(rounds: count, size: size)
     case .throughput, .asyncThroughput: try loops.send(count: count, size: size)
-    case .typedRoundTrip: try loops.typedPong(rounds: count, size: size)
+    case .typedRoundTrip(let coding): try loops.typedPong(rounds: count, size: size, coding: coding)
+    case .pausedRoundTrip: try loops.pausedPong(rounds: count, size: size, pause: Self.pause)
+    case .idle: try loops.idleStay(milliseconds: count, size: size)
     case .spawnAndWait: throw BenchFailure.noPeer
     }
   }
@@ -108,6 +152,8 @@ struct Row: Sendable {
     case throughput
     /// A child started and waited for: the figure is nanoseconds per child.
     case spawnAndWait = "spawn+wait"
+    /// A wait for nothing: the figure is nanoseconds of CPU per second waited.
+    case idle
 
     /// What the figures measure, in the JSON report.
     var unit: String {
@@ -115,6 +161,7 @@ struct Row: Sendable {
       case .roundTrip: "ns per round trip"
       case .throughput: "ns per message"
       case .spawnAndWait: "ns per spawn+wait"
+      case .idle: "CPU ns per second waited"
       }
     }
 
@@ -124,6 +171,7 @@ struct Row: Sendable {
       case .roundTrip: ("µs/round trip", 1e-3)
       case .throughput: ("ns/message", 1)
       case .spawnAndWait: ("µs/spawn+wait", 1e-3)
+      case .idle: ("% of a CPU", 1e-7)
       }
     }
   }
@@ -138,11 +186,15 @@ struct Row: Sendable {
   /// measures a path another row measures already, and would make `--quick`
   /// longer than it should be.
   var onRequest: Bool
+  /// Child processes that take part: 2 for the 2-producer rows (each sends
+  /// half the messages), else 1.
+  var peers: Int
 
-  init(_ mechanism: Mechanism, _ pattern: Pattern, _ size: Int, onRequest: Bool = false) {
+  init(_ mechanism: Mechanism, _ pattern: Pattern, _ size: Int, peers: Int = 1, onRequest: Bool = false) {
     self.mechanism = mechanism
     self.pattern = pattern
     self.size = size
+    self.peers = peers
     self.onRequest = onRequest
     switch (pattern, size) {
     case (.throughput, ...1024), (.asyncThroughput, ...1024):
@@ -152,10 +204,42 @@ struct Row: Sendable {
       (iterations, quickIterations) = (20_000, 1_000)
     // A spawn costs hundreds of microseconds: about a second per measurement.
     case (.spawnAndWait, _): (iterations, quickIterations) = (2_000, 200)
+    // Each round pauses 2 × 100 µs: about half a second per measurement.
+    case (.pausedRoundTrip, _): (iterations, quickIterations) = (2_000, 200)
+    // Milliseconds waited: one second (a fifth with --quick).
+    case (.idle, _): (iterations, quickIterations) = (1_000, 200)
     }
     // A ring without system calls moves a block in tens of nanoseconds: ten
     // times as many, so that a measurement lasts milliseconds, not microseconds.
-    if mechanism == .sharedRing { (iterations, quickIterations) = (iterations * 10, quickIterations * 10) }
+    switch (mechanism, pattern) {
+    case (.sharedRing, _), (.sharedChannel, .roundTrip), (.sharedChannel, .throughput),
+      (.sharedChannel, .typedRoundTrip(.bitwise)):
+      (iterations, quickIterations) = (iterations * 10, quickIterations * 10)
+    case (.sharedChannel, .typedRoundTrip(.binary)):
+      (iterations, quickIterations) = (iterations * 3, quickIterations * 3)
+    default: break
+    }
+  }
+
+  /// The fixture that makes a measurement's objects; nil for a row with no
+  /// peer. The channel's round trips need a channel each way.
+  var fixture: (any Fixture.Type)? {
+    switch (mechanism, pattern) {
+    case (.sharedChannel, .roundTrip), (.sharedChannel, .pausedRoundTrip), (.sharedChannel, .typedRoundTrip):
+      SharedChannelPairFixture.self
+    case (.sharedChannel, .throughput) where peers == 2: TwoProducerChannelFixture.self
+    default: mechanism.fixture
+    }
+  }
+
+  /// What the C column measures when it is not the same protocol as the
+  /// Swift one, as the table says it.
+  var baseline: String? {
+    switch (mechanism, pattern) {
+    case (.sharedChannel, .roundTrip): "Swift channel vs C spin ring"
+    case (.sharedChannel, .pausedRoundTrip): "Swift channel vs C POSIX semaphores"
+    default: nil
+    }
   }
 
   var name: String {
@@ -163,8 +247,12 @@ struct Row: Sendable {
     let bytes = size == 0 ? "" : size % 1024 == 0 ? " \(size / 1024) KiB" : " \(size) B"
     return switch pattern {
     case .roundTrip: "\(mechanism.rawValue) round trip\(bytes)"
-    case .throughput: "\(mechanism.rawValue) throughput\(bytes)"
-    case .typedRoundTrip: "\(mechanism.rawValue) typed Codable round trip"
+    case .throughput: "\(mechanism.rawValue) throughput\(bytes)\(peers > 1 ? ", \(peers) producers" : "")"
+    case .typedRoundTrip(.json): "\(mechanism.rawValue) typed Codable round trip"
+    case .typedRoundTrip(.binary): "\(mechanism.rawValue) typed binary round trip"
+    case .typedRoundTrip(.bitwise): "\(mechanism.rawValue) typed bitwise round trip"
+    case .pausedRoundTrip: "\(mechanism.rawValue) parked round trip\(bytes)"
+    case .idle: "\(mechanism.rawValue) idle consumer"
     case .spawnAndWait: "\(mechanism.rawValue) spawn+wait"
     case .asyncRoundTrip: "\(mechanism.rawValue) async round trip\(bytes)"
     case .asyncThroughput: "\(mechanism.rawValue) async throughput\(bytes)"
@@ -173,14 +261,18 @@ struct Row: Sendable {
 
   var kind: Kind {
     switch pattern {
-    case .roundTrip, .typedRoundTrip, .asyncRoundTrip: .roundTrip
+    case .roundTrip, .typedRoundTrip, .asyncRoundTrip, .pausedRoundTrip: .roundTrip
     case .throughput, .asyncThroughput: .throughput
     case .spawnAndWait: .spawnAndWait
+    case .idle: .idle
     }
   }
 
   /// The Swift side of this row uses typed Codable messages, compared with raw C.
-  var typed: Bool { pattern == .typedRoundTrip }
+  var typed: Bool {
+    if case .typedRoundTrip = pattern { return true }
+    return false
+  }
 
   /// The columns measured, in this order, every repetition: an async row adds
   /// its async form to the C loop and the blocking Swift form.
@@ -193,7 +285,7 @@ enum Rows {
     Row(.systemVQueue, .roundTrip, 64),
     Row(.systemVQueue, .throughput, 64),
     Row(.systemVQueue, .throughput, 4096),
-    Row(.systemVQueue, .typedRoundTrip, 64),
+    Row(.systemVQueue, .typedRoundTrip(.json), 64),
     Row(.systemVQueue, .asyncRoundTrip, 64),
     Row(.systemVQueue, .asyncThroughput, 64),
     Row(.posixQueue, .roundTrip, 64),
@@ -216,11 +308,27 @@ enum Rows {
     Row(.socketPair, .throughput, 64),
     Row(.socketPair, .asyncRoundTrip, 64, onRequest: true),
     Row(.socketPair, .asyncThroughput, 64, onRequest: true),
+    Row(.unixStream, .roundTrip, 64),
+    Row(.unixStream, .throughput, 64),
+    Row(.unixSeqpacket, .roundTrip, 64),
+    Row(.unixSeqpacket, .throughput, 64),
+    Row(.unixDescriptorPassing, .roundTrip, 64),
     Row(.systemVSemaphore, .roundTrip, 0),
     Row(.posixSemaphore, .roundTrip, 0),
     Row(.sharedMemorySemaphore, .throughput, 64),
     Row(.sharedMemorySemaphore, .throughput, 4096),
     Row(.sharedRing, .throughput, 64),
+    Row(.sharedChannel, .throughput, 64),
+    Row(.sharedChannel, .throughput, 4096),
+    Row(.sharedChannel, .throughput, 64, peers: 2),
+    Row(.sharedChannel, .throughput, 4096, peers: 2),
+    Row(.sharedChannel, .roundTrip, 64),
+    Row(.sharedChannel, .pausedRoundTrip, 64),
+    Row(.sharedChannel, .idle, 64),
+    Row(.sharedChannel, .typedRoundTrip(.bitwise), 64),
+    Row(.sharedChannel, .typedRoundTrip(.binary), 64),
+    Row(.sharedChannel, .typedRoundTrip(.json), 64),
+    Row(.signal, .roundTrip, 0),
     Row(.process, .spawnAndWait, 0),
   ]
 }
@@ -235,6 +343,9 @@ struct BenchFailure: Error, CustomStringConvertible {
 
   /// A round trip asked of a mechanism measured one way only.
   static let throughputOnly = BenchFailure("shared-memory rows measure one way only: throughput")
+
+  /// A one-way pattern asked of the loops of a channel each way.
+  static let pairRoundTripsOnly = BenchFailure("a channel each way is for round trips only")
 
   /// A peer's part asked of a row that has no peer.
   static let noPeer = BenchFailure("spawn+wait rows have no peer: this process measures them alone")

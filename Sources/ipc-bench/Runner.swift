@@ -21,53 +21,74 @@ enum Runner {
   /// The entry point a peer runs in its child process (see `main.swift`).
   static let childEntryPoint = "bench-child"
 
-  /// Nanoseconds per operation of `row` in `column`, and the child's exit status.
+  /// Nanoseconds per operation of `row` in `column` (for an idle row, the
+  /// figure its pattern reports), and the exit status of each child.
   static func measure(_ row: Row, _ column: Column, iterations: Int, pinning: Options.Pinning)
-    throws -> (nanoseconds: Double, childStatus: Int32)
+    throws -> (nanoseconds: Double, childStatuses: [Int32])
   {
     let impl = column.implementation
     // A row without a fixture has no peer: this process measures it alone.
-    guard let fixtureType = row.mechanism.fixture else {
-      return try SpawnBench.measure(impl, iterations: iterations, pinning: pinning)
+    guard let fixtureType = row.fixture else {
+      let spawned = try SpawnBench.measure(impl, iterations: iterations, pinning: pinning)
+      return (spawned.nanoseconds, [spawned.childStatus])
     }
     let fixture = try fixtureType.init(size: row.size)
     defer { fixture.remove() }
-    let control = try ControlChannel()
     let cpus = cpus(pinning)
     if let cpus { _ = cipcb_pin_to_cpu(cpus.parent) }
-    // The library closes every other descriptor in the child: hand it all it needs.
-    let handed = fixture.inherited + [(ChildDescriptor.control, control.childEnd)]
-    let arguments = ["--row", row.name, "--impl", impl.rawValue, "--count", "\(iterations)"]
-    let child = try ChildProcess.start(
-      entryPoint: childEntryPoint,
-      arguments: arguments + ["--cpu", "\(cpus?.child ?? -1)"] + fixture.childArguments,
-      descriptors: Dictionary(handed.map { ($0.child, .fileDescriptor($0.parent)) }) { first, _ in first })
-    cipcb_cleanup_set_child(child.pid)
-    defer { cipcb_cleanup_set_child(0) }
-    fixture.childStarted()
-    control.childStarted()
-    let watchdog = Watchdog(child: child, fixture: fixture, label: "\(row.name) (\(column.rawValue))")
+    // Each peer's share of the messages; the parent's loop takes them all.
+    let share = iterations / row.peers
+    let count = share * row.peers
+    var peers: [(control: ControlChannel, watchdog: Watchdog)] = []
+    defer { for peer in peers.indices { cipcb_cleanup_set_child(Int32(peer), 0) } }
+    let label = "\(row.name) (\(column.rawValue))"
     let loops: any MessageLoops
     do {
-      try control.waitForReady(timeout: 30)
+      for peer in 0..<row.peers {
+        let control = try ControlChannel()
+        // The library closes every other descriptor in the child: hand it all it needs.
+        let handed = fixture.inherited + [(ChildDescriptor.control, control.childEnd)]
+        let arguments = [
+          "--row", row.name, "--impl", impl.rawValue, "--count", "\(share)", "--peer", "\(peer)",
+          "--cpu", "\(cpus?.child ?? -1)",
+        ]
+        let child = try ChildProcess.start(
+          entryPoint: childEntryPoint, arguments: arguments + fixture.childArguments,
+          descriptors: Dictionary(handed.map { ($0.child, .fileDescriptor($0.parent)) }) { first, _ in first }
+        )
+        cipcb_cleanup_set_child(Int32(peer), child.pid)
+        control.childStarted()
+        fixture.childRunning(as: child.pid)
+        peers.append((control, Watchdog(child: child, fixture: fixture, label: label)))
+      }
+      fixture.childStarted()
+      for peer in peers { try peer.control.waitForReady(timeout: 30) }
       loops = try fixture.parentLoops(impl)
-      try watchdog.arm()
-      try control.sendGo()
+      for peer in peers { try peer.watchdog.arm() }
+      for peer in peers { try peer.control.sendGo() }
     } catch {
-      watchdog.abandon()
-      throw BenchFailure(
-        "\(row.name) (\(column.rawValue)): before the start: \(error); child: \(watchdog.status)")
+      peers.forEach { $0.watchdog.abandon() }
+      throw BenchFailure("\(label): before the start: \(error); \(status(of: peers.map(\.watchdog)))")
     }
     let start = cipcb_now_ns()
+    let reported: Double?
     do {
-      try row.pattern.runParent(loops, column, count: iterations, size: row.size)
+      reported = try row.pattern.runParent(loops, column, count: count, size: row.size)
     } catch {
-      watchdog.abandon()
-      throw BenchFailure("\(row.name) (\(column.rawValue)): \(error); child: \(watchdog.status)")
+      peers.forEach { $0.watchdog.abandon() }
+      throw BenchFailure("\(label): \(error); \(status(of: peers.map(\.watchdog)))")
     }
-    let elapsed = cipcb_now_ns() - start
-    let status = watchdog.waitForChild()
-    return (Double(elapsed) / Double(iterations), status)
+    let elapsed = Double(cipcb_now_ns() - start)
+    let statuses = peers.map { $0.watchdog.waitForChild() }
+    // The pauses a pattern makes on purpose are not the mechanism's time.
+    let paused = row.pattern.pauseNanosecondsPerIteration * Double(count)
+    return (reported ?? (elapsed - paused) / Double(count), statuses)
+  }
+
+  /// What the children are doing, for error messages.
+  private static func status(of watchdogs: [Watchdog]) -> String {
+    watchdogs.count == 1
+      ? "child: \(watchdogs[0].status)" : "children: \(watchdogs.map(\.status).joined(separator: ", "))"
   }
 
   /// The child's side, the entry point `bench-child`: opens its side, says
@@ -77,7 +98,7 @@ enum Runner {
   static func runChild(_ context: ChildContext) throws {
     let values = try ChildArguments(context.arguments)
     let name = try values.string("--row")
-    guard let row = Rows.all.first(where: { $0.name == name }), let fixtureType = row.mechanism.fixture,
+    guard let row = Rows.all.first(where: { $0.name == name }), let fixtureType = row.fixture,
       let impl = Implementation(rawValue: try values.string("--impl"))
     else { throw BenchFailure("bad arguments \(context.arguments)") }
     let count = try values.integer("--count")

@@ -91,10 +91,7 @@ final class SharedMemorySemaphoreFixture: Fixture {
   static func childLoops(_ impl: Implementation, _ arguments: ChildArguments, size: Int) throws
     -> any MessageLoops
   {
-    guard let segment = Int32(try arguments.string("--segment")),
-      let set = Int32(try arguments.string("--set"))
-    else { throw BenchFailure("child: bad --segment or --set") }
-    return try loops(impl, segment: segment, set: set)
+    try loops(impl, segment: arguments.id("--segment"), set: arguments.id("--set"))
   }
 
   private static func loops(_ impl: Implementation, segment: Int32, set: Int32) throws -> any MessageLoops {
@@ -251,10 +248,7 @@ final class SharedRingFixture: Fixture {
   static func childLoops(_ impl: Implementation, _ arguments: ChildArguments, size: Int) throws
     -> any MessageLoops
   {
-    guard let segment = Int32(try arguments.string("--segment")) else {
-      throw BenchFailure("child: bad --segment")
-    }
-    return try loops(impl, segment: segment)
+    try loops(impl, segment: arguments.id("--segment"))
   }
 
   private static func loops(_ impl: Implementation, segment: Int32) throws -> any MessageLoops {

@@ -126,8 +126,9 @@ struct SystemVLoops: MessageLoops {
     for _ in 0..<count { _ = try await queue.receive(.type(1), into: buffer) }
   }
 
-  func typedPing(rounds: Int, size: Int) throws {
+  func typedPing(rounds: Int, size: Int, coding: TypedCoding) throws {
     guard impl == .swift else { return try ping(rounds: rounds, size: size) }
+    guard coding == .json else { throw BenchFailure("System V rows send typed messages as JSON only") }
     let note = "typed message of about sixty-four bytes"
     for sequence in 0..<rounds {
       try queue.send(BenchPing(sequence: sequence, note: note))
@@ -136,8 +137,9 @@ struct SystemVLoops: MessageLoops {
     }
   }
 
-  func typedPong(rounds: Int, size: Int) throws {
+  func typedPong(rounds: Int, size: Int, coding: TypedCoding) throws {
     guard impl == .swift else { return try pong(rounds: rounds, size: size) }
+    guard coding == .json else { throw BenchFailure("System V rows send typed messages as JSON only") }
     for _ in 0..<rounds {
       let ping = try queue.receive(BenchPing.self)
       try queue.send(BenchPong(sequence: ping.sequence, note: ping.note))

@@ -4,6 +4,17 @@ import IPC
 import IPCToolSupport
 
 /// ipc-bench: every mechanism through the Swift layer and through plain C, in one run.
+// The signal row's two real-time signals are blocked first, before any thread
+// starts, in the parent and in every child (which starts with none blocked).
+do {
+  try SignalFixture.blockSignals()
+} catch {
+  Report.progress("ipc-bench: cannot block the signal row's signals: \(error)")
+  exit(1)
+}
+// No owner records: every object is registered with cleanup.c, which removes
+// it with the raw calls (also from a signal handler) and would leave its record.
+OwnerRecords.isEnabled = false
 // A peer started by `Runner.measure` runs its part here and exits.
 EntryPoints([Runner.childEntryPoint: Runner.runChild]).runIfChild()
 
@@ -44,7 +55,7 @@ do {
     for column in columns {
       let warm = try Runner.measure(
         row, column, iterations: max(iterations / 10, 100), pinning: options.pinning)
-      statuses.append(warm.childStatus)
+      statuses += warm.childStatuses
     }
     var figures: [Column: [Double]] = [:]
     for repetition in 0..<options.repetitions {
@@ -53,19 +64,22 @@ do {
       let first = repetition % columns.count
       for column in columns[first...] + columns[..<first] {
         let run = try Runner.measure(row, column, iterations: iterations, pinning: options.pinning)
-        statuses.append(run.childStatus)
+        statuses += run.childStatuses
         figures[column, default: []].append(run.nanoseconds)
       }
     }
     let c = figures[.c] ?? []
     // An async row's Swift figure is its async form; the blocking one is beside it.
     let swift = figures[row.pattern.isAsync ? .async : .swift] ?? []
-    let ratios = zip(swift, c).map { $0 / $1 }
+    // An idle row's C figure may be close to 0 ns of CPU: at least 1, so a ratio stays finite.
+    let ratios = zip(swift, c).map { $0 / max($1, 1) }
     var result = RowResult(
       name: row.name, mechanism: row.mechanism.rawValue, kind: row.kind.rawValue, messageBytes: row.size,
       iterations: iterations, unit: row.kind.unit,
       typed: row.typed, c: Figure(c), swift: Figure(swift), ratio: Figure(ratios),
       childExitStatuses: statuses)
+    result.baseline = row.baseline
+    result.peers = row.peers > 1 ? row.peers : nil
     if row.kind == .throughput {
       result.cMessagesPerSecond = 1e9 / result.c.median
       result.cMegabytesPerSecond = Double(row.size) * 1e3 / result.c.median

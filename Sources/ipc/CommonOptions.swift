@@ -10,7 +10,7 @@ enum CommonOptions {
   static let id = Option<Int32>(
     "--id", valueName: "I", expecting: "an id from 0 to \(Int32.max)",
     help: "the System V id, as ipc list shows it"
-  ) { text in Int32(text).flatMap { $0 >= 0 ? $0 : nil } }
+  ) { text in wholeNumber(text, as: Int32.self).flatMap { $0 >= 0 ? $0 : nil } }
   static let path = Option<String>.text(
     "--path", valueName: "P", what: "a file path", help: "with --project: the key ftok(P, N) makes")
   static let project = Option<Int>.integer(

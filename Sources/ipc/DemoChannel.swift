@@ -13,6 +13,16 @@ enum DemoMessage {
 protocol DemoChannel {
   func send(_ message: DemoMessage) throws
   func receive() throws -> DemoMessage
+  /// The receiver has every sender's end-of-stream message: anything the
+  /// mechanism itself says at the end (a shared channel's end of stream).
+  func finish() throws
+  /// How the greeting travels, as the receiver's line says it.
+  var greetingFormat: String { get }
+}
+
+extension DemoChannel {
+  func finish() throws {}
+  var greetingFormat: String { "JSON" }
 }
 
 /// A System V queue routes by message type: greeting 1, batch 2, end 3.
@@ -86,8 +96,16 @@ struct PipeDemoChannel: DemoChannel {
   }
 
   func receive() throws -> DemoMessage {
-    guard let frame = try end.receive(), let kind = frame.first else {
+    guard let frame = try end.receive() else {
       throw CommandFailure("the pipe ended before both senders said they were done")
+    }
+    return try Self.decode(frame)
+  }
+
+  /// The message in one frame: its kind byte, then the JSON or text.
+  static func decode(_ frame: [UInt8]) throws -> DemoMessage {
+    guard let kind = frame.first else {
+      throw CommandFailure("an empty frame arrived; every frame has a kind")
     }
     let body = Array(frame.dropFirst())
     let coder = JSONMessageCoder()
@@ -105,6 +123,8 @@ enum DemoMechanism: String, CaseIterable {
   case systemV = "sysv"
   case posix
   case pipe
+  case socket
+  case channel
 
   /// The name the parent hands its object under; it also tells a child
   /// which mechanism it runs over.
@@ -113,12 +133,25 @@ enum DemoMechanism: String, CaseIterable {
     case .systemV: "sysv-queue"
     case .posix: "posix-queue"
     case .pipe: "fifo"
+    case .socket: "socket"
+    case .channel: "shared-channel"
     }
   }
 
   /// Makes the object the children share, registered with `group`'s
-  /// supervisor for removal; returns it and how "demo: made ..." names it.
-  func make(in group: DemoGroup) throws -> (object: any Inheritable, made: String) {
+  /// supervisor for removal; returns what the children are handed and how
+  /// "demo: made ..." names it. A socket's abstract name is no object: the
+  /// receiver listens on it, the children get it as an argument, and it
+  /// vanishes with the receiver's socket (even after a SIGKILL).
+  func make(in group: DemoGroup) throws -> (handed: [String: any Inheritable], made: String) {
+    if self == .socket {
+      return ([:], "abstract socket name \(SocketDemo.address(for: getpid()))")
+    }
+    let (object, made) = try makeObject(in: group)
+    return ([handedName: object], made)
+  }
+
+  private func makeObject(in group: DemoGroup) throws -> (object: any Inheritable, made: String) {
     switch self {
     case .systemV:
       let queue = try group.make(SystemV.MessageQueue.create()) { "queue \($0.id)" }
@@ -131,12 +164,21 @@ enum DemoMechanism: String, CaseIterable {
     case .pipe:
       let pipe = try group.make(NamedPipe.create(at: "/tmp/ipc-demo-\(getpid()).fifo")) { "pipe \($0.path)" }
       return (pipe, "named pipe \(pipe.path)")
+    case .channel:
+      let memory = try SharedChannelDemoChannel.make(in: group)
+      return (memory, "shared channel in POSIX shared memory \(memory.name)")
+    case .socket:
+      throw CommandFailure("a socket demo makes no object")
     }
   }
 
   /// A child's channel: the object its parent handed over, opened as its own
   /// type. The receiver of a pipe also keeps a write end (see ``PipeDemoChannel``).
   static func channel(in context: ChildContext, receiving: Bool) throws -> any DemoChannel {
+    if let address = SocketDemo.address(in: context) {
+      let label = context.entryPoint == DemoCommand.Role.batch ? "batch sender" : "sender"
+      return receiving ? try SocketDemo.Server(address) : try SocketDemo.client(of: address, as: label)
+    }
     guard let mechanism = allCases.first(where: { context.names.contains($0.handedName) }) else {
       throw CommandFailure(
         "\(context.entryPoint) was handed no demo queue or pipe, only [\(context.names.joined(separator: ", "))]"
@@ -150,6 +192,11 @@ enum DemoMechanism: String, CaseIterable {
     case .pipe:
       let pipe = try context.open(mechanism.handedName, as: NamedPipe.self)
       return receiving ? try PipeDemoChannel.receiver(pipe) : PipeDemoChannel(end: try pipe.openForWriting())
+    case .channel:
+      return try SharedChannelDemoChannel(
+        try context.open(mechanism.handedName, as: POSIX.SharedMemory.self), receiving: receiving)
+    case .socket:
+      throw CommandFailure("\(context.entryPoint) was given no socket address")
     }
   }
 }

@@ -11,7 +11,12 @@ enum DemoCommand {
     help: "sysv: a private System V queue; the kinds of message are message types (greeting 1, batch 2,"
       + " end 3) (default). posix: a POSIX queue named /ipc-demo-PID; the kinds are priorities (greeting 2,"
       + " batch 1, end 0). pipe: a named pipe /tmp/ipc-demo-PID.fifo; each message is one length-prefixed"
-      + " frame led by a kind byte (G, B, E)")
+      + " frame led by a kind byte (G, B, E). socket: the receiver listens on the abstract name"
+      + " @ipc-demo-PID, checks each client's credentials (SO_PEERCRED) and hands it a private pipe through"
+      + " the socket (SCM_RIGHTS), on which the client sends its frames. channel: a SharedChannel in POSIX"
+      + " shared memory /ipc-demo-PID-channel with 2 producer slots; the senders are its producers, the"
+      + " receiver its consumer; each message is one Codable value in the binary coder's format, and the"
+      + " receiver ends at the channel's end of stream, once both producers have closed")
   static let interval = Option<Duration>.seconds(
     "--interval", help: "pause between batch messages (default 0.05)")
   static let count = Option<Int>.integer(
@@ -21,7 +26,7 @@ enum DemoCommand {
     "ipc demo", abstract: "the classic sender / batch sender / receiver walk-through, with real processes",
     options: [mechanism, interval, count],
     discussion: """
-      Three child processes share one message queue (or named pipe):
+      Three child processes share one message queue (or named pipe, or shared channel, or meet at a socket):
         sender        sends one JSON greeting
         batch sender  sends N numbered text messages, --interval apart
         receiver      prints each message as it arrives, decoding JSON where it can
@@ -30,6 +35,9 @@ enum DemoCommand {
 
       \(BoundedBufferDemo.command.spec.usageLine)
       The producer/consumer problem: see 'ipc demo bounded-buffer --help'.
+
+      \(SignalsDemo.command.spec.usageLine)
+      Workers coordinated by signals with values: see 'ipc demo signals --help'.
       """, body: run)
 
   /// Message types: the queue routes the roles.
@@ -63,8 +71,8 @@ enum DemoCommand {
         try sender(try DemoMechanism.channel(in: context, receiving: false))
       },
       Role.batch: DemoGroup.entryPoint { context in
-        // The parent passes the interval in nanoseconds and the count.
-        guard context.arguments.count == 2, let nanoseconds = Int64(context.arguments[0]), nanoseconds >= 0,
+        // The parent passes the interval in nanoseconds and the count (then, over a socket, its name).
+        guard context.arguments.count >= 2, let nanoseconds = Int64(context.arguments[0]), nanoseconds >= 0,
           let count = Int(context.arguments[1]), count >= 0
         else {
           throw CommandFailure(
@@ -89,8 +97,9 @@ enum DemoCommand {
 
   /// `ipc demo ...`: the walk-through, or `bounded-buffer` and its options.
   static func main(_ words: [String]) -> Int32 {
-    // The producer/consumer demo lives in a file of its own.
+    // The producer/consumer and signals demos live in files of their own.
     if words.first == "bounded-buffer" { return BoundedBufferDemo.command.run(Array(words.dropFirst())) }
+    if words.first == "signals" { return SignalsDemo.command.run(Array(words.dropFirst())) }
     return command.run(words)
   }
 
@@ -107,14 +116,17 @@ enum DemoCommand {
     let outcome = try group.supervise {
       let made = try mechanism.make(in: group)
       Output.line("demo: made \(made.made); starting 3 processes")
-      let handed = [mechanism.handedName: made.object]
+      let handed = made.handed
+      // Over a socket, each child is told the name (the receiver listens there).
+      let socket = mechanism == .socket ? [SocketDemo.argument(for: getpid())] : []
       // Arguments are strings: the interval crosses exactly, in nanoseconds.
       let (seconds, attoseconds) = interval.components
       let nanoseconds = seconds * 1_000_000_000 + attoseconds / 1_000_000_000
-      try group.start("receiver", entryPoint: Role.receiver, handing: handed)
-      try group.start("sender", entryPoint: Role.sender, handing: handed)
+      try group.start("receiver", entryPoint: Role.receiver, handing: handed, arguments: socket)
+      try group.start("sender", entryPoint: Role.sender, handing: handed, arguments: socket)
       try group.start(
-        "batch sender", entryPoint: Role.batch, handing: handed, arguments: ["\(nanoseconds)", "\(count)"])
+        "batch sender", entryPoint: Role.batch, handing: handed,
+        arguments: ["\(nanoseconds)", "\(count)"] + socket)
     }
     if let failure = group.failure(in: outcome) {
       throw CommandFailure("demo failed: \(failure); \(group.removal(outcome))")
@@ -128,7 +140,7 @@ enum DemoCommand {
   private static func sender(_ channel: any DemoChannel) throws {
     let pid = getpid()
     try channel.send(.greeting(Greeting(from: "sender", pid: pid, text: "hello from the sender")))
-    Output.line("sender (pid \(pid)): sent a JSON greeting")
+    Output.line("sender (pid \(pid)): sent a \(channel.greetingFormat) greeting")
     try channel.send(.end(EndOfStream(from: "sender", pid: pid, sent: 1)))
   }
 
@@ -151,13 +163,15 @@ enum DemoCommand {
         ended.append(end)
       case .greeting(let greeting):
         received["sender", default: 0] += 1
-        Output.line("receiver: JSON from \(greeting.from) (pid \(greeting.pid)): \(greeting.text)")
+        Output.line(
+          "receiver: \(channel.greetingFormat) from \(greeting.from) (pid \(greeting.pid)): \(greeting.text)")
       case .batch(let text):
         received["batch sender", default: 0] += 1
         // Not JSON: print the text as it is, as the walk-through's receiver does.
         Output.line("receiver: text: \(text)")
       }
     }
+    try channel.finish()
     let total = received.values.reduce(0, +)
     let parts = ended.sorted { $0.from > $1.from }.map { end in
       "\(received[end.from, default: 0]) from \(end.from) (pid \(end.pid))"
@@ -233,15 +247,17 @@ final class DemoGroup {
   }
 
   /// Starts the entry point `entryPoint` in a child the supervisor watches.
+  @discardableResult
   func start(
     _ label: String, entryPoint: String, handing objects: [String: any Inheritable], arguments: [String] = []
-  ) throws {
+  ) throws -> ChildProcess {
     do {
       // In this process's group: a terminal's Ctrl-C reaches the children
       // too, and the supervisor still reports it as the signal it is.
       let child = try ChildProcess.start(
         entryPoint: entryPoint, handing: objects, arguments: arguments, in: supervisor)
       children.append((label, child))
+      return child
     } catch {
       throw CommandFailure("cannot start the \(label) process: \(error)")
     }
@@ -257,6 +273,8 @@ final class DemoGroup {
 
   /// `queue 5 removed`, or which objects could not be removed and why.
   func removal(_ outcome: Supervisor.Outcome) -> String {
+    // Over a socket the demo makes no object: its abstract name leaves no file.
+    if names.isEmpty && outcome.removalErrors.isEmpty { return "nothing to remove" }
     let objects = names.joined(separator: " and ")
     guard outcome.removalErrors.isEmpty else {
       return "\(objects) not all removed: \(outcome.removalErrors.map { "\($0)" }.joined(separator: "; "))"

@@ -48,13 +48,22 @@ enum ListCommand {
       flag: Flag(
         "--posix-shm", help: "POSIX shared memory objects: name, owner, permissions and size, from /dev/shm"),
       jsonKey: "posix_shm", list: posixSharedMemory),
+    Kind(
+      flag: Flag(
+        "--sockets",
+        help: "Unix-domain sockets of this user (or held by its processes) that have a name: path or"
+          + " @abstract name, kind, state (listening, connected, bound) and the pids holding them, from the"
+          + " kernel's socket table (netlink sock_diag) and /proc/PID/fd (unnamed ones, such as socket pairs"
+          + " and clients' ends, are left out)"),
+      jsonKey: "unix_sockets", list: unixSockets),
   ]
 
   static let command = Command(
-    "ipc list", abstract: "list queues, semaphores and shared memory, System V (like ipcs) and POSIX",
+    "ipc list",
+    abstract: "list queues, semaphores, shared memory (System V, like ipcs, and POSIX) and Unix sockets",
     options: kinds.map(\.flag) + [CommonOptions.json],
     discussion: """
-      Without a kind option every kind is listed; kind options combine (ipc list -q -s, or -qs). With --json the output is one JSON object with a key per kind listed (sysv_queues, posix_queues, sysv_semaphores, posix_semaphores, sysv_shm, posix_shm), each an array of objects (null when the kind cannot be read), numbers as numbers.
+      Without a kind option every kind is listed; kind options combine (ipc list -q -s, or -qs). With --json the output is one JSON object with a key per kind listed (sysv_queues, posix_queues, sysv_semaphores, posix_semaphores, sysv_shm, posix_shm, unix_sockets), each an array of objects (null when the kind cannot be read), numbers as numbers.
       Exit status: 0 success, 1 failure (/proc not mounted), 2 usage error.
       """, body: run)
 
@@ -186,6 +195,28 @@ extension ListCommand {
 
   private static func posixSharedMemory() -> Section {
     files(.sharedMemory, title: "POSIX shared memory", column: "SIZE") { .number(Int($0.info.st_size)) }
+  }
+
+  private static func unixSockets() -> Section {
+    let title = "Unix sockets"
+    let columns = ["ADDRESS", "KIND", "STATE", "PIDS"]
+    let sockets: [UnixSocketTable.Entry]
+    switch UnixSocketTable.sockets() {
+    case .success(let all): sockets = all
+    case .failure(let code):
+      return Section(
+        title: title, columns: columns, rows: [],
+        unavailable: "cannot read the kernel's socket table (netlink sock_diag): \(code.explanation)")
+    }
+    // Sockets of this user, and those a process of this user holds.
+    let user = geteuid()
+    let holders = UnixSocketTable.holders(uid: user)
+    let rows = sockets.compactMap { entry -> [Cell]? in
+      let pids = holders[entry.inode]
+      guard pids != nil || entry.uid == user else { return nil }
+      return [.text(entry.address), .text(entry.kind), .text(entry.state), .numbers(pids ?? [], shown: 4)]
+    }
+    return Section(title: title, columns: columns, rows: rows.sorted { $0[0].text < $1[0].text })
   }
 }
 

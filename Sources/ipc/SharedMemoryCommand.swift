@@ -10,7 +10,7 @@ enum SharedMemoryCommand {
   /// limit a size or offset breaks).
   private static func number(_ name: String, valueName: String = "N", help: String) -> Option<Int> {
     Option(name, valueName: valueName, expecting: "a whole number, 0 or more", help: help) { text in
-      Int(text).flatMap { $0 >= 0 ? $0 : nil }
+      wholeNumber(text, as: Int.self).flatMap { $0 >= 0 ? $0 : nil }
     }
   }
 

@@ -2,9 +2,19 @@ import Glibc
 import IPC
 import IPCToolSupport
 
-// First of all: a child that `ipc demo` started becomes its role here and
+// What a command creates is meant to outlive it, as with ipcmk: no owner
+// record, so `ipc clean` never takes it for a dead process's leftover. (The
+// children of a demo make none either: the demo removes its objects itself.
+// `ipc stress` turns them back on for its temporary objects.)
+OwnerRecords.isEnabled = false
+
+// Then: a child that `ipc demo` started becomes its role here and
 // never returns; in any other process this only records the names.
-EntryPoints(DemoCommand.entryPoints.merging(BoundedBufferDemo.entryPoints) { first, _ in first }).runIfChild()
+EntryPoints(
+  DemoCommand.entryPoints.merging(BoundedBufferDemo.entryPoints) { first, _ in first }
+    .merging(SignalsDemo.entryPoints) { first, _ in first }
+    .merging(StressCommand.entryPoints) { first, _ in first }
+).runIfChild()
 
 // A reader that has gone makes a write fail with EPIPE, reported like any
 // failed write, instead of killing the command with SIGPIPE mid-output.
@@ -15,13 +25,17 @@ signal(SIGPIPE, SIG_IGN)
 let commands: [(name: String, abstract: String, run: ([String]) -> Int32)] = [
   ("list", ListCommand.command.spec.abstract, ListCommand.command.run),
   ("limits", LimitsCommand.command.spec.abstract, LimitsCommand.command.run),
+  ("clean", CleanCommand.command.spec.abstract, CleanCommand.command.run),
   ("msg", MessageCommand.group.abstract, MessageCommand.group.run),
   ("mq", POSIXQueueCommand.group.abstract, POSIXQueueCommand.group.run),
   ("sem", SemaphoreCommand.group.abstract, SemaphoreCommand.group.run),
   ("psem", POSIXSemaphoreCommand.group.abstract, POSIXSemaphoreCommand.group.run),
   ("shm", SharedMemoryCommand.group.abstract, SharedMemoryCommand.group.run),
   ("fifo", FifoCommand.group.abstract, FifoCommand.group.run),
+  ("signal", SignalCommand.command.abstract, SignalCommand.command.run),
+  ("socket", SocketCommand.group.abstract, SocketCommand.group.run),
   ("demo", DemoCommand.command.spec.abstract, DemoCommand.main),
+  ("stress", StressCommand.command.spec.abstract, StressCommand.command.run),
 ]
 
 let topHelp =

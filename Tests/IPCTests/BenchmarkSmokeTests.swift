@@ -27,8 +27,17 @@ struct BenchmarkSmokeTests {
         "anon-pipe round trip 64 B", "anon-pipe throughput 64 B", "anon-pipe throughput 4 KiB",
         "anon-pipe async round trip 64 B", "anon-pipe async throughput 64 B",
         "socketpair round trip 64 B", "socketpair throughput 64 B",
+        "unix-stream round trip 64 B", "unix-stream throughput 64 B",
+        "unix-seqpacket round trip 64 B", "unix-seqpacket throughput 64 B",
+        "unix-fd-pass round trip 64 B",
         "sysv-sem round trip", "posix-sem round trip",
         "shm+sem throughput 64 B", "shm+sem throughput 4 KiB", "shm-ring throughput 64 B",
+        "shm-channel throughput 64 B", "shm-channel throughput 4 KiB",
+        "shm-channel throughput 64 B, 2 producers", "shm-channel throughput 4 KiB, 2 producers",
+        "shm-channel round trip 64 B", "shm-channel parked round trip 64 B", "shm-channel idle consumer",
+        "shm-channel typed bitwise round trip", "shm-channel typed binary round trip",
+        "shm-channel typed Codable round trip",
+        "signal round trip",
         "process spawn+wait",
       ])
     for row in report.rows {
@@ -39,11 +48,24 @@ struct BenchmarkSmokeTests {
       #expect(row.iterations > 0)
       // A warm-up run per column, then one run per column and repetition,
       // each with a child (spawn+wait: each with children that all exited
-      // with 0); async rows have three columns: C, blocking Swift, async.
+      // with 0; the 2-producer rows: two children); async rows have three
+      // columns: C, blocking Swift, async.
       let columns = row.async == true ? 3 : 2
-      #expect(row.childExitStatuses == Array(repeating: 0, count: 2 * columns), "\(row.name)")
+      let peers = row.name.hasSuffix(", 2 producers") ? 2 : 1
+      #expect(row.peers == (peers > 1 ? peers : nil), "\(row.name)")
+      #expect(row.childExitStatuses == Array(repeating: 0, count: 2 * columns * peers), "\(row.name)")
+      // The channel's round trips against another protocol say which.
+      #expect(
+        (row.baseline != nil)
+          == ["shm-channel round trip 64 B", "shm-channel parked round trip 64 B"].contains(row.name),
+        "\(row.name)")
       #expect((row.async == true) == row.name.contains(" async "), "\(row.name)")
       #expect((row.blockingSwift != nil) == (row.async == true), "\(row.name)")
+      if row.name.hasSuffix(" idle consumer") {
+        // CPU time per second waited: some, and less than all of it.
+        #expect(row.unit == "CPU ns per second waited")
+        #expect(row.c.max < 1e9 && row.swift.max < 1e9, "\(row.name)")
+      }
       if row.name.contains("throughput") {
         #expect((row.cMessagesPerSecond ?? 0) > 0)
         #expect((row.swiftMessagesPerSecond ?? 0) > 0, "\(row.name)")
@@ -118,8 +140,9 @@ struct BenchmarkSmokeTests {
 
   // Kernel queues and semaphores, then shared memory (a segment and a set,
   // or a segment alone for the ring that spins), then the async rows (the
-  // parent's loop in a task, its main thread waiting for it).
-  @Test(arguments: ["round trip 64 B", "shm", "async round trip"])
+  // parent's loop in a task, its main thread waiting for it), then the rows
+  // with two children (both killed by the handler).
+  @Test(arguments: ["round trip 64 B", "shm", "async round trip", "2 producers"])
   func interruptedRunRemovesItsObjectsAndEndsItsChild(filter: String) throws {
     // Long enough to be caught in the middle of a measurement.
     let bench = try SpawnedProcess(

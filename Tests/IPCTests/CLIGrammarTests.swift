@@ -230,10 +230,12 @@ struct CLIGrammarTests {
         guard words.count > 1, !words[1].hasPrefix("-"),
           !words.prefix(3).contains(where: { $0.hasSuffix(":") })
         else { continue }
-        let groups: Set = ["msg", "mq", "sem", "psem", "shm", "fifo"]
+        let groups: Set = ["msg", "mq", "sem", "psem", "shm", "fifo", "signal", "socket"]
         var path = Array(words.prefix(2))
         if groups.contains(words[1]), words.count > 2, !words[2].hasPrefix("-") { path.append(words[2]) }
-        if words[1] == "demo", words.count > 2, words[2] == "bounded-buffer" { path.append(words[2]) }
+        if words[1] == "demo", words.count > 2, ["bounded-buffer", "signals"].contains(words[2]) {
+          path.append(words[2])
+        }
         let help: String
         if let known = helps[path.joined(separator: " ")] {
           help = known
@@ -266,7 +268,7 @@ struct CLIGrammarTests {
       ("-s", "System V semaphore sets"), ("-m", "System V shared memory segments"),
       ("--posix-queues", "POSIX message queues"), ("--posix-semaphores", "POSIX semaphores"),
       ("--sysv-semaphores", "System V semaphore sets"), ("--sysv-shm", "System V shared memory segments"),
-      ("--posix-shm", "POSIX shared memory"),
+      ("--posix-shm", "POSIX shared memory"), ("--sockets", "Unix sockets"),
     ]
     for (option, title) in titles {
       let run = try Tools.ipc("list", option)
@@ -288,7 +290,7 @@ struct CLIGrammarTests {
     #expect(headings(separate) == headings(sections))
     #expect(separate.contains { $0.hasPrefix("\(key) \(queue.id) ") })
     let all = try Tools.ipc("list")
-    #expect(all.standardOutput.split(separator: "\n").filter { $0.hasPrefix("------") }.count == 6)
+    #expect(all.standardOutput.split(separator: "\n").filter { $0.hasPrefix("------") }.count == 7)
   }
 
   @Test func listJSONParsesWithNumbersAsNumbers() throws {
@@ -303,7 +305,10 @@ struct CLIGrammarTests {
         try JSONSerialization.jsonObject(with: Data(run.standardOutput.utf8)) as? [String: Any])
       #expect(
         Set(object.keys)
-          == ["sysv_queues", "posix_queues", "sysv_semaphores", "posix_semaphores", "sysv_shm", "posix_shm"])
+          == [
+            "sysv_queues", "posix_queues", "sysv_semaphores", "posix_semaphores", "sysv_shm", "posix_shm",
+            "unix_sockets",
+          ])
       let queues = try #require(object["sysv_queues"] as? [[String: Any]])
       let row = try #require(queues.first { ($0["id"] as? Int) == Int(queue.id) })
       #expect(row["key"] as? String == "\(key)")
@@ -407,7 +412,7 @@ struct CLIGrammarTests {
     return try SpawnedProcess.run("/usr/bin/script", ["-qec", command, "/dev/null"])
   }
 
-  @Test func binaryToATerminalIsHexUnlessRaw() async throws {
+  @Test(.prompt) func binaryToATerminalIsHexUnlessRaw() async throws {
     try await withSegment(size: 32) { memory in
       try memory.attach().write([0xde, 0xad, 0x00, 0x01, 0x41], at: 0)
       let id = "\(memory.id)"

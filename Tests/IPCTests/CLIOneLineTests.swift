@@ -191,6 +191,9 @@ struct CLIUsageWordingTests {
       "unknown option -h in -hello (a word starting with '-' goes after --)"
     ),
     (["msg", "send", "--key", "1", "x", "-y"], "unknown option -y (a word starting with '-' goes after --)"),
+    // Already after `--`: an extra word, not advice to do what was done (found by the CLI fuzz test).
+    (["msg", "stat", "--key", "1", "--", "--path=x"], "ipc msg stat: unexpected argument '--path=x' (see"),
+    (["msg", "send", "--key", "1", "--", "x", "-y"], "ipc msg send: unexpected argument '-y' (see"),
   ])
   func theErrorNamesWhatWasTyped(arguments: [String], message: String) throws {
     let run = try SpawnedProcess.run(Tools.ipc, arguments)

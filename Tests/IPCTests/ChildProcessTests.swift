@@ -100,7 +100,7 @@ struct ChildProcessTests {
     #expect(timedInjection.delivered == 3)
   }
 
-  @Test func aRealSignalDuringTheWaitDoesNotEndIt() async {
+  @Test(.prompt) func aRealSignalDuringTheWaitDoesNotEndIt() async {
     await #expect(processExitsWith: .success) {
       alarm(60)
       let child = try ChildProcess.start(executable: "sleep", arguments: ["300"])
@@ -117,12 +117,12 @@ struct ChildProcessTests {
 
   // MARK: Awaiting
 
-  @Test func awaitingTheExitSuspendsTheTask() async throws {
+  @Test(.prompt) func awaitingTheExitSuspendsTheTask() async throws {
     let child = try ChildProcess.start(executable: "sleep", arguments: ["0.2"])
     #expect(try await child.wait() == .exited(0))
   }
 
-  @Test func cancellingTheAwaitingTaskLeavesTheChildRunning() async throws {
+  @Test(.prompt) func cancellingTheAwaitingTaskLeavesTheChildRunning() async throws {
     let child = try ChildProcess.start(executable: "sleep", arguments: ["300"])
     let waiter = Task { try await child.wait() }
     try await Task.sleep(for: .milliseconds(50))
@@ -136,7 +136,7 @@ struct ChildProcessTests {
 
   // MARK: Without pidfds
 
-  @Test func withoutPidfdsEveryFormStillWorks() async throws {
+  @Test(.prompt) func withoutPidfdsEveryFormStillWorks() async throws {
     try await ChildProcess.$simulatesMissingPidfd.withValue(true) {
       // The blocking timed form, from synchronous code (async code picks the async form).
       let blockingWait = { (child: ChildProcess, timeout: Duration) in try child.wait(timeout: timeout) }
@@ -353,7 +353,7 @@ struct ChildProcessTests {
 
   // MARK: Limits, each in a process of its own
 
-  @Test func atTheDescriptorLimitStartingIsAnErrorAndLeaksNothing() async {
+  @Test(.prompt) func atTheDescriptorLimitStartingIsAnErrorAndLeaksNothing() async {
     await #expect(processExitsWith: .success) {
       alarm(60)
       var limit = rlimit()
@@ -397,7 +397,7 @@ struct ChildProcessTests {
     }
   }
 
-  @Test(.enabled(if: getuid() == 0, "needs root to change user"))
+  @Test(.prompt, .enabled(if: getuid() == 0, "needs root to change user"))
   func atTheProcessLimitStartingIsAnErrorNamingTheLimit() async {
     await #expect(processExitsWith: .success) {
       alarm(60)

@@ -41,6 +41,25 @@ struct DocumentationCatalogTests {
     }
   }
 
+  /// An article and a top-level symbol of the same name share one page path
+  /// (documentation/ipc/NAME): DocC renders the symbol and drops the article,
+  /// without a warning, and `<doc:NAME>` links to the symbol.
+  @Test func noGuideIsNamedAfterATopLevelType() throws {
+    let guides = Set(try Self.guides())
+    let sources = Tools.packageRoot + "/Sources/IPC"
+    let files = FileManager.default.enumerator(atPath: sources)?.compactMap { $0 as? String } ?? []
+    #expect(files.contains { $0.hasSuffix(".swift") })
+    let declaration = /^public (?:final )?(?:enum|struct|class|protocol|actor) (\w+)/
+      .anchorsMatchLineEndings()
+    for file in files where file.hasSuffix(".swift") {
+      let text = try String(contentsOfFile: sources + "/" + file, encoding: .utf8)
+      for match in text.matches(of: declaration) {
+        let name = String(match.output.1)
+        #expect(!guides.contains(name), "Docs/\(name).md has the name of the type \(name) (\(file))")
+      }
+    }
+  }
+
   @Test func everyArticleOfTheCatalogIsAGuideOrTheLandingPage() throws {
     let guides = Set(try Self.guides())
     let articles = try FileManager.default.contentsOfDirectory(atPath: Self.catalog)

@@ -233,7 +233,7 @@ struct EntryPointTests {
     #expect(closed?.code == .badDescriptor)
   }
 
-  @Test func aChildStartsWithNoBlockedOrIgnoredSignals() async {
+  @Test(.prompt) func aChildStartsWithNoBlockedOrIgnoredSignals() async {
     await #expect(processExitsWith: .success) {
       alarm(60)
       // This process blocks and ignores signals; its child must not inherit either.

@@ -9,7 +9,7 @@ import Testing
 /// async receiving, and the system limits met by an unprivileged user.
 @Suite("POSIX message queues across processes")
 struct POSIXMessageQueueProcessTests {
-  @Test func typedMessagesWithPrioritiesCrossProcesses() async throws {
+  @Test(.prompt) func typedMessagesWithPrioritiesCrossProcesses() async throws {
     try await withPOSIXQueue(maxMessages: 8, messageSize: 256) { (queue) async throws in
       await #expect(processExitsWith: .success) { [name = queue.name as String] in
         let queue = try POSIX.MessageQueue.open(name, access: .writeOnly)
@@ -36,7 +36,7 @@ struct POSIXMessageQueueProcessTests {
     }
   }
 
-  @Test func aSignalDuringABlockingReceiveIsRetriedAndTheMessageIsNotLost() async throws {
+  @Test(.prompt) func aSignalDuringABlockingReceiveIsRetriedAndTheMessageIsNotLost() async throws {
     let queue = try POSIX.MessageQueue.create(TestNames.next(), maxMessages: 4, messageSize: 64)
     defer { try? queue.unlink() }
     // The child announces its pid and thread id, then blocks in mq_receive;
@@ -68,7 +68,7 @@ struct POSIXMessageQueueProcessTests {
     #expect(try parent.get() == [true, true, true])
   }
 
-  @Test func aTimedReceiveKeepsItsDeadlineWhileSignalsKeepArriving() async throws {
+  @Test(.prompt) func aTimedReceiveKeepsItsDeadlineWhileSignalsKeepArriving() async throws {
     try await withPOSIXQueue { (queue) async throws in
       await #expect(processExitsWith: .success) { [name = queue.name as String] in
         let queue = try POSIX.MessageQueue.open(name)
@@ -77,7 +77,7 @@ struct POSIXMessageQueueProcessTests {
     }
   }
 
-  @Test func arrivalNotificationRunsTheClosureAndCanBeRearmedOrCancelled() async throws {
+  @Test(.prompt) func arrivalNotificationRunsTheClosureAndCanBeRearmedOrCancelled() async throws {
     try await withPOSIXQueue { (queue) async throws in
       let fired = Recorder()
       let arrived: @Sendable (POSIX.MessageQueue) -> Void = { queue in
@@ -115,7 +115,7 @@ struct POSIXMessageQueueProcessTests {
     }
   }
 
-  @Test func asyncMessagesArriveFromAnotherProcessWithoutHoldingPoolThreads() async throws {
+  @Test(.prompt) func asyncMessagesArriveFromAnotherProcessWithoutHoldingPoolThreads() async throws {
     // More iterators wait at once on empty queues than the cooperative pool
     // has threads (one per core). Had any blocked a thread, the others, and
     // the exit test's own spawning, could not proceed.
@@ -154,7 +154,7 @@ struct POSIXMessageQueueProcessTests {
     #expect(try received.get() == Array(repeating: ["1:one", "2:two"], count: queues.count))
   }
 
-  @Test func closingTheQueueEndsAWaitingIteratorWithAnError() async throws {
+  @Test(.prompt) func closingTheQueueEndsAWaitingIteratorWithAnError() async throws {
     let queue = try POSIX.MessageQueue.create(TestNames.next(), maxMessages: 2, messageSize: 16)
     defer { try? POSIX.MessageQueue.unlink(queue.name) }
     let iteration = Task { () async -> IPCError? in
@@ -172,7 +172,7 @@ struct POSIXMessageQueueProcessTests {
     #expect(error?.reason.contains("was closed") == true)
   }
 
-  @Test func cancellingTheTaskEndsTheAsyncSequenceCleanly() async throws {
+  @Test(.prompt) func cancellingTheTaskEndsTheAsyncSequenceCleanly() async throws {
     try await withPOSIXQueue { (queue) async throws in
       let iteration = Task {
         var count = 0

@@ -9,7 +9,7 @@ import Testing
 /// and woken by closing.
 @Suite("POSIX message queues, async")
 struct POSIXQueueAsyncTests {
-  @Test func everyAsyncReceiveTakesWhatAnotherProcessSendsLater() async throws {
+  @Test(.prompt) func everyAsyncReceiveTakesWhatAnotherProcessSendsLater() async throws {
     try await withPOSIXQueue(maxMessages: 4, messageSize: 128) { (queue) async throws in
       // One message at a time, each a moment after the parent took the last,
       // so that every receive below finds the queue empty and waits.
@@ -41,7 +41,7 @@ struct POSIXQueueAsyncTests {
     }
   }
 
-  @Test func everyAsyncSendWaitsForRoomAnotherProcessMakes() async throws {
+  @Test(.prompt) func everyAsyncSendWaitsForRoomAnotherProcessMakes() async throws {
     try await withPOSIXQueue(maxMessages: 2, messageSize: 128) { (queue) async throws in
       for _ in 0..<2 { #expect(try queue.trySend(Array("filler".utf8))) }
       // The peer takes one message every 20 ms: each send below finds the
@@ -78,7 +78,7 @@ struct POSIXQueueAsyncTests {
 
   // MARK: Cancellation
 
-  @Test func aTaskCancelledBeforeItsReceiveTakesNothingEvenWithAMessageWaiting() async throws {
+  @Test(.prompt) func aTaskCancelledBeforeItsReceiveTakesNothingEvenWithAMessageWaiting() async throws {
     try await withPOSIXQueue(maxMessages: 2, messageSize: 128) { (queue) async throws in
       try await queue.send(OrderPlaced(orderID: 5, item: "waiting"))
       let buffer = TestBytes(count: queue.messageSize)
@@ -105,7 +105,7 @@ struct POSIXQueueAsyncTests {
     }
   }
 
-  @Test func aTaskCancelledBeforeItsSendSendsNothingEvenWithRoom() async throws {
+  @Test(.prompt) func aTaskCancelledBeforeItsSendSendsNothingEvenWithRoom() async throws {
     try await withPOSIXQueue(maxMessages: 2, messageSize: 128) { (queue) async throws in
       let bytes = TestBytes(count: 4)
       let forms: [@Sendable () async throws -> Void] = [
@@ -124,7 +124,7 @@ struct POSIXQueueAsyncTests {
     }
   }
 
-  @Test func cancellingAWaitingReceiveEndsItAndConsumesNothing() async throws {
+  @Test(.prompt) func cancellingAWaitingReceiveEndsItAndConsumesNothing() async throws {
     try await withPOSIXQueue(maxMessages: 2, messageSize: 128) { (queue) async throws in
       let buffer = TestBytes(count: queue.messageSize)
       let forms: [@Sendable () async throws -> Void] = [
@@ -147,7 +147,7 @@ struct POSIXQueueAsyncTests {
     }
   }
 
-  @Test func cancellingAWaitingSendEndsItAndSendsNothing() async throws {
+  @Test(.prompt) func cancellingAWaitingSendEndsItAndSendsNothing() async throws {
     try await withPOSIXQueue(maxMessages: 2, messageSize: 128) { (queue) async throws in
       for text in ["first", "second"] { #expect(try queue.trySend(Array(text.utf8))) }
       let bytes = TestBytes(count: 4)
@@ -168,7 +168,7 @@ struct POSIXQueueAsyncTests {
     }
   }
 
-  @Test func cancellationRacingArrivalsFromAnotherProcessLosesAndDuplicatesNothing() async throws {
+  @Test(.prompt) func cancellationRacingArrivalsFromAnotherProcessLosesAndDuplicatesNothing() async throws {
     let rounds = 200
     try await withPOSIXQueue(maxMessages: 4, messageSize: 32) { (queue) async throws in
       let peer = try startPeer(
@@ -206,7 +206,7 @@ struct POSIXQueueAsyncTests {
     }
   }
 
-  @Test func cancellationRacingRoomFromAnotherProcessSendsEachMessageOnceOrNotAtAll() async throws {
+  @Test(.prompt) func cancellationRacingRoomFromAnotherProcessSendsEachMessageOnceOrNotAtAll() async throws {
     let rounds = 200
     try await withPOSIXQueue(maxMessages: 2, messageSize: 32) { (queue) async throws in
       // The peer drains at random pauses and prints what it took, up to "end N".
@@ -245,7 +245,7 @@ struct POSIXQueueAsyncTests {
 
   // MARK: Timeouts
 
-  @Test func timedFormsReturnNilOrFalseOnExpiryAndChangeNothing() async throws {
+  @Test(.prompt) func timedFormsReturnNilOrFalseOnExpiryAndChangeNothing() async throws {
     try await withPOSIXQueue(maxMessages: 1, messageSize: 64) { (queue) async throws in
       let buffer = TestBytes(count: queue.messageSize)
       #expect(try await queue.receive(timeout: .milliseconds(30)) == nil)
@@ -264,7 +264,7 @@ struct POSIXQueueAsyncTests {
 
   // MARK: Closing
 
-  @Test func closingTheQueueEndsWaitingCallsWithTheBlockingFormsError() async throws {
+  @Test(.prompt) func closingTheQueueEndsWaitingCallsWithTheBlockingFormsError() async throws {
     try await withPOSIXQueue(maxMessages: 1, messageSize: 64) { (queue) async throws in
       // Blocking forms, called from synchronous code, on a closed descriptor.
       func blockingErrors(_ closed: POSIX.MessageQueue) -> [IPCError?] {

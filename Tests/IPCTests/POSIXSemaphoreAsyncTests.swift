@@ -20,11 +20,11 @@ struct POSIXSemaphoreAsyncTests {
     return try await semaphore.wait(timeout: timeout)
   }
 
-  @Test(arguments: forms)
+  @Test(.prompt, arguments: forms)
   func aWaitIsLetThroughByAnotherProcess(form: String) async throws {
     try await withPOSIXSemaphore { (semaphore) async throws in
       let waiting = pendingWait { () async throws(IPCError) in try await Self.run(form, on: semaphore) }
-      #expect(await eventuallySuspending { posixSemaphoreWaiters(semaphore.name) == 1 })
+      #expect(await eventually { posixSemaphoreWaiters(semaphore.name) == 1 })
       try peerPosts(semaphore)  // a process written in C
       #expect(await waiting.ends(orElse: { try? semaphore.post() }))
       #expect(try await waiting.value.get())
@@ -33,7 +33,7 @@ struct POSIXSemaphoreAsyncTests {
     }
   }
 
-  @Test(arguments: forms)
+  @Test(.prompt, arguments: forms)
   func aValueThereIsTaken(form: String) async throws {
     try await withPOSIXSemaphore(value: 2) { (semaphore) async throws in
       #expect(try await Self.run(form, on: semaphore, timeout: .zero))
@@ -41,7 +41,7 @@ struct POSIXSemaphoreAsyncTests {
     }
   }
 
-  @Test func aChildProcessAwaitsWhatItsParentPosts() async throws {
+  @Test(.prompt) func aChildProcessAwaitsWhatItsParentPosts() async throws {
     try await withPOSIXSemaphore { (semaphore) async throws in
       let poster = BackgroundWork {
         let waiting = eventually { posixSemaphoreWaiters(semaphore.name) == 1 }
@@ -60,7 +60,7 @@ struct POSIXSemaphoreAsyncTests {
 
   // MARK: Cancellation
 
-  @Test(arguments: forms)
+  @Test(.prompt, arguments: forms)
   func aCancelledTaskTakesNothingEvenWhenItCould(form: String) async throws {
     try await withPOSIXSemaphore(value: 1) { (semaphore) async throws in
       let outcome = await outcomeOfCancelledTask { () async throws(IPCError) in
@@ -71,11 +71,11 @@ struct POSIXSemaphoreAsyncTests {
     }
   }
 
-  @Test(arguments: forms)
+  @Test(.prompt, arguments: forms)
   func cancellingAWaitEndsItWithNothingTaken(form: String) async throws {
     try await withPOSIXSemaphore { (semaphore) async throws in
       let waiting = pendingWait { () async throws(IPCError) in try await Self.run(form, on: semaphore) }
-      #expect(await eventuallySuspending { posixSemaphoreWaiters(semaphore.name) == 1 })
+      #expect(await eventually { posixSemaphoreWaiters(semaphore.name) == 1 })
       waiting.cancel()
       #expect(try await waiting.ends(orElse: { try semaphore.post() }))
       let outcome = await waiting.value
@@ -92,7 +92,7 @@ struct POSIXSemaphoreAsyncTests {
     }
   }
 
-  @Test func cancellationRacingAnotherProcessesPostsLosesNothing() async throws {
+  @Test(.prompt) func cancellationRacingAnotherProcessesPostsLosesNothing() async throws {
     // Processes written in C post `posts` times, one after another, while
     // this process starts waits and cancels them at varied moments:
     // taken + left == posted.
@@ -110,7 +110,7 @@ struct POSIXSemaphoreAsyncTests {
 
   // MARK: Timeouts and errors
 
-  @Test func aTimeoutEndsTheWaitWithNothingTaken() async throws {
+  @Test(.prompt) func aTimeoutEndsTheWaitWithNothingTaken() async throws {
     try await withPOSIXSemaphore { (semaphore) async throws in
       #expect(try await semaphore.wait(timeout: .milliseconds(30)) == false)
       #expect(try await semaphore.wait(timeout: .zero) == false)
@@ -120,7 +120,7 @@ struct POSIXSemaphoreAsyncTests {
     }
   }
 
-  @Test func aClosedObjectFailsBeforeWaiting() async throws {
+  @Test(.prompt) func aClosedObjectFailsBeforeWaiting() async throws {
     try await withPOSIXSemaphore { (semaphore) async throws in
       let other = try POSIX.Semaphore.open(semaphore.name)
       try other.close()

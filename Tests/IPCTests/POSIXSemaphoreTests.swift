@@ -152,7 +152,7 @@ struct POSIXSemaphoreTests {
 
   // MARK: Across processes
 
-  @Test func aPostInOneProcessWakesAWaitInAnother() async throws {
+  @Test(.prompt) func aPostInOneProcessWakesAWaitInAnother() async throws {
     try await withPOSIXSemaphore { (semaphore) async throws in
       let ready = try POSIX.Semaphore.create(TestNames.next("ipc-sem"))
       defer { try? ready.unlink() }
@@ -177,7 +177,7 @@ struct POSIXSemaphoreTests {
     }
   }
 
-  @Test func signalsDuringABlockingWaitAreRetriedAndNothingIsLost() async throws {
+  @Test(.prompt) func signalsDuringABlockingWaitAreRetriedAndNothingIsLost() async throws {
     try await withPOSIXSemaphore { (semaphore) async throws in
       await #expect(processExitsWith: .success) { [name = semaphore.name as String] in
         alarm(60)
@@ -195,7 +195,7 @@ struct POSIXSemaphoreTests {
     }
   }
 
-  @Test func aTimedWaitKeepsItsDeadlineWhileSignalsKeepArriving() async throws {
+  @Test(.prompt) func aTimedWaitKeepsItsDeadlineWhileSignalsKeepArriving() async throws {
     try await withPOSIXSemaphore { (semaphore) async throws in
       await #expect(processExitsWith: .success) { [name = semaphore.name as String] in
         let semaphore = try POSIX.Semaphore.open(name)

@@ -11,7 +11,7 @@ import Testing
 struct PipeProcessTests {
   // MARK: Several writers
 
-  @Test func framesOfTheAtomicLimitFromFourWriterProcessesAreNeverInterleaved() async throws {
+  @Test(.prompt) func framesOfTheAtomicLimitFromFourWriterProcessesAreNeverInterleaved() async throws {
     try await withFIFO { fifo in
       let go = fifo.path + ".go"
       defer { unlink(go) }
@@ -50,7 +50,7 @@ struct PipeProcessTests {
 
   // MARK: A reader that dies
 
-  @Test func aReaderKilledMidStreamGivesTheWriterBrokenPipeAndTheWriterLives() async throws {
+  @Test(.prompt) func aReaderKilledMidStreamGivesTheWriterBrokenPipeAndTheWriterLives() async throws {
     try await withFIFO { fifo in
       // A fresh process with SIGPIPE at its default: were SIGPIPE raised, it would die of it.
       await #expect(processExitsWith: .success) { [path = fifo.path as String] in
@@ -72,7 +72,7 @@ struct PipeProcessTests {
     }
   }
 
-  @Test func aDuplexPeerThatClosedIsBrokenPipeWithoutAnySignalHandler() async {
+  @Test(.prompt) func aDuplexPeerThatClosedIsBrokenPipeWithoutAnySignalHandler() async {
     // Sockets need no handler: MSG_NOSIGNAL alone must keep the process alive.
     await #expect(processExitsWith: .success) {
       signal(SIGPIPE, SIG_DFL)
@@ -86,7 +86,7 @@ struct PipeProcessTests {
 
   // MARK: The SIGPIPE policy
 
-  @Test func theFirstPipeInstallsAHandlerThatChildrenDoNotInherit() async {
+  @Test(.prompt) func theFirstPipeInstallsAHandlerThatChildrenDoNotInherit() async {
     await #expect(processExitsWith: .success) {
       signal(SIGPIPE, SIG_DFL)
       let (reader, writer) = try AnonymousPipe.make()
@@ -106,7 +106,7 @@ struct PipeProcessTests {
     }
   }
 
-  @Test func anIgnoredSIGPIPEStaysIgnored() async {
+  @Test(.prompt) func anIgnoredSIGPIPEStaysIgnored() async {
     await #expect(processExitsWith: .success) {
       signal(SIGPIPE, SIG_IGN)
       let (reader, writer) = try AnonymousPipe.make()
@@ -117,7 +117,7 @@ struct PipeProcessTests {
     }
   }
 
-  @Test func aHandlerOfTheProgramsOwnIsKeptAndStillRuns() async {
+  @Test(.prompt) func aHandlerOfTheProgramsOwnIsKeptAndStillRuns() async {
     await #expect(processExitsWith: .success) {
       catchWithoutRestart(SIGPIPE)
       let (reader, writer) = try AnonymousPipe.make()
@@ -128,7 +128,7 @@ struct PipeProcessTests {
     }
   }
 
-  @Test func theModeIsExactEvenUnderAStrictUmask() async {
+  @Test(.prompt) func theModeIsExactEvenUnderAStrictUmask() async {
     // umask is per process: a fresh one, so no parallel test sees it.
     await #expect(processExitsWith: .success) {
       umask(0o077)
@@ -205,7 +205,7 @@ struct PipeProcessTests {
 
   // MARK: Signals during blocking calls
 
-  @Test func signalsDuringABlockingOpenAndReadAreRetriedAndNothingIsLost() async throws {
+  @Test(.prompt) func signalsDuringABlockingOpenAndReadAreRetriedAndNothingIsLost() async throws {
     let fromChild = try NamedPipe.create(at: TestPaths.nextFIFO())
     defer { try? fromChild.remove() }
     let toChild = try NamedPipe.create(at: TestPaths.nextFIFO())

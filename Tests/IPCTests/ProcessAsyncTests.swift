@@ -8,7 +8,7 @@ import Testing
 /// children end (no status lost), and timed.
 @Suite("Processes, async")
 struct ProcessAsyncTests {
-  @Test func bothAsyncWaitsReturnTheStatusOfAChildThatEndsLater() async throws {
+  @Test(.prompt) func bothAsyncWaitsReturnTheStatusOfAChildThatEndsLater() async throws {
     let first = try ChildProcess.start(executable: "sh", arguments: ["-c", "sleep 0.2; exit 3"])
     #expect(try await first.wait() == .exited(3))
     #expect(try await first.wait() == .exited(3))  // reaped once; the same status again
@@ -17,7 +17,7 @@ struct ProcessAsyncTests {
     #expect(try second.tryWait() == .signalled(SIGKILL, coreDumped: false))
   }
 
-  @Test func aTimedAsyncWaitReturnsNilWhileTheChildRunsAndLeavesItRunning() async throws {
+  @Test(.prompt) func aTimedAsyncWaitReturnsNilWhileTheChildRunsAndLeavesItRunning() async throws {
     let child = try ChildProcess.start(executable: "sleep", arguments: ["300"])
     defer { _ = try? child.kill() }
     #expect(try await child.wait(timeout: .milliseconds(30)) == nil)
@@ -28,9 +28,9 @@ struct ProcessAsyncTests {
     #expect(try await child.wait(timeout: .seconds(30)) == .signalled(SIGKILL, coreDumped: false))
   }
 
-  @Test func aTaskCancelledBeforeItsWaitDoesNotReapAChildThatEnded() async throws {
+  @Test(.prompt) func aTaskCancelledBeforeItsWaitDoesNotReapAChildThatEnded() async throws {
     let child = try ChildProcess.start(executable: "true")
-    #expect(eventually { isZombie(child.pid) })
+    #expect(await eventually { isZombie(child.pid) })
     for timed in [false, true] {
       let result = await TaskEndings.cancelledBeforehand { () async throws -> ChildProcess.ExitStatus? in
         if timed { return try await child.wait(timeout: .seconds(10)) }
@@ -42,7 +42,7 @@ struct ProcessAsyncTests {
     #expect(try await child.wait() == .exited(0))
   }
 
-  @Test func cancellingAWaitEndsItAndLeavesTheChildRunning() async throws {
+  @Test(.prompt) func cancellingAWaitEndsItAndLeavesTheChildRunning() async throws {
     let child = try ChildProcess.start(executable: "sleep", arguments: ["300"])
     defer { _ = try? child.kill() }
     for timed in [false, true] {
@@ -58,7 +58,7 @@ struct ProcessAsyncTests {
     #expect(try await child.wait() == .signalled(SIGTERM, coreDumped: false))
   }
 
-  @Test func cancellationRacingChildrenEndingLosesNoStatus() async throws {
+  @Test(.prompt) func cancellationRacingChildrenEndingLosesNoStatus() async throws {
     for round in 0..<100 {
       let child = try ChildProcess.start(executable: "sh", arguments: ["-c", "exit \(round % 7)"])
       let task = Task { () async throws -> ChildProcess.ExitStatus? in
@@ -80,7 +80,7 @@ struct ProcessAsyncTests {
 
   // MARK: Supervisor
 
-  @Test func aSupervisorsTimedAsyncWaitReturnsNilThenTheOutcome() async throws {
+  @Test(.prompt) func aSupervisorsTimedAsyncWaitReturnsNilThenTheOutcome() async throws {
     let supervisor = try Supervisor(onSignal: .ignore)
     // cat ends, with status 0, when the pipe's writer is closed: not before.
     let (reader, writer) = try AnonymousPipe.make()
@@ -96,7 +96,7 @@ struct ProcessAsyncTests {
     #expect(try await supervisor.wait(timeout: .zero)?.isSuccess == true)
   }
 
-  @Test func cancellingASupervisorsWaitLeavesTheGroupRunning() async throws {
+  @Test(.prompt) func cancellingASupervisorsWaitLeavesTheGroupRunning() async throws {
     let supervisor = try Supervisor(gracePeriod: .seconds(5), onSignal: .ignore)
     _ = try ChildProcess.start(executable: "sleep", arguments: ["300"], in: supervisor)
     let before = await TaskEndings.cancelledBeforehand { () async throws -> Supervisor.Outcome? in

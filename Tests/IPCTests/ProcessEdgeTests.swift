@@ -43,7 +43,7 @@ struct ProcessEdgeTests {
     }
   }
 
-  @Test func environmentBytesThatAreNotUTF8PassUntouched() async {
+  @Test(.prompt) func environmentBytesThatAreNotUTF8PassUntouched() async {
     await #expect(processExitsWith: .success) {
       alarm(60)
       // "café" in Latin-1: bytes a Swift String cannot hold as they are.
@@ -61,7 +61,7 @@ struct ProcessEdgeTests {
     }
   }
 
-  @Test func aLongLivedSupervisorKeepsNoDescriptorOfChildrenThatEnded() async {
+  @Test(.prompt) func aLongLivedSupervisorKeepsNoDescriptorOfChildrenThatEnded() async {
     await #expect(processExitsWith: .success) {
       alarm(60)
       func openCount() -> Int { (0..<Int32(4096)).filter { fcntl($0, F_GETFD) != -1 }.count }
@@ -124,7 +124,7 @@ struct ProcessEdgeTests {
         == true)
   }
 
-  @Test func theHighestNumbersWorkAtTheUsualDescriptorLimit() async {
+  @Test(.prompt) func theHighestNumbersWorkAtTheUsualDescriptorLimit() async {
     await #expect(processExitsWith: .success) {
       alarm(60)
       var limit = rlimit(rlim_cur: 1024, rlim_max: 1024)
@@ -139,7 +139,7 @@ struct ProcessEdgeTests {
     }
   }
 
-  @Test func withSIGCHLDIgnoredStartsWorkWaitsSayWhyAndSupervisorsRefuse() async {
+  @Test(.prompt) func withSIGCHLDIgnoredStartsWorkWaitsSayWhyAndSupervisorsRefuse() async {
     await #expect(processExitsWith: .success) {
       alarm(60)
       signal(SIGCHLD, SIG_IGN)
@@ -185,7 +185,7 @@ struct ProcessEdgeTests {
     }
   }
 
-  @Test func aFinishingSupervisorLeavesADispositionTheProgramSetAlone() async {
+  @Test(.prompt) func aFinishingSupervisorLeavesADispositionTheProgramSetAlone() async {
     await #expect(processExitsWith: .success) {
       alarm(60)
       let supervisor = try Supervisor()
@@ -199,7 +199,7 @@ struct ProcessEdgeTests {
     }
   }
 
-  @Test(.enabled(if: getuid() == 0, "needs root to change user"))
+  @Test(.prompt, .enabled(if: getuid() == 0, "needs root to change user"))
   func aWorkingDirectoryThatCannotBeEnteredIsNamed() async {
     await #expect(processExitsWith: .success) {
       alarm(60)

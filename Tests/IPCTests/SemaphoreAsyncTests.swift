@@ -10,12 +10,12 @@ import Testing
 struct SemaphoreAsyncTests {
   // MARK: Fed by another process
 
-  @Test(arguments: SemaphoreAsyncForm.allCases)
+  @Test(.prompt, arguments: SemaphoreAsyncForm.allCases)
   func aWaitIsLetThroughByAnotherProcess(form: SemaphoreAsyncForm) async throws {
     try await withSemaphoreSet(form.blockingValues) { (set) async throws in
       let ran = Flag()
       let waiting = pendingWait { () async throws(IPCError) in try await form.run(on: set, ran: ran) }
-      #expect(try await eventuallySuspending { try form.waiters(set) == 1 })
+      #expect(try await eventually { try form.waiters(set) == 1 })
       // Waiting took nothing: a batch did not take semaphore 0 on its own.
       #expect(try set.values() == form.blockingValues)
       #expect(!ran.isSet)
@@ -31,7 +31,7 @@ struct SemaphoreAsyncTests {
     }
   }
 
-  @Test(arguments: SemaphoreAsyncForm.allCases)
+  @Test(.prompt, arguments: SemaphoreAsyncForm.allCases)
   func aFormThatCanBeDoneNowIsDone(form: SemaphoreAsyncForm) async throws {
     try await withSemaphoreSet(form.readyValues) { (set) async throws in
       let ran = Flag()
@@ -41,7 +41,7 @@ struct SemaphoreAsyncTests {
     }
   }
 
-  @Test func aChildProcessAwaitsWhatItsParentSignals() async throws {
+  @Test(.prompt) func aChildProcessAwaitsWhatItsParentSignals() async throws {
     try await withSemaphoreSet([0, 0]) { (set) async throws in
       // Signals once the child waits, on a thread of its own: the exit test
       // may hold the cooperative pool's threads while its child runs.
@@ -64,7 +64,7 @@ struct SemaphoreAsyncTests {
 
   // MARK: Cancellation
 
-  @Test(arguments: SemaphoreAsyncForm.allCases)
+  @Test(.prompt, arguments: SemaphoreAsyncForm.allCases)
   func aCancelledTaskTakesNothingEvenWhenItCould(form: SemaphoreAsyncForm) async throws {
     try await withSemaphoreSet(form.readyValues) { (set) async throws in
       let ran = Flag()
@@ -77,12 +77,12 @@ struct SemaphoreAsyncTests {
     }
   }
 
-  @Test(arguments: SemaphoreAsyncForm.allCases)
+  @Test(.prompt, arguments: SemaphoreAsyncForm.allCases)
   func cancellingAWaitEndsItWithNothingTaken(form: SemaphoreAsyncForm) async throws {
     try await withSemaphoreSet(form.blockingValues) { (set) async throws in
       let ran = Flag()
       let waiting = pendingWait { () async throws(IPCError) in try await form.run(on: set, ran: ran) }
-      #expect(try await eventuallySuspending { try form.waiters(set) == 1 })
+      #expect(try await eventually { try form.waiters(set) == 1 })
       waiting.cancel()
       #expect(try await waiting.ends(orElse: { try set.remove() }))
       let outcome = await waiting.value
@@ -101,7 +101,7 @@ struct SemaphoreAsyncTests {
     }
   }
 
-  @Test(arguments: [false, true])
+  @Test(.prompt, arguments: [false, true])
   func cancellationRacingAnotherProcessesSignalsLosesNothing(batch: Bool) async throws {
     // Processes written in C give `signals` ones to semaphore 0, one after
     // another, while this process starts waits and cancels them at varied
@@ -124,7 +124,7 @@ struct SemaphoreAsyncTests {
 
   // MARK: Timeouts
 
-  @Test(arguments: SemaphoreAsyncForm.allCases.filter(\.isTimed))
+  @Test(.prompt, arguments: SemaphoreAsyncForm.allCases.filter(\.isTimed))
   func aTimeoutEndsTheWaitWithNothingTaken(form: SemaphoreAsyncForm) async throws {
     try await withSemaphoreSet(form.blockingValues) { (set) async throws in
       #expect(try await form.run(on: set, timeout: .milliseconds(30)) == false)
@@ -135,15 +135,17 @@ struct SemaphoreAsyncTests {
     }
   }
 
-  @Test func aLockHeldByAnotherProcessTimesOutThenComesBackWhenItsHolderIsKilled() async throws {
+  @Test(.prompt) func aLockHeldByAnotherProcessTimesOutThenComesBackWhenItsHolderIsKilled() async throws {
     try await withSemaphoreSet([1]) { (set) async throws in
       let lock = try SystemV.SemaphoreLock(set: set)
       // A process written in C takes the lock with SEM_UNDO and sleeps.
       let holder = try SpawnedProcess(try Tools.semPeer.get(), ["hold", "\(set.id)", "0", "60"])
-      #expect(try await eventuallySuspending { try set.value() == 0 })
+      // Required: if the holder never took it, the lock below would succeed
+      // and the wait after it would wait on this very task.
+      try #require(try await eventually { try set.value() == 0 })
       #expect(try await lock.lock(timeout: .milliseconds(30)) == false)
       let waiting = pendingWait { () async throws(IPCError) in try await lock.lock() }
-      #expect(try await eventuallySuspending { try set.waitingToDecrease() == 1 })
+      #expect(try await eventually { try set.waitingToDecrease() == 1 })
       kill(holder.pid, SIGKILL)
       holder.wait()
       // The kernel undid the holder's P, and the waiting task got the lock.
@@ -157,7 +159,7 @@ struct SemaphoreAsyncTests {
 
   // MARK: withLock
 
-  @Test func withLockGivesTheLockBackWhenTheBodyThrowsOrItsTaskIsCancelled() async throws {
+  @Test(.prompt) func withLockGivesTheLockBackWhenTheBodyThrowsOrItsTaskIsCancelled() async throws {
     struct Failure: Error {}
     try await withSemaphoreSet([1]) { (set) async throws in
       let lock = try SystemV.SemaphoreLock(set: set)
@@ -176,7 +178,7 @@ struct SemaphoreAsyncTests {
           try await Task.sleep(for: .seconds(60))
         }
       }
-      #expect(await eventuallySuspending { entered.isSet })
+      #expect(await eventually { entered.isSet })
       #expect(try set.value() == 0)
       holding.cancel()
       await #expect(throws: CancellationError.self) { try await holding.value }
@@ -186,12 +188,12 @@ struct SemaphoreAsyncTests {
 
   // MARK: Removal and undo
 
-  @Test(arguments: SemaphoreAsyncForm.allCases)
+  @Test(.prompt, arguments: SemaphoreAsyncForm.allCases)
   func aSetRemovedWhileAnAsyncFormWaitsEndsItWithRemoved(form: SemaphoreAsyncForm) async throws {
     let set = try SystemV.SemaphoreSet.create(values: form.blockingValues)
     defer { try? set.remove() }
     let waiting = pendingWait { () async throws(IPCError) in try await form.run(on: set) }
-    #expect(try await eventuallySuspending { try form.waiters(set) == 1 })
+    #expect(try await eventually { try form.waiters(set) == 1 })
     try set.remove()
     // The blocking form's error, word for word.
     switch await waiting.value {
@@ -203,7 +205,7 @@ struct SemaphoreAsyncTests {
     }
   }
 
-  @Test func anUndoneWaitDoneOnAWaitingThreadIsGivenBackWhenTheProcessIsKilled() async throws {
+  @Test(.prompt) func anUndoneWaitDoneOnAWaitingThreadIsGivenBackWhenTheProcessIsKilled() async throws {
     // The child's P with undo has to wait, so a library thread does it: the
     // undo record is the process's all the same, and SIGKILL gives it back.
     // Semaphore 1, taken without undo, stays taken.

@@ -119,7 +119,7 @@ struct SemaphoreInteropTests {
     #expect(try set.value(at: 0) == 1)
   }
 
-  @Test func aSwiftProcessKilledHoldingTheLockGivesItBackToACPeer() async throws {
+  @Test(.prompt) func aSwiftProcessKilledHoldingTheLockGivesItBackToACPeer() async throws {
     let set = try SystemV.SemaphoreSet.create(values: [1])
     defer { try? set.remove() }
     await #expect(processExitsWith: .signal(SIGKILL)) { [id = set.id as Int32] in

@@ -9,7 +9,7 @@ import Testing
 /// racing to create a set, permissions, and the lock keeping updates whole.
 @Suite("System V semaphore sets across processes")
 struct SemaphoreSetProcessTests {
-  @Test func aHolderKilledWithSIGKILLGetsItsUndoableWaitsGivenBack() async throws {
+  @Test(.prompt) func aHolderKilledWithSIGKILLGetsItsUndoableWaitsGivenBack() async throws {
     try await withSemaphoreSet([1, 1]) { (set) async throws in
       await #expect(processExitsWith: .signal(SIGKILL)) { [id = set.id as Int32] in
         let set = try SystemV.SemaphoreSet.open(id: id)
@@ -25,7 +25,7 @@ struct SemaphoreSetProcessTests {
     }
   }
 
-  @Test func aSetRemovedWhileAProcessWaitsEndsItsWaitWithRemoved() async throws {
+  @Test(.prompt) func aSetRemovedWhileAProcessWaitsEndsItsWaitWithRemoved() async throws {
     let set = try SystemV.SemaphoreSet.create(values: [0])
     defer { try? set.remove() }
     // Removes the set once the child waits, on a thread of its own: the
@@ -48,7 +48,7 @@ struct SemaphoreSetProcessTests {
     #expect(try remover.value())
   }
 
-  @Test func signalsDuringABlockingWaitAreRetriedAndNothingIsLost() async throws {
+  @Test(.prompt) func signalsDuringABlockingWaitAreRetriedAndNothingIsLost() async throws {
     try await withSemaphoreSet([0, 0]) { (set) async throws in
       await #expect(processExitsWith: .success) { [id = set.id as Int32] in
         alarm(60)
@@ -65,7 +65,7 @@ struct SemaphoreSetProcessTests {
     }
   }
 
-  @Test func aTimedWaitKeepsItsDeadlineWhileSignalsKeepArriving() async throws {
+  @Test(.prompt) func aTimedWaitKeepsItsDeadlineWhileSignalsKeepArriving() async throws {
     try await withSemaphoreSet([0]) { (set) async throws in
       await #expect(processExitsWith: .success) { [id = set.id as Int32] in
         let set = try SystemV.SemaphoreSet.open(id: id)
@@ -75,7 +75,7 @@ struct SemaphoreSetProcessTests {
     }
   }
 
-  @Test func processesRacingToCreateASetAllSeeItInitialised() async throws {
+  @Test(.prompt) func processesRacingToCreateASetAllSeeItInitialised() async throws {
     // Every racer opens-or-creates the set and adds one. The creator pauses
     // a second between semget and setting the values (a debug hook), so the
     // others meet the set before it is initialised; had they not waited for
@@ -107,7 +107,7 @@ struct SemaphoreSetProcessTests {
     }
   }
 
-  @Test func aProcessWithoutPermissionChangesNothing() async throws {
+  @Test(.prompt) func aProcessWithoutPermissionChangesNothing() async throws {
     // Others may read this set but not alter it; the second is owner-only.
     try await withSemaphoreSet([2], permissions: [.ownerReadWrite, .groupRead, .otherRead]) {
       (set) async throws in
@@ -136,7 +136,7 @@ struct SemaphoreSetProcessTests {
     }
   }
 
-  @Test func theLockKeepsConcurrentProcessesFromLosingUpdates() async throws {
+  @Test(.prompt) func theLockKeepsConcurrentProcessesFromLosingUpdates() async throws {
     // The counter is a semaphore changed by read-then-set, a non-atomic
     // update: without the lock, processes overwrite each other's additions.
     let lock = try SystemV.SemaphoreLock.create()

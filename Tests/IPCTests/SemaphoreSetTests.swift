@@ -288,10 +288,38 @@ struct SemaphoreSetTests {
       ]
       for (name, attempt) in attempts {
         let error = try #require(throws: IPCError.self, "\(name)") { try attempt() }
-        #expect(error.code == .outOfRange, "\(name): \(error)")
+        // Int.min as an amount is below 1; as a delta, or Int.max, it is above SEMVMX.
+        #expect(
+          error.code == (name.hasSuffix("by .min") ? .invalidArgument : .outOfRange), "\(name): \(error)")
         #expect(error.reason.contains("SEMVMX 32767"), "\(name): \(error)")
       }
       #expect(try set.values() == [5, 6])
+    }
+  }
+
+  /// A P or V of 0 or less would be another act (a wait for zero, or the
+  /// opposite move) and might block: refused before the call, nothing changed.
+  @Test(.prompt, arguments: [0, -1, -5, Int.min + 1])
+  func anAmountBelowOneIsRefusedNotTurnedIntoAnotherAct(amount: Int) async throws {
+    try await withSemaphoreSet([0, 3]) { (set) async throws in
+      let attempts: [(String, () async throws -> Void)] = [
+        ("wait", { try set.wait(1, by: amount) }),
+        ("tryWait", { _ = try set.tryWait(1, by: amount) }),
+        ("timed wait", { _ = try set.wait(1, by: amount, timeout: .seconds(Int64.max)) }),
+        ("signal", { try set.signal(0, by: amount) }),
+        ("async wait", { try await set.wait(1, by: amount) }),
+        ("async timed wait", { _ = try await set.wait(1, by: amount, timeout: .seconds(1)) }),
+        ("perform .wait", { try set.perform([.signal(1), .wait(0, by: amount)]) }),
+        ("perform .signal", { _ = try set.perform([.signal(1), .signal(0, by: amount)], timeout: .zero) }),
+        ("async perform", { try await set.perform([.signal(1), .wait(1, by: amount)]) }),
+      ]
+      for (name, attempt) in attempts {
+        let error = try await #require(throws: IPCError.self, "\(name)") { try await attempt() }
+        #expect(error.code == .invalidArgument, "\(name): \(error)")
+        #expect(error.reason.contains("an amount of \(amount)"), "\(name): \(error)")
+        #expect(error.reason.contains("1 to SEMVMX 32767"), "\(name): \(error)")
+      }
+      #expect(try set.values() == [0, 3])
     }
   }
 

@@ -11,7 +11,7 @@ import Testing
 struct SharedMemoryCommandTests {
   // MARK: System V segments
 
-  @Test func segmentCreateWriteReadStatRemoveRoundTrip() async throws {
+  @Test(.prompt) func segmentCreateWriteReadStatRemoveRoundTrip() async throws {
     let key = TestKeys.next()
     let create = try Tools.ipc("shm", "create", "--key", "\(key)", "--size", "100", "--mode", "0640")
     defer { try? SystemV.SharedMemory.open(key: key).remove() }
@@ -64,7 +64,7 @@ struct SharedMemoryCommandTests {
     #expect(throws: IPCError.self) { try memory.stat() }
   }
 
-  @Test func aPrivateSegmentIsMadeWithoutAKeyAndHexDumpsCollapseRepeats() async throws {
+  @Test(.prompt) func aPrivateSegmentIsMadeWithoutAKeyAndHexDumpsCollapseRepeats() async throws {
     let create = try Tools.ipc("shm", "create", "--size", "70")
     #expect(create.exitStatus == 0, "\(create.standardError)")
     let id = try #require(Int32(create.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)))
@@ -94,7 +94,7 @@ struct SharedMemoryCommandTests {
 
   // MARK: POSIX objects
 
-  @Test func posixCreateWriteReadStatRemoveRoundTrip() async throws {
+  @Test(.prompt) func posixCreateWriteReadStatRemoveRoundTrip() async throws {
     try await withSharedMemoryName { name in
       let create = try Tools.ipc("shm", "create", name, "--size", "64", "--mode", "0604")
       #expect(create.exitStatus == 0, "\(create.standardError)")
@@ -132,7 +132,7 @@ struct SharedMemoryCommandTests {
 
   // MARK: Bad input: a clear error, and nothing written
 
-  @Test func bytesThatDoNotFitAreRefusedAndNothingIsWritten() async throws {
+  @Test(.prompt) func bytesThatDoNotFitAreRefusedAndNothingIsWritten() async throws {
     try await withSegment(size: 16) { memory in
       let region = try memory.attach()
       try region.write(Array(repeating: 0x41, count: 16), at: 0)
@@ -195,7 +195,7 @@ struct SharedMemoryCommandTests {
     #expect(ShmFileMode.of("/ipc-test-zero") == nil)
   }
 
-  @Test func aPOSIXSizeAboveTheTmpfsIsRefusedNamingIt() async throws {
+  @Test(.prompt) func aPOSIXSizeAboveTheTmpfsIsRefusedNamingIt() async throws {
     try await withSharedMemoryName { name in
       let run = try Tools.ipc("shm", "create", name, "--size", "\(Int.max)")
       #expect(run.exitStatus == 1)
@@ -223,7 +223,7 @@ struct SharedMemoryCommandTests {
     #expect(run.standardOutput == "status 1\nstatus 0\n1\n", "\(run.standardOutput)")
   }
 
-  @Test func withoutWritePermissionReadingWorksAndWritingChangesNothing() async throws {
+  @Test(.prompt) func withoutWritePermissionReadingWorksAndWritingChangesNothing() async throws {
     try await withSegment(size: 32) { memory in
       try memory.setPermissions(Permissions(octal: "0644")!)
       try memory.attach().write(Array("owner's".utf8) + [0], at: 0)
@@ -287,7 +287,7 @@ struct SharedMemoryCommandTests {
     #expect(try SpawnedProcess.run(peer, ["load", otherID, "0"]).standardOutput == "42\n")
   }
 
-  @Test func objectsAreSharedWithACPeerBothWays() async throws {
+  @Test(.prompt) func objectsAreSharedWithACPeerBothWays() async throws {
     let peer = try Tools.posixShmPeer.get()
     try await withSharedMemoryName { (name) async throws in
       #expect(try SpawnedProcess.run(peer, ["create", name, "128", "0640"]).exitStatus == 0)
@@ -349,7 +349,7 @@ struct SharedMemoryCommandTests {
     #expect(try Tools.ipc("shm", "read", "--key", "\(otherKey)", "--offset", "10").standardOutput == "pong\n")
   }
 
-  @Test(.enabled(if: Python.posixIPC))
+  @Test(.prompt, .enabled(if: Python.posixIPC))
   func objectsAreSharedWithPythonPosixIPCBothWays() async throws {
     try await withSharedMemoryName { name in
       let made = try Python.run(
@@ -392,7 +392,7 @@ struct SharedMemoryCommandTests {
 
   // MARK: ipc list
 
-  @Test func listShowsSegmentsAndPOSIXObjectsButNotSemaphores() async throws {
+  @Test(.prompt) func listShowsSegmentsAndPOSIXObjectsButNotSemaphores() async throws {
     let key = TestKeys.next()
     let memory = try SystemV.SharedMemory.create(
       key: key, size: 333, permissions: Permissions(octal: "0640")!)

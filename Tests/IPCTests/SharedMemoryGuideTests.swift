@@ -204,7 +204,7 @@ struct SharedMemoryGuideTests {
 
   // MARK: POSIX
 
-  @Test func posixCreateMapOpenResizeUnlink() async throws {
+  @Test(.prompt) func posixCreateMapOpenResizeUnlink() async throws {
     try await withGuideName { name in  // the guide uses "/frames"
       let memory = try POSIX.SharedMemory.create(name, size: 4096)  // exactly 0600, zero-filled
       let region = try memory.map()  // mmap(MAP_SHARED)
@@ -231,7 +231,7 @@ struct SharedMemoryGuideTests {
     }
   }
 
-  @Test func posixOpenOrCreateChecksTheSizeInsteadOfTruncating() async throws {
+  @Test(.prompt) func posixOpenOrCreateChecksTheSizeInsteadOfTruncating() async throws {
     try await withGuideName { name in
       let memory = try POSIX.SharedMemory.openOrCreate(name, size: 4096)
       defer { try? memory.unlink() }
@@ -253,7 +253,7 @@ struct SharedMemoryGuideTests {
 
   // MARK: SharedRegion
 
-  @Test func layoutHeaderAndOffsets() async throws {
+  @Test(.prompt) func layoutHeaderAndOffsets() async throws {
     #expect(MemoryLayout<GuideHeader>.offset(of: \.version) == 4)
     #expect(MemoryLayout<GuideHeader>.offset(of: \.count) == 8)
     #expect(MemoryLayout<GuideHeader>.offset(of: \.ratio) == 16)
@@ -285,7 +285,7 @@ struct SharedMemoryGuideTests {
     }
   }
 
-  @Test func valuesBytesAndScopedAccess() async throws {
+  @Test(.prompt) func valuesBytesAndScopedAccess() async throws {
     try await withGuideName { name in
       let region = try POSIX.SharedMemory.create(name, size: 4096).map()
       try region.store(Int32(-1), at: 0)  // any BitwiseCopyable value, at an aligned offset
@@ -306,7 +306,7 @@ struct SharedMemoryGuideTests {
 
   // MARK: Atomics
 
-  @Test func atomicCounterAndPublishing() async throws {
+  @Test(.prompt) func atomicCounterAndPublishing() async throws {
     try await withGuideName { name in
       let region = try POSIX.SharedMemory.create(name, size: GuideLayout.size).map()
       // A counter every process adds to.
@@ -350,7 +350,7 @@ struct SharedMemoryGuideTests {
     }
   }
 
-  @Test func manyOperationsAtOnceWithAccess() async throws {
+  @Test(.prompt) func manyOperationsAtOnceWithAccess() async throws {
     try await withGuideName { name in
       let region = try POSIX.SharedMemory.create(name, size: 4096).map()
       try region.withAccess { (access) throws in
@@ -364,7 +364,7 @@ struct SharedMemoryGuideTests {
     }
   }
 
-  @Test func aSingleProducerSingleConsumerRingAcrossProcesses() async throws {
+  @Test(.prompt) func aSingleProducerSingleConsumerRingAcrossProcesses() async throws {
     let items = 10_000
     try await withGuideName { name in
       let memory = try POSIX.SharedMemory.create(name, size: SPSCRing.size)
@@ -402,7 +402,7 @@ struct SharedMemoryGuideTests {
 
   // MARK: The robust mutex and the condition
 
-  @Test func withLockRepairsAfterAHolderIsKilled() async throws {
+  @Test(.prompt) func withLockRepairsAfterAHolderIsKilled() async throws {
     try await withGuideName { name in
       let memory = try POSIX.SharedMemory.create(name, size: 4096)
       let region = try memory.map()
@@ -458,7 +458,7 @@ struct SharedMemoryGuideTests {
     }
   }
 
-  @Test func unlockingWithoutRepairMakesTheMutexNotRecoverable() async throws {
+  @Test(.prompt) func unlockingWithoutRepairMakesTheMutexNotRecoverable() async throws {
     try await withGuideName { name in
       let region = try POSIX.SharedMemory.create(name, size: 4096).map()
       let mutex = try region.initializeMutex(at: 0)
@@ -484,7 +484,7 @@ struct SharedMemoryGuideTests {
     }
   }
 
-  @Test func aConditionWaitInALoopWakesOnASignalFromAnotherProcess() async throws {
+  @Test(.prompt) func aConditionWaitInALoopWakesOnASignalFromAnotherProcess() async throws {
     try await withGuideName { name in
       let region = try POSIX.SharedMemory.create(name, size: 4096).map()
       let mutex = try region.initializeMutex(at: 0)
@@ -519,7 +519,7 @@ struct SharedMemoryGuideTests {
 
   // MARK: The bounded buffer
 
-  @Test func theBoundedBufferDeliversEveryItemExactlyOnce() async throws {
+  @Test(.prompt) func theBoundedBufferDeliversEveryItemExactlyOnce() async throws {
     let (producers, consumers, itemsEach) = (2, 2, 300)
     let (semaphores, memory) = try BoundedBuffer.create()
     defer {
@@ -584,7 +584,7 @@ struct SharedMemoryGuideTests {
     #expect(try memory.attach().bytes(at: 0, count: 16) == [UInt8](repeating: 0x20, count: 16))
   }
 
-  @Test(.enabled(if: Python.sysvIPC && Python.posixIPC))
+  @Test(.prompt, .enabled(if: Python.sysvIPC && Python.posixIPC))
   func posixIPCTruncatesAnExistingObjectOpenedWithASize() async throws {
     try await withGuideName { name in
       let memory = try POSIX.SharedMemory.create(name, size: 4096)

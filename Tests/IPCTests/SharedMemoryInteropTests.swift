@@ -267,7 +267,7 @@ struct SharedMemoryInteropTests {
 
   // MARK: POSIX objects and a C peer
 
-  @Test func anObjectACPeerCreatedIsOpenedMappedAndWrittenBySwift() async throws {
+  @Test(.prompt) func anObjectACPeerCreatedIsOpenedMappedAndWrittenBySwift() async throws {
     try await withSharedMemoryName { name in
       let created = try Peers.posixSharedMemory("create", name, "5000", "0640")
       #expect(created.exitStatus == 0, "\(created.standardError)")
@@ -308,7 +308,7 @@ struct SharedMemoryInteropTests {
     }
   }
 
-  @Test func anObjectSwiftCreatedIsUsedAndResizedWithACPeer() async throws {
+  @Test(.prompt) func anObjectSwiftCreatedIsUsedAndResizedWithACPeer() async throws {
     try await withSharedMemoryName { name in
       let memory = try POSIX.SharedMemory.create(
         name, size: 3000, permissions: [.ownerReadWrite, .groupRead])
@@ -332,7 +332,7 @@ struct SharedMemoryInteropTests {
 
   // One test for both kinds, so that the two counters never compete for the
   // CPUs: a lost update shows only while Swift and the peer run on two CPUs.
-  @Test func anInt64CounterThatACPeerAndSwiftAddToAtOnceEndsExact() async throws {
+  @Test(.prompt) func anInt64CounterThatACPeerAndSwiftAddToAtOnceEndsExact() async throws {
     let memory = try SystemV.SharedMemory.create(size: 4096)
     defer { try? memory.remove() }
     try addAtOnce(in: memory.attach(), with: Tools.shmPeer.get(), object: "\(memory.id)")
@@ -347,7 +347,7 @@ struct SharedMemoryInteropTests {
   // posix_ipc's SharedMemory.mode is the mode argument it was given (0o600 by
   // default), not the object's: the scripts read the mode with os.fstat.
 
-  @Test(.enabled(if: Python.posixIPC))
+  @Test(.prompt, .enabled(if: Python.posixIPC))
   func pythonPosixIPCMapsAnObjectSwiftCreated() async throws {
     try await withSharedMemoryName { name in
       let memory = try POSIX.SharedMemory.create(
@@ -374,7 +374,7 @@ struct SharedMemoryInteropTests {
     }
   }
 
-  @Test(.enabled(if: Python.posixIPC))
+  @Test(.prompt, .enabled(if: Python.posixIPC))
   func anObjectPythonCreatedIsMappedAndUsedBySwift() async throws {
     try await withSharedMemoryName { name in
       let create = """

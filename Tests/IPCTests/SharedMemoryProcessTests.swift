@@ -8,7 +8,7 @@ import Testing
 /// attached; two processes opening-or-creating the same POSIX object.
 @Suite("Shared memory across processes")
 struct SharedMemoryProcessTests {
-  @Test func aChildAttachesBySegmentIdAndItsWritesReachTheParent() async throws {
+  @Test(.prompt) func aChildAttachesBySegmentIdAndItsWritesReachTheParent() async throws {
     try await withSegment(size: 4096) { memory in
       let region = try memory.attach()
       try region.store(Int64(1), at: 0)
@@ -27,7 +27,7 @@ struct SharedMemoryProcessTests {
     }
   }
 
-  @Test func aProcessKilledWhileAttachedLeavesTheDataAndDropsTheCount() async throws {
+  @Test(.prompt) func aProcessKilledWhileAttachedLeavesTheDataAndDropsTheCount() async throws {
     let key = TestKeys.next()
     let memory = try SystemV.SharedMemory.create(key: key, size: 4096)
     defer { try? memory.remove() }
@@ -45,7 +45,7 @@ struct SharedMemoryProcessTests {
     #expect(try region.load(Int64.self, at: 16) == 77)
   }
 
-  @Test func aChildMapsAPOSIXObjectByNameAndItsWritesReachTheParent() async throws {
+  @Test(.prompt) func aChildMapsAPOSIXObjectByNameAndItsWritesReachTheParent() async throws {
     try await withSharedMemoryName { name in
       let memory = try POSIX.SharedMemory.create(name, size: 4096)
       let region = try memory.map()
@@ -63,7 +63,7 @@ struct SharedMemoryProcessTests {
     }
   }
 
-  @Test func processesOpeningOrCreatingTheSameObjectAllGetOneObjectOfTheSize() async throws {
+  @Test(.prompt) func processesOpeningOrCreatingTheSameObjectAllGetOneObjectOfTheSize() async throws {
     try await withSharedMemoryName { name in
       let racers = 4
       await withTaskGroup(of: Void.self) { group in
@@ -90,7 +90,7 @@ struct SharedMemoryProcessTests {
   /// Another process made the object and has not sized it yet (shm_open
   /// and ftruncate are two calls): openOrCreate waits for the size instead
   /// of reporting a mismatch with 0 bytes, or resizing it.
-  @Test func openOrCreateWaitsForACreatorThatHasNotSizedTheObjectYet() async throws {
+  @Test(.prompt) func openOrCreateWaitsForACreatorThatHasNotSizedTheObjectYet() async throws {
     try await withSharedMemoryName { name in
       let file = "/dev/shm" + name
       let creator = try SpawnedProcess(
@@ -107,7 +107,7 @@ struct SharedMemoryProcessTests {
 
   /// A creator that never sizes its object: the wait ends, naming both
   /// sizes, and the object is left as it was.
-  @Test func openOrCreateGivesUpOnAnObjectThatStaysEmpty() async throws {
+  @Test(.prompt) func openOrCreateGivesUpOnAnObjectThatStaysEmpty() async throws {
     try await withSharedMemoryName { name in
       let made = try SpawnedProcess.run("/bin/sh", ["-c", ": > \"$0\"", "/dev/shm" + name])
       #expect(made.exitStatus == 0, "\(made.standardError)")

@@ -10,14 +10,14 @@ import Testing
 /// with SIGKILL while an async withLock waits.
 ///
 /// Layout: mutex at 0, condition at 64; 256: the child holds the mutex (1),
-/// 260: the parent lets it go (1), 264: the guarded value (Int64).
+/// 260: the parent lets it go (1) and is done with it (2), 264: the guarded value (Int64).
 @Suite("Shared mutex and condition, async")
 struct SharedMutexAsyncTests {
-  @Test func withLockWaitsForAHolderInAnotherProcessAndRunsTheBodyAfterIt() async throws {
+  @Test(.prompt) func withLockWaitsForAHolderInAnotherProcessAndRunsTheBodyAfterIt() async throws {
     try await withSharedRegion { (region, name) async throws in
       let mutex = try region.initializeMutex(at: 0)
       let peer = try startPeer("async-mutex", arguments: [name, "hold-a-while"])
-      #expect(try await TaskEndings.eventually({ try region.atomicLoad(Int32.self, at: 256) == 1 }))
+      #expect(try await eventually({ try region.atomicLoad(Int32.self, at: 256) == 1 }))
       let repairs = Recorder()
       let seen = try await mutex.withLock(recover: { repairs.append("repair") }) {
         let value = try region.load(Int64.self, at: 264)
@@ -33,7 +33,7 @@ struct SharedMutexAsyncTests {
     }
   }
 
-  @Test func aTaskCancelledBeforeWithLockRunsNothingAndLeavesTheMutexFree() async throws {
+  @Test(.prompt) func aTaskCancelledBeforeWithLockRunsNothingAndLeavesTheMutexFree() async throws {
     try await withSharedRegion { (region, _) async throws in
       let mutex = try region.initializeMutex(at: 0)
       let condition = try region.initializeCondition(at: 64)
@@ -62,14 +62,14 @@ struct SharedMutexAsyncTests {
     }
   }
 
-  @Test func cancellingAWaitForAMutexHeldByAnotherProcessEndsItWithoutTakingTheLock() async throws {
+  @Test(.prompt) func cancellingAWaitForAMutexHeldByAnotherProcessEndsItWithoutTakingTheLock() async throws {
     try await withSharedRegion { (region, name) async throws in
       let mutex = try region.initializeMutex(at: 0)
       let condition = try region.initializeCondition(at: 64)
       let peer = try startPeer("async-mutex", arguments: [name, "hold-until-released"])
       let ran = Recorder()
       let results = await outcome { () async throws -> [IPCError.Code?] in
-        guard try await TaskEndings.eventually({ try region.atomicLoad(Int32.self, at: 256) == 1 }) else {
+        guard try await eventually({ try region.atomicLoad(Int32.self, at: 256) == 1 }) else {
           throw SpawnFailure(message: "the peer never held the mutex")
         }
         let forms: [@Sendable () async throws -> Void] = [
@@ -87,7 +87,7 @@ struct SharedMutexAsyncTests {
         }
         return codes
       }
-      try region.atomicStore(Int32(1), at: 260)
+      try region.atomicStore(Int32(2), at: 260)  // released, and done with it
       #expect(try await peer.child.wait(timeout: .seconds(60)) == .exited(0), "\(peer.errors.text)")
       #expect(try results.get() == [.cancelled, .cancelled, .cancelled])
       #expect(ran.items.isEmpty)
@@ -96,7 +96,7 @@ struct SharedMutexAsyncTests {
     }
   }
 
-  @Test func cancellingAConditionWaitGivesTheMutexBackUnused() async throws {
+  @Test(.prompt) func cancellingAConditionWaitGivesTheMutexBackUnused() async throws {
     try await withSharedRegion { (region, name) async throws in
       let mutex = try region.initializeMutex(at: 0)
       let condition = try region.initializeCondition(at: 64)
@@ -124,7 +124,7 @@ struct SharedMutexAsyncTests {
     }
   }
 
-  @Test func aConditionWaitEndsWhenAnotherProcessChangesTheStateAndSignals() async throws {
+  @Test(.prompt) func aConditionWaitEndsWhenAnotherProcessChangesTheStateAndSignals() async throws {
     try await withSharedRegion { (region, name) async throws in
       let mutex = try region.initializeMutex(at: 0)
       let condition = try region.initializeCondition(at: 64)
@@ -144,7 +144,7 @@ struct SharedMutexAsyncTests {
     }
   }
 
-  @Test func cancellationRacingTheReleaseNeverLeavesTheMutexHeldOrRunsTheBodyUnseen() async throws {
+  @Test(.prompt) func cancellationRacingTheReleaseNeverLeavesTheMutexHeldOrRunsTheBodyUnseen() async throws {
     try await withSharedRegion { (region, _) async throws in
       let mutex = try region.initializeMutex(at: 0)
       var (completed, cancelled) = (0, 0)
@@ -157,7 +157,7 @@ struct SharedMutexAsyncTests {
           usleep(UInt32.random(in: 0...1_000))
           try mutex.unlock()
         }
-        #expect(try await TaskEndings.eventually({ try region.atomicLoad(Int32.self, at: 256) == 1 }))
+        #expect(try await eventually({ try region.atomicLoad(Int32.self, at: 256) == 1 }))
         let task = Task { () async throws -> Int64 in
           try await mutex.withLock(recover: {}) {
             let value = try region.load(Int64.self, at: 264) + 1
@@ -186,7 +186,7 @@ struct SharedMutexAsyncTests {
     }
   }
 
-  @Test func timedFormsReturnNilWithoutRunningTheBody() async throws {
+  @Test(.prompt) func timedFormsReturnNilWithoutRunningTheBody() async throws {
     try await withSharedRegion { (region, name) async throws in
       let mutex = try region.initializeMutex(at: 0)
       let condition = try region.initializeCondition(at: 64)
@@ -200,7 +200,7 @@ struct SharedMutexAsyncTests {
       try mutex.unlock()
       let peer = try startPeer("async-mutex", arguments: [name, "hold-until-released"])
       let results = await outcome { () async throws -> [Bool?] in
-        guard try await TaskEndings.eventually({ try region.atomicLoad(Int32.self, at: 256) == 1 }) else {
+        guard try await eventually({ try region.atomicLoad(Int32.self, at: 256) == 1 }) else {
           throw SpawnFailure(message: "the peer never held the mutex")
         }
         // Held throughout: nil.
@@ -212,7 +212,8 @@ struct SharedMutexAsyncTests {
         let inTime = try await mutex.withLock(timeout: .seconds(30), recover: {}) { true }
         return [expired.map { true }, inTime]
       }
-      try? region.atomicStore(Int32(1), at: 260)
+      // Done with the mutex: the peer checks it is free.
+      try? region.atomicStore(Int32(2), at: 260)
       #expect(try await peer.child.wait(timeout: .seconds(60)) == .exited(0), "\(peer.errors.text)")
       #expect(try results.get() == [nil, true])
       #expect(ran.items.isEmpty)
@@ -221,7 +222,7 @@ struct SharedMutexAsyncTests {
 
   // MARK: A holder killed with SIGKILL
 
-  @Test func aHolderKilledWhileAnAsyncWithLockWaitsIsRepairedByRecover() async throws {
+  @Test(.prompt) func aHolderKilledWhileAnAsyncWithLockWaitsIsRepairedByRecover() async throws {
     try await withSharedRegion { (region, name) async throws in
       let mutex = try region.initializeMutex(at: 0)
       // The child dies holding the mutex, half-way through an update, once
@@ -229,7 +230,7 @@ struct SharedMutexAsyncTests {
       let peer = try startPeer("async-mutex", arguments: [name, "die-holding"])
       let repairs = Recorder()
       let seen = await outcome { () async throws -> Int64 in
-        guard try await TaskEndings.eventually({ try region.atomicLoad(Int32.self, at: 256) == 1 }) else {
+        guard try await eventually({ try region.atomicLoad(Int32.self, at: 256) == 1 }) else {
           throw SpawnFailure(message: "the peer never held the mutex")
         }
         return try await mutex.withLock(recover: {
@@ -250,7 +251,7 @@ struct SharedMutexAsyncTests {
     }
   }
 
-  @Test func aHolderKilledDuringAnAsyncConditionWaitIsRepairedAndTheWaitGoesOn() async throws {
+  @Test(.prompt) func aHolderKilledDuringAnAsyncConditionWaitIsRepairedAndTheWaitGoesOn() async throws {
     try await withSharedRegion { (region, name) async throws in
       let mutex = try region.initializeMutex(at: 0)
       let condition = try region.initializeCondition(at: 64)

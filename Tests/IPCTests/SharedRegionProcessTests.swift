@@ -8,7 +8,7 @@ import Testing
 /// SIGKILL, and the process-shared condition.
 @Suite("Shared regions across processes")
 struct SharedRegionProcessTests {
-  @Test func valuesStoredByOneProcessAreSeenByAnother() async throws {
+  @Test(.prompt) func valuesStoredByOneProcessAreSeenByAnother() async throws {
     try await withSharedRegion { (region, name) async throws in
       try region.store(Int64(-77), at: 0)
       try region.store(Sample(id: 9, flag: 2, ratio: 1.5), at: 8)
@@ -27,7 +27,7 @@ struct SharedRegionProcessTests {
     }
   }
 
-  @Test func processesAddingAtomicallyToOneCounterLoseNothing() async throws {
+  @Test(.prompt) func processesAddingAtomicallyToOneCounterLoseNothing() async throws {
     let (processes, additions) = (3, 100_000)
     try await withSharedRegion { (region, name) async throws in
       await withTaskGroup(of: Void.self) { group in
@@ -48,7 +48,7 @@ struct SharedRegionProcessTests {
     }
   }
 
-  @Test func compareExchangeLetsExactlyOneProcessClaimASlot() async throws {
+  @Test(.prompt) func compareExchangeLetsExactlyOneProcessClaimASlot() async throws {
     let processes = 3
     try await withSharedRegion { (region, name) async throws in
       await withTaskGroup(of: Void.self) { group in
@@ -76,7 +76,7 @@ struct SharedRegionProcessTests {
 
   // Layout of these tests: mutex at 0, condition at 64, data from 256.
 
-  @Test func aHolderKilledWithSIGKILLNeverWedgesTheNextLocker() async throws {
+  @Test(.prompt) func aHolderKilledWithSIGKILLNeverWedgesTheNextLocker() async throws {
     try await withSharedRegion { (region, name) async throws in
       let mutex = try region.initializeMutex(at: 0)
       await #expect(processExitsWith: .signal(SIGKILL)) { [name = name as String] in
@@ -106,7 +106,7 @@ struct SharedRegionProcessTests {
     }
   }
 
-  @Test func withLockRunsTheRepairOnceAfterAHolderDied() async throws {
+  @Test(.prompt) func withLockRunsTheRepairOnceAfterAHolderDied() async throws {
     try await withSharedRegion { (region, name) async throws in
       let mutex = try region.initializeMutex(at: 0)
       await #expect(processExitsWith: .signal(SIGKILL)) { [name = name as String] in
@@ -131,7 +131,7 @@ struct SharedRegionProcessTests {
     }
   }
 
-  @Test func unlockingWithoutMarkingConsistentMakesTheMutexUnrecoverable() async throws {
+  @Test(.prompt) func unlockingWithoutMarkingConsistentMakesTheMutexUnrecoverable() async throws {
     try await withSharedRegion { (region, name) async throws in
       let mutex = try region.initializeMutex(at: 0)
       await #expect(processExitsWith: .signal(SIGKILL)) { [name = name as String] in
@@ -172,7 +172,7 @@ struct SharedRegionProcessTests {
     }
   }
 
-  @Test func theMutexKeepsANonAtomicCounterExactAcrossProcesses() async throws {
+  @Test(.prompt) func theMutexKeepsANonAtomicCounterExactAcrossProcesses() async throws {
     let (processes, rounds) = (3, 2_000)
     try await withSharedRegion { (region, name) async throws in
       try region.initializeMutex(at: 0)
@@ -200,7 +200,7 @@ struct SharedRegionProcessTests {
 
   // MARK: The condition
 
-  @Test func aSignalFromAnotherProcessWakesAWaiter() async throws {
+  @Test(.prompt) func aSignalFromAnotherProcessWakesAWaiter() async throws {
     try await withSharedRegion { (region, name) async throws in
       let mutex = try region.initializeMutex(at: 0)
       let condition = try region.initializeCondition(at: 64)
@@ -230,7 +230,7 @@ struct SharedRegionProcessTests {
     }
   }
 
-  @Test func aHolderDyingWhileAnotherWaitsOnTheConditionIsRepairedByWithLock() async throws {
+  @Test(.prompt) func aHolderDyingWhileAnotherWaitsOnTheConditionIsRepairedByWithLock() async throws {
     try await withSharedRegion { (region, name) async throws in
       let mutex = try region.initializeMutex(at: 0)
       let condition = try region.initializeCondition(at: 64)

@@ -256,7 +256,7 @@ struct SharedRegionTests {
     }
   }
 
-  @Test func threadsAddingAtomicallyLoseNothing() async throws {
+  @Test(.prompt) func threadsAddingAtomicallyLoseNothing() async throws {
     try await withSharedRegion { (region, _) async throws in
       await withTaskGroup(of: Void.self) { group in
         for _ in 0..<4 {
@@ -659,7 +659,7 @@ struct SharedRegionAccessTests {
     }
   }
 
-  @Test func aChildAddingThroughWithAccessAndTheParentThroughTheRegionLoseNothing() async throws {
+  @Test(.prompt) func aChildAddingThroughWithAccessAndTheParentThroughTheRegionLoseNothing() async throws {
     let additions = 200_000
     try await withSharedRegion { (region, name) async throws in
       async let child = #expect(processExitsWith: .success) {
@@ -672,7 +672,7 @@ struct SharedRegionAccessTests {
         }
       }
       // Start adding once the child runs, so the two really overlap.
-      #expect(eventually(within: .seconds(60)) { (try? region.atomicLoad(Int32.self, at: 128)) == 1 })
+      #expect(await eventually(within: .seconds(60)) { (try? region.atomicLoad(Int32.self, at: 128)) == 1 })
       for _ in 0..<additions { try region.atomicAdd(Int64(1), at: 64, ordering: .relaxed) }
       _ = await child
       #expect(try region.atomicLoad(Int64.self, at: 64) == Int64(2 * additions))

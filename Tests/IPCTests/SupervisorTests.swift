@@ -77,7 +77,7 @@ struct SupervisorTests {
     #expect(outcome.description.hasPrefix("stopped on request"))
   }
 
-  @Test func waitingHasATimedANonBlockingAndAnAsyncForm() async throws {
+  @Test(.prompt) func waitingHasATimedANonBlockingAndAnAsyncForm() async throws {
     let supervisor = try Supervisor(onSignal: .ignore)
     let sleeper = try startPeer("sleep", arguments: ["1"], in: supervisor)
     #expect(supervisor.tryWait() == nil)
@@ -90,7 +90,7 @@ struct SupervisorTests {
     #expect(outcome.isSuccess)
   }
 
-  @Test func cancellingAnAsyncWaitLeavesTheGroupRunning() async throws {
+  @Test(.prompt) func cancellingAnAsyncWaitLeavesTheGroupRunning() async throws {
     let supervisor = try Supervisor(onSignal: .ignore)
     _ = try startPeer("sleep", arguments: ["300"], in: supervisor)
     let waiter = Task { try await supervisor.wait() }
@@ -167,7 +167,7 @@ struct SupervisorTests {
     let (parent, output, supervised) = try startSupervisingParent()
     defer { supervised.removeLeftovers() }
     try parent.send(signal)
-    #expect(try parent.wait(timeout: .seconds(20)) == .signalled(signal, coreDumped: false))
+    #expect(try parent.wait(timeout: .seconds(60)) == .signalled(signal, coreDumped: false))
     #expect(supervised.children.allSatisfy(hasEnded))
     #expect(supervised.objectsGone)
     #expect(!output.text.contains("outcome"), "the parent went on after the signal")
@@ -180,7 +180,7 @@ struct SupervisorTests {
     let (parent, _, supervised) = try startSupervisingParent(ownGroup: true)
     defer { supervised.removeLeftovers() }
     kill(-parent.pid, SIGINT)
-    #expect(try parent.wait(timeout: .seconds(20)) == .signalled(SIGINT, coreDumped: false), "run \(run)")
+    #expect(try parent.wait(timeout: .seconds(60)) == .signalled(SIGINT, coreDumped: false), "run \(run)")
     #expect(supervised.objectsGone)
     #expect(waitUntilEnded(supervised.children))
   }
@@ -190,7 +190,7 @@ struct SupervisorTests {
     let (parent, output, supervised) = try startSupervisingParent(["stop", "held"], ownGroup: true)
     defer { supervised.removeLeftovers() }
     kill(-parent.pid, SIGINT)
-    #expect(try parent.wait(timeout: .seconds(20)) == .exited(128 + SIGINT))
+    #expect(try parent.wait(timeout: .seconds(60)) == .exited(128 + SIGINT))
     #expect(output.text.contains("outcome: stopped by SIGINT;"), "\(output.text)")
     #expect(supervised.objectsGone)
   }
@@ -199,7 +199,7 @@ struct SupervisorTests {
     let (parent, output, supervised) = try startSupervisingParent(["stop"])
     defer { supervised.removeLeftovers() }
     try parent.terminate()
-    #expect(try parent.wait(timeout: .seconds(20)) == .exited(128 + SIGTERM))
+    #expect(try parent.wait(timeout: .seconds(60)) == .exited(128 + SIGTERM))
     #expect(output.text.contains("outcome: stopped by SIGTERM; 0 of 5 children exited with status 0"))
     #expect(supervised.objectsGone)
   }

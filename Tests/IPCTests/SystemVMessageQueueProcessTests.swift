@@ -9,7 +9,7 @@ import Testing
 /// binary) and the `ipc` command as peers, signals, removal while blocked.
 @Suite("System V message queues across processes")
 struct SystemVMessageQueueProcessTests {
-  @Test func typedMessagesRouteByTypeBetweenProcesses() async throws {
+  @Test(.prompt) func typedMessagesRouteByTypeBetweenProcesses() async throws {
     try await withQueue { queue in
       try await queue.send("not an order".utf8, type: 1)
       await #expect(processExitsWith: .success) { [id = queue.id as Int32] in
@@ -59,7 +59,7 @@ struct SystemVMessageQueueProcessTests {
     #expect(receiver.standardError.contains("[EIDRM]"))
   }
 
-  @Test func aSignalDuringABlockingReceiveIsRetriedAndTheMessageIsNotLost() async throws {
+  @Test(.prompt) func aSignalDuringABlockingReceiveIsRetriedAndTheMessageIsNotLost() async throws {
     let queue = try SystemV.MessageQueue.create()
     defer { try? queue.remove() }
     // The child installs a SIGUSR1 handler (without one the kernel restarts
@@ -145,7 +145,7 @@ struct SystemVMessageQueueProcessTests {
     }
   }
 
-  @Test func manyMessagesFromTwoProcessesArriveInPerSenderOrder() async throws {
+  @Test(.prompt) func manyMessagesFromTwoProcessesArriveInPerSenderOrder() async throws {
     let queue = try SystemV.MessageQueue.create()
     defer { try? queue.remove() }
     async let first = #expect(processExitsWith: .success) { [id = queue.id as Int32] in

@@ -499,4 +499,24 @@ struct SystemVMessageQueueTests {
     #expect(sent?.code == .removed)
     #expect(sent?.reason == "the queue was removed while this process was waiting to send")
   }
+
+  /// A process that has used up its thread keys (PTHREAD_KEYS_MAX) still
+  /// sends and receives messages too large for the stack: the library's
+  /// scratch buffer then takes memory for the call, where it used to stop
+  /// the process at a precondition.
+  @Test(.prompt) func largeMessagesStillGoWhenTheProcessIsOutOfThreadKeys() async {
+    await #expect(processExitsWith: .success) {
+      var key = pthread_key_t()
+      var taken = 0
+      while pthread_key_create(&key, nil) == 0 { taken += 1 }
+      guard taken > 0 else { exit(3) }
+      let queue = try SystemV.MessageQueue.create()
+      defer { try? queue.remove() }
+      let bytes = (0..<4000).map { UInt8(truncatingIfNeeded: $0) }
+      for _ in 0..<3 {
+        try queue.send(bytes, type: 7)
+        guard try queue.receive(.type(7)) == SystemV.Message(type: 7, bytes: bytes) else { exit(4) }
+      }
+    }
+  }
 }

@@ -13,7 +13,7 @@ import Testing
 struct SystemVQueueAsyncTests {
   // MARK: Across processes
 
-  @Test func aPendingReceiveTakesTheMessageAnotherProcessSends() async throws {
+  @Test(.prompt) func aPendingReceiveTakesTheMessageAnotherProcessSends() async throws {
     try await withQueue { queue in
       let (receiver, blocked) = await startBlocked(in: msgrcvWaitChannels) {
         Task { try await queue.receive(.type(5)) }
@@ -27,7 +27,7 @@ struct SystemVQueueAsyncTests {
     }
   }
 
-  @Test func aMessageAlreadyThereIsTakenAtOnce() async throws {
+  @Test(.prompt) func aMessageAlreadyThereIsTakenAtOnce() async throws {
     try await withQueue { queue in
       try sendFromAnotherProcess(queue, type: 1, "waiting")
       #expect(try await queue.receive() == SystemV.Message(1, "waiting"))
@@ -35,7 +35,7 @@ struct SystemVQueueAsyncTests {
     }
   }
 
-  @Test func aPendingSendToAFullQueueCompletesWhenAnotherProcessMakesRoom() async throws {
+  @Test(.prompt) func aPendingSendToAFullQueueCompletesWhenAnotherProcessMakesRoom() async throws {
     try await withQueue { queue in
       try queue.setMaxBytes(8)
       #expect(try queue.trySend("12345678".utf8, type: 1))
@@ -51,7 +51,7 @@ struct SystemVQueueAsyncTests {
     }
   }
 
-  @Test func everySendFormSendsAcrossProcesses() async throws {
+  @Test(.prompt) func everySendFormSendsAcrossProcesses() async throws {
     try await withQueue { queue in
       try await queue.send("bytes".utf8, type: 1)
       let raw = UnsafeMutableRawBufferPointer.allocate(byteCount: 3, alignment: 1)
@@ -77,7 +77,7 @@ struct SystemVQueueAsyncTests {
 
   // MARK: Cancellation
 
-  @Test func aCancelledTaskConsumesNothingAndSendsNothing() async throws {
+  @Test(.prompt) func aCancelledTaskConsumesNothingAndSendsNothing() async throws {
     try await withQueue { queue in
       try await queue.send("stays".utf8, type: OrderPlaced.messageType)
       let receives: [@Sendable () async throws -> Void] = [
@@ -124,7 +124,7 @@ struct SystemVQueueAsyncTests {
     }
   }
 
-  @Test func cancellingAPendingReceiveEndsItAndConsumesNothing() async throws {
+  @Test(.prompt) func cancellingAPendingReceiveEndsItAndConsumesNothing() async throws {
     try await withQueue { queue in
       let (receiver, blocked) = await startBlocked(in: msgrcvWaitChannels) {
         Task { try await queue.receive(.except(9)) }
@@ -133,13 +133,13 @@ struct SystemVQueueAsyncTests {
       receiver.cancel()
       #expect(endedCancelled(await receiver.result))
       // The waiting thread left msgrcv: a message sent now stays in the queue.
-      #expect(await eventuallyAwaiting { waitingThreadsBlocked(inAnyOf: msgrcvWaitChannels) == 0 })
+      #expect(await eventually { waitingThreadsBlocked(inAnyOf: msgrcvWaitChannels) == 0 })
       try sendFromAnotherProcess(queue, type: 1, "after the cancel")
       #expect(try drain(queue) == [SystemV.Message(1, "after the cancel")])
     }
   }
 
-  @Test func cancellingAPendingReceiveIntoABufferLeavesTheBufferAndQueueAlone() async throws {
+  @Test(.prompt) func cancellingAPendingReceiveIntoABufferLeavesTheBufferAndQueueAlone() async throws {
     try await withQueue { queue in
       let (receiver, blocked) = await startBlocked(in: msgrcvWaitChannels) {
         Task { () async throws -> [UInt8] in
@@ -157,13 +157,13 @@ struct SystemVQueueAsyncTests {
       #expect(blocked)
       receiver.cancel()
       #expect(try await receiver.value == [UInt8](repeating: 0xAA, count: 16))
-      #expect(await eventuallyAwaiting { waitingThreadsBlocked(inAnyOf: msgrcvWaitChannels) == 0 })
+      #expect(await eventually { waitingThreadsBlocked(inAnyOf: msgrcvWaitChannels) == 0 })
       try sendFromAnotherProcess(queue, type: 1, "kept")
       #expect(try drain(queue) == [SystemV.Message(1, "kept")])
     }
   }
 
-  @Test func cancellingATimedReceiveEndsItAndConsumesNothing() async throws {
+  @Test(.prompt) func cancellingATimedReceiveEndsItAndConsumesNothing() async throws {
     try await withQueue { queue in
       let receiver = Task { try await queue.receive(.type(2), timeout: .seconds(60)) }
       try await Task.sleep(for: .milliseconds(20))
@@ -174,7 +174,7 @@ struct SystemVQueueAsyncTests {
     }
   }
 
-  @Test func cancellingAPendingSendSendsNothing() async throws {
+  @Test(.prompt) func cancellingAPendingSendSendsNothing() async throws {
     try await withQueue { queue in
       try queue.setMaxBytes(4)
       #expect(try queue.trySend("full".utf8, type: 1))
@@ -187,14 +187,14 @@ struct SystemVQueueAsyncTests {
       timed.cancel()
       #expect(endedCancelled(await sender.result))
       #expect(endedCancelled(await timed.result))
-      #expect(await eventuallyAwaiting { waitingThreadsBlocked(inAnyOf: msgsndWaitChannels) == 0 })
+      #expect(await eventually { waitingThreadsBlocked(inAnyOf: msgsndWaitChannels) == 0 })
       // Room now: a send still pending would land in the queue.
       #expect(try drain(queue) == [SystemV.Message(1, "full")])
       #expect(try queue.stat().messageCount == 0)
     }
   }
 
-  @Test func cancellationRacingArrivalLosesAndDuplicatesNothing() async throws {
+  @Test(.prompt) func cancellationRacingArrivalLosesAndDuplicatesNothing() async throws {
     try await withQueue { queue in
       // A message type per round: a message a cancelled round left is not
       // taken by the next round's receive, which must really wait.
@@ -225,7 +225,7 @@ struct SystemVQueueAsyncTests {
     }
   }
 
-  @Test func cancellationRacingArrivalInASequenceLosesNothing() async throws {
+  @Test(.prompt) func cancellationRacingArrivalInASequenceLosesNothing() async throws {
     try await withQueue { queue in
       let rounds = 200
       var received: [String] = []
@@ -252,7 +252,7 @@ struct SystemVQueueAsyncTests {
 
   // MARK: Timeouts
 
-  @Test func aTimedReceiveReturnsNilAndConsumesNothing() async throws {
+  @Test(.prompt) func aTimedReceiveReturnsNilAndConsumesNothing() async throws {
     try await withQueue { queue in
       try await queue.send("other".utf8, type: 1)
       #expect(try await queue.receive(.type(2), timeout: .milliseconds(30)) == nil)
@@ -266,7 +266,7 @@ struct SystemVQueueAsyncTests {
     }
   }
 
-  @Test func aTimedReceiveReturnsAMessageFedInTime() async throws {
+  @Test(.prompt) func aTimedReceiveReturnsAMessageFedInTime() async throws {
     try await withQueue { queue in
       let receiver = Task { try await queue.receive(.type(4), timeout: .seconds(60)) }
       try sendFromAnotherProcess(queue, type: 4, "in time")
@@ -277,7 +277,7 @@ struct SystemVQueueAsyncTests {
     }
   }
 
-  @Test func aTimedSendReturnsFalseOnAFullQueueAndTrueWhenRoomComesInTime() async throws {
+  @Test(.prompt) func aTimedSendReturnsFalseOnAFullQueueAndTrueWhenRoomComesInTime() async throws {
     try await withQueue { queue in
       try queue.setMaxBytes(16)
       #expect(try queue.trySend("full: 16 bytes..".utf8, type: 1))
@@ -295,7 +295,7 @@ struct SystemVQueueAsyncTests {
 
   // MARK: Selectors, buffers, typed messages
 
-  @Test func selectorsChooseAsTheBlockingFormsDo() async throws {
+  @Test(.prompt) func selectorsChooseAsTheBlockingFormsDo() async throws {
     try await withQueue { queue in
       for (type, text) in [(3, "a"), (1, "b"), (2, "c"), (1, "d"), (5, "e")] {
         try await queue.send(text.utf8, type: type)
@@ -325,7 +325,7 @@ struct SystemVQueueAsyncTests {
     }
   }
 
-  @Test func aPendingReceiveIntoABufferFillsIt() async throws {
+  @Test(.prompt) func aPendingReceiveIntoABufferFillsIt() async throws {
     try await withQueue { queue in
       let (receiver, blocked) = await startBlocked(in: msgrcvWaitChannels) {
         Task { () async throws -> SystemV.Message in
@@ -350,7 +350,7 @@ struct SystemVQueueAsyncTests {
     }
   }
 
-  @Test func typedReceivesDecodeWhatAnotherProcessSends() async throws {
+  @Test(.prompt) func typedReceivesDecodeWhatAnotherProcessSends() async throws {
     try await withQueue { queue in
       let (receiver, blocked) = await startBlocked(in: msgrcvWaitChannels) {
         Task { try await queue.receive(OrderPlaced.self) }
@@ -369,7 +369,7 @@ struct SystemVQueueAsyncTests {
 
   // MARK: Sequences
 
-  @Test func messagesYieldsWhatItsSelectorAdmitsAsItArrives() async throws {
+  @Test(.prompt) func messagesYieldsWhatItsSelectorAdmitsAsItArrives() async throws {
     try await withQueue { queue in
       let consumer = Task { () async throws -> [SystemV.Message] in
         var messages: [SystemV.Message] = []
@@ -390,7 +390,7 @@ struct SystemVQueueAsyncTests {
     }
   }
 
-  @Test func typedMessagesYieldsDecodedValuesOfItsTypeOnly() async throws {
+  @Test(.prompt) func typedMessagesYieldsDecodedValuesOfItsTypeOnly() async throws {
     try await withQueue { queue in
       let consumer = Task { () async throws -> [OrderPlaced] in
         var orders: [OrderPlaced] = []
@@ -411,7 +411,7 @@ struct SystemVQueueAsyncTests {
     }
   }
 
-  @Test func cancellingAPendingSequenceEndsItWithNilAndConsumesNothing() async throws {
+  @Test(.prompt) func cancellingAPendingSequenceEndsItWithNilAndConsumesNothing() async throws {
     try await withQueue { queue in
       let (consumer, blocked) = await startBlocked(in: msgrcvWaitChannels) {
         Task { () async throws -> Int in
@@ -423,7 +423,7 @@ struct SystemVQueueAsyncTests {
       #expect(blocked)
       consumer.cancel()
       #expect(try await consumer.value == 0)
-      #expect(await eventuallyAwaiting { waitingThreadsBlocked(inAnyOf: msgrcvWaitChannels) == 0 })
+      #expect(await eventually { waitingThreadsBlocked(inAnyOf: msgrcvWaitChannels) == 0 })
       try sendFromAnotherProcess(queue, type: OrderPlaced.messageType, #"{"orderID":5,"item":"tea"}"#)
       #expect(try queue.stat().messageCount == 1)
     }
@@ -431,13 +431,13 @@ struct SystemVQueueAsyncTests {
 
   // MARK: Removal
 
-  @Test func aQueueRemovedWhileAnAsyncReceiveWaitsEndsItAsTheBlockingFormIsEnded() async throws {
+  @Test(.prompt) func aQueueRemovedWhileAnAsyncReceiveWaitsEndsItAsTheBlockingFormIsEnded() async throws {
     // The blocking form's error, for comparison.
     let other = try SystemV.MessageQueue.create()
     defer { try? other.remove() }
     let threadsBefore = threadsBlocked(inAnyOf: msgrcvWaitChannels)
     let blockingResult = Task.detached { try await onOwnThread { try other.receive() } }
-    #expect(await eventuallyAwaiting { threadsBlocked(inAnyOf: msgrcvWaitChannels) > threadsBefore })
+    #expect(await eventually { threadsBlocked(inAnyOf: msgrcvWaitChannels) > threadsBefore })
     try other.remove()
     let blockingError = try #require(ipcError(await blockingResult.result))
 
@@ -451,7 +451,7 @@ struct SystemVQueueAsyncTests {
       return count
     }
     #expect(
-      await eventuallyAwaiting { waitingThreadsBlocked(inAnyOf: msgrcvWaitChannels) >= waitingBefore + 2 })
+      await eventually { waitingThreadsBlocked(inAnyOf: msgrcvWaitChannels) >= waitingBefore + 2 })
     let remover = try Tools.ipc("msg", "remove", "--id", "\(queue.id)")
     #expect(remover.exitStatus == 0)
     for result in [ipcError(await receiver.result), ipcError(await sequence.result)] {
@@ -462,7 +462,8 @@ struct SystemVQueueAsyncTests {
     }
   }
 
-  @Test func aQueueRemovedWhileATimedAsyncReceiveWaitsEndsItWithRemovedAsTheBlockingFormIsEnded() async throws
+  @Test(.prompt) func aQueueRemovedWhileATimedAsyncReceiveWaitsEndsItWithRemovedAsTheBlockingFormIsEnded()
+    async throws
   {
     let queue = try SystemV.MessageQueue.create()
     defer { try? queue.remove() }
@@ -476,7 +477,7 @@ struct SystemVQueueAsyncTests {
     #expect(error?.reason == "the queue was removed while this process was waiting to receive")
   }
 
-  @Test func aQueueAlreadyGoneBeforeATimedReceiveIsInvalidAsForTheBlockingForm() async throws {
+  @Test(.prompt) func aQueueAlreadyGoneBeforeATimedReceiveIsInvalidAsForTheBlockingForm() async throws {
     let queue = try SystemV.MessageQueue.create()
     try queue.remove()
     let blocking = #expect(throws: IPCError.self) { try queue.receive(timeout: .seconds(1)) }
@@ -486,7 +487,7 @@ struct SystemVQueueAsyncTests {
     #expect(error?.reason == blocking?.reason)
   }
 
-  @Test func aTypedSequenceThrowsForBytesThatDoNotDecodeAndKeepsThem() async throws {
+  @Test(.prompt) func aTypedSequenceThrowsForBytesThatDoNotDecodeAndKeepsThem() async throws {
     try await withQueue { queue in
       try await queue.send("not json".utf8, type: OrderPlaced.messageType)
       let error = await #expect(throws: IPCError.self) {
@@ -498,7 +499,7 @@ struct SystemVQueueAsyncTests {
     }
   }
 
-  @Test func aQueueRemovedWhileAnAsyncSendWaitsEndsItWithRemoved() async throws {
+  @Test(.prompt) func aQueueRemovedWhileAnAsyncSendWaitsEndsItWithRemoved() async throws {
     let queue = try SystemV.MessageQueue.create()
     defer { try? queue.remove() }
     try queue.setMaxBytes(4)

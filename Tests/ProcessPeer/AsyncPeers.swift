@@ -67,12 +67,15 @@ func asyncPeers() -> [String: EntryPoints.Body] {
         try region.store(Int64(41), at: 264)
         try mutex.unlock()
       case "hold-until-released":
-        // Holds it until the parent sets 260, then checks it can take it again
-        // at once: nothing the parent's cancelled waits did kept it.
+        // Holds it until the parent sets 260 to 1; once the parent's last
+        // withLock is over (260 = 2), checks it can take it at once: nothing the
+        // parent's timed-out wait did kept it. (Checking right after the unlock
+        // raced the parent's waiting withLock, which takes it first.)
         try hold()
         while try region.atomicLoad(Int32.self, at: 260) == 0 { usleep(1_000) }
         usleep(20_000)
         try mutex.unlock()
+        while try region.atomicLoad(Int32.self, at: 260) != 2 { usleep(1_000) }
         guard try mutex.tryLock() == .acquired else { exit(4) }
         try mutex.unlock()
       case "try-lock":

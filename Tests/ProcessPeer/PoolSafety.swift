@@ -38,6 +38,13 @@ final class PoolObjects: @unchecked Sendable {
   let region: SharedRegion
   let mutex: SharedMutex
   let regionName: String
+  /// Unix sockets on abstract names (no files): a listener, a stream and a
+  /// seqpacket connection, a datagram socket and a sender for it.
+  let listener: UnixListener
+  let stream: (client: UnixConnection, server: UnixConnection)
+  let seqpacket: (client: UnixConnection, server: UnixConnection)
+  let datagram: UnixDatagramSocket
+  let datagramSender: UnixDatagramSocket
   /// Set once the mutex's holder thread has it; it lets go when `released` is set.
   let mutexHeld = PeerFlag()
   let released = PeerFlag()
@@ -61,6 +68,16 @@ final class PoolObjects: @unchecked Sendable {
     memory = try POSIX.SharedMemory.create(regionName, size: 4096)
     region = try memory.map()
     mutex = try region.initializeMutex(at: 0)
+    let names = "ipc-test-pool-\(getpid())-\(index)"
+    listener = try UnixListener.listen(on: .abstract(names + "-accept"))
+    let streamListener = try UnixListener.listen(on: .abstract(names + "-stream"))
+    stream.client = try UnixConnection.connect(to: .abstract(names + "-stream"))
+    stream.server = try streamListener.accept()
+    let packetListener = try UnixListener.listen(on: .abstract(names + "-seqpacket"), kind: .seqpacket)
+    seqpacket.client = try UnixConnection.connect(to: .abstract(names + "-seqpacket"), kind: .seqpacket)
+    seqpacket.server = try packetListener.accept()
+    datagram = try UnixDatagramSocket.bind(to: .abstract(names + "-datagram"))
+    datagramSender = try UnixDatagramSocket.unbound()
     Thread { [self] in
       guard (try? mutex.lock()) != nil else { return }
       mutexHeld.set()
@@ -97,6 +114,10 @@ final class PoolObjects: @unchecked Sendable {
       },
       { "child \(try await self.child.wait())" },
       { "mutex \(try await self.mutex.withLock(recover: {}) { 7 })" },
+      { "stream \(try await self.stream.server.receive() ?? [])" },
+      { "seqpacket \(try await self.seqpacket.server.receive() ?? [])" },
+      { "accepted \(try await self.listener.accept().kind)" },
+      { "datagram \(try await self.datagram.receive().bytes)" },
     ]
     return waits.map { wait in
       Task {
@@ -108,7 +129,8 @@ final class PoolObjects: @unchecked Sendable {
 
   static let expected = [
     "queue [1]", "posix [2]", "pipe [3]", "fifo [4]", "opened", "set", "lock", "semaphore",
-    "child killed by SIGKILL (signal 9)", "mutex 7",
+    "child killed by SIGKILL (signal 9)", "mutex 7", "stream [5]", "seqpacket [6]", "accepted stream",
+    "datagram [7]",
   ]
 
   func feed() throws {
@@ -123,6 +145,10 @@ final class PoolObjects: @unchecked Sendable {
     try lock.unlock()
     try semaphore.post()
     try child.kill()
+    try stream.client.send([5])
+    try seqpacket.client.send([6])
+    _ = try UnixConnection.connect(to: listener.address)
+    try datagramSender.send([7], to: datagram.address ?? listener.address)
     released.set()
   }
 
@@ -138,6 +164,7 @@ final class PoolObjects: @unchecked Sendable {
     try? lock.remove()
     try? semaphore.unlink()
     try? memory.unlink()
+    try? listener.close()
   }
 }
 

@@ -71,6 +71,18 @@ let bodies: [String: EntryPoints.Body] = [
   "async-at-thread-limit": asyncAtThreadLimit,
   "async-with-the-wake-signal-taken": asyncWithTheWakeSignalTaken,
   "pool-safety": poolSafety,
+  "signal-drain": signalDrain,
+  "signal-count": signalCount,
+  "binary-coder-echo": binaryCoderEcho,
+  "bitwise-coder-echo": bitwiseCoderEcho,
+  "channel-produce": channelProduce,
+  "channel-idle-consumer": channelIdleConsumer,
+  "channel-loan-produce": channelLoanProduce,
+  "channel-loan-hang": channelLoanHang,
+  "channel-produce-then-idle": channelProduceThenIdle,
+  "channel-consume": channelConsume,
+  "signal-spawn-mask": signalSpawnMask,
+  "signal-async": signalAsync,
   "throw": { _ in
     throw IPCError(code: .invalidArgument, operation: "peer", object: "test", reason: "thrown on purpose")
   },
@@ -218,7 +230,8 @@ let bodies: [String: EntryPoints.Body] = [
     exit(outcome.exitCode)
   },
 ]
-let entryPoints = EntryPoints(bodies.merging(asyncPeers()) { first, _ in first })
+let entryPoints = EntryPoints(
+  bodies.merging(asyncPeers()) { first, _ in first }.merging(socketPeers()) { first, _ in first })
 
 if CommandLine.arguments.dropFirst().first == "--without-entry-points" {
   // A program that forgot runIfChild(): starting an entry point must fail here.
@@ -229,6 +242,24 @@ if CommandLine.arguments.dropFirst().first == "--without-entry-points" {
     say("\(error)")
   }
   exit(0)
+}
+if CommandLine.arguments.dropFirst().first == "--create-objects", CommandLine.arguments.count == 3 {
+  // For the cleanup tests: one object of every kind made through the
+  // library (so each has an owner record), then wait to be killed.
+  let prefix = CommandLine.arguments[2]
+  do {
+    let queue = try SystemV.MessageQueue.create()
+    let set = try SystemV.SemaphoreSet.create(values: [1, 0])
+    let memory = try SystemV.SharedMemory.create(size: 4096)
+    _ = try POSIX.MessageQueue.create(prefix + "-mq", maxMessages: 4, messageSize: 64)
+    _ = try POSIX.Semaphore.create(prefix + "-sem", value: 1)
+    _ = try POSIX.SharedMemory.create(prefix + "-shm", size: 4096)
+    say("msg=\(queue.id) sem=\(set.id) shm=\(memory.id)")
+  } catch {
+    say("failed: \(error)")
+    exit(1)
+  }
+  while true { pause() }
 }
 entryPoints.runIfChild()
 say("ipc-test-peer: run me through ChildProcess.start(entryPoint:executable:)")

@@ -7,6 +7,7 @@
 
 #include <semaphore.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 /// Pins the calling process to one CPU (sched_setaffinity).
 int cipcb_pin_to_cpu(int cpu);
@@ -152,6 +153,34 @@ int cipcb_ring_send(void *base, long count, size_t size, long slots);
 /// the producer's count), copy the next slot out, publish the new count.
 int cipcb_ring_receive(void *base, long count, size_t size, long slots);
 
+// The baselines of the shm-channel round-trip rows (channel_baselines.c).
+
+/// Ping side of a spin-ring round trip: `rounds` times, block i into the
+/// one-way ring at `out` (the layout above), then block i back out of the
+/// ring at `in`; each wait as in cipcb_ring_send/receive (sched_yield).
+int cipcb_ring_ping(void *out, void *in, long rounds, size_t size, long slots);
+
+/// Pong side: `rounds` times, block i out of `in`, then into `out`.
+int cipcb_ring_pong(void *out, void *in, long rounds, size_t size, long slots);
+
+/// Makes an unnamed POSIX semaphore of value 0 at `address` in shared
+/// memory, shared between processes (sem_init with pshared 1). 0 or -errno.
+int cipcb_sem_init_shared(void *address);
+
+/// Spins (reading CLOCK_MONOTONIC) for `nanoseconds`, without a system call.
+void cipcb_spin_ns(long long nanoseconds);
+
+/// Ping side of the parked round trip: `rounds` times, sem_post `to_child`,
+/// sem_wait `to_parent`, then spin `pause_ns` so the peer parks in sem_wait.
+int cipcb_sem_ping_paused(sem_t *to_child, sem_t *to_parent, long rounds, long long pause_ns);
+
+/// Pong side: `rounds` times, sem_wait `to_child`, spin `pause_ns`, sem_post `to_parent`.
+int cipcb_sem_pong_paused(sem_t *to_child, sem_t *to_parent, long rounds, long long pause_ns);
+
+/// CPU time (user and system) of the calling thread so far in nanoseconds
+/// (getrusage with RUSAGE_THREAD), or -errno.
+long long cipcb_thread_cpu_ns(void);
+
 // Processes: no peer and no message. This process starts a program that
 // exits at once and waits for it, again and again.
 
@@ -191,8 +220,9 @@ int cipcb_cleanup_remove(int entry);
 /// Removes the entry's object without forgetting the entry (the watchdog thread).
 int cipcb_cleanup_remove_now(int entry);
 
-/// The child the signal handler kills (0: none).
-void cipcb_cleanup_set_child(int pid);
+/// The child number `peer` (0 to 3) of the measurement, which the signal
+/// handler kills (pid 0: none).
+void cipcb_cleanup_set_child(int peer, int pid);
 
 /// Installs the handler for SIGINT, SIGTERM and SIGHUP, unblocks them, and
 /// ignores SIGPIPE (a vanished peer makes write() fail with EPIPE instead).
@@ -206,5 +236,80 @@ void cipcb_cleanup_block_signals(void);
 /// making an object known only once it exists (a System V id) and registering
 /// it: a signal in between waits, and its handler then removes the object.
 void cipcb_cleanup_hold_signals(int hold);
+
+// Signals: a real-time signal with a value each way (sigqueue), read from a
+// blocking signalfd. The caller blocks both signals first.
+
+/// A blocking signalfd (close-on-exec) for `signal`, or -errno.
+int cipcb_signal_open(int signal);
+
+/// Closes a signalfd.
+int cipcb_signal_close(int fd);
+
+/// Ping side: `rounds` times, sigqueue `signal` with value i to `peer`, then
+/// read one signal from `fd` and check its value is i (-EPROTO if not).
+int cipcb_signal_ping(int fd, pid_t peer, int signal, long rounds);
+
+/// Pong side: `rounds` times, read one signal from `fd` and sigqueue
+/// `signal` with its value to `peer`.
+int cipcb_signal_pong(int fd, pid_t peer, int signal, long rounds);
+
+// Unix-domain sockets by name ("@name": an abstract name, anything else a
+// path), SOCK_STREAM or SOCK_SEQPACKET, close-on-exec. Sends use MSG_NOSIGNAL
+// (a vanished peer is -EPIPE); a peer that closes before or inside a message
+// is -EPIPE; a message of another size than expected is -EPROTO.
+
+/// socket + bind + listen with `backlog`; the listening descriptor, or -errno.
+int cipcb_unix_listen(const char *address, int type, int backlog);
+
+/// socket + connect (EINTR retried); the connected descriptor, or -errno.
+int cipcb_unix_connect(const char *address, int type);
+
+/// accept4 with SOCK_CLOEXEC (EINTR retried); the connection, or -errno.
+int cipcb_unix_accept(int listener);
+
+/// The pid of the process on the other end (SO_PEERCRED), or -errno.
+int cipcb_unix_peer_pid(int fd);
+
+/// Closes a socket. 0 or -errno.
+int cipcb_unix_close(int fd);
+
+/// Stream ping: `rounds` times, send one frame (4-byte little-endian length,
+/// then `size` bytes, in one send call), then receive one: recv loops for
+/// the length, then for the payload, which must be `size` bytes.
+int cipcb_unix_stream_ping(int fd, long rounds, size_t size);
+
+/// Stream pong: `rounds` times, receive one frame and send it back.
+int cipcb_unix_stream_pong(int fd, long rounds, size_t size);
+
+/// Sends `count` frames of `size` bytes.
+int cipcb_unix_stream_send(int fd, long count, size_t size);
+
+/// Receives `count` frames of `size` bytes.
+int cipcb_unix_stream_receive(int fd, long count, size_t size);
+
+/// Seqpacket ping: `rounds` times, send a record of `size` bytes, then
+/// receive one (recv with MSG_TRUNC into a 64 KiB buffer) of `size` bytes.
+int cipcb_unix_seqpacket_ping(int fd, long rounds, size_t size);
+
+/// Seqpacket pong: `rounds` times, receive a record and send it back.
+int cipcb_unix_seqpacket_pong(int fd, long rounds, size_t size);
+
+/// Sends `count` records of `size` bytes.
+int cipcb_unix_seqpacket_send(int fd, long count, size_t size);
+
+/// Receives `count` records of `size` bytes.
+int cipcb_unix_seqpacket_receive(int fd, long count, size_t size);
+
+/// Descriptor-passing ping over a stream socket: `rounds` times, send one
+/// frame of `size` bytes with `passed` attached (sendmsg, SCM_RIGHTS), then
+/// receive one: recvmsg of the length (MSG_CMSG_CLOEXEC, room for one
+/// descriptor), which must bring exactly one descriptor (-EPROTO if not, or
+/// on MSG_CTRUNC), closed at once, then recv loops for the payload.
+int cipcb_unix_fdpass_ping(int fd, int passed, long rounds, size_t size);
+
+/// Descriptor-passing pong: `rounds` times, receive a frame and its
+/// descriptor (closed), then send the payload back with `passed` attached.
+int cipcb_unix_fdpass_pong(int fd, int passed, long rounds, size_t size);
 
 #endif

@@ -146,7 +146,10 @@ extension POSIX {
       switch result {
       case .success(let fd):
         // The umask narrowed the mode mq_open applied: set exactly what was asked.
-        if created { _ = fchmod(fd, mode) }
+        if created {
+          _ = fchmod(fd, mode)
+          POSIXName.recordCreation(name, kind: POSIXName.RecordKind.queue, info: POSIXName.status(of: fd))
+        }
         return try MessageQueue(name: name, access: access, descriptor: fd)
       case .failure(let code):
         throw IPCError(
@@ -489,6 +492,7 @@ extension POSIX {
       try POSIXName.validate(name, operation: "mq_unlink", kind: "message queue")
       try POSIXName.unlink(
         name, operation: "mq_unlink", object: "queue \(name)", kind: "message queue",
+        recordKind: POSIXName.RecordKind.queue,
         forbidden: "only the queue's owner or a privileged process may unlink it"
       ) { mq_unlink($0) }
     }

@@ -35,14 +35,43 @@ enum POSIXName {
     }
   }
 
+  /// The kinds of POSIX object in owner records (see ``OwnerRecords``),
+  /// whose identity is the name without its leading '/'.
+  enum RecordKind {
+    static let queue = "posix-mq"
+    static let semaphore = "posix-sem"
+    static let sharedMemory = "posix-shm"
+  }
+
+  /// Writes the owner record of the object `name` of `kind` this process
+  /// just made; `info` is its `fstat` or `stat`, whose inode tells it from a
+  /// later object of the same name.
+  static func recordCreation(_ name: String, kind: String, info: stat?) {
+    OwnerRecords.record(
+      kind: kind, identity: String(name.dropFirst()), instance: info.map { UInt64($0.st_ino) })
+  }
+
+  /// The `fstat` of descriptor `fd`, or nil.
+  static func status(of fd: Int32) -> stat? {
+    var info = stat()
+    return fstat(fd, &info) == 0 ? info : nil
+  }
+
   /// Removes `name` (already checked) with `call`: `mq_unlink`, `sem_unlink`
   /// or `shm_unlink`, named `operation`. A missing name is a `kind` that was
   /// never made or already unlinked; `forbidden` says who may unlink it.
+  /// Once the name is gone, so is its owner record of `recordKind`.
   static func unlink(
-    _ name: String, operation: String, object: String, kind: String, forbidden: String,
+    _ name: String, operation: String, object: String, kind: String, recordKind: String, forbidden: String,
     _ call: (String) -> Int32
   ) throws(IPCError) {
-    guard case .failure(let code) = once({ call(name) }) else { return }
+    let result = once({ call(name) })
+    switch result {
+    case .success, .failure(.notFound):
+      OwnerRecords.forget(kind: recordKind, identity: String(name.dropFirst()))
+    default: break
+    }
+    guard case .failure(let code) = result else { return }
     let reason: String? =
       switch code {
       case .notFound: "no \(kind) is named \(name) (never made, or unlinked)"

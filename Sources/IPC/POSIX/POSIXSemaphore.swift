@@ -119,7 +119,12 @@ extension POSIX {
       case .success(let semaphore):
         let path = "/dev/shm/sem." + name.dropFirst()
         // The umask narrowed the mode sem_open applied: set exactly what was asked.
-        if created { _ = chmod(path, mode) }
+        if created {
+          _ = chmod(path, mode)
+          var made = stat()
+          let found = lstat(path, &made) == 0
+          POSIXName.recordCreation(name, kind: POSIXName.RecordKind.semaphore, info: found ? made : nil)
+        }
         // glibc maps an existing file without checking its size: a file too
         // short for a sem_t (not made by sem_open) would kill the first user
         // with SIGBUS.
@@ -258,6 +263,7 @@ extension POSIX {
       try validate(name, operation: "sem_unlink")
       try POSIXName.unlink(
         name, operation: "sem_unlink", object: "semaphore \(name)", kind: "semaphore",
+        recordKind: POSIXName.RecordKind.semaphore,
         forbidden: "only the semaphore's owner or a privileged process may unlink it"
       ) { sem_unlink($0) }
     }

@@ -27,13 +27,13 @@ extension POSIX {
     /// Whether the object was opened read-only: it can only be mapped read-only.
     public let isReadOnly: Bool
     /// The descriptor from `shm_open`; -1 once closed.
-    private let descriptor: Atomic<Int32>
+    let descriptor: Atomic<Int32>
 
     /// How long ``openOrCreate(_:size:permissions:)`` waits for a creator in
     /// another process to give a new, empty object its size.
     static let sizingTimeout: Duration = .seconds(2)
 
-    private init(name: String, descriptor: Int32, isReadOnly: Bool) {
+    init(name: String, descriptor: Int32, isReadOnly: Bool) {
       self.name = name
       self.isReadOnly = isReadOnly
       self.descriptor = Atomic(descriptor)
@@ -130,6 +130,8 @@ extension POSIX {
           _ = shm_unlink(name)  // this call made it: leave nothing half made
           throw error
         }
+        POSIXName.recordCreation(
+          name, kind: POSIXName.RecordKind.sharedMemory, info: POSIXName.status(of: fd))
         return memory
       }
       // A creator elsewhere may not have called ftruncate yet: an empty
@@ -219,8 +221,11 @@ extension POSIX {
       var done = 0
       while done < buffer.count {
         let (position, overflow) = offset.addingReportingOverflow(done)
-        if overflow { break }
-        switch retryingInterrupts(.read, { pread(fd, base + done, buffer.count - done, off_t(position)) }) {
+        // No object reaches Int.max: asking past it is reading past the end
+        // (the kernel refuses a range that overflows its offset with EINVAL).
+        let count = overflow ? 0 : Swift.min(buffer.count - done, Int.max - position)
+        if count == 0 { break }
+        switch retryingInterrupts(.read, { pread(fd, base + done, count, off_t(position)) }) {
         case .success(0): return done
         case .success(let count): done += count
         case .failure(let code): throw error(code, "pread")
@@ -351,6 +356,7 @@ extension POSIX {
       try validate(name, operation: "shm_unlink")
       try POSIXName.unlink(
         name, operation: "shm_unlink", object: "shared memory \(name)", kind: "shared memory object",
+        recordKind: POSIXName.RecordKind.sharedMemory,
         forbidden: "this process may not unlink \(name) (see the permissions of /dev/shm)"
       ) { shm_unlink($0) }
     }

@@ -140,38 +140,7 @@ extension PipeEnd {
     return bytes
   }
 
-  // MARK: Internals shared with the message layer
-
-  /// Calls `attempt` with the live descriptor until it returns a value,
-  /// suspending on the poll thread between tries; nil once `timeout` passes.
-  func awaitingRead<T>(
-    _ timeout: Duration?, _ attempt: (Int32) throws(IPCError) -> T?
-  ) async throws(IPCError) -> T? {
-    try await Readiness.awaiting(
-      timeout, cancelled: .cancelled("read", object: description),
-      descriptor: { () throws(IPCError) in try descriptor(for: .reading) }, events: Readiness.readable
-    ) { () throws(IPCError) -> T? in
-      try attempt(try descriptor(for: .reading))
-    }
-  }
-
-  /// ``awaitingRead(_:_:)`` without a time limit.
-  func awaitingRead<T>(_ attempt: (Int32) throws(IPCError) -> T?) async throws(IPCError) -> T {
-    guard let value = try await awaitingRead(nil, attempt) else {
-      // Without a deadline the wait only ends with a value or an error.
-      throw IPCError(code: .timedOut, operation: "read", object: description)
-    }
-    return value
-  }
-
-  /// Suspends until the end is readable, ignoring cancellation: used inside
-  /// a message whose first bytes were read, which must then be read whole.
-  func awaitReadableIgnoringCancellation() async throws(IPCError) {
-    let fd = try descriptor(for: .reading)
-    let waiter = try DescriptorWaiter.shared()
-    // A detached task does not inherit the caller's cancellation.
-    _ = await Task.detached { await waiter.wait(for: fd, events: Readiness.readable, until: nil) }.value
-  }
+  // MARK: Internals
 
   private func cancelledAfter(_ bytes: [UInt8], of expected: Int?) -> IPCError {
     let what = expected.map { "\(bytes.count) of the \($0) bytes expected" } ?? "\(bytes.count) bytes"

@@ -9,8 +9,8 @@ extension PipeEnd {
   /// never wait, suspending on the library's poll thread while the pipe is
   /// empty (one pending iterator costs one poll entry, no thread). The
   /// sequence ends (returns nil) at the end of the stream and when the task is
-  /// cancelled before a message started (it then stays in the pipe); a
-  /// message whose first byte was read is always returned whole. It throws
+  /// cancelled (a message not begun stays in the pipe; the part of one that
+  /// arrived is kept for the next receive). It throws
   /// what `receive()` throws: a stream that ends inside a message, a closed
   /// end. Works on every end that reads: anonymous, duplex and named pipes.
   public func messages() -> Messages { Messages(end: self) }

@@ -6,14 +6,12 @@ import Glibc
 /// waits on the library's poll thread: one pending call costs one poll entry,
 /// no thread. No thread of Swift's cooperative pool ever blocks in the kernel.
 ///
-/// **Cancellation** is honoured until the first byte of a message is read:
-/// the call then ends with ``IPCError/Code-swift.struct/cancelled`` and the
-/// message stays in the pipe for the next receive. Once a message's first
-/// byte is read, the call reads the whole message (or reports the end of the
-/// stream inside it as `.badMessage`), however long the writer takes and
-/// even if the task is cancelled meanwhile: a pipe cannot put bytes back, and
-/// giving up there would leave the stream out of step. A timeout likewise
-/// limits only the wait for a message to start.
+/// **Cancellation** is honoured at any point: the call ends with
+/// ``IPCError/Code-swift.struct/cancelled``, and nothing is lost. A message
+/// not yet begun stays in the pipe; the part of one that arrived is kept by
+/// the end, and the next receive (of any form) goes on from it, so the
+/// stream stays in step. A timeout likewise ends the call with nil when the
+/// message has not arrived whole, keeping its part.
 extension PipeEnd {
   /// Receives the next message, suspending until one arrives; the async form
   /// of ``receive()``.
@@ -27,10 +25,7 @@ extension PipeEnd {
   /// - Throws: `.cancelled` if the task is cancelled before the message
   ///   started (it stays in the pipe); otherwise what ``receive()`` throws.
   public func receive() async throws(IPCError) -> [UInt8]? {
-    switch try await awaitFrameStart(nil) {
-    case nil, .endOfStream: return nil
-    case .length(let length): return try await receivePayload(length: length)
-    }
+    try await awaitFrame(nil, throwAtEnd: false)
   }
 
   /// Receives the next message, suspending at most `timeout` (monotonic
@@ -40,16 +35,12 @@ extension PipeEnd {
   /// `poll`. Waits on the library's poll thread: one pending call costs one
   /// poll entry, no thread.
   ///
-  /// - Returns: the payload; nil if no message started within `timeout`.
+  /// - Returns: the payload; nil if no whole message arrived within `timeout`.
   /// - Throws: ``IPCError/Code-swift.struct/brokenPipe`` at the end of the
   ///   stream, so that nil means only that nothing arrived in time;
-  ///   `.cancelled` if the task is cancelled before the message started.
+  ///   `.cancelled` if the task is cancelled (the part of a message that arrived is kept).
   public func receive(timeout: Duration) async throws(IPCError) -> [UInt8]? {
-    switch try await awaitFrameStart(timeout) {
-    case nil: return nil
-    case .endOfStream: throw endOfStream()
-    case .length(let length): return try await receivePayload(length: length)
-    }
+    try await awaitFrame(timeout, throwAtEnd: true)
   }
 
   /// Receives the next message into `buffer`, suspending until one arrives;
@@ -65,10 +56,7 @@ extension PipeEnd {
   ///   started; otherwise what ``receive(into:)`` throws (`.tooBig` keeps the
   ///   message in the error's payload).
   public func receive(into buffer: UnsafeMutableRawBufferPointer) async throws(IPCError) -> Int? {
-    switch try await awaitFrameStart(nil) {
-    case nil, .endOfStream: return nil
-    case .length(let length): return try await receivePayload(length: length, into: buffer)
-    }
+    try await awaitFrame(into: buffer, nil, throwAtEnd: false)
   }
 
   /// Receives the next message into `buffer`, suspending at most `timeout`
@@ -79,17 +67,13 @@ extension PipeEnd {
   /// poll entry, no thread.
   ///
   /// - Returns: how many bytes of `buffer` hold the payload; nil if no
-  ///   message started within `timeout`.
+  ///   whole message arrived within `timeout`.
   /// - Throws: `.brokenPipe` at the end of the stream; `.cancelled` if the
-  ///   task is cancelled before the message started.
+  ///   task is cancelled (the part of a message that arrived is kept).
   public func receive(into buffer: UnsafeMutableRawBufferPointer, timeout: Duration) async throws(IPCError)
     -> Int?
   {
-    switch try await awaitFrameStart(timeout) {
-    case nil: return nil
-    case .endOfStream: throw endOfStream()
-    case .length(let length): return try await receivePayload(length: length, into: buffer)
-    }
+    try await awaitFrame(into: buffer, timeout, throwAtEnd: true)
   }
 
   /// Receives the next message and decodes it as a `T` with `coder` (JSON by
@@ -119,103 +103,14 @@ extension PipeEnd {
   /// `poll`. Waits on the library's poll thread: one pending call costs one
   /// poll entry, no thread.
   ///
-  /// - Returns: the value; nil if no message started within `timeout`.
+  /// - Returns: the value; nil if no whole message arrived within `timeout`.
   /// - Throws: `.brokenPipe` at the end of the stream; `.cancelled` if the
-  ///   task is cancelled before the message started; `.badMessage` if the
+  ///   task is cancelled (the part of a message that arrived is kept); `.badMessage` if the
   ///   payload does not decode.
   public func receive<T: Decodable, Coder: MessageCoder>(
     _ type: T.Type, coder: Coder = JSONMessageCoder(), timeout: Duration
   ) async throws(IPCError) -> T? {
     guard let bytes = try await receive(timeout: timeout) else { return nil }
     return try coder.decodeMessage(T.self, from: bytes, object: "message from \(description)")
-  }
-
-  // MARK: Internals
-
-  /// Suspends until a frame starts (at most `timeout`; nil: no limit), then
-  /// reads the rest of its header whatever happens to the task; nil if
-  /// nothing arrived in time.
-  private func awaitFrameStart(_ timeout: Duration?) async throws(IPCError) -> FrameStart? {
-    var header: UInt32 = 0
-    let first = try await awaitingRead(timeout) { fd throws(IPCError) -> Int? in
-      try tryReadHeader(&header, from: fd)
-    }
-    guard let first else { return nil }
-    guard first > 0 else { return .endOfStream }
-    var count = first
-    if count < Self.headerSize {
-      // Rare: the header arrived split. Its rest must be read, cancelled or not.
-      let rest = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.headerSize - count, alignment: 1)
-      defer { rest.deallocate() }
-      let more = try await fillCompleting(rest)
-      withUnsafeMutableBytes(of: &header) { buffer in
-        buffer[count..<(count + more)].copyBytes(from: rest[..<more])
-      }
-      count += more
-    }
-    return .length(try checkedLength(header, count: count))
-  }
-
-  /// Reads the payload of a frame whose header announced `length` bytes.
-  private func receivePayload(length: Int) async throws(IPCError) -> [UInt8] {
-    var bytes: [UInt8] = []
-    // Grown as bytes arrive (64 KiB, then doubling), as the blocking form does.
-    while bytes.count < length {
-      let start = bytes.count
-      let chunk = min(length - start, max(start, 64 * 1024))
-      bytes.append(contentsOf: repeatElement(0, count: chunk))
-      var got = 0
-      while got < chunk {
-        let fd = try descriptor(for: .reading)
-        let range = (start + got)..<(start + chunk)
-        let result = bytes.withUnsafeMutableBytes { buffer in
-          Result { () throws(IPCError) in
-            try tryReadSome(UnsafeMutableRawBufferPointer(rebasing: buffer[range]), from: fd)
-          }
-        }
-        guard let count = try result.get() else {
-          try await awaitReadableIgnoringCancellation()
-          continue
-        }
-        guard count > 0 else {
-          bytes.removeLast(chunk - got)
-          throw endedInside(count: bytes.count, length: length, payload: bytes)
-        }
-        got += count
-      }
-    }
-    return bytes
-  }
-
-  /// Reads the payload of a frame whose header announced `length` bytes into
-  /// `buffer`, or into the error if it does not fit.
-  private func receivePayload(length: Int, into buffer: UnsafeMutableRawBufferPointer) async throws(IPCError)
-    -> Int
-  {
-    guard length <= buffer.count else {
-      throw tooBig(length: length, buffer: buffer, payload: try await receivePayload(length: length))
-    }
-    let count = try await fillCompleting(UnsafeMutableRawBufferPointer(rebasing: buffer[..<length]))
-    guard count == length else {
-      throw endedInside(count: count, length: length, payload: Array(buffer[..<count]))
-    }
-    return length
-  }
-
-  /// Reads until `buffer` is full or the stream ends, whatever happens to the
-  /// task; returns how many bytes arrived.
-  private func fillCompleting(_ buffer: UnsafeMutableRawBufferPointer) async throws(IPCError) -> Int {
-    var filled = 0
-    while filled < buffer.count {
-      let fd = try descriptor(for: .reading)
-      guard let count = try tryReadSome(UnsafeMutableRawBufferPointer(rebasing: buffer[filled...]), from: fd)
-      else {
-        try await awaitReadableIgnoringCancellation()
-        continue
-      }
-      if count == 0 { break }
-      filled += count
-    }
-    return filled
   }
 }

@@ -13,7 +13,7 @@ import Glibc
 /// one writer.
 extension PipeEnd {
   /// Bytes of the length that precedes every payload.
-  static let headerSize = 4
+  static let headerSize = Frame.headerSize
 
   /// The largest payload whose frame (length plus payload) is `PIPE_BUF`
   /// bytes, the most a pipe writes atomically: 4092 on Linux.
@@ -23,7 +23,7 @@ extension PipeEnd {
   /// `receive()` believes: `Int32.max` bytes, so a peer may read the length
   /// as a signed 32-bit number. A header announcing more means the stream is
   /// not framed this way.
-  public static let maxMessageSize = Int(Int32.max)
+  public static let maxMessageSize = Frame.maxPayload
 
   /// Sends `message` as one frame: its length as 4 bytes little-endian, then
   /// its bytes.
@@ -41,14 +41,8 @@ extension PipeEnd {
   public func send(_ message: UnsafeRawBufferPointer) throws(IPCError) {
     let fd = try descriptor(for: .writing)
     let count = message.count
-    guard count <= Self.maxMessageSize else {
-      throw IPCError(
-        code: .invalidArgument, operation: isSocket ? "send" : "write", object: description,
-        reason: "a message of \(count) bytes exceeds the frame limit of \(Self.maxMessageSize) bytes;"
-          + " nothing was written")
-    }
+    let length = try Frame.header(count: count, operation: isSocket ? "send" : "write", object: description)
     let header = Self.headerSize
-    let length = UInt32(count).littleEndian
     if count <= Self.atomicMessageLimit {
       let result = ScratchBuffer.with(byteCount: header + count) { frame in
         frame.storeBytes(of: length, as: UInt32.self)
@@ -89,9 +83,7 @@ extension PipeEnd {
   ///   that arrived are in the error's ``IPCError/payload``), or if a header
   ///   announces more than ``maxMessageSize`` bytes. Never a silent truncation.
   public func receive() throws(IPCError) -> [UInt8]? {
-    let fd = try descriptor(for: .reading)
-    guard let length = try receiveHeader(from: fd) else { return nil }
-    return try receivePayload(length: length, from: fd)
+    try receiveFrame(from: descriptor(for: .reading))
   }
 
   /// Receives the next message into `buffer`, waiting until one arrives.
@@ -105,9 +97,7 @@ extension PipeEnd {
   ///   error's ``IPCError/payload``: nothing is lost, and the next receive
   ///   starts at the next message. `.badMessage` as for `receive()`.
   public func receive(into buffer: UnsafeMutableRawBufferPointer) throws(IPCError) -> Int? {
-    let fd = try descriptor(for: .reading)
-    guard let length = try receiveHeader(from: fd) else { return nil }
-    return try receivePayload(length: length, into: buffer, from: fd)
+    try receiveFrame(into: buffer, from: descriptor(for: .reading))
   }
 
   /// Encodes `value` with `coder` (JSON by default) and sends it as one frame.
@@ -141,73 +131,5 @@ extension PipeEnd {
   ) throws(IPCError) -> T? {
     guard let bytes = try receive() else { return nil }
     return try coder.decodeMessage(T.self, from: bytes, object: "message from \(description)")
-  }
-
-  /// Reads a frame's length; nil if the stream ended cleanly before it.
-  private func receiveHeader(from fd: Int32) throws(IPCError) -> Int? {
-    var length: UInt32 = 0
-    let result = withUnsafeMutableBytes(of: &length) { buffer in
-      Result { () throws(IPCError) in try fill(buffer, from: fd) }
-    }
-    let count = try result.get()
-    if count == 0 { return nil }
-    return try checkedLength(length, count: count)
-  }
-
-  /// Reads the payload of a frame whose header announced `length` bytes.
-  func receivePayload(length: Int, from fd: Int32) throws(IPCError) -> [UInt8] {
-    var bytes: [UInt8] = []
-    let count = try append(upTo: length, to: &bytes, from: fd)
-    guard count == length else { throw endedInside(count: count, length: length, payload: bytes) }
-    return bytes
-  }
-
-  /// Reads the payload of a frame whose header announced `length` bytes into
-  /// `buffer`, or into the error if it does not fit.
-  func receivePayload(length: Int, into buffer: UnsafeMutableRawBufferPointer, from fd: Int32)
-    throws(IPCError) -> Int
-  {
-    guard length <= buffer.count else {
-      throw tooBig(length: length, buffer: buffer, payload: try receivePayload(length: length, from: fd))
-    }
-    let count = try fill(UnsafeMutableRawBufferPointer(rebasing: buffer[..<length]), from: fd)
-    guard count == length else {
-      throw endedInside(count: count, length: length, payload: Array(buffer[..<count]))
-    }
-    return length
-  }
-
-  func tooBig(length: Int, buffer: UnsafeMutableRawBufferPointer, payload: [UInt8]) -> IPCError {
-    IPCError(
-      code: .tooBig, operation: "read", object: description,
-      reason: "a message of \(length) bytes is longer than the buffer of \(buffer.count) bytes;"
-        + " it was taken from the pipe and is kept in the error's payload",
-      payload: payload)
-  }
-
-  /// The payload length in a header of which `count` bytes (1 to 4) arrived.
-  func checkedLength(_ length: UInt32, count: Int) throws(IPCError) -> Int {
-    guard count == Self.headerSize else {
-      throw IPCError(
-        code: .badMessage, operation: "read", object: description,
-        reason: "the stream ended after \(count) of \(Self.headerSize) header bytes of a message")
-    }
-    let size = Int(UInt32(littleEndian: length))
-    guard size <= Self.maxMessageSize else {
-      throw IPCError(
-        code: .badMessage, operation: "read", object: description,
-        reason: "a message header announces \(size) bytes, more than the limit of"
-          + " \(Self.maxMessageSize): the stream is not framed as PipeEnd.send frames it"
-          + " (a 4-byte little-endian length, then the bytes)")
-    }
-    return size
-  }
-
-  func endedInside(count: Int, length: Int, payload: [UInt8]) -> IPCError {
-    IPCError(
-      code: .badMessage, operation: "read", object: description,
-      reason: "the stream ended after \(count) of \(length) bytes of a message;"
-        + " the bytes that arrived are kept in the error's payload",
-      payload: payload)
   }
 }

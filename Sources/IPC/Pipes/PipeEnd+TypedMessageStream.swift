@@ -9,8 +9,8 @@ extension PipeEnd {
   /// Each message is taken as ``messages()`` takes it (suspending on the
   /// library's poll thread; one pending iterator costs one poll entry, no
   /// thread) and decoded as `receive(_:coder:)` decodes it. The sequence
-  /// ends at the end of the stream and when the task is cancelled before a
-  /// message started; it throws `.badMessage` for a payload that does not
+  /// ends at the end of the stream and when the task is cancelled (nothing
+  /// is lost, as for ``messages()``); it throws `.badMessage` for a payload that does not
   /// decode (kept in the error's ``IPCError/payload``; the next iteration
   /// reads the next message).
   public func messages<T: Decodable, Coder: MessageCoder>(

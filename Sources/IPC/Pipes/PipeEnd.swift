@@ -81,6 +81,9 @@ public final class PipeEnd: Sendable, CustomStringConvertible {
   let shadow = Atomic<Int32>(-1)
   /// Set once `preadv2(RWF_NOWAIT)` failed with EOPNOTSUPP on this end.
   let nowaitUnsupported = Atomic<Bool>(false)
+  /// The bytes of a message that a timed, non-blocking or cancelled receive
+  /// took before the rest arrived; the next receive goes on from them.
+  let partialFrame = Mutex(FrameAssembly())
 
   /// Takes ownership of `fd`.
   init(adopting fd: Int32, direction: Direction, kind: Kind) {
@@ -321,40 +324,21 @@ public final class PipeEnd: Sendable, CustomStringConvertible {
       throw IPCError(code: code, operation: "read", object: describe(fd: fd), reason: reason)
     }
   }
+}
 
-  /// Reads until `buffer` is full or the stream ends; returns how many bytes arrived.
-  func fill(_ buffer: UnsafeMutableRawBufferPointer, from fd: Int32) throws(IPCError) -> Int {
-    var filled = 0
-    while filled < buffer.count {
-      let count = try readSome(UnsafeMutableRawBufferPointer(rebasing: buffer[filled...]), from: fd)
-      if count == 0 { break }
-      filled += count
+extension PipeEnd: FramedStream {
+  /// Frames travel through a pipe (a duplex end is a socket pair, still a pipe to its users).
+  var streamNoun: String { "pipe" }
+
+  /// The read descriptor, or the error of a closed or write-only end.
+  func readingDescriptor() throws(IPCError) -> Int32 { try descriptor(for: .reading) }
+
+  func takePartialFrame() -> FrameAssembly {
+    partialFrame.withLock { (frame) -> FrameAssembly in
+      defer { frame = FrameAssembly() }
+      return frame
     }
-    return filled
   }
 
-  /// Reads up to `count` bytes onto the end of `bytes`, stopping early at the
-  /// end of the stream; returns how many were appended. The array grows as
-  /// bytes arrive (64 KiB, then doubling), so a huge `count` that the stream
-  /// does not deliver never allocates huge memory.
-  func append(upTo count: Int, to bytes: inout [UInt8], from fd: Int32) throws(IPCError) -> Int {
-    var appended = 0
-    while appended < count {
-      let start = bytes.count
-      let chunk = min(count - appended, max(start, 64 * 1024))
-      bytes.append(contentsOf: repeatElement(0, count: chunk))
-      let result = bytes.withUnsafeMutableBytes { buffer in
-        Result { () throws(IPCError) in
-          try fill(UnsafeMutableRawBufferPointer(rebasing: buffer[start...]), from: fd)
-        }
-      }
-      let got = try result.get()
-      appended += got
-      if got < chunk {
-        bytes.removeLast(chunk - got)
-        break
-      }
-    }
-    return appended
-  }
+  func keepPartialFrame(_ frame: FrameAssembly) { partialFrame.withLock { $0 = frame } }
 }

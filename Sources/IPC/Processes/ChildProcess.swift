@@ -222,27 +222,45 @@ public final class ChildProcess: Sendable, CustomStringConvertible {
   /// - Throws: `.noSuchProcess` once the child has been reaped (the error
   ///   says how it ended); `.invalidArgument` for a number that is no signal.
   public func send(_ signal: Int32) throws(IPCError) {
-    let operation = pidfd >= 0 ? "pidfd_send_signal" : "kill"
     guard SignalNames.isValid(signal) else {
       throw IPCError(
-        code: .invalidArgument, operation: operation, object: description,
+        code: .invalidArgument, operation: pidfd >= 0 ? "pidfd_send_signal" : "kill", object: description,
         reason: "\(signal) is not a signal number (1 to \(SignalNames.realTime.upperBound))")
     }
+    try send(UnixSignal(unchecked: signal), value: nil)
+  }
+
+  /// Sends `signal` to the child, queued with `value` when one is given (as
+  /// ``UnixSignal/send(to:value:)`` does, but through the pidfd, so it never
+  /// reaches a process that reused the child's pid).
+  ///
+  /// A real-time signal with a value queues and arrives in order with it; the
+  /// child reads it with a ``SignalReceiver``. The corresponding C call is
+  /// `pidfd_send_signal(pidfd, signal, info, 0)` with `info` filled as
+  /// `sigqueue` fills it (`SI_QUEUE`, this pid and uid, the value), or
+  /// `kill`/`sigqueue` without a pidfd.
+  ///
+  /// - Throws: `.noSuchProcess` once the child has been reaped (the error
+  ///   says how it ended); `.wouldBlock` if the child's queue of pending
+  ///   signals is full (`RLIMIT_SIGPENDING`).
+  public func send(_ signal: UnixSignal, value: Int32? = nil) throws(IPCError) {
+    let operation =
+      pidfd >= 0 ? "pidfd_send_signal" : value == nil ? "kill" : "sigqueue"
     // Locked: the child cannot be reaped (and its pid reused) meanwhile.
     try state.withLock { (state) throws(IPCError) -> Void in
       if state.reapedElsewhere {
         throw IPCError(
           code: .noSuchProcess, operation: operation, object: description,
           reason: "the kernel reaped the child already (SIGCHLD is ignored in this process), so its pid may"
-            + " be another process's; \(SignalNames.name(signal)) was not sent")
+            + " be another process's; \(signal.name) was not sent")
       }
       if let status = state.status {
         throw IPCError(
           code: .noSuchProcess, operation: operation, object: description,
-          reason: "the child has ended (\(status)) and been reaped; \(SignalNames.name(signal)) was not sent")
+          reason: "the child has ended (\(status)) and been reaped; \(signal.name) was not sent")
       }
-      if case .failure(let code) = once({ deliver(signal) }) {
-        throw IPCError(code: code, operation: operation, object: description)
+      if case .failure(let code) = once({ deliver(signal.rawValue, value: value) }) {
+        throw signal.sendError(code, operation: operation, target: description, pid: pid)
       }
     }
   }
@@ -255,14 +273,20 @@ public final class ChildProcess: Sendable, CustomStringConvertible {
     state.withLock { state in
       guard state.status == nil, !state.reapedElsewhere else { return }
       if leadsGroup && Glibc.kill(-pid, signal) == 0 { return }
-      _ = deliver(signal)
+      _ = deliver(signal, value: nil)
     }
   }
 
-  /// `signal` to this child alone: through the pidfd, or by pid without one.
-  /// Called with the state locked and the child not reaped. -1 and errno on failure.
-  private func deliver(_ signal: Int32) -> Int32 {
-    pidfd >= 0 ? cipc_pidfd_send_signal(pidfd, signal) : Glibc.kill(pid, signal)
+  /// `signal` (queued with `value` if there is one) to this child alone:
+  /// through the pidfd, or by pid without one. Called with the state locked
+  /// and the child not reaped. -1 and errno on failure.
+  private func deliver(_ signal: Int32, value: Int32?) -> Int32 {
+    switch (pidfd >= 0, value) {
+    case (true, nil): cipc_pidfd_send_signal(pidfd, signal)
+    case (true, let value?): cipc_pidfd_sigqueue(pidfd, signal, value)
+    case (false, nil): Glibc.kill(pid, signal)
+    case (false, let value?): cipc_sigqueue(pid, signal, value)
+    }
   }
 
   /// Asks the child to end: sends `SIGTERM` (Python's `terminate()`).

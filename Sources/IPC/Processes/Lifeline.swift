@@ -1,3 +1,4 @@
+import CIPCShims
 import Glibc
 
 /// How a child learns that its parent died, even by SIGKILL: a socket pair

@@ -91,6 +91,11 @@ extension IPCError {
     public static let cancelled = Code(rawValue: ECANCELED)
     /// `ENOEXEC`: a file to run is not in a format the kernel can execute.
     public static let notExecutable = Code(rawValue: ENOEXEC)
+    /// `ECONNREFUSED`: nothing listens at a Unix socket's address (a stale
+    /// socket file, or an abstract name no socket holds).
+    public static let connectionRefused = Code(rawValue: ECONNREFUSED)
+    /// `EADDRINUSE`: a socket is already bound to the address.
+    public static let addressInUse = Code(rawValue: EADDRINUSE)
 
     private static let names: [Int32: String] = [
       EAGAIN: "EAGAIN", ENOMSG: "ENOMSG", ENOENT: "ENOENT", EEXIST: "EEXIST",
@@ -103,6 +108,8 @@ extension IPCError {
       ELOOP: "ELOOP", EROFS: "EROFS", EOVERFLOW: "EOVERFLOW", EOWNERDEAD: "EOWNERDEAD",
       ENOTRECOVERABLE: "ENOTRECOVERABLE", EDEADLK: "EDEADLK",
       ESRCH: "ESRCH", ECHILD: "ECHILD", ECANCELED: "ECANCELED", ENOEXEC: "ENOEXEC", ETXTBSY: "ETXTBSY",
+      ECONNREFUSED: "ECONNREFUSED", EADDRINUSE: "EADDRINUSE", EPROTOTYPE: "EPROTOTYPE", ENOTCONN: "ENOTCONN",
+      ECONNRESET: "ECONNRESET", ENOTSOCK: "ENOTSOCK",
     ]
 
     /// The symbolic name, such as `EIDRM`.

@@ -20,30 +20,39 @@ enum ScratchBuffer {
       return withUnsafeTemporaryAllocation(
         byteCount: byteCount, alignment: MemoryLayout<Int>.alignment, body)
     }
-    return body(threadBuffer(atLeast: byteCount))
+    guard let buffer = threadBuffer(atLeast: byteCount) else {
+      // No thread buffer (the process is out of thread keys or memory): one for this call.
+      return withUnsafeTemporaryAllocation(
+        byteCount: byteCount, alignment: MemoryLayout<Int>.alignment, body)
+    }
+    return body(buffer)
   }
 
-  /// This thread's buffer, grown to at least `byteCount` bytes.
-  private static func threadBuffer(atLeast byteCount: Int) -> UnsafeMutableRawBufferPointer {
-    let key = threadKey
+  /// This thread's buffer, grown to at least `byteCount` bytes; nil if there
+  /// is no thread key or no memory for it.
+  private static func threadBuffer(atLeast byteCount: Int) -> UnsafeMutableRawBufferPointer? {
+    guard let key = threadKey else { return nil }
     if let header = pthread_getspecific(key)?.assumingMemoryBound(to: Int.self) {
       // The first word holds the capacity; the bytes follow, Int-aligned.
       if header.pointee >= byteCount {
         return UnsafeMutableRawBufferPointer(start: header + 1, count: header.pointee)
       }
+      pthread_setspecific(key, nil)
       free(header)
     }
     let capacity = max(byteCount, 16 * 1024)
-    let header = malloc(MemoryLayout<Int>.size + capacity)!.assumingMemoryBound(to: Int.self)
+    guard let raw = malloc(MemoryLayout<Int>.size + capacity) else { return nil }
+    let header = raw.assumingMemoryBound(to: Int.self)
     header.pointee = capacity
     pthread_setspecific(key, header)
     return UnsafeMutableRawBufferPointer(start: header + 1, count: capacity)
   }
 
-  private static let threadKey: pthread_key_t = {
+  /// The key of each thread's buffer, freed when the thread ends; nil if the
+  /// process has used up its keys (PTHREAD_KEYS_MAX), which leaves every
+  /// large request to a buffer of its own instead of ending the process.
+  private static let threadKey: pthread_key_t? = {
     var key = pthread_key_t()
-    let status = pthread_key_create(&key) { free($0) }
-    precondition(status == 0, "pthread_key_create failed: \(status)")
-    return key
+    return pthread_key_create(&key) { free($0) } == 0 ? key : nil
   }()
 }

@@ -57,4 +57,8 @@ enum Syscall: Sendable, Hashable {
   case semWait
   /// `open` of a named pipe, which blocks until the other side opens it.
   case open
+  /// `accept4` on a listening socket.
+  case accept
+  /// `connect` of a socket while the listener's backlog is full.
+  case connect
 }

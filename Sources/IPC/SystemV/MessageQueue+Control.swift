@@ -56,7 +56,9 @@ extension SystemV.MessageQueue {
   ///
   /// The corresponding C call is `msgctl(id, IPC_RMID, NULL)`.
   public func remove() throws(IPCError) {
-    if case .failure(let code) = once({ msgctl(id, IPC_RMID, nil) }) {
+    if case .failure(let code) = SystemV.removeRecorded(
+      id: id, kind: SystemV.RecordKind.queue, { msgctl(id, IPC_RMID, nil) })
+    {
       throw controlError(code, operation: "msgctl(IPC_RMID)")
     }
   }

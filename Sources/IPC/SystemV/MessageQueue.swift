@@ -48,19 +48,35 @@ extension SystemV {
       key: Key = .private,
       permissions: Permissions = .ownerReadWrite
     ) throws(IPCError) -> MessageQueue {
-      try get(key: key, flags: IPC_CREAT | IPC_EXCL | SystemV.mode(permissions))
+      created(try get(key: key, flags: IPC_CREAT | IPC_EXCL | SystemV.mode(permissions)))
     }
 
     /// Opens the queue for `key`, creating it if there is none.
     ///
     /// `permissions` apply only when the queue is created.
     ///
-    /// The corresponding C call is `msgget(key, IPC_CREAT | mode)`.
+    /// The corresponding C calls are `msgget(key, IPC_CREAT | IPC_EXCL | mode)`,
+    /// then `msgget(key, 0)` if it exists: creating exclusively first tells
+    /// whether this call made the queue (and so writes its owner record).
     public static func openOrCreate(
       key: Key,
       permissions: Permissions = .ownerReadWrite
     ) throws(IPCError) -> MessageQueue {
-      try get(key: key, flags: IPC_CREAT | SystemV.mode(permissions))
+      try SystemV.openOrCreate(
+        createExclusively: { msgget(key.rawValue, IPC_CREAT | IPC_EXCL | SystemV.mode(permissions)) },
+        openExisting: { msgget(key.rawValue, 0) },
+        created: { created(MessageQueue(validatedID: $0)) },
+        opened: { MessageQueue(validatedID: $0) },
+        failure: { code in
+          IPCError(
+            code: code, operation: "msgget", object: "key \(key)", reason: getFailureReason(code, key: key))
+        })
+    }
+
+    /// `queue`, which this process just made, with its owner record written.
+    private static func created(_ queue: MessageQueue) -> MessageQueue {
+      OwnerRecords.record(kind: SystemV.RecordKind.queue, identity: "\(queue.id)")
+      return queue
     }
 
     /// Opens the existing queue for `key`.

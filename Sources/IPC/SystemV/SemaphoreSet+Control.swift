@@ -127,7 +127,9 @@ extension SystemV.SemaphoreSet {
   ///
   /// The corresponding C call is `semctl(id, 0, IPC_RMID)`.
   public func remove() throws(IPCError) {
-    if case .failure(let code) = once({ cipc_semctl(id, 0, IPC_RMID) }) {
+    if case .failure(let code) = SystemV.removeRecorded(
+      id: id, kind: SystemV.RecordKind.semaphoreSet, { cipc_semctl(id, 0, IPC_RMID) })
+    {
       throw controlError(code, operation: "semctl(IPC_RMID)")
     }
   }

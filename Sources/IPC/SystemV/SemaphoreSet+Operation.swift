@@ -15,6 +15,10 @@ extension SystemV.SemaphoreSet {
     public var delta: Int
     /// Whether the kernel undoes the change when the process exits (`SEM_UNDO`).
     public var undo: Bool
+    /// Why ``SystemV/SemaphoreSet/perform(_:)-5idfg`` refuses it, for a P or
+    /// V made with an amount below 1 (which would be a wait for zero or the
+    /// opposite act): nil for a valid one.
+    var rejection: String? = nil
 
     /// Creates an operation from its parts; prefer ``wait(_:by:undo:)``,
     /// ``signal(_:by:undo:)`` and ``waitForZero(_:)``.
@@ -25,14 +29,22 @@ extension SystemV.SemaphoreSet {
     }
 
     /// P: waits until semaphore `index` is at least `amount`, then takes `amount` from it.
+    ///
+    /// `amount` is 1 to 32767 (SEMVMX); `perform` refuses the operation otherwise.
     public static func wait(_ index: Int, by amount: Int = 1, undo: Bool = false) -> Operation {
-      // Wrapping: a P of Int.min stays Int.min, which perform(_:) refuses (above SEMVMX).
-      Operation(index: index, delta: 0 &- amount, undo: undo)
+      // Wrapping: the negation of any amount is safe, and one below 1 is refused by perform(_:).
+      var operation = Operation(index: index, delta: 0 &- amount, undo: undo)
+      operation.rejection = SystemV.SemaphoreSet.amountProblem(amount, of: "P (wait)", index: index)
+      return operation
     }
 
     /// V: adds `amount` to semaphore `index`, waking processes that wait for it.
+    ///
+    /// `amount` is 1 to 32767 (SEMVMX); `perform` refuses the operation otherwise.
     public static func signal(_ index: Int, by amount: Int = 1, undo: Bool = false) -> Operation {
-      Operation(index: index, delta: amount, undo: undo)
+      var operation = Operation(index: index, delta: amount, undo: undo)
+      operation.rejection = SystemV.SemaphoreSet.amountProblem(amount, of: "V (signal)", index: index)
+      return operation
     }
 
     /// Waits until semaphore `index` is zero; changes nothing.

@@ -237,6 +237,7 @@ extension SystemV {
         try? set.remove()
         throw set.controlError(code, operation: "semop")
       }
+      OwnerRecords.record(kind: SystemV.RecordKind.semaphoreSet, identity: "\(id)")
       return set
     }
 
@@ -282,8 +283,10 @@ extension SystemV {
     ///   - undo: whether the kernel gives `amount` back when this process
     ///     exits, even killed (`SEM_UNDO`).
     /// - Throws: `.removed` if the set is removed while waiting;
-    ///   `.invalidArgument` for an index outside the set, checked before the call.
+    ///   `.invalidArgument` for an index outside the set or an amount below 1,
+    ///   `.outOfRange` for one above SEMVMX, checked before the call.
     public func wait(_ index: Int = 0, by amount: Int = 1, undo: Bool = false) throws(IPCError) {
+      try checkAmount(amount, of: "P (wait)", index: index)
       _ = try run(index, delta: 0 &- amount, undo: undo, waiting: .asLongAsNeeded)
     }
 
@@ -294,7 +297,8 @@ extension SystemV {
     public func tryWait(_ index: Int = 0, by amount: Int = 1, undo: Bool = false) throws(IPCError)
       -> Bool
     {
-      try run(index, delta: 0 &- amount, undo: undo, waiting: .no)
+      try checkAmount(amount, of: "P (wait)", index: index)
+      return try run(index, delta: 0 &- amount, undo: undo, waiting: .no)
     }
 
     /// P, waiting at most `timeout` on the monotonic clock; returns false,
@@ -305,17 +309,38 @@ extension SystemV {
     public func wait(_ index: Int = 0, by amount: Int = 1, undo: Bool = false, timeout: Duration)
       throws(IPCError) -> Bool
     {
-      try run(index, delta: 0 &- amount, undo: undo, waiting: .until(MonotonicDeadline(after: timeout)))
+      try checkAmount(amount, of: "P (wait)", index: index)
+      return try run(
+        index, delta: 0 &- amount, undo: undo, waiting: .until(MonotonicDeadline(after: timeout)))
     }
 
     /// V: adds `amount` to semaphore `index`, waking processes that wait for it.
     ///
     /// The corresponding C call is `semop` with `sem_op = amount`.
     ///
-    /// - Throws: `.outOfRange` if the value would pass 32767 (SEMVMX); the
-    ///   value is unchanged.
+    /// - Throws: `.outOfRange` if the value would pass 32767 (SEMVMX), or the
+    ///   amount does; `.invalidArgument` for an amount below 1 (checked before
+    ///   the call). The value is unchanged.
     public func signal(_ index: Int = 0, by amount: Int = 1, undo: Bool = false) throws(IPCError) {
+      try checkAmount(amount, of: "V (signal)", index: index)
       _ = try run(index, delta: amount, undo: undo, waiting: .asLongAsNeeded)
+    }
+
+    /// Throws `.invalidArgument` for an amount below 1, before any call.
+    @inline(__always)
+    private func checkAmount(_ amount: Int, of act: String, index: Int) throws(IPCError) {
+      if let problem = Self.amountProblem(amount, of: act, index: index) {
+        throw IPCError(code: .invalidArgument, operation: "semop", object: description, reason: problem)
+      }
+    }
+
+    /// Why `amount` cannot be the amount of a P or V (`act`): below 1, a P
+    /// would become a wait for zero or a V, and a V a wait for zero or a P.
+    static func amountProblem(_ amount: Int, of act: String, index: Int) -> String? {
+      guard amount < 1 else { return nil }
+      return
+        "an amount of \(amount) for a \(act) on semaphore \(index) is invalid: a P or V moves the value by"
+        + " 1 to SEMVMX \(Limits.maxValue) (waitForZero(_:) waits for zero); nothing was changed"
     }
 
     /// Waits until semaphore `index` is zero.
@@ -409,6 +434,9 @@ extension SystemV {
     /// The C form of `operation`, checked against the set before any call.
     @inline(__always)
     private func cOperation(_ operation: Operation, waiting: Waiting) throws(IPCError) -> sembuf {
+      if let rejection = operation.rejection {
+        throw IPCError(code: .invalidArgument, operation: "semop", object: description, reason: rejection)
+      }
       guard operation.index >= 0 && operation.index < count else {
         throw IPCError(
           code: .invalidArgument, operation: "semop", object: description,

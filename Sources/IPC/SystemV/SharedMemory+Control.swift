@@ -27,7 +27,9 @@ extension SystemV.SharedMemory {
   /// a new segment can be made for the same key. Nothing is lost for those
   /// still attached. The corresponding C call is `shmctl(id, IPC_RMID, NULL)`.
   public func remove() throws(IPCError) {
-    if case .failure(let code) = once({ shmctl(id, IPC_RMID, nil) }) {
+    if case .failure(let code) = SystemV.removeRecorded(
+      id: id, kind: SystemV.RecordKind.sharedMemory, { shmctl(id, IPC_RMID, nil) })
+    {
       throw controlError(code, operation: "shmctl(IPC_RMID)")
     }
   }

@@ -53,7 +53,7 @@ extension SystemV {
     ) throws(IPCError) -> SharedMemory {
       try validate(size, key: key)
       let id = try get(key: key, size: size, flags: IPC_CREAT | IPC_EXCL | SystemV.mode(permissions))
-      return SharedMemory(id: id, size: size)
+      return created(id: id, size: size)
     }
 
     /// Opens the segment for `key`, creating it with `size` bytes if there is none.
@@ -74,7 +74,7 @@ extension SystemV {
       return try SystemV.openOrCreate(
         createExclusively: { shmget(key.rawValue, size, IPC_CREAT | IPC_EXCL | SystemV.mode(permissions)) },
         openExisting: { shmget(key.rawValue, 0, 0) },
-        created: { SharedMemory(id: $0, size: size) },
+        created: { created(id: $0, size: size) },
         opened: { (id) throws(IPCError) in try opened(id: id, key: key, size: size) },
         failure: { getError($0, key: key, size: size) })
     }
@@ -105,6 +105,12 @@ extension SystemV {
     /// - Throws: `.notFound` if no segment has that id (the kernel says `EINVAL`).
     public static func open(id: Int32) throws(IPCError) -> SharedMemory {
       try opened(id: id, key: nil, size: nil)
+    }
+
+    /// The segment `id` this process just made, with its owner record written.
+    private static func created(id: Int32, size: Int) -> SharedMemory {
+      OwnerRecords.record(kind: SystemV.RecordKind.sharedMemory, identity: "\(id)")
+      return SharedMemory(id: id, size: size)
     }
 
     /// Throws unless `size` is 1 to shmmax.

@@ -41,6 +41,27 @@ extension SystemV {
     }
   }
 
+  /// The kinds of System V object in owner records (see ``OwnerRecords``),
+  /// whose identity is the object's id.
+  enum RecordKind {
+    static let queue = "sysv-msg"
+    static let semaphoreSet = "sysv-sem"
+    static let sharedMemory = "sysv-shm"
+  }
+
+  /// Runs `call`, an `IPC_RMID` of object `id` of `kind`, and deletes the
+  /// object's owner record once the object is gone: removed now, or already
+  /// (EINVAL, EIDRM).
+  static func removeRecorded(id: Int32, kind: String, _ call: () -> Int32) -> Result<Int32, IPCError.Code> {
+    let result = once(call)
+    switch result {
+    case .success, .failure(.invalidArgument), .failure(.removed):
+      OwnerRecords.forget(kind: kind, identity: "\(id)")
+    default: break
+    }
+    return result
+  }
+
   /// The mode bits of `permissions` as a `*get` flag.
   static func mode(_ permissions: Permissions) -> Int32 {
     Int32(bitPattern: permissions.rawValue)

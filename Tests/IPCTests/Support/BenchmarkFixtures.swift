@@ -18,6 +18,9 @@ extension BenchmarkSmokeTests {
       var swift: Figure
       var ratio: Figure
       var childExitStatuses: [Int32]
+      var unit: String
+      var baseline: String?
+      var peers: Int?
       var cMessagesPerSecond: Double?
       var swiftMessagesPerSecond: Double?
       // Async rows only.

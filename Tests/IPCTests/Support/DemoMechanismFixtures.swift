@@ -29,7 +29,13 @@ extension DemoMechanismTests {
   }
 
   /// The word the demo puts before its object's name: `queue 5`, `pipe /tmp/x.fifo`.
-  func objectWord(_ mechanism: String) -> String { mechanism == "pipe" ? "pipe" : "queue" }
+  func objectWord(_ mechanism: String) -> String {
+    switch mechanism {
+    case "pipe": "pipe"
+    case "channel": "shared memory"
+    default: "queue"
+    }
+  }
 
   /// The demo's receiver, found by its entry point: the sender may already have
   /// finished, so the number of children says nothing.
@@ -56,6 +62,7 @@ extension DemoMechanismTests {
       } catch {
         return error.code == .notFound
       }
+    case "channel": return access("/dev/shm" + name, F_OK) != 0
     default: return access(name, F_OK) != 0
     }
   }
@@ -65,6 +72,7 @@ extension DemoMechanismTests {
     switch mechanism {
     case "sysv": _ = Int32(name).map { try? SystemV.MessageQueue.open(id: $0).remove() }
     case "posix": try? POSIX.MessageQueue.unlink(name)
+    case "channel": try? POSIX.SharedMemory.unlink(name)
     default: unlink(name)
     }
   }

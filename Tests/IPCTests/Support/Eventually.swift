@@ -17,3 +17,23 @@ func eventually(
     usleep(pause)
   }
 }
+
+/// The async form, which `await` picks in async code: the task sleeps
+/// between checks instead of holding a thread of the cooperative pool. A
+/// test that blocked its thread here could wait for ever for a task that
+/// needs a pool thread to run (the pool has one thread per CPU, and other
+/// tests block theirs), so async tests never use the blocking form. The
+/// default timeout is long because in a full parallel run a new task may wait
+/// seconds for a thread; it only bounds a failing test.
+func eventually(
+  within timeout: Duration = .seconds(60), every interval: Duration = .milliseconds(1),
+  _ condition: () throws -> Bool
+) async rethrows -> Bool {
+  let clock = ContinuousClock()
+  let deadline = clock.now.advanced(by: timeout)
+  while true {
+    if try condition() { return true }
+    if clock.now >= deadline { return false }
+    await nap(interval)
+  }
+}

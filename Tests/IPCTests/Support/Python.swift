@@ -14,6 +14,11 @@ enum Python {
   /// Whether tests that need `posix_ipc` run; as ``sysvIPC``.
   static let posixIPC = inCI || canImport("posix_ipc")
 
+  /// Whether the Unix socket tests run: Python's `socket.send_fds` and
+  /// `recv_fds` (Python 3.9 and later); always in CI.
+  static let unixSockets =
+    inCI || ((try? run("import socket; socket.send_fds, socket.recv_fds"))?.exitStatus == 0)
+
   private static let inCI = ProcessInfo.processInfo.environment["CI"] != nil
 
   private static func canImport(_ module: String) -> Bool {

@@ -2,26 +2,6 @@ import Glibc
 import IPC
 import Testing
 
-/// Whether `condition` holds within `timeout`, checked every millisecond
-/// with the task suspended between checks (``eventually(within:every:_:)``
-/// would hold a thread of the cooperative pool, which the async waits under
-/// test need to start and to resume).
-///
-/// The default is long: in a full run, tests that block the pool's threads
-/// (processes run to their end, `eventually` loops) can hold it for seconds,
-/// and a task waits for a thread meanwhile. A passing check takes milliseconds.
-func eventuallySuspending(within timeout: Duration = .seconds(60), _ condition: () throws -> Bool)
-  async rethrows -> Bool
-{
-  let clock = SuspendingClock()
-  let deadline = clock.now.advanced(by: timeout)
-  while true {
-    if try condition() { return true }
-    if clock.now >= deadline { return false }
-    try? await Task.sleep(for: .milliseconds(1))
-  }
-}
-
 /// An async wait started in a task of its own, to cancel while it waits.
 final class PendingWait<T: Sendable>: Sendable {
   private let ended: Flag
@@ -51,7 +31,7 @@ final class PendingWait<T: Sendable>: Sendable {
   func ends(within timeout: Duration = .seconds(60), orElse unblock: () throws -> Void) async rethrows
     -> Bool
   {
-    if await eventuallySuspending(within: timeout, { ended.isSet }) { return true }
+    if await eventually(within: timeout, { ended.isSet }) { return true }
     try unblock()
     return false
   }

@@ -16,7 +16,7 @@ func withSegment<R>(size: Int = 4096, _ body: (SystemV.SharedMemory) async throw
 @discardableResult
 func withSharedMemoryName<R>(_ body: (String) async throws -> R) async throws -> R {
   let name = TestNames.next("ipc-pshm")
-  defer { shm_unlink(name) }
+  defer { try? POSIX.SharedMemory.unlink(name) }
   return try await body(name)
 }
 

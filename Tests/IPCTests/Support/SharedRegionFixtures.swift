@@ -35,7 +35,7 @@ func mapSharedMemory(
 func withSharedRegion<R>(size: Int = 4096, _ body: (SharedRegion, String) throws -> R) throws -> R {
   let name = TestNames.next("ipc-shm")
   let region = try mapSharedMemory(name, size: size, create: true)
-  defer { shm_unlink(name) }
+  defer { try? POSIX.SharedMemory.unlink(name) }
   return try body(region, name)
 }
 
@@ -46,7 +46,7 @@ func withSharedRegion<R>(size: Int = 4096, _ body: (SharedRegion, String) async 
 {
   let name = TestNames.next("ipc-shm")
   let region = try mapSharedMemory(name, size: size, create: true)
-  defer { shm_unlink(name) }
+  defer { try? POSIX.SharedMemory.unlink(name) }
   return try await body(region, name)
 }
 

@@ -22,7 +22,7 @@ final class SpawnedProcess {
   /// shell: no blocked signals, default dispositions.
   init(
     _ executable: String, _ arguments: [String], environment: [String: String] = [:],
-    passing ends: [(PipeEnd, Int32)] = []
+    passing ends: [(PipeEnd, Int32)] = [], workingDirectory: String? = nil
   ) throws {
     let base = "\(NSTemporaryDirectory())/ipc-test-\(getpid())-\(UUID().uuidString)"
     outputPath = base + ".out"
@@ -32,10 +32,18 @@ final class SpawnedProcess {
     for (end, number) in ends {
       if number <= 2 { standard[Int(number)] = .pipe(end) } else { descriptors[number] = .pipe(end) }
     }
-    child = try ChildProcess.start(
-      executable: executable, arguments: arguments, environment: .inherit(updating: environment),
-      standardInput: standard[0], standardOutput: standard[1], standardError: standard[2],
-      descriptors: descriptors)
+    do {
+      child = try ChildProcess.start(
+        executable: executable, arguments: arguments, environment: .inherit(updating: environment),
+        workingDirectory: workingDirectory, standardInput: standard[0], standardOutput: standard[1],
+        standardError: standard[2],
+        descriptors: descriptors)
+    } catch {
+      // No deinit for an object whose init failed: the output files go here (E2BIG, EMFILE, ...).
+      unlink(outputPath)
+      unlink(errorPath)
+      throw error
+    }
   }
 
   deinit {
@@ -63,6 +71,34 @@ final class SpawnedProcess {
     case .signalled(let signal, _): terminatingSignal = signal
     }
     return true
+  }
+
+  /// Waits up to `limit` for the process to end; if it is still running,
+  /// stops it (SIGTERM, so it can remove what it made; SIGKILL 2 s later) and
+  /// returns false without recording an issue: the caller decides whether
+  /// running that long was allowed. `terminatingSignal` is then the signal
+  /// that ended it.
+  func wait(upTo limit: Duration) -> Bool {
+    if let status = try? child.wait(timeout: limit) {
+      record(status)
+      return true
+    }
+    try? child.terminate()
+    let status = (try? child.wait(timeout: .seconds(2))) ?? nil
+    if let status {
+      record(status)
+    } else {
+      try? child.kill()
+      if let status = try? child.wait() { record(status) } else { terminatingSignal = SIGKILL }
+    }
+    return false
+  }
+
+  private func record(_ status: ChildProcess.ExitStatus) {
+    switch status {
+    case .exited(let code): exitStatus = code
+    case .signalled(let signal, _): terminatingSignal = signal
+    }
   }
 
   var standardOutput: String { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }

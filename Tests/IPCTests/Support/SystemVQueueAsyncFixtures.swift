@@ -29,22 +29,6 @@ func threadsBlocked(inAnyOf channels: Set<String>, named name: String? = nil) ->
   }
 }
 
-/// Whether `condition` holds within `timeout`, checked every millisecond
-/// while the task sleeps: unlike ``eventually(within:every:_:)`` it does not
-/// hold a thread of the cooperative pool, which the task being waited for
-/// may need (the pool may have a single thread). The default timeout is long
-/// because under a full parallel run a new task may wait many seconds for a
-/// pool thread; it only bounds a failing test.
-func eventuallyAwaiting(within timeout: Duration = .seconds(60), _ condition: () -> Bool) async -> Bool {
-  let clock = ContinuousClock()
-  let deadline = clock.now.advanced(by: timeout)
-  while true {
-    if condition() { return true }
-    if clock.now >= deadline { return false }
-    try? await Task.sleep(for: .milliseconds(1))
-  }
-}
-
 /// Runs `start` (which begins an async call in a task) and waits until one
 /// more waiting thread than before sleeps in `channels`: proof that the call
 /// was handed to a waiting thread and blocks in the kernel, without guessing
@@ -52,7 +36,7 @@ func eventuallyAwaiting(within timeout: Duration = .seconds(60), _ condition: ()
 func startBlocked<T>(in channels: Set<String>, _ start: () -> T) async -> (T, blocked: Bool) {
   let before = waitingThreadsBlocked(inAnyOf: channels)
   let started = start()
-  let blocked = await eventuallyAwaiting { waitingThreadsBlocked(inAnyOf: channels) > before }
+  let blocked = await eventually { waitingThreadsBlocked(inAnyOf: channels) > before }
   return (started, blocked)
 }
 
@@ -102,7 +86,7 @@ func racing<T: Sendable>(
     sender.start()
     usleep(UInt32(round % 7) * 20)
     task.cancel()
-    #expect(await eventuallyAwaiting { outcome.withLock { $0 != nil } })
+    #expect(await eventually { outcome.withLock { $0 != nil } })
     try outcome.withLock { $0 }?.get()
   } else {
     task.cancel()

@@ -52,21 +52,6 @@ enum TaskEndings {
     return await result(of: task)
   }
 
-  /// Whether `condition` holds within `timeout`, checked every millisecond
-  /// without blocking a thread of the pool: the async `eventually(within:)`.
-  static func eventually(within timeout: Duration = .seconds(20), _ condition: () throws -> Bool)
-    async rethrows
-    -> Bool
-  {
-    let clock = SuspendingClock()
-    let deadline = clock.now.advanced(by: timeout)
-    while clock.now < deadline {
-      if try condition() { return true }
-      try? await Task.sleep(for: .milliseconds(1))
-    }
-    return try condition()
-  }
-
   /// The code of the `IPCError` the result failed with; nil for a value or another error.
   static func code<T>(_ result: Result<T, any Error>?) -> IPCError.Code? {
     guard case .failure(let error as IPCError) = result else { return nil }

@@ -1,8 +1,10 @@
 import Glibc
 
-/// The names of signals, for exit statuses and errors: `SIGTERM`, `SIGRTMIN+3`.
+/// The names of signals, for exit statuses and errors (`SIGTERM`,
+/// `SIGRTMIN+3`), and back from names to numbers.
 enum SignalNames {
-  private static let standard: [Int32: String] = [
+  /// The standard signals of Linux, by number.
+  static let standard: [Int32: String] = [
     SIGHUP: "SIGHUP", SIGINT: "SIGINT", SIGQUIT: "SIGQUIT", SIGILL: "SIGILL", SIGTRAP: "SIGTRAP",
     SIGABRT: "SIGABRT", SIGBUS: "SIGBUS", SIGFPE: "SIGFPE", SIGKILL: "SIGKILL", SIGUSR1: "SIGUSR1",
     SIGSEGV: "SIGSEGV", SIGUSR2: "SIGUSR2", SIGPIPE: "SIGPIPE", SIGALRM: "SIGALRM", SIGTERM: "SIGTERM",
@@ -11,6 +13,17 @@ enum SignalNames {
     SIGVTALRM: "SIGVTALRM", SIGPROF: "SIGPROF", SIGWINCH: "SIGWINCH", SIGIO: "SIGIO", SIGPWR: "SIGPWR",
     SIGSYS: "SIGSYS",
   ]
+
+  /// Names without `SIG` to numbers, with the other spellings `kill -l`
+  /// accepts (IOT, CLD, POLL).
+  static let numbers: [String: Int32] = {
+    var numbers = [String: Int32]()
+    for (number, name) in standard { numbers[String(name.dropFirst(3))] = number }
+    numbers["IOT"] = SIGABRT
+    numbers["CLD"] = SIGCHLD
+    numbers["POLL"] = SIGIO
+    return numbers
+  }()
 
   /// The real-time range in force (glibc keeps the first two for itself, so
   /// SIGRTMIN is a function, not a constant).

@@ -1,0 +1,371 @@
+import CIPCShims
+import Glibc
+import Synchronization
+
+// The machinery behind every send and receive of a connection: stream frames
+// through the shared FramedStream reader over recvmsg, seqpacket records in
+// one recvmsg each (see RecordSpill). Every recvmsg has room for
+// descriptors, so any that arrive are owned here: handed over or closed.
+
+/// Collects what arrives alongside a stream frame's bytes, over its reads.
+final class ArrivalCollector {
+  var arrivals = UnixSocketSupport.Arrivals()
+
+  /// The value of `read`; the descriptors that came are closed if it throws
+  /// or finds no message.
+  func closingOnFailure<T>(_ read: () throws(IPCError) -> T?) throws(IPCError) -> T? {
+    do {
+      if let value = try read() { return value }
+    } catch {
+      arrivals.closeDescriptors()
+      throw error
+    }
+    arrivals.closeDescriptors()
+    return nil
+  }
+
+  /// The async form of ``closingOnFailure(_:)``.
+  func closingOnFailure<T>(_ read: () async throws(IPCError) -> T?) async throws(IPCError) -> T? {
+    do {
+      if let value = try await read() { return value }
+    } catch {
+      arrivals.closeDescriptors()
+      throw error
+    }
+    arrivals.closeDescriptors()
+    return nil
+  }
+
+  func absorb(_ more: UnixSocketSupport.Arrivals) {
+    arrivals.descriptors += more.descriptors
+    arrivals.flags |= more.flags
+    if arrivals.credentials == nil { arrivals.credentials = more.credentials }
+  }
+}
+
+/// The part of a stream message that a receive took before the rest
+/// arrived, and the descriptors and credentials that came with it: kept for
+/// the next receive, the descriptors closed if none comes.
+final class PartialSocketFrame: Sendable {
+  private let state = Mutex((FrameAssembly(), UnixSocketSupport.Arrivals()))
+
+  deinit { state.withLock { $0.1.closeDescriptors() } }
+
+  /// Takes what is kept, leaving nothing.
+  func take() -> (FrameAssembly, UnixSocketSupport.Arrivals) {
+    state.withLock { (state) -> (FrameAssembly, UnixSocketSupport.Arrivals) in
+      defer { state = (FrameAssembly(), UnixSocketSupport.Arrivals()) }
+      return state
+    }
+  }
+
+  /// Keeps `frame` and `arrivals` for the next receive.
+  func keep(_ frame: FrameAssembly, _ arrivals: UnixSocketSupport.Arrivals) {
+    state.withLock { $0 = (frame, arrivals) }
+  }
+}
+
+/// A stream connection read as frames, for one receive call.
+struct SocketFrameReader: FramedStream {
+  let connection: UnixConnection
+  let collector: ArrivalCollector
+
+  var description: String { connection.description }
+  var streamNoun: String { "socket" }
+
+  func readingDescriptor() throws(IPCError) -> Int32 { try connection.liveDescriptor("recvmsg") }
+
+  func endOfStream() -> IPCError { connection.endOfStream() }
+
+  func takePartialFrame() -> FrameAssembly {
+    let (frame, arrivals) = connection.partialFrame.take()
+    collector.absorb(arrivals)
+    return frame
+  }
+
+  /// Keeps the frame and moves what came with it out of the collector, which
+  /// would otherwise close the descriptors when the receive returns nil.
+  func keepPartialFrame(_ frame: FrameAssembly) {
+    connection.partialFrame.keep(frame, collector.arrivals)
+    collector.arrivals = UnixSocketSupport.Arrivals()
+  }
+
+  func readSome(_ buffer: UnsafeMutableRawBufferPointer, from fd: Int32) throws(IPCError) -> Int {
+    try read(buffer, from: fd, flags: 0) ?? 0
+  }
+
+  func tryReadSome(_ buffer: UnsafeMutableRawBufferPointer, from fd: Int32) throws(IPCError) -> Int? {
+    try read(buffer, from: fd, flags: Int32(MSG_DONTWAIT))
+  }
+
+  private func read(_ buffer: UnsafeMutableRawBufferPointer, from fd: Int32, flags: Int32) throws(IPCError)
+    -> Int?
+  {
+    guard buffer.count > 0 else { return 0 }
+    switch UnixSocketSupport.receiveOnce(fd, into: buffer, flags: flags, withSender: false) {
+    case .success(let (count, arrivals)):
+      collector.absorb(arrivals)
+      return count
+    case .failure(.wouldBlock):
+      return nil
+    case .failure(let code) where code.rawValue == ECONNRESET:
+      return 0  // the peer closed with our data unread: the stream has ended
+    case .failure(let code):
+      throw IPCError(code: code, operation: "recvmsg", object: description)
+    }
+  }
+}
+
+extension UnixConnection {
+  // MARK: Sending
+
+  /// Sends one message with `descriptors` (already checked) alongside.
+  func sendMessage(_ message: UnsafeRawBufferPointer, descriptors: [Int32]) throws(IPCError) {
+    let fd = try liveDescriptor("sendmsg")
+    guard kind == .stream else {
+      let result = UnixSocketSupport.sendOnce(
+        fd, header: nil, bytes: message, descriptors: descriptors, to: nil, flags: 0)
+      if case .failure(let code) = result { throw sendError(code, sent: 0, of: message.count) }
+      return
+    }
+    let header = try Frame.header(count: message.count, operation: "sendmsg", object: description)
+    let total = Frame.headerSize + message.count
+    var sent = 0
+    // One sendmsg carries the header, the payload and the descriptors; a
+    // partial send (a signal, a huge message) goes on without them.
+    while sent < total {
+      let done = sent
+      let result = withUnsafeBytes(of: header) { headerBytes in
+        UnixSocketSupport.sendOnce(
+          fd, header: done < Frame.headerSize ? UnsafeRawBufferPointer(rebasing: headerBytes[done...]) : nil,
+          bytes: UnsafeRawBufferPointer(rebasing: message[max(0, done - Frame.headerSize)...]),
+          descriptors: done == 0 ? descriptors : [], to: nil, flags: 0)
+      }
+      switch result {
+      case .success(let count): sent += count
+      case .failure(let code): throw sendError(code, sent: sent, of: total)
+      }
+    }
+  }
+
+  private func sendError(_ code: IPCError.Code, sent: Int, of total: Int) -> IPCError {
+    var reason: String?
+    switch code {
+    case .brokenPipe, IPCError.Code(rawValue: ECONNRESET):
+      reason = "the peer closed the connection (or shut down its reading side); nothing more can be sent"
+    case .messageTooLong:
+      reason =
+        "a record of \(total) bytes is larger than the socket's send buffer allows"
+        + " (SO_SNDBUF, see /proc/sys/net/core/wmem_default); nothing was sent"
+    case IPCError.Code(rawValue: ETOOMANYREFS):
+      reason = "too many descriptors are in flight to this peer already (see ulimit -n); nothing was sent"
+    case .badDescriptor:
+      reason = "a descriptor passed with the message is not open"
+    default:
+      break
+    }
+    var error = IPCError(code: code, operation: "sendmsg", object: description, reason: reason)
+    if sent > 0 { error.reason += " (\(sent) of \(total) bytes were sent before)" }
+    return error
+  }
+
+  // MARK: Receiving, blocking and timed
+
+  /// One message: blocking when `timeout` is nil (nil at the end), else
+  /// waiting at most `timeout` (nil if none started, `.brokenPipe` at the end).
+  func receiveMessage(timeout: Duration?, takingDescriptors: Bool) throws(IPCError) -> ReceivedMessage? {
+    let fd = try liveDescriptor("recvmsg")
+    if kind == .stream {
+      let collector = ArrivalCollector()
+      let reader = SocketFrameReader(connection: self, collector: collector)
+      let bytes = try collector.closingOnFailure { () throws(IPCError) in
+        if let timeout {
+          try reader.receiveFrame(within: timeout, from: fd)
+        } else {
+          try reader.receiveFrame(from: fd)
+        }
+      }
+      return try bytes.map { (bytes) throws(IPCError) in
+        try deliver(bytes, &collector.arrivals, takingDescriptors: takingDescriptors)
+      }
+    }
+    let outcome = try record(into: nil, from: fd, timeout: timeout)
+    return try finish(outcome, throwAtEnd: timeout != nil, takingDescriptors: takingDescriptors)
+  }
+
+  /// One message into `buffer`, with the timing of ``receiveMessage(timeout:takingDescriptors:)``.
+  func receiveMessage(into buffer: UnsafeMutableRawBufferPointer, timeout: Duration?) throws(IPCError) -> Int?
+  {
+    let fd = try liveDescriptor("recvmsg")
+    if kind == .stream {
+      let collector = ArrivalCollector()
+      let reader = SocketFrameReader(connection: self, collector: collector)
+      let count = try collector.closingOnFailure { () throws(IPCError) in
+        if let timeout {
+          try reader.receiveFrame(into: buffer, within: timeout, from: fd)
+        } else {
+          try reader.receiveFrame(into: buffer, from: fd)
+        }
+      }
+      return try count.map { (count) throws(IPCError) in try deliver(count, in: buffer, &collector.arrivals) }
+    }
+    let outcome = try record(into: buffer, from: fd, timeout: timeout)
+    return try finish(outcome, in: buffer, throwAtEnd: timeout != nil)
+  }
+
+  /// A seqpacket record (into `buffer`, or into an array of its size when
+  /// nil), waiting at most `timeout` for it (nil: until one comes).
+  private func record(into buffer: UnsafeMutableRawBufferPointer?, from fd: Int32, timeout: Duration?)
+    throws(IPCError) -> RecordOutcome?
+  {
+    guard let timeout else { return try waitForRecord(into: buffer) }
+    return try Readiness.until(timeout, descriptor: fd, events: Readiness.readable) {
+      () throws(IPCError) -> RecordOutcome? in
+      try attemptRecord(into: buffer, wait: false)
+    }
+  }
+
+  // MARK: Receiving, async
+
+  /// The async form of ``receiveMessage(timeout:takingDescriptors:)``;
+  /// `throwAtEnd` makes the end `.brokenPipe` (the timed forms).
+  func awaitMessage(timeout: Duration?, throwAtEnd: Bool, takingDescriptors: Bool) async throws(IPCError)
+    -> ReceivedMessage?
+  {
+    if kind == .stream {
+      let collector = ArrivalCollector()
+      let reader = SocketFrameReader(connection: self, collector: collector)
+      let bytes = try await collector.closingOnFailure { () async throws(IPCError) in
+        try await reader.awaitFrame(timeout, throwAtEnd: throwAtEnd)
+      }
+      return try bytes.map { (bytes) throws(IPCError) in
+        try deliver(bytes, &collector.arrivals, takingDescriptors: takingDescriptors)
+      }
+    }
+    let outcome = try await awaitRecord(into: nil, timeout: timeout)
+    return try finish(outcome, throwAtEnd: throwAtEnd, takingDescriptors: takingDescriptors)
+  }
+
+  /// The async form of ``receiveMessage(into:timeout:)``.
+  func awaitMessage(into buffer: UnsafeMutableRawBufferPointer, timeout: Duration?, throwAtEnd: Bool)
+    async throws(IPCError) -> Int?
+  {
+    if kind == .stream {
+      let collector = ArrivalCollector()
+      let reader = SocketFrameReader(connection: self, collector: collector)
+      let count = try await collector.closingOnFailure { () async throws(IPCError) in
+        try await reader.awaitFrame(into: buffer, timeout, throwAtEnd: throwAtEnd)
+      }
+      return try count.map { (count) throws(IPCError) in try deliver(count, in: buffer, &collector.arrivals) }
+    }
+    let outcome = try await awaitRecord(into: buffer, timeout: timeout)
+    return try finish(outcome, in: buffer, throwAtEnd: throwAtEnd)
+  }
+
+  private func awaitRecord(into buffer: UnsafeMutableRawBufferPointer?, timeout: Duration?)
+    async throws(IPCError)
+    -> RecordOutcome?
+  {
+    try await Readiness.awaiting(
+      timeout, cancelled: .cancelled("recvmsg", object: description),
+      descriptor: { () throws(IPCError) in try liveDescriptor("recvmsg") }, events: Readiness.readable
+    ) { () throws(IPCError) -> RecordOutcome? in
+      try attemptRecord(into: buffer, wait: false)
+    }
+  }
+
+  // MARK: Seqpacket records
+
+  /// Waits as long as it takes for a record (or the end).
+  private func waitForRecord(into buffer: UnsafeMutableRawBufferPointer?) throws(IPCError) -> RecordOutcome {
+    while true {
+      if let outcome = try attemptRecord(into: buffer, wait: true) { return outcome }
+    }
+  }
+
+  /// One attempt at the next record (see UnixSocketSupport.attemptRecord).
+  private func attemptRecord(into buffer: UnsafeMutableRawBufferPointer?, wait: Bool) throws(IPCError)
+    -> RecordOutcome?
+  {
+    try UnixSocketSupport.takeRecord(
+      try liveDescriptor("recvmsg"), into: buffer, spill: recordSpill, wait: wait, object: description)
+  }
+
+  private func finish(_ outcome: RecordOutcome?, throwAtEnd: Bool, takingDescriptors: Bool) throws(IPCError)
+    -> ReceivedMessage?
+  {
+    switch outcome {
+    case nil: return nil
+    case .end:
+      if throwAtEnd { throw endOfStream() }
+      return nil
+    case .message(let bytes, var arrivals):
+      return try deliver(bytes, &arrivals, takingDescriptors: takingDescriptors)
+    case .count(_, var arrivals):
+      // Never produced without a buffer to count into.
+      arrivals.closeDescriptors()
+      return nil
+    }
+  }
+
+  private func finish(_ outcome: RecordOutcome?, in buffer: UnsafeMutableRawBufferPointer, throwAtEnd: Bool)
+    throws(IPCError) -> Int?
+  {
+    switch outcome {
+    case nil: return nil
+    case .end:
+      if throwAtEnd { throw endOfStream() }
+      return nil
+    case .message(let bytes, var arrivals):
+      throw UnixSocketSupport.tooBig(bytes, buffer: buffer, arrivals: &arrivals, object: description)
+    case .count(let count, var arrivals):
+      return try deliver(count, in: buffer, &arrivals)
+    }
+  }
+
+  // MARK: Delivering
+
+  /// The message, or the error of descriptors nobody asked for (closed) or
+  /// cut off (`MSG_CTRUNC`, those that came closed).
+  private func deliver(
+    _ bytes: [UInt8], _ arrivals: inout UnixSocketSupport.Arrivals, takingDescriptors: Bool
+  )
+    throws(IPCError) -> ReceivedMessage
+  {
+    let count = arrivals.descriptors.count
+    if arrivals.controlTruncated {
+      arrivals.closeDescriptors()
+      throw UnixSocketSupport.descriptorsCut(count, bytes: bytes, operation: "recvmsg", object: description)
+    }
+    if !takingDescriptors && count > 0 {
+      arrivals.closeDescriptors()
+      throw UnixSocketSupport.unexpectedDescriptors(
+        count, bytes: bytes, operation: "recvmsg", object: description)
+    }
+    let sender = reportsSender.load(ordering: .acquiring) ? arrivals.credentials : nil
+    return ReceivedMessage(bytes: bytes, descriptors: arrivals.takeDescriptors(), sender: sender)
+  }
+
+  private func deliver(
+    _ count: Int, in buffer: UnsafeMutableRawBufferPointer, _ arrivals: inout UnixSocketSupport.Arrivals
+  ) throws(IPCError) -> Int {
+    let n = arrivals.descriptors.count
+    if arrivals.controlTruncated || n > 0 {
+      let bytes = Array(buffer[..<count])
+      let cut = arrivals.controlTruncated
+      arrivals.closeDescriptors()
+      throw cut
+        ? UnixSocketSupport.descriptorsCut(n, bytes: bytes, operation: "recvmsg", object: description)
+        : UnixSocketSupport.unexpectedDescriptors(n, bytes: bytes, operation: "recvmsg", object: description)
+    }
+    return count
+  }
+
+  /// What a timed, non-blocking or async timed receive throws at the end.
+  func endOfStream() -> IPCError {
+    IPCError(
+      code: .brokenPipe, operation: "recvmsg", object: description,
+      reason: "the connection has ended: the peer closed it. A timed or non-blocking receive reports"
+        + " the end as this error, so that nil only means that no message arrived in time")
+  }
+}

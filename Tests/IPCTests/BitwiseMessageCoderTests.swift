@@ -1,0 +1,97 @@
+import IPC
+import Testing
+
+/// The bitwise coder: plain values travel as their bytes behind a
+/// fingerprint; another type, a cut message or a value that owns memory is an
+/// error, never a misread value; typed messages cross processes so.
+@Suite("Bitwise message coder")
+struct BitwiseMessageCoderTests {
+  let coder = BitwiseMessageCoder()
+
+  /// As the peer process defines them (the fingerprint holds the name).
+  struct Reading: Codable, Equatable {
+    var sensor: Int32
+    var celsius: Double
+  }
+
+  enum Phase: Codable, Equatable {
+    case idle
+    case running(Int16, Float)
+  }
+
+  struct Frame: Codable, Equatable {
+    var phase = Phase.running(-3, 2.5)
+    var a: Int8 = -1
+    var b: Int8 = 2
+    var total: UInt64 = .max
+  }
+
+  @Test func plainValuesRoundTripAsTheirBytes() throws {
+    let reading = Reading(sensor: 4, celsius: 21.5)
+    let bytes = try coder.encode(reading)
+    // The fingerprint: mark, version, log2(alignment 8), 0, size 16, FNV-1a("Reading").
+    #expect(Array(bytes[..<12]) == [0xB7, 1, 3, 0, 16, 0, 0, 0, 155, 51, 231, 94])
+    #expect(bytes.count == 12 + 16)
+    #expect(try coder.decode(Reading.self, from: bytes) == reading)
+    #expect(try coder.decode(Frame.self, from: coder.encode(Frame())) == Frame())
+    #expect(try coder.decode(Phase.self, from: coder.encode(Phase.idle)) == .idle)
+    #expect(try coder.decode(Int.self, from: coder.encode(Int.min)) == .min)
+  }
+
+  @Test func anotherTypeOrACutMessageIsAnErrorNotAMisread() throws {
+    struct Imposter: Codable {
+      var first: Int64
+      var second: Int64
+    }
+    let imposter = try coder.encode(Imposter(first: 1, second: 2))
+    #expect(imposter.count == 12 + MemoryLayout<Reading>.size)  // same size, same alignment
+    #expect {
+      try coder.decode(Reading.self, from: imposter)
+    } throws: { error in
+      "\(error)".contains("a Reading is 16 bytes, alignment 8, type name hash 0x5ee7339b")
+    }
+    #expect(throws: DecodingError.self) { try coder.decode(Int32.self, from: coder.encode(Int64(1))) }
+    let reading = try coder.encode(Reading(sensor: 1, celsius: 2))
+    for length in 0..<reading.count {
+      #expect(throws: DecodingError.self) { try coder.decode(Reading.self, from: Array(reading[..<length])) }
+    }
+    #expect(throws: DecodingError.self) { try coder.decode(Reading.self, from: reading + [0]) }
+  }
+
+  /// A value that owns memory is refused before anything is sent.
+  @Test func aValueThatOwnsMemoryIsRefusedAndNothingIsSent() throws {
+    struct Named: Codable {
+      var name: String
+    }
+    let (reader, writer) = try AnonymousPipe.make()
+    #expect {
+      try writer.send(Named(name: "x"), coder: coder)
+    } throws: { error in
+      (error as? IPCError)?.code == .invalidArgument && "\(error)".contains("not bitwise copyable")
+    }
+    try writer.close()
+    #expect(try reader.receive() == nil)
+  }
+
+  @Test(.prompt) func typedMessagesCrossProcessesAsTheirBytes() async throws {
+    let (toChild, childInput) = try AnonymousPipe.make()
+    let (fromChild, childOutput) = try AnonymousPipe.make()
+    let peer = try startPeer("bitwise-coder-echo", handing: ["in": toChild, "out": childOutput])
+    try toChild.close()
+    try childOutput.close()
+    for sensor: Int32 in 1...3 {
+      try childInput.send(Reading(sensor: sensor, celsius: 20), coder: coder)
+      #expect(try await fromChild.receive(Reading.self, coder: coder) == Reading(sensor: sensor, celsius: 21))
+      // The peer's Imposter: the same size, another name.
+      do {
+        _ = try await fromChild.receive(Reading.self, coder: coder)
+        Issue.record("an Imposter was read as a Reading")
+      } catch {
+        #expect(error.code == .badMessage && error.payload?.count == 28)
+      }
+    }
+    try childInput.close()
+    #expect(try await fromChild.receive() == nil)
+    #expect(try await peer.child.wait(timeout: .seconds(60)) == .exited(0), "\(peer.errors.text)")
+  }
+}
