@@ -77,7 +77,7 @@ struct SocketCommandTests {
         print(c.recv(4096).decode())
         """,
       ])
-    #expect(eventually { TestSockets.isListed(path) })
+    #expect(eventually { TestSockets.isServing(path) })
     let send = try Tools.ipc("socket", "send", path, "from ipc", "--kind", "seqpacket")
     #expect(send.exitStatus == 0, "\(send.standardError)")
     #expect(server.wait())

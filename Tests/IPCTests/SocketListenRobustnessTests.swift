@@ -56,7 +56,7 @@ struct SocketListenRobustnessTests {
       "/bin/sh",
       ["-c", "ulimit -n 12 && exec \"$0\" socket listen \"$1\" --count 1 --timeout 60", Tools.ipc, name])
     defer { _ = listener.wait(upTo: .zero) }
-    #expect(eventually(within: .seconds(20)) { TestSockets.isListed(name) }, "\(listener.standardError)")
+    #expect(eventually(within: .seconds(20)) { TestSockets.isServing(name) }, "\(listener.standardError)")
     let address = try UnixSocketAddress(parsing: name)
     var crowd: [UnixConnection] = []
     defer { for client in crowd { try? client.close() } }
@@ -96,7 +96,7 @@ extension SocketListenRobustnessTests {
         Tools.ipc, name,
       ])
     defer { _ = listener.wait(upTo: .zero) }
-    #expect(eventually(within: .seconds(20)) { TestSockets.isListed(name) }, "\(listener.standardError)")
+    #expect(eventually(within: .seconds(20)) { TestSockets.isServing(name) }, "\(listener.standardError)")
     let client = try Python.run(
       """
       import os, socket

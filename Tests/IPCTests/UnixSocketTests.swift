@@ -513,6 +513,11 @@ func makeStaleSocketFile(at path: String, kind: UnixSocketKind = .stream) throws
     let listener = try UnixListener.listen(on: address, kind: kind)
     _ = listener
   }
+  // A child forked meanwhile by another test holds every descriptor until it
+  // execs, this socket's too, and while it does the socket is live.
+  guard eventually(within: .seconds(20), { !TestSockets.isListed(path) }) else {
+    throw SpawnFailure(message: "the socket at \(path) stayed open 20 s after it was closed")
+  }
 }
 
 /// PipeEnd over a socket descriptor, through the descriptor-passing path.

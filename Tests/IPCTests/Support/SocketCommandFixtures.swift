@@ -24,6 +24,19 @@ enum TestSockets {
     procNetUnix().split(separator: "\n").contains { $0.hasSuffix(" " + address) }
   }
 
+  /// Whether a socket at `address` is ready for clients: a listener that
+  /// has called listen() (flag __SO_ACCEPTCON, 0x10000), or a bound datagram
+  /// socket. Bound is not enough: a connect between bind() and listen() is
+  /// refused.
+  static func isServing(_ address: String) -> Bool {
+    procNetUnix().split(separator: "\n").contains { line in
+      guard line.hasSuffix(" " + address) else { return false }
+      let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+      guard fields.count >= 6, let flags = UInt32(fields[3], radix: 16) else { return false }
+      return flags & 0x10000 != 0 || fields[4] == "0002"
+    }
+  }
+
   /// The whole of /proc/net/unix, read to its end: the kernel hands it out a
   /// page per read, and a reader that trusts its size (0) stops after the
   /// first page, missing the sockets listed after it.
@@ -43,10 +56,10 @@ enum TestSockets {
   }
 
   /// Starts `ipc socket listen ADDRESS ARGUMENTS...` and returns it once its
-  /// socket is bound (listed in /proc/net/unix); the run is stopped if it never is.
+  /// socket listens (as /proc/net/unix lists it); the run is stopped if it never does.
   static func listen(_ address: String, _ arguments: [String]) throws -> SpawnedProcess {
     let listener = try SpawnedProcess(Tools.ipc, ["socket", "listen", address] + arguments)
-    guard eventually(within: .seconds(20), { isListed(address) }) else {
+    guard eventually(within: .seconds(20), { isServing(address) }) else {
       _ = listener.wait(upTo: .zero)
       throw SpawnFailure(
         message: "ipc socket listen \(address) never listened: \(listener.standardError)")
