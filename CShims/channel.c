@@ -23,7 +23,13 @@
 #define HEADER 128
 #define CONTROL 256
 #define SKIP 0xFFFFFFFFu
-#define SPINS 256
+// A waiting side spins for a while before it parks, how long learned per
+// thread and role from its waits: when its peer answered within SPIN_MAX_NS
+// of the wait's start, twice that long next time; when not, half as long.
+// So a peer that works a few microseconds per message is waited for
+// awake, and one that pauses for long costs at most SPIN_MIN_NS per wait.
+#define SPIN_MIN_NS 5000LL
+#define SPIN_MAX_NS 100000LL
 // Parked sides wake at least this often to see whether their peer died.
 #define LIVENESS_NS 50000000LL
 // An identity: pid in bits 0-31, start time in bits 32-63; these two special.
@@ -154,6 +160,26 @@ static void wake(_Atomic uint32_t *word) {
   }
 }
 
+enum role { CONSUMING, PRODUCING };
+static _Thread_local int64_t spin_budget[2] = {SPIN_MIN_NS, SPIN_MIN_NS};
+
+/// One step of a wait's spin: whether to go on spinning. The wait started
+/// at `*start` (set on the first step); the clock is read every 32 steps.
+static int spinning(enum role role, int64_t *start, int *steps) {
+  if (*start == 0) *start = now_ns();
+  relax();
+  if ((++*steps & 31) != 0) return 1;
+  return now_ns() - *start < spin_budget[role];
+}
+
+/// Learns from a wait that ended, parked or not, or timed out (`answered` 0).
+static void learn(enum role role, int64_t start, int parked, int answered) {
+  if (!parked) return;  // the spin was long enough
+  int64_t waited = answered ? now_ns() - start : SPIN_MAX_NS + 1;
+  int64_t budget = waited <= SPIN_MAX_NS ? 2 * waited : spin_budget[role] / 2;
+  spin_budget[role] = budget < SPIN_MIN_NS ? SPIN_MIN_NS : budget > SPIN_MAX_NS ? SPIN_MAX_NS : budget;
+}
+
 /// The deadline of a wait of `timeout_ns` (only > 0 has one).
 static int64_t deadline_of(int64_t timeout_ns) { return timeout_ns > 0 ? now_ns() + timeout_ns : 0; }
 
@@ -271,22 +297,27 @@ static int has_room(struct slot *slot, uint64_t size, uint64_t tail, uint64_t ne
 static int wait_room(struct header *header, struct slot *slot, uint64_t tail, uint64_t need, int64_t timeout_ns) {
   uint64_t size = header->ring;
   int64_t deadline = deadline_of(timeout_ns);
-  int spins = 0;
+  int64_t start = 0;
+  int steps = 0, parked = 0, checking = 1;
   while (!has_room(slot, size, tail, need)) {
-    if (consumer_gone(header, spins == 0)) return -EPIPE;
+    // Whether the consumer still lives, asked of the kernel when the wait
+    // starts and after each park (system calls: not on every spin).
+    if (consumer_gone(header, checking)) return -EPIPE;
+    checking = 0;
     if (timeout_ns == 0) return -EAGAIN;
-    if (spins++ < SPINS) {
-      relax();
-      continue;
-    }
+    if (!parked && spinning(PRODUCING, &start, &steps)) continue;
     int64_t wait = park_time(timeout_ns, deadline);
-    if (wait <= 0) return -EAGAIN;
+    if (wait <= 0) {
+      learn(PRODUCING, start, 1, 0);
+      return -EAGAIN;
+    }
     atomic_store(&slot->producer_parked, 1);
     atomic_thread_fence(memory_order_seq_cst);
+    parked = checking = 1;
     if (has_room(slot, size, tail, need)) break;
     if (park(&slot->producer_parked, wait) == -EINTR) return -EINTR;
-    spins = 0;
   }
+  learn(PRODUCING, start, parked, 1);
   return consumer_gone(header, 0) ? -EPIPE : 0;
 }
 
@@ -406,23 +437,27 @@ static int any_ready(void *base) {
 /// Waits until some ring holds a record: 0, -EPIPE, -EAGAIN, -EINTR.
 static int wait_message(void *base, int64_t timeout_ns, int64_t deadline) {
   struct header *header = header_of(base);
-  int spins = 0;
+  int64_t start = 0;
+  int steps = 0, parked = 0;
   for (;;) {
-    if (any_ready(base)) return 0;
-    if (spins++ < SPINS && timeout_ns != 0) {
-      relax();
-      continue;
+    if (any_ready(base)) {
+      learn(CONSUMING, start, parked, 1);
+      return 0;
     }
+    if (timeout_ns != 0 && !parked && spinning(CONSUMING, &start, &steps)) continue;
     // Nothing now: the end of the stream, if every producer is gone (after
     // one more look, since a producer may commit and then give up).
     if (ended(base)) return any_ready(base) ? 0 : -EPIPE;
     if (timeout_ns == 0) return -EAGAIN;
     int64_t wait = park_time(timeout_ns, deadline);
-    if (wait <= 0) return -EAGAIN;
+    if (wait <= 0) {
+      learn(CONSUMING, start, 1, 0);
+      return -EAGAIN;
+    }
     atomic_store(&header->consumer_parked, 1);
     atomic_thread_fence(memory_order_seq_cst);
+    parked = 1;
     if (!any_ready(base) && park(&header->consumer_parked, wait) == -EINTR) return -EINTR;
-    spins = 0;
   }
 }
 

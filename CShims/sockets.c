@@ -148,6 +148,25 @@ ssize_t cipc_unix_send(int fd, const void *header, size_t headerCount, const voi
     errno = EINVAL;
     return -1;
   }
+  if (descriptorCount == 0 && headerCount + count <= 512) {
+    // Nothing rides along and the message is small: the plain call a C
+    // program makes (send, or sendto), one buffer, no msghdr to copy in.
+    char joined[512];
+    const void *data = bytes;
+    if (headerCount > 0) {
+      memcpy(joined, header, headerCount);
+      if (count) memcpy(joined + headerCount, bytes, count);
+      data = joined;
+    }
+    if (name == NULL) return send(fd, data, headerCount + count, flags);
+    struct sockaddr_un address;
+    socklen_t size = cipc_unix_address(&address, name, nameLength, abstract);
+    if (size == 0) {
+      errno = ENAMETOOLONG;
+      return -1;
+    }
+    return sendto(fd, data, headerCount + count, flags, (struct sockaddr *)&address, size);
+  }
   struct iovec vectors[2] = {{(void *)header, headerCount}, {(void *)bytes, count}};
   struct msghdr message;
   memset(&message, 0, sizeof message);

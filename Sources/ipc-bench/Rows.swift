@@ -286,6 +286,8 @@ enum Rows {
     Row(.systemVQueue, .throughput, 64),
     Row(.systemVQueue, .throughput, 4096),
     Row(.systemVQueue, .typedRoundTrip(.json), 64),
+    Row(.systemVQueue, .typedRoundTrip(.binary), 64),
+    Row(.systemVQueue, .typedRoundTrip(.bitwise), 64),
     Row(.systemVQueue, .asyncRoundTrip, 64),
     Row(.systemVQueue, .asyncThroughput, 64),
     Row(.posixQueue, .roundTrip, 64),

@@ -19,7 +19,8 @@ struct BenchmarkSmokeTests {
     #expect(
       report.rows.map(\.name) == [
         "sysv-msg round trip 64 B", "sysv-msg throughput 64 B", "sysv-msg throughput 4 KiB",
-        "sysv-msg typed Codable round trip",
+        "sysv-msg typed Codable round trip", "sysv-msg typed binary round trip",
+        "sysv-msg typed bitwise round trip",
         "sysv-msg async round trip 64 B", "sysv-msg async throughput 64 B",
         "posix-mq round trip 64 B", "posix-mq throughput 64 B", "posix-mq throughput 4 KiB",
         "posix-mq async round trip 64 B", "posix-mq async throughput 64 B",

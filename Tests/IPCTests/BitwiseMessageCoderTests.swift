@@ -26,6 +26,20 @@ struct BitwiseMessageCoderTests {
     var total: UInt64 = .max
   }
 
+  /// 2 KiB of plain bytes: more than a channel of 4 KiB rings carries.
+  struct Kilobytes: Codable {
+    typealias Row = (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64)
+    typealias Quad = (Row, Row, Row, Row)
+    var quads: (Quad, Quad, Quad, Quad, Quad, Quad, Quad, Quad)
+    init() {
+      let row: Row = (0, 0, 0, 0, 0, 0, 0, 0)
+      let quad = (row, row, row, row)
+      quads = (quad, quad, quad, quad, quad, quad, quad, quad)
+    }
+    init(from decoder: any Decoder) throws { self.init() }
+    func encode(to encoder: any Encoder) throws {}
+  }
+
   @Test func plainValuesRoundTripAsTheirBytes() throws {
     let reading = Reading(sensor: 4, celsius: 21.5)
     let bytes = try coder.encode(reading)
@@ -71,6 +85,43 @@ struct BitwiseMessageCoderTests {
     }
     try writer.close()
     #expect(try reader.receive() == nil)
+  }
+
+  /// Through a shared channel a plain value is written into the ring and
+  /// read from it in place: the same bytes as `encode` gives; another type is
+  /// `.badMessage` with the bytes kept and the message consumed; a value
+  /// larger than the channel carries is refused and nothing is sent.
+  @Test func aSharedChannelCarriesPlainValuesInPlace() throws {
+    try withSharedRegion(size: 8192) { region, _ in
+      try SharedChannel.initialize(in: region, producers: 1, ringSize: 4096)
+      let consumer = try SharedChannelConsumer(region)
+      let producer = try SharedChannelProducer(region)
+      // A value without padding, whose bytes are all its own.
+      let word = UInt64(0x1122_3344_5566_7788)
+      try producer.send(word, coder: coder)
+      #expect(try consumer.receive() == coder.encode(word))
+      let reading = Reading(sensor: 7, celsius: -3.5)
+      try producer.send(reading, coder: coder)
+      #expect(try consumer.receive(Reading.self, coder: coder) == reading)
+      try producer.send(word, coder: coder)
+      #expect {
+        try consumer.receive(Reading.self, coder: coder)
+      } throws: { error in
+        let error = error as? IPCError
+        return try error?.code == .badMessage && error?.payload == coder.encode(word)
+      }
+      #expect(try consumer.tryReceive() == nil)  // consumed, as on every mechanism
+      #expect(MemoryLayout<Kilobytes>.size == 2048)
+      #expect {
+        try producer.send(Kilobytes(), coder: coder)
+      } throws: { error in
+        (error as? IPCError)?.code == .messageTooLong
+      }
+      #expect(try consumer.tryReceive() == nil)  // nothing sent
+      #expect(producer.maximumMessageSize == 2040)
+      try producer.send(reading, coder: coder)
+      #expect(try consumer.receive(Reading.self, coder: coder) == reading)
+    }
   }
 
   @Test(.prompt) func typedMessagesCrossProcessesAsTheirBytes() async throws {

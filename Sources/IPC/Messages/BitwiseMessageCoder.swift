@@ -55,14 +55,8 @@ public struct BitwiseMessageCoder: MessageCoder {
           debugDescription: "\(T.self) is not bitwise copyable (it holds references or other values that"
             + " own memory); send it with BinaryMessageCoder or JSONMessageCoder"))
     }
-    let size = MemoryLayout<T>.size
-    return [UInt8](unsafeUninitializedCapacity: Self.headerSize + size) { buffer, count in
-      let raw = UnsafeMutableRawBufferPointer(buffer)
-      withUnsafeBytes(of: Self.header(of: T.self)) { raw.copyMemory(from: $0) }
-      withUnsafeBytes(of: value) { bytes in
-        UnsafeMutableRawBufferPointer(rebasing: raw[Self.headerSize...]).copyMemory(from: bytes)
-      }
-      count = Self.headerSize + size
+    return [UInt8](unsafeUninitializedCapacity: Self.encodedSize(of: T.self)) { buffer, count in
+      count = Self.write(value, into: UnsafeMutableRawBufferPointer(buffer))
     }
   }
 
@@ -71,25 +65,69 @@ public struct BitwiseMessageCoder: MessageCoder {
   /// - Throws: `DecodingError.typeMismatch` naming what the message holds and
   ///   what `T` is, if the length or the fingerprint differ.
   public func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
-    let size = MemoryLayout<T>.size
-    let (first, second, third) = Self.header(of: T.self)
-    let matches =
-      bytes.count == Self.headerSize + size
-      && bytes.withUnsafeBytes { raw in
-        raw.loadUnaligned(fromByteOffset: 0, as: UInt32.self) == first
-          && raw.loadUnaligned(fromByteOffset: 4, as: UInt32.self) == second
-          && raw.loadUnaligned(fromByteOffset: 8, as: UInt32.self) == third
-      }
-    guard _isPOD(T.self), matches else {
-      let expected = Self.fingerprint(of: T.self)
-      throw DecodingError.typeMismatch(
-        T.self,
-        DecodingError.Context(
-          codingPath: [],
-          debugDescription: "the message holds \(Self.describe(bytes)); a \(T.self) is"
-            + " \(Self.describe(expected).dropFirst("a value of ".count))"))
+    try bytes.withUnsafeBytes { raw in
+      guard let value = Self.read(T.self, from: raw) else { throw Self.mismatch(T.self, raw) }
+      return value
     }
-    return bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: Self.headerSize, as: T.self) }
+  }
+
+  // MARK: In place, for mechanisms that lend their buffers (SharedChannel)
+
+  /// The bytes a `T` takes as a message: its fingerprint and its size.
+  static func encodedSize<T>(of type: T.Type) -> Int { headerSize + MemoryLayout<T>.size }
+
+  /// Writes `value`'s fingerprint and bytes at the start of `buffer` (at
+  /// least ``encodedSize(of:)`` bytes, which the caller checked) and returns
+  /// their count. The caller checked `_isPOD(T.self)`.
+  static func write<T>(
+    _ value: T, into buffer: UnsafeMutableRawBufferPointer, header: (UInt32, UInt32, UInt32) = header(of: T.self)
+  ) -> Int {
+    withUnsafeBytes(of: header) { buffer.copyMemory(from: $0) }
+    withUnsafeBytes(of: value) { bytes in
+      UnsafeMutableRawBufferPointer(rebasing: buffer[headerSize...]).copyMemory(from: bytes)
+    }
+    return encodedSize(of: T.self)
+  }
+
+  /// The `T` in `bytes` if they are a `T`'s fingerprint and bytes, else nil.
+  static func read<T>(
+    _ type: T.Type, from bytes: UnsafeRawBufferPointer, header: (UInt32, UInt32, UInt32) = header(of: T.self)
+  ) -> T? {
+    let (first, second, third) = header
+    guard _isPOD(T.self), bytes.count == encodedSize(of: T.self),
+      bytes.loadUnaligned(fromByteOffset: 0, as: UInt32.self) == first,
+      bytes.loadUnaligned(fromByteOffset: 4, as: UInt32.self) == second,
+      bytes.loadUnaligned(fromByteOffset: 8, as: UInt32.self) == third
+    else { return nil }
+    return bytes.loadUnaligned(fromByteOffset: headerSize, as: T.self)
+  }
+
+  /// The fingerprint of the type an endpoint sent or received last: one
+  /// that carries one type over and over finds it with no lock and no
+  /// hashing. It belongs to one endpoint, which is not `Sendable`.
+  struct LastFingerprint {
+    private var type: ObjectIdentifier?
+    private var words: (UInt32, UInt32, UInt32) = (0, 0, 0)
+
+    mutating func of<T>(_ type: T.Type) -> (UInt32, UInt32, UInt32) {
+      let key = ObjectIdentifier(type)
+      if key != self.type {
+        words = BitwiseMessageCoder.header(of: type)
+        self.type = key
+      }
+      return words
+    }
+  }
+
+  /// The error of bytes that are not a `T`, naming what they hold and what a `T` is.
+  static func mismatch<T>(_ type: T.Type, _ bytes: UnsafeRawBufferPointer) -> DecodingError {
+    let expected = fingerprint(of: T.self)
+    return DecodingError.typeMismatch(
+      T.self,
+      DecodingError.Context(
+        codingPath: [],
+        debugDescription: "the message holds \(describe(Array(bytes))); a \(T.self) is"
+          + " \(describe(expected).dropFirst("a value of ".count))"))
   }
 
   /// The 12 bytes that precede a `T`.

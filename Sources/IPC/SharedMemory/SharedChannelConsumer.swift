@@ -16,6 +16,7 @@ public final class SharedChannelConsumer: CustomStringConvertible {
   /// The largest message this channel carries.
   public let maximumMessageSize: Int
   private var closed = false
+  private var fingerprint = BitwiseMessageCoder.LastFingerprint()
 
   /// Attaches as the consumer of the channel laid out in `region`. The
   /// region stays mapped while the consumer is open, even if it is closed
@@ -116,8 +117,25 @@ public final class SharedChannelConsumer: CustomStringConvertible {
   public func receive<T: Decodable, Coder: MessageCoder>(_ type: T.Type, coder: Coder = JSONMessageCoder())
     throws(IPCError) -> T?
   {
-    guard let bytes = try receive() else { return nil }
-    return try coder.decodeMessage(T.self, from: bytes, object: description)
+    guard Coder.self == BitwiseMessageCoder.self else {
+      guard let bytes = try receive() else { return nil }
+      return try coder.decodeMessage(T.self, from: bytes, object: description)
+    }
+    // A plain value is loaded from the ring where it lies (`cipc_channel_peek`
+    // and `cipc_channel_release`): no array between. Bytes that are not a `T`
+    // are consumed all the same and kept in the error, as above.
+    while true {
+      switch try peek(timeout: nil) {
+      case .message(let slot, let bytes):
+        let value = BitwiseMessageCoder.read(T.self, from: bytes, header: fingerprint.of(T.self))
+        let unexpected = value == nil ? Array(bytes) : []
+        cipc_channel_release(base, slot)
+        if let value { return value }
+        return try coder.decodeMessage(T.self, from: unexpected, object: description)
+      case .ended: return nil
+      case .nothing: continue
+      }
+    }
   }
 
   // MARK: Reading in place

@@ -19,6 +19,7 @@ public final class SharedChannelProducer: CustomStringConvertible {
   /// The largest message this channel carries.
   public let maximumMessageSize: Int
   private var closed = false
+  private var fingerprint = BitwiseMessageCoder.LastFingerprint()
 
   /// Attaches to the channel laid out in `region`, taking a free producer
   /// slot (one never used, given up, or whose producer died, once the
@@ -82,11 +83,26 @@ public final class SharedChannelProducer: CustomStringConvertible {
   /// Encodes `value` with `coder` (JSON by default; ``BitwiseMessageCoder``
   /// for plain values, ``BinaryMessageCoder`` for compact Swift-to-Swift
   /// messages) and sends it, waiting while the ring is full.
+  ///
+  /// With ``BitwiseMessageCoder`` the fingerprint and the value's bytes are
+  /// written straight into the ring (`cipc_channel_reserve` and
+  /// `cipc_channel_commit`, as ``send(reservingUpTo:_:)-2prqz``): no array
+  /// between, so a plain value costs what its bytes cost.
   @_disfavoredOverload
   public func send<T: Encodable, Coder: MessageCoder>(_ value: T, coder: Coder = JSONMessageCoder())
     throws(IPCError)
   {
-    try send(try coder.encodeMessage(value))
+    // A metatype comparison, not `coder is ...`: a pointer compare where a
+    // cast would ask the runtime (this generic code runs unspecialized).
+    guard Coder.self == BitwiseMessageCoder.self, _isPOD(T.self) else {
+      return try send(try coder.encodeMessage(value))
+    }
+    let size = BitwiseMessageCoder.encodedSize(of: T.self)
+    guard let room = try reserve(size, timeout: nil, operation: "send") else {
+      throw IPCError(code: .timedOut, operation: "send", object: description)  // not without a timeout
+    }
+    let used = BitwiseMessageCoder.write(value, into: room, header: fingerprint.of(T.self))
+    _ = try outcome(cipc_channel_commit(base, slot, room.count, used), count: used, operation: "send")
   }
 
   // MARK: Loans: a message written in place

@@ -37,7 +37,8 @@ final class ArrivalCollector {
   }
 
   func absorb(_ more: UnixSocketSupport.Arrivals) {
-    arrivals.descriptors += more.descriptors
+    // Most reads bring no descriptor: no array work for them.
+    if !more.descriptors.isEmpty { arrivals.descriptors += more.descriptors }
     arrivals.flags |= more.flags
     if arrivals.credentials == nil { arrivals.credentials = more.credentials }
   }

@@ -19,7 +19,7 @@ extension UnixSocketSupport {
   /// whole; nil if none is there (or another receiver took it first).
   static func attemptRecord(
     _ fd: Int32, into buffer: UnsafeMutableRawBufferPointer?, wait: Bool, endsWithoutCredentials: Bool,
-    object description: String
+    object description: @autoclosure () -> String
   ) throws(IPCError) -> RecordOutcome? {
     var isRecord = false
     let length: Int
@@ -28,7 +28,7 @@ extension UnixSocketSupport {
     case .success: return .end
     case .failure(.wouldBlock): return nil
     case .failure(let code) where code.rawValue == ECONNRESET: return .end
-    case .failure(let code): throw IPCError(code: code, operation: "recvmsg", object: description)
+    case .failure(let code): throw IPCError(code: code, operation: "recvmsg", object: description())
     }
     // The record is there: take it without waiting (nil if another thread did).
     let flags = Int32(MSG_DONTWAIT)
@@ -36,7 +36,7 @@ extension UnixSocketSupport {
       switch receiveOnce(fd, into: buffer, flags: flags) {
       case .success(let (count, arrivals)): return .count(count, arrivals)
       case .failure(.wouldBlock): return nil
-      case .failure(let code): throw IPCError(code: code, operation: "recvmsg", object: description)
+      case .failure(let code): throw IPCError(code: code, operation: "recvmsg", object: description())
       }
     }
     var outcome: Result<(Int, Arrivals), IPCError.Code> = .failure(.wouldBlock)
@@ -52,16 +52,16 @@ extension UnixSocketSupport {
         let n = arrivals.descriptors.count
         arrivals.closeDescriptors()
         throw IPCError(
-          code: .badMessage, operation: "recvmsg", object: description,
+          code: .badMessage, operation: "recvmsg", object: description(),
           reason: "a record of \(count) bytes arrived where one of \(length) was announced: another thread"
             + " received from this socket at the same time; receive from one thread at a time"
             + (n > 0 ? " (its \(n) descriptors were closed)" : ""),
           payload: bytes)
       }
       guard let buffer else { return .message(bytes, arrivals) }
-      throw tooBig(bytes, buffer: buffer, arrivals: &arrivals, object: description)
+      throw tooBig(bytes, buffer: buffer, arrivals: &arrivals, object: description())
     case .failure(.wouldBlock): return nil
-    case .failure(let code): throw IPCError(code: code, operation: "recvmsg", object: description)
+    case .failure(let code): throw IPCError(code: code, operation: "recvmsg", object: description())
     }
   }
 
@@ -121,11 +121,11 @@ extension UnixSocketSupport {
   /// carries credentials and the end of the stream none.
   static func takeRecord(
     _ fd: Int32, into buffer: UnsafeMutableRawBufferPointer?, spill: RecordSpill, wait: Bool,
-    object description: String
+    object description: @autoclosure () -> String
   ) throws(IPCError) -> RecordOutcome? {
     guard let room = spill.take() else {
       return try attemptRecord(
-        fd, into: buffer, wait: wait, endsWithoutCredentials: true, object: description)
+        fd, into: buffer, wait: wait, endsWithoutCredentials: true, object: description())
     }
     defer { spill.give(room) }
     let first = buffer ?? UnsafeMutableRawBufferPointer(start: nil, count: 0)
@@ -140,7 +140,7 @@ extension UnixSocketSupport {
     case .success(let count): length = count
     case .failure(.wouldBlock): return nil
     case .failure(let code) where code.rawValue == ECONNRESET: return .end
-    case .failure(let code): throw IPCError(code: code, operation: "recvmsg", object: description)
+    case .failure(let code): throw IPCError(code: code, operation: "recvmsg", object: description())
     }
     var arrivals = Arrivals(received, withSender: false)
     if length == 0 && !received.hasCredentials && arrivals.descriptors.isEmpty { return .end }
@@ -154,7 +154,7 @@ extension UnixSocketSupport {
       let n = arrivals.descriptors.count
       arrivals.closeDescriptors()
       throw IPCError(
-        code: .tooBig, operation: "recvmsg", object: description,
+        code: .tooBig, operation: "recvmsg", object: description(),
         reason:
           "a record of \(length) bytes is larger than any this socket expects (\(RecordSpill.size) bytes,"
           + " twice net.core.wmem_max); its first \(bytes.count) bytes are kept in the error's payload,"
@@ -162,6 +162,6 @@ extension UnixSocketSupport {
         payload: bytes)
     }
     guard let buffer else { return .message(bytes, arrivals) }
-    throw tooBig(bytes, buffer: buffer, arrivals: &arrivals, object: description)
+    throw tooBig(bytes, buffer: buffer, arrivals: &arrivals, object: description())
   }
 }
