@@ -80,7 +80,8 @@ public struct BitwiseMessageCoder: MessageCoder {
   /// least ``encodedSize(of:)`` bytes, which the caller checked) and returns
   /// their count. The caller checked `_isPOD(T.self)`.
   static func write<T>(
-    _ value: T, into buffer: UnsafeMutableRawBufferPointer, header: (UInt32, UInt32, UInt32) = header(of: T.self)
+    _ value: T, into buffer: UnsafeMutableRawBufferPointer,
+    header: (UInt32, UInt32, UInt32) = header(of: T.self)
   ) -> Int {
     withUnsafeBytes(of: header) { buffer.copyMemory(from: $0) }
     withUnsafeBytes(of: value) { bytes in
