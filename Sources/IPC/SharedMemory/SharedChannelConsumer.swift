@@ -111,6 +111,10 @@ public final class SharedChannelConsumer: CustomStringConvertible {
 
   /// Receives the next message and decodes it as a `T` with `coder`.
   ///
+  /// With ``BitwiseMessageCoder`` the value is loaded from the ring where it
+  /// lies (`cipc_channel_peek`, then `cipc_channel_release`): no array
+  /// between. Otherwise the bytes are copied out first (`cipc_channel_receive`).
+  ///
   /// - Returns: the value; nil at the end of the stream.
   /// - Throws: `.badMessage` if the bytes are not a `T` (they are kept in
   ///   the error's payload); otherwise as ``receive()-24pr0``.
