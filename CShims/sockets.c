@@ -148,6 +148,15 @@ ssize_t cipc_unix_send(int fd, const void *header, size_t headerCount, const voi
     errno = EINVAL;
     return -1;
   }
+  struct sockaddr_un address;
+  socklen_t size = 0;
+  if (name != NULL) {
+    size = cipc_unix_address(&address, name, nameLength, abstract);
+    if (size == 0) {
+      errno = ENAMETOOLONG;
+      return -1;
+    }
+  }
   if (descriptorCount == 0 && headerCount + count <= 512) {
     // Nothing rides along and the message is small: the plain call a C
     // program makes (send, or sendto), one buffer, no msghdr to copy in.
@@ -159,12 +168,6 @@ ssize_t cipc_unix_send(int fd, const void *header, size_t headerCount, const voi
       data = joined;
     }
     if (name == NULL) return send(fd, data, headerCount + count, flags);
-    struct sockaddr_un address;
-    socklen_t size = cipc_unix_address(&address, name, nameLength, abstract);
-    if (size == 0) {
-      errno = ENAMETOOLONG;
-      return -1;
-    }
     return sendto(fd, data, headerCount + count, flags, (struct sockaddr *)&address, size);
   }
   struct iovec vectors[2] = {{(void *)header, headerCount}, {(void *)bytes, count}};
@@ -172,13 +175,7 @@ ssize_t cipc_unix_send(int fd, const void *header, size_t headerCount, const voi
   memset(&message, 0, sizeof message);
   message.msg_iov = headerCount > 0 ? vectors : vectors + 1;
   message.msg_iovlen = headerCount > 0 ? 2 : 1;
-  struct sockaddr_un address;
   if (name != NULL) {
-    socklen_t size = cipc_unix_address(&address, name, nameLength, abstract);
-    if (size == 0) {
-      errno = ENAMETOOLONG;
-      return -1;
-    }
     message.msg_name = &address;
     message.msg_namelen = size;
   }

@@ -337,7 +337,8 @@ int cipc_unix_pass_credentials(int fd, _Bool enabled);
 
 /// sendmsg(2) of `headerCount` bytes of `header` then `count` bytes of
 /// `bytes` (two iovecs: a frame's length and payload go out in one call,
-/// without a copy), with `descriptorCount` descriptors as one SCM_RIGHTS
+/// without a copy; with no descriptor and at most 512 bytes in all, one
+/// send(2) or sendto(2) of the two joined), with `descriptorCount` descriptors as one SCM_RIGHTS
 /// control message (none if 0), to `name` if it is not NULL (a datagram
 /// socket's destination), with `flags` (MSG_NOSIGNAL, MSG_DONTWAIT). The
 /// CMSG_* macros cannot be imported into Swift. Returns the bytes sent or -1

@@ -6,7 +6,8 @@ extension UnixConnection {
   /// Sends `message` as one message: on a stream, its length as 4 bytes
   /// little-endian, then its bytes; on a seqpacket connection, one record.
   ///
-  /// The corresponding C function is `sendmsg` with `MSG_NOSIGNAL`.
+  /// The corresponding C function is `sendmsg` with `MSG_NOSIGNAL` (`send`
+  /// for a message of at most 512 bytes with its frame header).
   ///
   /// - Throws: `.brokenPipe` when the peer is gone (never a `SIGPIPE`);
   ///   `.invalidArgument` for a stream payload above
@@ -20,7 +21,8 @@ extension UnixConnection {
   /// Sends `message` (any sequence of bytes) as one message, as
   /// ``send(_:)-(UnsafeRawBufferPointer)`` does.
   ///
-  /// The corresponding C function is `sendmsg` with `MSG_NOSIGNAL`.
+  /// The corresponding C function is `sendmsg` with `MSG_NOSIGNAL` (`send`
+  /// for a message of at most 512 bytes with its frame header).
   public func send<Bytes: Sequence<UInt8>>(_ message: Bytes) throws(IPCError) {
     try withContiguousBytes(message) { (buffer) throws(IPCError) in try send(buffer) }
   }
@@ -28,7 +30,7 @@ extension UnixConnection {
   /// Encodes `value` with `coder` (JSON by default) and sends it as one
   /// message. A `[UInt8]` goes to the raw ``send(_:)-(Bytes)`` overload.
   ///
-  /// The corresponding C function is `sendmsg`.
+  /// The corresponding C function is `sendmsg` (`send` for a small message).
   ///
   /// - Throws: `.invalidArgument` with operation `encode` if the value
   ///   cannot be encoded (nothing is sent), or what `send` throws.

@@ -85,8 +85,9 @@ public final class UnixDatagramSocket: Sendable, CustomStringConvertible {
   /// Sends `message` as one datagram to `address`, with `descriptors`
   /// alongside (`SCM_RIGHTS`).
   ///
-  /// The corresponding C function is `sendmsg` with `MSG_NOSIGNAL`; it waits
-  /// while the receiver's queue is full.
+  /// The corresponding C function is `sendmsg` with `MSG_NOSIGNAL` (`sendto`
+  /// for at most 512 bytes without descriptors); it waits while the
+  /// receiver's queue is full.
   ///
   /// - Throws: `.connectionRefused` when no socket is bound at `address`;
   ///   `.messageTooLong` for a datagram larger than the send buffer;
@@ -118,7 +119,7 @@ public final class UnixDatagramSocket: Sendable, CustomStringConvertible {
   /// Sends `message` (any sequence of bytes) as one datagram to `address`,
   /// as ``send(_:to:passing:)-(UnsafeRawBufferPointer,_,_)`` does.
   ///
-  /// The corresponding C function is `sendmsg`.
+  /// The corresponding C function is `sendmsg` (`sendto` or `send` for a small message).
   public func send<Bytes: Sequence<UInt8>>(
     _ message: Bytes, to address: UnixSocketAddress, passing descriptors: [any DescriptorPassable] = []
   ) throws(IPCError) {
@@ -130,7 +131,7 @@ public final class UnixDatagramSocket: Sendable, CustomStringConvertible {
   /// Encodes `value` with `coder` (JSON by default) and sends it as one
   /// datagram to `address`. Decode it with ``ReceivedMessage/decode(_:coder:)``.
   ///
-  /// The corresponding C function is `sendmsg`.
+  /// The corresponding C function is `sendmsg` (`sendto` or `send` for a small message).
   @_disfavoredOverload
   public func send<T: Encodable, Coder: MessageCoder>(
     _ value: T, to address: UnixSocketAddress, coder: Coder = JSONMessageCoder()
