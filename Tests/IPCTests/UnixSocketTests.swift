@@ -477,6 +477,19 @@ struct UnixSocketTests {
     #expect(message.sender == PeerCredentials(pid: getpid(), uid: geteuid(), gid: getegid()))
   }
 
+  @Test func streamMessagesReadTogetherEachReportTheirSender() throws {
+    let (listener, client, server) = try connectedPair(AbstractNames.next())
+    defer { try? listener.close() }
+    try server.setPassCredentials()
+    for index in 0..<3 { try client.send([UInt8(index)]) }
+    // One read takes all three (one writer): the credentials are each one's.
+    for index in 0..<3 {
+      let message = try #require(try server.receiveWithDescriptors())
+      #expect(message.bytes == [UInt8(index)])
+      #expect(message.sender == PeerCredentials(pid: getpid(), uid: geteuid(), gid: getegid()))
+    }
+  }
+
   // MARK: Datagrams
 
   @Test(.prompt) func datagramsCarryTheirSenderAddressAndCredentials() async throws {
