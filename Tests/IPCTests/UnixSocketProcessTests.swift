@@ -108,6 +108,30 @@ struct UnixSocketProcessTests {
     #expect(peer.output.text == "sent on write end\n")
   }
 
+  @Test func descriptorsStayWithTheirMessageWhenManyMessagesAreReadAtOnce() throws {
+    let address = try AbstractNames.next()
+    let listener = try UnixListener.listen(on: address)
+    defer { try? listener.close() }
+    let peer = try startPeer("socket-burst", arguments: [address.description])
+    let connection = try #require(try listener.accept(timeout: .seconds(30)))
+    // All of them queued first, so that receives read several at a time.
+    #expect(peer.output.waitFor("sent"))
+    for index in 0..<60 {
+      let message = try #require(try connection.receiveWithDescriptors(timeout: .seconds(30)))
+      #expect(message.bytes == Array("message \(index)".utf8))
+      guard index % 3 == 0 else {
+        #expect(message.descriptors.isEmpty, "message \(index) carries none")
+        continue
+      }
+      try #require(message.descriptors.count == 1, "message \(index) carries one")
+      // The pipe's read end: it holds the index of the message it was sent with.
+      let pipe = try PipeEnd.adopting(message.descriptors[0])
+      #expect(try pipe.receive() == Array("\(index)".utf8), "the pipe sent with message \(index)")
+    }
+    try connection.close()
+    #expect(try peer.child.wait() == .exited(0))
+  }
+
   @Test func aDatagramPeerIsAnsweredAtItsAddressWithItsCredentials() throws {
     try withSocketDirectory { directory in
       let server = try UnixDatagramSocket.bind(to: directory.address("server.sock"))

@@ -432,6 +432,29 @@ struct UnixSocketTests {
     #expect([connecting, accepting, sending, receiving].map(\.delivered) == [2, 2, 2, 3])
   }
 
+  @Test(.prompt) func messagesReadAheadAreReceivedWithoutWaiting() async throws {
+    let (listener, client, server) = try connectedPair(AbstractNames.next())
+    defer { try? listener.close() }
+    for index in 0..<6 { try client.send(Array("frame \(index)".utf8)) }
+    #expect(try blocking { try server.receive() } == Array("frame 0".utf8))
+    // One recvmsg took them all: the socket is empty, the rest is read ahead,
+    // and no form waits for the socket to become readable before taking it.
+    var byte: UInt8 = 0
+    #expect(recv(server.fileDescriptor, &byte, 1, Int32(MSG_PEEK) | Int32(MSG_DONTWAIT)) == -1)
+    #expect(try server.tryReceive() == Array("frame 1".utf8))
+    #expect(try blocking { try server.receive(timeout: .seconds(5)) } == Array("frame 2".utf8))
+    #expect(try await server.receive(timeout: .seconds(5)) == Array("frame 3".utf8))
+    #expect(try await server.receive() == Array("frame 4".utf8))
+    var buffer = [UInt8](repeating: 0, count: 16)
+    let count = try buffer.withUnsafeMutableBytes { (bytes) throws(IPCError) in
+      try server.tryReceive(into: bytes)
+    }
+    #expect(count.map { Array(buffer[..<$0]) } == Array("frame 5".utf8))
+    #expect(try server.tryReceive() == nil)
+    try client.send(Array("later".utf8))
+    #expect(try blocking { try server.receive() } == Array("later".utf8))
+  }
+
   // MARK: Credentials
 
   @Test(arguments: [UnixSocketKind.stream, .seqpacket])
@@ -452,6 +475,19 @@ struct UnixSocketTests {
     try client.send([2])
     let message = try #require(try server.receiveWithDescriptors())
     #expect(message.sender == PeerCredentials(pid: getpid(), uid: geteuid(), gid: getegid()))
+  }
+
+  @Test func streamMessagesReadTogetherEachReportTheirSender() throws {
+    let (listener, client, server) = try connectedPair(AbstractNames.next())
+    defer { try? listener.close() }
+    try server.setPassCredentials()
+    for index in 0..<3 { try client.send([UInt8(index)]) }
+    // One read takes all three (one writer): the credentials are each one's.
+    for index in 0..<3 {
+      let message = try #require(try server.receiveWithDescriptors())
+      #expect(message.bytes == [UInt8(index)])
+      #expect(message.sender == PeerCredentials(pid: getpid(), uid: geteuid(), gid: getegid()))
+    }
   }
 
   // MARK: Datagrams

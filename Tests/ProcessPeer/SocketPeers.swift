@@ -12,6 +12,7 @@ func socketPeers() -> [String: EntryPoints.Body] {
     "socket-pass": socketPass,
     "socket-take": socketTake,
     "socket-datagram": socketDatagram,
+    "socket-burst": socketBurst,
   ]
 }
 
@@ -92,4 +93,23 @@ private func socketDatagram(_ context: ChildContext) throws {
   try own.send(Array("ping".utf8), to: address(context))
   let reply = try own.receive()
   say("reply: \(String(decoding: reply.bytes, as: UTF8.self))")
+}
+
+/// Sends 60 small messages back to back, "message I"; every third carries
+/// the read end of a fresh pipe whose write end sent a frame "I" into it.
+/// Then waits for the server to close.
+private func socketBurst(_ context: ChildContext) throws {
+  let connection = try UnixConnection.connect(to: address(context))
+  for index in 0..<60 {
+    let bytes = Array("message \(index)".utf8)
+    guard index % 3 == 0 else {
+      try connection.send(bytes)
+      continue
+    }
+    let (reader, writer) = try AnonymousPipe.make()
+    try writer.send(Array("\(index)".utf8))
+    try connection.send(bytes, passing: [reader])
+  }
+  say("sent")
+  _ = try connection.receive()
 }

@@ -64,12 +64,122 @@ final class PartialSocketFrame: Sendable {
   func keep(_ frame: FrameAssembly, _ arrivals: UnixSocketSupport.Arrivals) {
     state.withLock { $0 = (frame, arrivals) }
   }
+
+  /// The connection's read-ahead, taken by one receive at a time (a new,
+  /// empty one if another receive holds it), so no two share its bytes.
+  private let readAhead = Mutex<SocketReadAhead?>(nil)
+
+  func takeReadAhead() -> SocketReadAhead {
+    readAhead.withLock { $0.take() } ?? SocketReadAhead()
+  }
+
+  /// Gives the read-ahead back. Of two receives at once (which a stream does
+  /// not support), the one holding bytes wins.
+  func keepReadAhead(_ buffer: SocketReadAhead) {
+    readAhead.withLock { kept in
+      if kept == nil || !buffer.isEmpty { kept = buffer }
+    }
+  }
+
+  /// Drops the read-ahead: its descriptors are closed (see SocketReadAhead's deinit).
+  func dropReadAhead() {
+    _ = readAhead.withLock { $0.take() }
+  }
+}
+
+/// Bytes of a stream that one `recvmsg` read beyond what a receive needed
+/// (a "chunk"), and what came with them, for the next reads: a stream of
+/// small messages then costs one `recvmsg` for many, not two each.
+///
+/// The chunk's descriptors go to the frame holding its last byte. Linux ends
+/// a stream read right after the data of a message carrying descriptors, and
+/// a send puts them on the first part of its frame (the header's), so they
+/// belong to the last frame starting in the chunk, which holds its last
+/// byte. Credentials describe every byte of a chunk (the kernel does not mix
+/// writers' data in one read when SO_PASSCRED is on), so every frame that
+/// takes some gets them.
+///
+/// Owned by one receive at a time (taken from the connection under its lock).
+final class SocketReadAhead: @unchecked Sendable {
+  /// Requests below this are read through the read-ahead; larger ones, with
+  /// nothing buffered, go straight into the caller's memory.
+  static let smallRead = 1024
+  static let capacity = 8 * 1024
+
+  /// Allocated on first use.
+  private var storage: UnsafeMutableRawBufferPointer?
+  private var start = 0
+  private var end = 0
+  /// What came with the chunk: handed over with its last byte.
+  private var arrivals = UnixSocketSupport.Arrivals()
+
+  deinit {
+    arrivals.closeDescriptors()
+    storage?.deallocate()
+  }
+
+  var isEmpty: Bool { start == end }
+
+  /// One read of at most `buffer.count` bytes: from what is buffered, else
+  /// from one `recvmsg` (with `flags`); nil when it would block. What came
+  /// alongside goes to `collector` as described above.
+  func read(
+    _ buffer: UnsafeMutableRawBufferPointer, from fd: Int32, flags: Int32, into collector: ArrivalCollector
+  ) -> Result<Int, IPCError.Code>? {
+    if start == end {
+      guard buffer.count < Self.smallRead else {
+        // All of it is the current frame's: what came belongs to it.
+        switch UnixSocketSupport.receiveOnce(fd, into: buffer, flags: flags, withSender: false) {
+        case .success(let (count, arrivals)):
+          collector.absorb(arrivals)
+          return .success(count)
+        case .failure(.wouldBlock): return nil
+        case .failure(let code): return .failure(code)
+        }
+      }
+      let storage =
+        self.storage
+        ?? UnsafeMutableRawBufferPointer.allocate(byteCount: Self.capacity, alignment: 16)
+      self.storage = storage
+      switch UnixSocketSupport.receiveOnce(fd, into: storage, flags: flags, withSender: false) {
+      case .success(let (count, arrivals)):
+        if count == 0 {
+          collector.absorb(arrivals)
+          return .success(0)
+        }
+        (start, end, self.arrivals) = (0, count, arrivals)
+      case .failure(.wouldBlock): return nil
+      case .failure(let code): return .failure(code)
+      }
+    }
+    let count = min(buffer.count, end - start)
+    buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: storage![start..<(start + count)]))
+    start += count
+    if collector.arrivals.credentials == nil { collector.arrivals.credentials = arrivals.credentials }
+    if start == end {
+      collector.absorb(arrivals)
+      arrivals = UnixSocketSupport.Arrivals()
+    }
+    return .success(count)
+  }
 }
 
 /// A stream connection read as frames, for one receive call.
+///
+/// It takes the connection's read-ahead for the call; the caller gives it
+/// back with ``finish()`` on every path (a `defer`), so no buffered byte is lost.
 struct SocketFrameReader: FramedStream {
   let connection: UnixConnection
-  let collector: ArrivalCollector
+  let collector = ArrivalCollector()
+  let readAhead: SocketReadAhead
+
+  init(connection: UnixConnection) {
+    self.connection = connection
+    self.readAhead = connection.partialFrame.takeReadAhead()
+  }
+
+  /// Gives the read-ahead back to the connection.
+  func finish() { connection.partialFrame.keepReadAhead(readAhead) }
 
   var description: String { connection.description }
   var streamNoun: String { "socket" }
@@ -103,15 +213,14 @@ struct SocketFrameReader: FramedStream {
     -> Int?
   {
     guard buffer.count > 0 else { return 0 }
-    switch UnixSocketSupport.receiveOnce(fd, into: buffer, flags: flags, withSender: false) {
-    case .success(let (count, arrivals)):
-      collector.absorb(arrivals)
+    switch readAhead.read(buffer, from: fd, flags: flags, into: collector) {
+    case .success(let count)?:
       return count
-    case .failure(.wouldBlock):
+    case nil:
       return nil
-    case .failure(let code) where code.rawValue == ECONNRESET:
+    case .failure(let code)? where code.rawValue == ECONNRESET:
       return 0  // the peer closed with our data unread: the stream has ended
-    case .failure(let code):
+    case .failure(let code)?:
       throw IPCError(code: code, operation: "recvmsg", object: description)
     }
   }
@@ -177,8 +286,9 @@ extension UnixConnection {
   func receiveMessage(timeout: Duration?, takingDescriptors: Bool) throws(IPCError) -> ReceivedMessage? {
     let fd = try liveDescriptor("recvmsg")
     if kind == .stream {
-      let collector = ArrivalCollector()
-      let reader = SocketFrameReader(connection: self, collector: collector)
+      let reader = SocketFrameReader(connection: self)
+      defer { reader.finish() }
+      let collector = reader.collector
       let bytes = try collector.closingOnFailure { () throws(IPCError) in
         if let timeout {
           try reader.receiveFrame(within: timeout, from: fd)
@@ -199,8 +309,9 @@ extension UnixConnection {
   {
     let fd = try liveDescriptor("recvmsg")
     if kind == .stream {
-      let collector = ArrivalCollector()
-      let reader = SocketFrameReader(connection: self, collector: collector)
+      let reader = SocketFrameReader(connection: self)
+      defer { reader.finish() }
+      let collector = reader.collector
       let count = try collector.closingOnFailure { () throws(IPCError) in
         if let timeout {
           try reader.receiveFrame(into: buffer, within: timeout, from: fd)
@@ -234,8 +345,9 @@ extension UnixConnection {
     -> ReceivedMessage?
   {
     if kind == .stream {
-      let collector = ArrivalCollector()
-      let reader = SocketFrameReader(connection: self, collector: collector)
+      let reader = SocketFrameReader(connection: self)
+      defer { reader.finish() }
+      let collector = reader.collector
       let bytes = try await collector.closingOnFailure { () async throws(IPCError) in
         try await reader.awaitFrame(timeout, throwAtEnd: throwAtEnd)
       }
@@ -252,8 +364,9 @@ extension UnixConnection {
     async throws(IPCError) -> Int?
   {
     if kind == .stream {
-      let collector = ArrivalCollector()
-      let reader = SocketFrameReader(connection: self, collector: collector)
+      let reader = SocketFrameReader(connection: self)
+      defer { reader.finish() }
+      let collector = reader.collector
       let count = try await collector.closingOnFailure { () async throws(IPCError) in
         try await reader.awaitFrame(into: buffer, timeout, throwAtEnd: throwAtEnd)
       }

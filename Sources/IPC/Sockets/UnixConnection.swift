@@ -38,7 +38,8 @@ public final class UnixConnection: Sendable, CustomStringConvertible {
   /// Whether received messages report their sender (``setPassCredentials(_:)``).
   let reportsSender = Atomic<Bool>(false)
   /// A stream message that a timed, non-blocking or cancelled receive left
-  /// unfinished, with what came alongside; the next receive goes on from it.
+  /// unfinished, with what came alongside, and the bytes read ahead of the
+  /// messages received; the next receive goes on from them.
   let partialFrame = PartialSocketFrame()
   /// Where a seqpacket record that does not fit the caller's buffer goes.
   let recordSpill = RecordSpill()
@@ -234,6 +235,8 @@ public final class UnixConnection: Sendable, CustomStringConvertible {
   /// the descriptor even when it reports EINTR).
   public func close() throws(IPCError) {
     descriptor.close()
+    // Bytes read ahead can no longer be received: close their descriptors now.
+    partialFrame.dropReadAhead()
   }
 
   /// The descriptor, or `.badDescriptor` once closed.
