@@ -9,9 +9,9 @@
 
 // Unix-domain sockets by name: the C side of the "unix-*" rows. A stream
 // message is framed as the library frames it (and PipeEnd): a 4-byte
-// little-endian length, then the payload, sent with one send() and read with
-// one recv() loop for the length and one for the payload. A seqpacket message
-// is one record. Every call retries EINTR, as the Swift layer does; sends
+// little-endian length, then the payload, sent with one send() and read
+// through the same read-ahead as the library's (receive_ahead, below). A
+// seqpacket message is one record. Every call retries EINTR, as the Swift layer does; sends
 // carry MSG_NOSIGNAL, so a vanished peer is -EPIPE, never SIGPIPE.
 
 enum { header_size = 4 };
@@ -129,16 +129,54 @@ static int send_frame(int fd, const char *payload, size_t size) {
   return send_all(fd, out, header_size + size);
 }
 
+// The read-ahead the library's stream receive has (UnixConnection): a read
+// of under 1 KiB with nothing buffered takes what the socket holds, up to
+// 8 KiB, in one recv, and the next reads are served from it; a larger one
+// goes straight to its bytes. So the stream rows compare the same protocol
+// read the same way. (The descriptor rows read without it: their payload
+// follows a recvmsg that must see each frame's descriptor.)
+static char ahead[8192];
+static size_t ahead_start, ahead_end;
+
+static int receive_ahead(int fd, char *bytes, size_t size) {
+  while (size > 0) {
+    if (ahead_start < ahead_end) {
+      size_t count = ahead_end - ahead_start < size ? ahead_end - ahead_start : size;
+      memcpy(bytes, ahead + ahead_start, count);
+      ahead_start += count;
+      bytes += count;
+      size -= count;
+      continue;
+    }
+    int buffered = size < 1024;
+    ssize_t count = recv(fd, buffered ? ahead : bytes, buffered ? sizeof ahead : size, 0);
+    if (count < 0) {
+      if (errno == EINTR) continue;
+      return -errno;
+    }
+    if (count == 0) return -EPIPE;
+    if (buffered) {
+      ahead_start = 0;
+      ahead_end = (size_t)count;
+    } else {
+      bytes += count;
+      size -= (size_t)count;
+    }
+  }
+  return 0;
+}
+
 // One frame, which must hold exactly `size` bytes (-EPROTO otherwise).
 static int receive_frame(int fd, size_t size) {
   char header[header_size];
-  int status = receive_all(fd, header, sizeof header);
+  int status = receive_ahead(fd, header, sizeof header);
   if (status != 0) return status;
   if (get_length(header) != size) return -EPROTO;
-  return receive_all(fd, in, size);
+  return receive_ahead(fd, in, size);
 }
 
 int cipcb_unix_stream_ping(int fd, long rounds, size_t size) {
+  ahead_start = ahead_end = 0;  // a new connection: nothing read ahead
   if (size > sizeof in) return -EMSGSIZE;
   memset(out + header_size, 'p', size);
   for (long i = 0; i < rounds; i++) {
@@ -150,6 +188,7 @@ int cipcb_unix_stream_ping(int fd, long rounds, size_t size) {
 }
 
 int cipcb_unix_stream_pong(int fd, long rounds, size_t size) {
+  ahead_start = ahead_end = 0;  // a new connection: nothing read ahead
   if (size > sizeof in) return -EMSGSIZE;
   for (long i = 0; i < rounds; i++) {
     int status = receive_frame(fd, size);
@@ -170,6 +209,7 @@ int cipcb_unix_stream_send(int fd, long count, size_t size) {
 }
 
 int cipcb_unix_stream_receive(int fd, long count, size_t size) {
+  ahead_start = ahead_end = 0;  // a new connection: nothing read ahead
   if (size > sizeof in) return -EMSGSIZE;
   for (long i = 0; i < count; i++) {
     int status = receive_frame(fd, size);

@@ -152,8 +152,9 @@ final class SocketReadAhead: @unchecked Sendable {
       case .failure(let code): return .failure(code)
       }
     }
+    guard let storage else { return .success(0) }  // bytes are buffered only in storage
     let count = min(buffer.count, end - start)
-    buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: storage![start..<(start + count)]))
+    buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: storage[start..<(start + count)]))
     start += count
     if collector.arrivals.credentials == nil { collector.arrivals.credentials = arrivals.credentials }
     if start == end {
