@@ -58,6 +58,10 @@ public final class UnixConnection: Sendable, CustomStringConvertible {
   }
 
   /// The descriptor, or -1 once closed; it stays owned by the connection.
+  ///
+  /// A stream connection reads ahead: messages may be waiting in the
+  /// connection while the descriptor has nothing to read. Before waiting on
+  /// it with your own `poll`, call `tryReceive()` until it returns nil.
   public var fileDescriptor: Int32 { descriptor.current }
 
   /// Whether ``close()`` was called.
