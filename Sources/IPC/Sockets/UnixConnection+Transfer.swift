@@ -106,8 +106,8 @@ final class SocketReadAhead: @unchecked Sendable {
   static let smallRead = 1024
   static let capacity = 8 * 1024
 
-  /// Allocated on first use.
-  private var storage: UnsafeMutableRawBufferPointer?
+  /// Allocated on first use (empty until then).
+  private var storage = UnsafeMutableRawBufferPointer(start: nil, count: 0)
   private var start = 0
   private var end = 0
   /// What came with the chunk: handed over with its last byte.
@@ -115,7 +115,7 @@ final class SocketReadAhead: @unchecked Sendable {
 
   deinit {
     arrivals.closeDescriptors()
-    storage?.deallocate()
+    storage.deallocate()
   }
 
   var isEmpty: Bool { start == end }
@@ -137,10 +137,9 @@ final class SocketReadAhead: @unchecked Sendable {
         case .failure(let code): return .failure(code)
         }
       }
-      let storage =
-        self.storage
-        ?? UnsafeMutableRawBufferPointer.allocate(byteCount: Self.capacity, alignment: 16)
-      self.storage = storage
+      if storage.count == 0 {
+        storage = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.capacity, alignment: 16)
+      }
       switch UnixSocketSupport.receiveOnce(fd, into: storage, flags: flags, withSender: false) {
       case .success(let (count, arrivals)):
         if count == 0 {
@@ -152,7 +151,6 @@ final class SocketReadAhead: @unchecked Sendable {
       case .failure(let code): return .failure(code)
       }
     }
-    guard let storage else { return .success(0) }  // bytes are buffered only in storage
     let count = min(buffer.count, end - start)
     buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: storage[start..<(start + count)]))
     start += count
