@@ -365,6 +365,12 @@ struct cipc_unix_received {
   socklen_t addressLength;
 };
 
+/// The descriptors `received` holds (its first `descriptorCount`), without
+/// copying the whole array as Swift's import of a C array field would.
+static inline const int *cipc_unix_received_descriptors(const struct cipc_unix_received *received) {
+  return received->descriptors;
+}
+
 /// recvmsg(2) into `count` bytes with a control buffer for 253 descriptors
 /// and one set of credentials, with MSG_CMSG_CLOEXEC and `flags`
 /// (MSG_DONTWAIT, MSG_PEEK, MSG_TRUNC). Every descriptor that arrived is in

@@ -2,6 +2,8 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -229,7 +231,10 @@ static int send_record(int fd, const char *bytes, size_t size) {
 
 // One record into the whole buffer; MSG_TRUNC makes recv return the record's
 // real length, so a longer one is seen, not silently cut. End of stream is
-// -EPIPE; a record of any other size than `size` -EPROTO.
+// -EPIPE; a record of any other size than `size` -EPROTO. This plain loop
+// keeps none of the library's guarantees: a record longer than the buffer
+// loses its tail, descriptors sent with it are dropped by the kernel unseen,
+// and an empty record reads as the end.
 static int receive_record(int fd, size_t size) {
   ssize_t count;
   while ((count = recv(fd, in, sizeof in, MSG_TRUNC)) < 0) {
@@ -239,21 +244,83 @@ static int receive_record(int fd, size_t size) {
   return (size_t)count == size ? 0 : -EPROTO;
 }
 
-int cipcb_unix_seqpacket_ping(int fd, long rounds, size_t size) {
-  if (size > sizeof in) return -EMSGSIZE;
+// The library's guarantees for a seqpacket record, in C (what
+// UnixConnection's receive does): one recvmsg into the buffer, then a spill
+// room as large as any record a peer can send (twice net.core.wmem_max), so
+// none is cut; room for 253 descriptors and credentials (MSG_CMSG_CLOEXEC),
+// so descriptors nobody expects are seen and closed, not dropped unseen;
+// and SO_PASSCRED on the socket (cipcb_unix_pass_credentials), so every
+// record carries credentials and the end none: an empty record is not the end.
+static char *spill;
+static size_t spill_size;
+
+int cipcb_unix_pass_credentials(int fd) {
+  int on = 1;
+  if (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &on, sizeof on) != 0) return -errno;
+  if (spill == NULL) {
+    long wmem_max = 212992;
+    FILE *file = fopen("/proc/sys/net/core/wmem_max", "re");
+    if (file != NULL) {
+      if (fscanf(file, "%ld", &wmem_max) != 1) wmem_max = 212992;
+      fclose(file);
+    }
+    spill_size = 2 * (size_t)(wmem_max < 4096 ? 4096 : wmem_max);
+    spill = malloc(spill_size);
+    if (spill == NULL) return -ENOMEM;
+  }
+  return 0;
+}
+
+static int receive_record_exact(int fd, size_t size) {
+  struct iovec vectors[2] = {{in, sizeof in}, {spill, spill_size}};
+  union {
+    char bytes[CMSG_SPACE(sizeof(int) * 253) + CMSG_SPACE(sizeof(struct ucred))];
+    struct cmsghdr align;
+  } control;
+  struct msghdr message = {
+      .msg_iov = vectors, .msg_iovlen = 2, .msg_control = control.bytes, .msg_controllen = sizeof control.bytes};
+  ssize_t count;
+  while ((count = recvmsg(fd, &message, MSG_TRUNC | MSG_CMSG_CLOEXEC)) < 0) {
+    if (errno != EINTR) return -errno;
+  }
+  int credentials = 0, descriptors = 0;
+  for (struct cmsghdr *item = CMSG_FIRSTHDR(&message); item != NULL; item = CMSG_NXTHDR(&message, item)) {
+    if (item->cmsg_level != SOL_SOCKET) continue;
+    if (item->cmsg_type == SCM_CREDENTIALS) credentials = 1;
+    if (item->cmsg_type == SCM_RIGHTS) {
+      size_t n = (item->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+      for (size_t i = 0; i < n; i++) {
+        int passed;
+        memcpy(&passed, CMSG_DATA(item) + i * sizeof(int), sizeof passed);
+        close(passed);
+        descriptors++;
+      }
+    }
+  }
+  if (count == 0 && !credentials && descriptors == 0) return -EPIPE;  // the end
+  if (descriptors > 0 || (message.msg_flags & MSG_CTRUNC)) return -EPROTO;
+  return (size_t)count == size ? 0 : -EPROTO;
+}
+
+static int receive_one(int fd, size_t size, _Bool exact) {
+  return exact ? receive_record_exact(fd, size) : receive_record(fd, size);
+}
+
+int cipcb_unix_seqpacket_ping(int fd, long rounds, size_t size, _Bool exact) {
+  if (size > sizeof in || (exact && spill == NULL)) return size > sizeof in ? -EMSGSIZE : -EINVAL;
   memset(out, 'p', size);
   for (long i = 0; i < rounds; i++) {
     int status = send_record(fd, out, size);
-    if (status == 0) status = receive_record(fd, size);
+    if (status == 0) status = receive_one(fd, size, exact);
     if (status != 0) return status;
   }
   return 0;
 }
 
-int cipcb_unix_seqpacket_pong(int fd, long rounds, size_t size) {
-  if (size > sizeof in) return -EMSGSIZE;
+int cipcb_unix_seqpacket_pong(int fd, long rounds, size_t size, _Bool exact) {
+  if (size > sizeof in || (exact && spill == NULL)) return size > sizeof in ? -EMSGSIZE : -EINVAL;
   for (long i = 0; i < rounds; i++) {
-    int status = receive_record(fd, size);
+    int status = receive_one(fd, size, exact);
     if (status == 0) status = send_record(fd, in, size);
     if (status != 0) return status;
   }
@@ -270,10 +337,10 @@ int cipcb_unix_seqpacket_send(int fd, long count, size_t size) {
   return 0;
 }
 
-int cipcb_unix_seqpacket_receive(int fd, long count, size_t size) {
-  if (size > sizeof in) return -EMSGSIZE;
+int cipcb_unix_seqpacket_receive(int fd, long count, size_t size, _Bool exact) {
+  if (size > sizeof in || (exact && spill == NULL)) return size > sizeof in ? -EMSGSIZE : -EINVAL;
   for (long i = 0; i < count; i++) {
-    int status = receive_record(fd, size);
+    int status = receive_one(fd, size, exact);
     if (status != 0) return status;
   }
   return 0;

@@ -27,6 +27,9 @@ enum Mechanism: String, CaseIterable, Sendable {
   /// stream, seqpacket records, and stream frames that each carry a descriptor.
   case unixStream = "unix-stream"
   case unixSeqpacket = "unix-seqpacket"
+  /// The seqpacket rows' Swift loops against a plain C `recv` loop, which
+  /// keeps none of the guarantees the library's receive keeps.
+  case unixSeqpacketPlain = "unix-seqpacket-plain"
   case unixDescriptorPassing = "unix-fd-pass"
   case systemVSemaphore = "sysv-sem"
   case posixSemaphore = "posix-sem"
@@ -49,6 +52,7 @@ enum Mechanism: String, CaseIterable, Sendable {
     case .socketPair: SocketPairFixture.self
     case .unixStream: UnixStreamFixture.self
     case .unixSeqpacket: UnixSeqpacketFixture.self
+    case .unixSeqpacketPlain: UnixSeqpacketPlainFixture.self
     case .unixDescriptorPassing: UnixDescriptorFixture.self
     case .systemVSemaphore: SystemVSemaphoreFixture.self
     case .posixSemaphore: POSIXSemaphoreFixture.self
@@ -314,6 +318,7 @@ enum Rows {
     Row(.unixStream, .throughput, 64),
     Row(.unixSeqpacket, .roundTrip, 64),
     Row(.unixSeqpacket, .throughput, 64),
+    Row(.unixSeqpacketPlain, .throughput, 64),
     Row(.unixDescriptorPassing, .roundTrip, 64),
     Row(.systemVSemaphore, .roundTrip, 0),
     Row(.posixSemaphore, .roundTrip, 0),

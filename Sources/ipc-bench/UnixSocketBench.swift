@@ -16,16 +16,28 @@ protocol UnixSocketProtocol {
 /// little-endian length, then the payload.
 enum UnixStreamFrames: UnixSocketProtocol {
   static let kind = UnixSocketKind.stream
-  static func cLoops(_ fd: Int32) throws -> any MessageLoops { CUnixLoops(fd, .stream) }
+  static func cLoops(_ fd: Int32) throws -> any MessageLoops { try CUnixLoops(fd, .stream) }
   static func swiftLoops(_ connection: UnixConnection) throws -> any MessageLoops {
     SwiftUnixLoops(connection)
   }
 }
 
-/// One seqpacket record per message.
+/// One seqpacket record per message; the C loop keeps the library's
+/// guarantees as the library does (`recvmsg` with a spill room, room for
+/// descriptors and credentials, `SO_PASSCRED`): the same work in C.
 enum UnixSeqpacketRecords: UnixSocketProtocol {
   static let kind = UnixSocketKind.seqpacket
-  static func cLoops(_ fd: Int32) throws -> any MessageLoops { CUnixLoops(fd, .seqpacket) }
+  static func cLoops(_ fd: Int32) throws -> any MessageLoops { try CUnixLoops(fd, .seqpacket(exact: true)) }
+  static func swiftLoops(_ connection: UnixConnection) throws -> any MessageLoops {
+    SwiftUnixLoops(connection)
+  }
+}
+
+/// The same Swift loops against a plain C `recv` loop that keeps none of
+/// those guarantees: the row shows what they cost.
+enum UnixSeqpacketPlainRecords: UnixSocketProtocol {
+  static let kind = UnixSocketKind.seqpacket
+  static func cLoops(_ fd: Int32) throws -> any MessageLoops { try CUnixLoops(fd, .seqpacket(exact: false)) }
   static func swiftLoops(_ connection: UnixConnection) throws -> any MessageLoops {
     SwiftUnixLoops(connection)
   }
@@ -44,6 +56,7 @@ enum UnixDescriptorFrames: UnixSocketProtocol {
 
 typealias UnixStreamFixture = UnixSocketFixture<UnixStreamFrames>
 typealias UnixSeqpacketFixture = UnixSocketFixture<UnixSeqpacketRecords>
+typealias UnixSeqpacketPlainFixture = UnixSocketFixture<UnixSeqpacketPlainRecords>
 typealias UnixDescriptorFixture = UnixSocketFixture<UnixDescriptorFrames>
 
 /// A listener per measurement at a Linux abstract name with a random part
@@ -115,13 +128,26 @@ final class UnixSocketFixture<Protocol: UnixSocketProtocol>: Fixture {
   }
 }
 
-/// The plain C baseline (unix_socket.c): framed stream or seqpacket records.
+/// The C baseline (unix_socket.c): framed stream, or seqpacket records read
+/// exactly as the library reads them or plainly (see UnixSeqpacketRecords).
 final class CUnixLoops: MessageLoops {
-  enum Framing { case stream, seqpacket }
+  enum Framing {
+    case stream
+    case seqpacket(exact: Bool)
+  }
   private let fd: Int32
   private let framing: Framing
 
-  init(_ fd: Int32, _ framing: Framing) {
+  /// Takes `fd`, which it closes (also when an exact loop cannot set `SO_PASSCRED`).
+  init(_ fd: Int32, _ framing: Framing) throws {
+    // Before the properties are set: a throw then runs no deinit, which would close `fd` again.
+    if case .seqpacket(exact: true) = framing {
+      let status = cipcb_unix_pass_credentials(fd)
+      if status < 0 {
+        _ = cipcb_unix_close(fd)
+        try check(status, "setsockopt(SO_PASSCRED)", "benchmark socket")
+      }
+    }
     self.fd = fd
     self.framing = framing
   }
@@ -130,29 +156,37 @@ final class CUnixLoops: MessageLoops {
 
   func ping(rounds: Int, size: Int) throws {
     let status =
-      framing == .stream
-      ? cipcb_unix_stream_ping(fd, rounds, size) : cipcb_unix_seqpacket_ping(fd, rounds, size)
+      switch framing {
+      case .stream: cipcb_unix_stream_ping(fd, rounds, size)
+      case .seqpacket(let exact): cipcb_unix_seqpacket_ping(fd, rounds, size, exact)
+      }
     try check(status, "cipcb_unix_ping", "benchmark socket")
   }
 
   func pong(rounds: Int, size: Int) throws {
     let status =
-      framing == .stream
-      ? cipcb_unix_stream_pong(fd, rounds, size) : cipcb_unix_seqpacket_pong(fd, rounds, size)
+      switch framing {
+      case .stream: cipcb_unix_stream_pong(fd, rounds, size)
+      case .seqpacket(let exact): cipcb_unix_seqpacket_pong(fd, rounds, size, exact)
+      }
     try check(status, "cipcb_unix_pong", "benchmark socket")
   }
 
   func send(count: Int, size: Int) throws {
     let status =
-      framing == .stream
-      ? cipcb_unix_stream_send(fd, count, size) : cipcb_unix_seqpacket_send(fd, count, size)
+      switch framing {
+      case .stream: cipcb_unix_stream_send(fd, count, size)
+      case .seqpacket: cipcb_unix_seqpacket_send(fd, count, size)
+      }
     try check(status, "cipcb_unix_send", "benchmark socket")
   }
 
   func receive(count: Int, size: Int) throws {
     let status =
-      framing == .stream
-      ? cipcb_unix_stream_receive(fd, count, size) : cipcb_unix_seqpacket_receive(fd, count, size)
+      switch framing {
+      case .stream: cipcb_unix_stream_receive(fd, count, size)
+      case .seqpacket(let exact): cipcb_unix_seqpacket_receive(fd, count, size, exact)
+      }
     try check(status, "cipcb_unix_receive", "benchmark socket")
   }
 }

@@ -288,18 +288,27 @@ int cipcb_unix_stream_send(int fd, long count, size_t size);
 /// Receives `count` frames of `size` bytes.
 int cipcb_unix_stream_receive(int fd, long count, size_t size);
 
+/// Turns SO_PASSCRED on for `fd` and allocates the spill room of the exact
+/// receive (below), once. 0 or -errno.
+int cipcb_unix_pass_credentials(int fd);
+
 /// Seqpacket ping: `rounds` times, send a record of `size` bytes, then
-/// receive one (recv with MSG_TRUNC into a 64 KiB buffer) of `size` bytes.
-int cipcb_unix_seqpacket_ping(int fd, long rounds, size_t size);
+/// receive one of `size` bytes. Plain (`exact` false): recv with MSG_TRUNC
+/// into a 64 KiB buffer. Exact: what the library's receive does to keep its
+/// guarantees (no record cut, no descriptor dropped unseen, an empty record
+/// told from the end): recvmsg into the buffer and a spill room, with room
+/// for descriptors and credentials, on a socket with SO_PASSCRED
+/// (cipcb_unix_pass_credentials first, or -EINVAL).
+int cipcb_unix_seqpacket_ping(int fd, long rounds, size_t size, _Bool exact);
 
 /// Seqpacket pong: `rounds` times, receive a record and send it back.
-int cipcb_unix_seqpacket_pong(int fd, long rounds, size_t size);
+int cipcb_unix_seqpacket_pong(int fd, long rounds, size_t size, _Bool exact);
 
 /// Sends `count` records of `size` bytes.
 int cipcb_unix_seqpacket_send(int fd, long count, size_t size);
 
 /// Receives `count` records of `size` bytes.
-int cipcb_unix_seqpacket_receive(int fd, long count, size_t size);
+int cipcb_unix_seqpacket_receive(int fd, long count, size_t size, _Bool exact);
 
 /// Descriptor-passing ping over a stream socket: `rounds` times, send one
 /// frame of `size` bytes with `passed` attached (sendmsg, SCM_RIGHTS), then

@@ -400,8 +400,7 @@ extension UnixConnection {
   private func attemptRecord(into buffer: UnsafeMutableRawBufferPointer?, wait: Bool) throws(IPCError)
     -> RecordOutcome?
   {
-    try UnixSocketSupport.takeRecord(
-      try liveDescriptor("recvmsg"), into: buffer, spill: recordSpill, wait: wait, object: description)
+    try takeRecord(liveDescriptor("recvmsg"), into: buffer, wait: wait)
   }
 
   private func finish(_ outcome: RecordOutcome?, throwAtEnd: Bool, takingDescriptors: Bool) throws(IPCError)
@@ -418,6 +417,8 @@ extension UnixConnection {
       // Never produced without a buffer to count into.
       arrivals.closeDescriptors()
       return nil
+    case .fitted:
+      return nil  // never produced without a buffer either
     }
   }
 
@@ -433,6 +434,8 @@ extension UnixConnection {
       throw UnixSocketSupport.tooBig(bytes, buffer: buffer, arrivals: &arrivals, object: description)
     case .count(let count, var arrivals):
       return try deliver(count, in: buffer, &arrivals)
+    case .fitted(let count):
+      return count
     }
   }
 

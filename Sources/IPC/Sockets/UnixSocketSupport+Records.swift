@@ -7,6 +7,9 @@ enum RecordOutcome {
   case end
   case message([UInt8], UnixSocketSupport.Arrivals)
   case count(Int, UnixSocketSupport.Arrivals)
+  /// A record that filled `count` bytes of the caller's buffer and brought
+  /// no descriptor: most records, kept free of any `Arrivals` work.
+  case fitted(Int)
 }
 
 // Datagram records (and seqpacket ones when no spill room can be had): the
@@ -85,8 +88,15 @@ extension UnixSocketSupport {
 /// enough for any record a peer can send, so a record is taken in one
 /// `recvmsg` and never cut. Allocated on first need and kept; a receive
 /// takes it for the call and gives it back (a second receiver at the same
-/// time gets one of its own).
+/// time gets one of its own). Behind the bytes lies the call's
+/// `cipc_unix_received`, which then needs no zeroing per record.
 final class RecordSpill: Sendable {
+  /// What one call holds: the spill bytes and the room for what came alongside.
+  struct Room {
+    let bytes: UnsafeMutableRawBufferPointer
+    let received: UnsafeMutablePointer<cipc_unix_received>
+  }
+
   /// The room's address as bits (0: none kept), exchanged whole, so one
   /// call at a time owns it.
   private let room = Atomic<UInt>(0)
@@ -99,62 +109,84 @@ final class RecordSpill: Sendable {
     return 2 * min(max(wmemMax, 4096), 1 << 28)
   }()
 
+  /// `size`, and where the `cipc_unix_received` starts (after the bytes,
+  /// aligned), kept here: a static's lazy check on every record showed.
+  private let byteCount: Int
+  private let receivedOffset: Int
+
+  init() {
+    byteCount = Self.size
+    let alignment = MemoryLayout<cipc_unix_received>.alignment
+    receivedOffset = (byteCount + alignment - 1) / alignment * alignment
+  }
+
   deinit { free(UnsafeMutableRawPointer(bitPattern: room.load(ordering: .acquiring))) }
 
   /// The room, for one call; nil if it cannot be allocated.
-  func take() -> UnsafeMutableRawBufferPointer? {
+  func take() -> Room? {
     let kept = UnsafeMutableRawPointer(bitPattern: room.exchange(0, ordering: .acquiringAndReleasing))
-    return (kept ?? malloc(Self.size)).map { UnsafeMutableRawBufferPointer(start: $0, count: Self.size) }
+    guard let start = kept ?? malloc(receivedOffset + MemoryLayout<cipc_unix_received>.size) else {
+      return nil
+    }
+    return Room(
+      bytes: UnsafeMutableRawBufferPointer(start: start, count: byteCount),
+      received: (start + receivedOffset).bindMemory(to: cipc_unix_received.self, capacity: 1))
   }
 
   /// Gives the room back after a call.
-  func give(_ buffer: UnsafeMutableRawBufferPointer) {
-    let other = room.exchange(UInt(bitPattern: buffer.baseAddress), ordering: .acquiringAndReleasing)
-    free(UnsafeMutableRawPointer(bitPattern: other))  // a second receiver's room, or nothing
+  func give(_ taken: Room) {
+    let other = room.exchange(UInt(bitPattern: taken.bytes.baseAddress), ordering: .acquiringAndReleasing)
+    if other != 0 { free(UnsafeMutableRawPointer(bitPattern: other)) }  // a second receiver's room
   }
 }
 
-extension UnixSocketSupport {
+extension UnixConnection {
   /// Takes the next record in one `recvmsg` (waiting if `wait`): into
   /// `buffer` when it fits, the rest (or all of it, without a buffer) into
-  /// `spill`; nil if none is there. With `SO_PASSCRED` on, every record
-  /// carries credentials and the end of the stream none.
-  static func takeRecord(
-    _ fd: Int32, into buffer: UnsafeMutableRawBufferPointer?, spill: RecordSpill, wait: Bool,
-    object description: @autoclosure () -> String
-  ) throws(IPCError) -> RecordOutcome? {
+  /// the connection's spill room; nil if none is there. With `SO_PASSCRED`
+  /// on, every record carries credentials and the end of the stream none.
+  /// (A method of the connection, not a function given its description as a
+  /// closure: that closure's retain of the connection showed per record.)
+  func takeRecord(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer?, wait: Bool) throws(IPCError)
+    -> RecordOutcome?
+  {
+    let spill = recordSpill
     guard let room = spill.take() else {
-      return try attemptRecord(
-        fd, into: buffer, wait: wait, endsWithoutCredentials: true, object: description())
+      return try UnixSocketSupport.attemptRecord(
+        fd, into: buffer, wait: wait, endsWithoutCredentials: true, object: description)
     }
     defer { spill.give(room) }
     let first = buffer ?? UnsafeMutableRawBufferPointer(start: nil, count: 0)
-    var received = cipc_unix_received()
     let flags = Int32(MSG_TRUNC) | (wait ? 0 : Int32(MSG_DONTWAIT))
+    let received = room.received
     let result = retryingInterrupts(.read) {
       cipc_unix_receive_spilling(
-        fd, first.baseAddress, first.count, room.baseAddress, room.count, false, flags, &received)
+        fd, first.baseAddress, first.count, room.bytes.baseAddress, room.bytes.count, false, flags, received)
     }
     let length: Int
     switch result {
     case .success(let count): length = count
     case .failure(.wouldBlock): return nil
     case .failure(let code) where code.rawValue == ECONNRESET: return .end
-    case .failure(let code): throw IPCError(code: code, operation: "recvmsg", object: description())
+    case .failure(let code): throw IPCError(code: code, operation: "recvmsg", object: description)
     }
-    var arrivals = Arrivals(received, withSender: false)
-    if length == 0 && !received.hasCredentials && arrivals.descriptors.isEmpty { return .end }
+    // What came besides the bytes is read only when there is something to
+    // deliver: a record into the caller's buffer needs only its length.
+    let plain = received.pointee.descriptorCount == 0 && received.pointee.flags & Int32(MSG_CTRUNC) == 0
+    if length == 0 && plain && !received.pointee.hasCredentials { return .end }
+    if plain, let buffer, length <= buffer.count { return .fitted(length) }
+    var arrivals = UnixSocketSupport.Arrivals(received, withSender: false)
     if let buffer, length <= buffer.count { return .count(length, arrivals) }
     let inFirst = min(length, first.count)
-    let kept = min(length - inFirst, room.count)
+    let kept = min(length - inFirst, room.bytes.count)
     var bytes = Array(first[..<inFirst])
-    bytes += room[..<kept]
+    bytes += room.bytes[..<kept]
     guard inFirst + kept == length else {
       // Only a peer with CAP_NET_ADMIN (SO_SNDBUFFORCE) can send a larger record.
       let n = arrivals.descriptors.count
       arrivals.closeDescriptors()
       throw IPCError(
-        code: .tooBig, operation: "recvmsg", object: description(),
+        code: .tooBig, operation: "recvmsg", object: description,
         reason:
           "a record of \(length) bytes is larger than any this socket expects (\(RecordSpill.size) bytes,"
           + " twice net.core.wmem_max); its first \(bytes.count) bytes are kept in the error's payload,"
@@ -162,6 +194,6 @@ extension UnixSocketSupport {
         payload: bytes)
     }
     guard let buffer else { return .message(bytes, arrivals) }
-    throw tooBig(bytes, buffer: buffer, arrivals: &arrivals, object: description())
+    throw UnixSocketSupport.tooBig(bytes, buffer: buffer, arrivals: &arrivals, object: description)
   }
 }

@@ -339,27 +339,30 @@ enum UnixSocketSupport {
     init() {}
 
     /// What `cipc_unix_receive` found: descriptors, credentials and, if
-    /// `withSender`, the sender's address.
-    init(_ received: cipc_unix_received, withSender: Bool) {
-      flags = received.flags
-      if received.descriptorCount > 0 {
-        withUnsafeBytes(of: received.descriptors) { raw in
-          let all = raw.bindMemory(to: Int32.self)
-          descriptors = Array(all[..<min(received.descriptorCount, all.count)])
-        }
+    /// `withSender`, the sender's address. Read through the pointer: the
+    /// struct is 1 KiB of descriptor room, mostly unused.
+    init(_ received: UnsafePointer<cipc_unix_received>, withSender: Bool) {
+      flags = received.pointee.flags
+      let count = received.pointee.descriptorCount
+      if count > 0 {
+        descriptors = Array(
+          UnsafeBufferPointer(
+            start: cipc_unix_received_descriptors(received), count: min(count, maxDescriptors)))
       }
-      if received.hasCredentials {
-        credentials = PeerCredentials(pid: received.pid, uid: received.uid, gid: received.gid)
+      if received.pointee.hasCredentials {
+        credentials = PeerCredentials(
+          pid: received.pointee.pid, uid: received.pointee.uid, gid: received.pointee.gid)
       }
-      if withSender, received.addressLength > 0 {
-        var name: UnsafePointer<CChar>?
-        var abstract = false
-        var address = received.address
-        let length = withUnsafePointer(to: &address) { pointer in
-          cipc_unix_address_name(pointer, received.addressLength, &name, &abstract)
-        }
-        if let name, length > 0 {
-          from = UnixSocketAddress(
+      let addressLength = received.pointee.addressLength
+      if withSender, addressLength > 0 {
+        var address = received.pointee.address
+        // The name points into `address`: read it before the closure returns.
+        from = withUnsafePointer(to: &address) { pointer -> UnixSocketAddress? in
+          var name: UnsafePointer<CChar>?
+          var abstract = false
+          let length = cipc_unix_address_name(pointer, addressLength, &name, &abstract)
+          guard let name, length > 0 else { return nil }
+          return UnixSocketAddress(
             reportedName: UnsafeRawBufferPointer(start: name, count: length), isAbstract: abstract)
         }
       }
@@ -385,7 +388,7 @@ enum UnixSocketSupport {
     let result = retryingInterrupts(.read) {
       cipc_unix_receive_spilling(fd, buffer.baseAddress, buffer.count, nil, 0, withSender, flags, &received)
     }
-    return result.map { ($0, Arrivals(received, withSender: withSender)) }
+    return result.map { ($0, Arrivals(&received, withSender: withSender)) }
   }
 
   /// The error of descriptors that came with a message received by a call
