@@ -488,6 +488,12 @@ struct UnixSocketTests {
       #expect(message.bytes == [UInt8(index)])
       #expect(message.sender == PeerCredentials(pid: getpid(), uid: geteuid(), gid: getegid()))
     }
+    // Read ahead with credentials, then no longer asked for: none is reported.
+    for index in 0..<3 { try client.send([UInt8(index)]) }
+    #expect(try server.receiveWithDescriptors()?.sender != nil)
+    try server.setPassCredentials(false)
+    #expect(try server.receiveWithDescriptors()?.sender == nil)
+    #expect(try server.receive() == [2])
   }
 
   // MARK: Datagrams
