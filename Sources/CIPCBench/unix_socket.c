@@ -135,8 +135,8 @@ static int send_frame(int fd, const char *payload, size_t size) {
 // of under 1 KiB with nothing buffered takes what the socket holds, up to
 // 8 KiB, in one recv, and the next reads are served from it; a larger one
 // goes straight to its bytes. So the stream rows compare the same protocol
-// read the same way. (The descriptor rows read without it: their payload
-// follows a recvmsg that must see each frame's descriptor.)
+// read the same way. (The descriptor rows read each frame with one recvmsg,
+// as the library's read-ahead does: receive_frame_with.)
 static char ahead[8192];
 static size_t ahead_start, ahead_end;
 
@@ -347,9 +347,9 @@ int cipcb_unix_seqpacket_receive(int fd, long count, size_t size, _Bool exact) {
 }
 
 // Descriptor passing: a stream frame whose first byte carries one descriptor
-// (SCM_RIGHTS). The frame goes out with one sendmsg; the receiver takes the
-// length with recvmsg (MSG_CMSG_CLOEXEC, room for one descriptor), which
-// brings the descriptor, then the payload with recv, and closes the descriptor.
+// (SCM_RIGHTS). The frame goes out with one sendmsg; the receiver takes it
+// with recvmsg (MSG_CMSG_CLOEXEC, room for one descriptor), which brings the
+// descriptor, and closes the descriptor.
 
 static int send_frame_with(int fd, const char *payload, size_t size, int passed) {
   put_length(out, size);
@@ -377,14 +377,17 @@ static int send_frame_with(int fd, const char *payload, size_t size, int passed)
   return 0;
 }
 
-// A frame of exactly `size` bytes that brought exactly one descriptor, which is closed.
+// A frame of exactly `size` bytes that brought exactly one descriptor, which
+// is closed. Read as the library reads it: one recvmsg of up to 8 KiB takes
+// the frame with its descriptor (a stream read ends right after the data
+// that carries descriptors, so it never takes the next frame), and recv loops
+// only for what a short read left.
 static int receive_frame_with(int fd, size_t size) {
-  char header[header_size];
   union {
     char bytes[CMSG_SPACE(sizeof(int))];
     struct cmsghdr align;
   } control;
-  struct iovec vector = {.iov_base = header, .iov_len = sizeof header};
+  struct iovec vector = {.iov_base = ahead, .iov_len = sizeof ahead};
   struct msghdr message = {
       .msg_iov = &vector, .msg_iovlen = 1, .msg_control = control.bytes, .msg_controllen = sizeof control.bytes};
   ssize_t count;
@@ -401,10 +404,15 @@ static int receive_frame_with(int fd, size_t size) {
   }
   if (passed < 0 || (message.msg_flags & MSG_CTRUNC)) return -EPROTO;
   close(passed);
-  int status = receive_all(fd, header + count, sizeof header - (size_t)count);
-  if (status != 0) return status;
-  if (get_length(header) != size) return -EPROTO;
-  return receive_all(fd, in, size);
+  size_t have = (size_t)count;
+  if (have < header_size) {
+    int status = receive_all(fd, ahead + have, header_size - have);
+    if (status != 0) return status;
+    have = header_size;
+  }
+  if (get_length(ahead) != size || have - header_size > size) return -EPROTO;
+  memcpy(in, ahead + header_size, have - header_size);
+  return receive_all(fd, in + (have - header_size), size - (have - header_size));
 }
 
 int cipcb_unix_fdpass_ping(int fd, int passed, long rounds, size_t size) {

@@ -312,9 +312,10 @@ int cipcb_unix_seqpacket_receive(int fd, long count, size_t size, _Bool exact);
 
 /// Descriptor-passing ping over a stream socket: `rounds` times, send one
 /// frame of `size` bytes with `passed` attached (sendmsg, SCM_RIGHTS), then
-/// receive one: recvmsg of the length (MSG_CMSG_CLOEXEC, room for one
-/// descriptor), which must bring exactly one descriptor (-EPROTO if not, or
-/// on MSG_CTRUNC), closed at once, then recv loops for the payload.
+/// receive one: one recvmsg of up to 8 KiB (MSG_CMSG_CLOEXEC, room for one
+/// descriptor), as the library's read-ahead reads, which must bring exactly
+/// one descriptor (-EPROTO if not, or on MSG_CTRUNC), closed at once; recv
+/// loops only for what a short read left.
 int cipcb_unix_fdpass_ping(int fd, int passed, long rounds, size_t size);
 
 /// Descriptor-passing pong: `rounds` times, receive a frame and its
