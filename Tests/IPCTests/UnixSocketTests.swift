@@ -455,6 +455,26 @@ struct UnixSocketTests {
     #expect(try blocking { try server.receive() } == Array("later".utf8))
   }
 
+  @Test(.prompt) func aCancelledTaskTakesNothingReadAhead() async throws {
+    let (listener, client, server) = try connectedPair(AbstractNames.next())
+    defer { try? listener.close() }
+    for index in 0..<3 { try client.send(Array("frame \(index)".utf8)) }
+    #expect(try blocking { try server.receive() } == Array("frame 0".utf8))
+    // Frames 1 and 2 are read ahead; a cancelled task's receives take neither.
+    let cancelled = Task {
+      withUnsafeCurrentTask { $0?.cancel() }
+      var codes: [IPCError.Code] = []
+      do throws(IPCError) { _ = try await server.receive() } catch { codes.append(error.code) }
+      let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 16, alignment: 1)
+      defer { buffer.deallocate() }
+      do throws(IPCError) { _ = try await server.receive(into: buffer) } catch { codes.append(error.code) }
+      return codes
+    }
+    #expect(await cancelled.value == [IPCError.Code.cancelled, .cancelled])
+    #expect(try server.tryReceive() == Array("frame 1".utf8))
+    #expect(try server.tryReceive() == Array("frame 2".utf8))
+  }
+
   // MARK: Credentials
 
   @Test(arguments: [UnixSocketKind.stream, .seqpacket])

@@ -415,7 +415,8 @@ extension UnixConnection {
     -> ReceivedMessage?
   {
     if kind == .stream {
-      if let message = takeBufferedMessage() { return message }
+      // A cancelled task takes nothing: the full receive throws `.cancelled`.
+      if !Task.isCancelled, let message = takeBufferedMessage() { return message }
       let reader = SocketFrameReader(connection: self)
       defer { reader.finish() }
       let collector = reader.collector
@@ -435,7 +436,7 @@ extension UnixConnection {
     async throws(IPCError) -> Int?
   {
     if kind == .stream {
-      if let count = partialFrame.takeBufferedFrame(into: buffer) { return count }
+      if !Task.isCancelled, let count = partialFrame.takeBufferedFrame(into: buffer) { return count }
       let reader = SocketFrameReader(connection: self)
       defer { reader.finish() }
       let collector = reader.collector
