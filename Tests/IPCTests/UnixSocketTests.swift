@@ -338,11 +338,18 @@ struct UnixSocketTests {
   func emptyMessagesAreNotTheEnd(kind: UnixSocketKind) throws {
     let (listener, client, server) = try connectedPair(AbstractNames.next(), kind: kind)
     defer { try? listener.close() }
-    try client.send([UInt8]())
-    try client.send([UInt8]())
+    for _ in 0..<4 { try client.send([UInt8]()) }
     try client.shutdownWriting()
     #expect(try server.receive() == [])
     #expect(try server.tryReceive() == [])
+    // Into a buffer too: 0 bytes, then nil at the end (the timed forms throw).
+    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 8, alignment: 1)
+    defer { buffer.deallocate() }
+    #expect(try server.receive(into: buffer) == 0)
+    #expect(try server.tryReceive(into: buffer) == 0)
+    #expect(try server.receive(into: buffer) == nil)
+    let endedIntoBuffer = thrownError { () throws(IPCError) in try server.tryReceive(into: buffer) }
+    #expect(endedIntoBuffer?.code == .brokenPipe)
     #expect(try server.receive() == nil)
     let ended = thrownError { () throws(IPCError) in try server.tryReceive() }
     #expect(ended?.code == .brokenPipe)
