@@ -302,15 +302,22 @@ static int receive_record_exact(int fd, size_t size) {
   return (size_t)count == size ? 0 : -EPROTO;
 }
 
+// A record of `size` fits the buffers; an exact loop needs its spill room.
+static int check_seqpacket(size_t size, _Bool exact) {
+  if (size > sizeof in) return -EMSGSIZE;
+  return exact && spill == NULL ? -EINVAL : 0;
+}
+
 static int receive_one(int fd, size_t size, _Bool exact) {
   return exact ? receive_record_exact(fd, size) : receive_record(fd, size);
 }
 
 int cipcb_unix_seqpacket_ping(int fd, long rounds, size_t size, _Bool exact) {
-  if (size > sizeof in || (exact && spill == NULL)) return size > sizeof in ? -EMSGSIZE : -EINVAL;
+  int status = check_seqpacket(size, exact);
+  if (status != 0) return status;
   memset(out, 'p', size);
   for (long i = 0; i < rounds; i++) {
-    int status = send_record(fd, out, size);
+    status = send_record(fd, out, size);
     if (status == 0) status = receive_one(fd, size, exact);
     if (status != 0) return status;
   }
@@ -318,9 +325,10 @@ int cipcb_unix_seqpacket_ping(int fd, long rounds, size_t size, _Bool exact) {
 }
 
 int cipcb_unix_seqpacket_pong(int fd, long rounds, size_t size, _Bool exact) {
-  if (size > sizeof in || (exact && spill == NULL)) return size > sizeof in ? -EMSGSIZE : -EINVAL;
+  int status = check_seqpacket(size, exact);
+  if (status != 0) return status;
   for (long i = 0; i < rounds; i++) {
-    int status = receive_one(fd, size, exact);
+    status = receive_one(fd, size, exact);
     if (status == 0) status = send_record(fd, in, size);
     if (status != 0) return status;
   }
@@ -338,9 +346,10 @@ int cipcb_unix_seqpacket_send(int fd, long count, size_t size) {
 }
 
 int cipcb_unix_seqpacket_receive(int fd, long count, size_t size, _Bool exact) {
-  if (size > sizeof in || (exact && spill == NULL)) return size > sizeof in ? -EMSGSIZE : -EINVAL;
+  int status = check_seqpacket(size, exact);
+  if (status != 0) return status;
   for (long i = 0; i < count; i++) {
-    int status = receive_one(fd, size, exact);
+    status = receive_one(fd, size, exact);
     if (status != 0) return status;
   }
   return 0;

@@ -94,17 +94,19 @@ final class PartialSocketFrame: Sendable {
   /// skips the receive's other work (measured: it was most of a receive's
   /// cost, beside one `recvmsg` per 8 KiB).
   func takeBufferedFrame(into buffer: UnsafeMutableRawBufferPointer) -> Int? {
-    state.withLock { state in
-      guard state.0.isEmpty, state.1.descriptors.isEmpty else { return nil }
-      return readAhead.withLock { $0?.takeWholeFrame(into: buffer) }
-    }
+    withReadAheadIfNothingPending { $0.takeWholeFrame(into: buffer) }
   }
 
   /// The same, as a message (its sender: the read's credentials, if any).
   func takeBufferedFrame() -> ReceivedMessage? {
-    state.withLock { state in
+    withReadAheadIfNothingPending { $0.takeWholeFrame() }
+  }
+
+  /// `take` on the read-ahead, under both locks, if no partial frame waits.
+  private func withReadAheadIfNothingPending<T: Sendable>(_ take: (SocketReadAhead) -> T?) -> T? {
+    state.withLock { state -> T? in
       guard state.0.isEmpty, state.1.descriptors.isEmpty else { return nil }
-      return readAhead.withLock { $0?.takeWholeFrame() }
+      return readAhead.withLock { kept -> T? in kept.flatMap(take) }
     }
   }
 }
