@@ -373,8 +373,9 @@ struct ChildProcessTests {
         var open: [Int32: String] = [:]
         for fd in Int32(0)..<64 where fcntl(fd, F_GETFD) != -1 {
           var target = [CChar](repeating: 0, count: 256)
-          let length = readlink("/proc/self/fd/\(fd)", &target, 255)
-          open[fd] = length > 0 ? String(cString: target) : "?"
+          let length = readlink("/proc/self/fd/\(fd)", &target, 256)
+          let bytes = target.prefix(max(length, 0)).map { UInt8(bitPattern: $0) }
+          open[fd] = String(decoding: bytes, as: UTF8.self)
         }
         return open
       }
