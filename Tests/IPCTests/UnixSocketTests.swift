@@ -379,6 +379,20 @@ struct UnixSocketTests {
     try client.send(Array("three".utf8))
     #expect(try await server.receive(into: buffer) == 5)
     #expect(Array(buffer[..<5]) == Array("three".utf8))
+    // The timed async forms: nil while nothing comes, the message once it
+    // does, and the end of the stream as an error (nil would read as a timeout).
+    #expect(try await server.receive(Job.self, timeout: .milliseconds(20)) == nil)
+    try client.send(Job(id: 9, name: "nine"))
+    #expect(try await server.receive(Job.self, timeout: .seconds(5)) == Job(id: 9, name: "nine"))
+    #expect(try await server.receive(into: buffer, timeout: .milliseconds(20)) == nil)
+    try client.send(Array("four".utf8))
+    #expect(try await server.receive(into: buffer, timeout: .seconds(5)) == 4)
+    #expect(Array(buffer[..<4]) == Array("four".utf8))
+    try client.close()
+    let ended = await #expect(throws: IPCError.self) {
+      try await server.receive(into: buffer, timeout: .seconds(5))
+    }
+    #expect(ended?.code == .brokenPipe)
   }
 
   @Test(.prompt, arguments: [UnixSocketKind.stream, .seqpacket])

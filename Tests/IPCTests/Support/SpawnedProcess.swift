@@ -106,7 +106,15 @@ final class SpawnedProcess {
   var standardOutputBytes: [UInt8] {
     (try? Data(contentsOf: URL(fileURLWithPath: outputPath))).map { Array($0) } ?? []
   }
-  var standardError: String { (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? "" }
+  /// What the process wrote on stderr, without the lines a coverage build's
+  /// profile runtime adds when a child running as another user cannot write
+  /// its profile: they are not the program's output.
+  var standardError: String {
+    let text = (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? ""
+    guard text.contains("LLVM Profile Error") else { return text }
+    return text.split(separator: "\n", omittingEmptySubsequences: false)
+      .filter { !$0.hasPrefix("LLVM Profile Error") }.joined(separator: "\n")
+  }
 
   /// Waits until a thread of the process sleeps in the kernel function
   /// `function` (as /proc/PID/task/TID/wchan names it, e.g. `do_msgrcv`): proof that it is blocked in
