@@ -19,6 +19,10 @@ enum SocketFileRemoval {
   /// The line the handler writes to standard error, and its length.
   nonisolated(unsafe) private static let line = UnsafeMutablePointer<CChar>.allocate(capacity: capacity + 64)
   nonisolated(unsafe) private static let lineLength = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+  /// The device and inode of the file `bind` made: the handler removes the
+  /// path only while it still names that file, never one another server
+  /// bound there after this one's was removed.
+  nonisolated(unsafe) private static let identity = UnsafeMutablePointer<(dev_t, ino_t)>.allocate(capacity: 1)
 
   static let signals = [SIGINT, SIGTERM, SIGHUP]
 
@@ -35,6 +39,10 @@ enum SocketFileRemoval {
     pthread_sigmask(SIG_BLOCK, &held, &previous)
     defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
     let made = try bind()
+    var file = stat()
+    // The file is gone already (removed meanwhile): nothing to arm.
+    guard lstat(socketPath, &file) == 0 else { return made }
+    identity.pointee = (file.st_dev, file.st_ino)
     let bytes = Array(socketPath.utf8.prefix(capacity - 1))
     let text = Array("ipc socket listen: interrupted; removed \(socketPath)\n".utf8.prefix(capacity + 63))
     for (index, byte) in text.enumerated() { line[index] = CChar(bitPattern: byte) }
@@ -48,7 +56,12 @@ enum SocketFileRemoval {
       else { continue }
       var action = sigaction()
       action.__sigaction_handler.sa_handler = { signal in
-        if SocketFileRemoval.path.pointee != 0 && unlink(SocketFileRemoval.path) == 0 {
+        var found = stat()
+        if SocketFileRemoval.path.pointee != 0, lstat(SocketFileRemoval.path, &found) == 0,
+          found.st_dev == SocketFileRemoval.identity.pointee.0,
+          found.st_ino == SocketFileRemoval.identity.pointee.1,
+          unlink(SocketFileRemoval.path) == 0
+        {
           _ = write(STDERR_FILENO, SocketFileRemoval.line, SocketFileRemoval.lineLength.pointee)
         }
         Glibc.signal(signal, SIG_DFL)

@@ -53,6 +53,18 @@ let topHelp =
     "Exit status: 0 success, 1 failure, 2 usage error.",
   ]).joined(separator: "\n")
 
+// Swift repairs argument bytes that are not UTF-8 (as U+FFFD), so such a
+// path or name would silently become another: refuse it, naming it.
+let notUTF8 = (1..<Int(CommandLine.argc)).first { index in
+  CommandLine.unsafeArgv[index].map { String(validatingCString: $0) == nil } ?? false
+}
+if let index = notUTF8 {
+  let shown = UsageError.shown(CommandLine.arguments[index])
+  Output.error(
+    UsageError("argument \(index) ('\(shown)') is not valid UTF-8; ipc takes names, paths and text as UTF-8")
+      .line(in: "ipc"))
+  exit(ExitStatus.usage)
+}
 let words = Array(CommandLine.arguments.dropFirst())
 var status: Int32
 if let first = words.first, let command = commands.first(where: { $0.name == first }) {

@@ -158,6 +158,44 @@ struct SocketCommandTests {
     #expect(listener.standardError == "ipc socket listen: interrupted; removed \(path)\n")
   }
 
+  @Test func aSignalNeverRemovesTheFileOfAListenerThatBoundThePathSince() throws {
+    let path = TestSockets.nextPath()
+    defer { unlink(path) }
+    let first = try TestSockets.listen(path, [])
+    unlink(path)  // removed behind its back: another listener may take the path
+    // Not TestSockets.listen: the kernel still lists the first socket under the path.
+    let second = try SpawnedProcess(Tools.ipc, ["socket", "listen", path])
+    #expect(eventually(within: .seconds(20)) { TestSockets.isSocketFile(path) })
+    kill(first.pid, SIGTERM)
+    #expect(first.wait())
+    #expect(first.terminatingSignal == SIGTERM)
+    #expect(first.standardError.isEmpty, "it removed nothing")
+    #expect(TestSockets.isSocketFile(path), "the second listener's file stays")
+    let send = try Tools.ipc("socket", "send", path, "still served")
+    #expect(send.exitStatus == 0, "\(send.standardError)")
+    #expect(eventually(within: .seconds(20)) { second.standardOutput == "still served\n" })
+    kill(second.pid, SIGTERM)
+    #expect(second.wait())
+    #expect(access(path, F_OK) != 0, "the second listener removes its own file")
+  }
+
+  @Test func anArgumentThatIsNotUTF8IsAUsageErrorAndNothingIsMade() throws {
+    // Swift would repair the byte 0xFF, and the socket file get another name.
+    let run = try SpawnedProcess.run(
+      "/bin/sh",
+      [
+        "-c", "exec \"$0\" socket listen \"$(printf '/tmp/ipc-test-utf8-\\377.sock')\" --timeout 0.1",
+        Tools.ipc,
+      ])
+    #expect(run.exitStatus == 2)
+    #expect(run.standardOutput.isEmpty)
+    #expect(
+      run.standardError
+        == "ipc: argument 3 ('/tmp/ipc-test-utf8-\u{FFFD}.sock') is not valid UTF-8; ipc takes names, paths"
+        + " and text as UTF-8 (see 'ipc --help')\n")
+    #expect(access("/tmp/ipc-test-utf8-\u{FFFD}.sock", F_OK) != 0)
+  }
+
   @Test func listenEndsAtItsTimeoutAndFailsOnlyIfTooFewMessagesCame() throws {
     let quiet = try Tools.ipc("socket", "listen", TestSockets.nextAbstract(), "--timeout", "0.2")
     #expect(quiet.exitStatus == 0, "\(quiet.standardError)")

@@ -263,6 +263,9 @@ struct UnixSocketPartialMessageTests {
       #expect(sendRaw([9, 0], on: client, passing: [reader.fileDescriptor]) == 2)
       #expect(try server.tryReceiveWithDescriptors() == nil)
       #expect(descriptorCount(sharingTargetOf: reader.fileDescriptor) == before + 1, "kept with the part")
+      try server.close()
+      #expect(descriptorCount(sharingTargetOf: reader.fileDescriptor) == before, "closed by close()")
+      withExtendedLifetime(server) {}
     }
     #expect(descriptorCount(sharingTargetOf: reader.fileDescriptor) == before, "closed with the connection")
   }

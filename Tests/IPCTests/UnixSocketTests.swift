@@ -539,6 +539,19 @@ struct UnixSocketTests {
 
   // MARK: Datagrams
 
+  @Test func aDatagramQueuedBeforeCredentialsWereAskedForReportsNoSender() throws {
+    let name = try AbstractNames.next()
+    let inbox = try UnixDatagramSocket.bind(to: name)
+    let sender = try UnixDatagramSocket.unbound()
+    try sender.send([1], to: name)
+    // Nobody asked for credentials when it was sent: the kernel reports
+    // pid 0 and the overflow ids, which are nobody's.
+    try inbox.setPassCredentials()
+    #expect(try inbox.receive().sender == nil)
+    try sender.send([2], to: name)
+    #expect(try inbox.receive().sender == PeerCredentials(pid: getpid(), uid: geteuid(), gid: getegid()))
+  }
+
   @Test(.prompt) func datagramsCarryTheirSenderAddressAndCredentials() async throws {
     try await withSocketDirectory { directory in
       let server = try UnixDatagramSocket.bind(to: directory.address("server.sock"))

@@ -103,7 +103,14 @@ extension UnixConnection: DescriptorPassable {
   }
 
   /// A connected `AF_UNIX` stream or seqpacket socket that arrived in a
-  /// message (`getsockopt(SO_DOMAIN, SO_TYPE)` check it).
+  /// message (`getsockopt(SO_DOMAIN, SO_TYPE, SO_ACCEPTCONN)` check it; a
+  /// listening socket is refused).
+  ///
+  /// A socket that arrives non-blocking (a Python socket with a timeout, say)
+  /// is made blocking with `fcntl`, as the connection's blocking calls
+  /// expect. The flag belongs to the open file description, which the
+  /// sender's copy shares: a sender that goes on using its copy sees the
+  /// change. Should the flag be set again, the blocking calls still wait.
   public static func adopting(_ descriptor: ReceivedDescriptor) throws(IPCError) -> UnixConnection {
     let fd = try descriptor.descriptor(ifOneOf: [.socket], for: "UnixConnection")
     var isUnix = false
@@ -112,6 +119,12 @@ extension UnixConnection: DescriptorPassable {
       throw descriptor.wrongKind(
         "UnixConnection", detail: isUnix ? "a Unix datagram socket" : "not a Unix socket")
     }
+    var listening: Int32 = 0
+    var length = socklen_t(MemoryLayout<Int32>.size)
+    guard getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &length) == 0, listening == 0 else {
+      throw descriptor.wrongKind("UnixConnection", detail: "a listening socket")
+    }
+    try UnixSocketSupport.makeBlocking(fd, object: "a received \(kind) socket")
     let connection = try UnixConnection(accepted: fd, kind: kind, address: nil)
     _ = descriptor.release()
     return connection

@@ -81,8 +81,11 @@ final class PartialSocketFrame: Sendable {
     }
   }
 
-  /// Drops the read-ahead: its descriptors are closed (see SocketReadAhead's deinit).
-  func dropReadAhead() {
+  /// Drops what is kept, partial frame and read-ahead: their descriptors
+  /// are closed (see SocketReadAhead's deinit), so a peer waiting on one sees its end.
+  func drop() {
+    var (_, arrivals) = take()
+    arrivals.closeDescriptors()
     _ = readAhead.withLock { $0.take() }
   }
 
@@ -272,7 +275,12 @@ struct SocketFrameReader: FramedStream {
   }
 
   func readSome(_ buffer: UnsafeMutableRawBufferPointer, from fd: Int32) throws(IPCError) -> Int {
-    try read(buffer, from: fd, flags: 0) ?? 0
+    while true {
+      if let count = try read(buffer, from: fd, flags: 0) { return count }
+      // Would block: the socket is non-blocking after all (another holder of
+      // its open file description set O_NONBLOCK). Wait, never read it as the end.
+      UnixSocketSupport.waitWhileNonBlocking(fd, for: Readiness.readable)
+    }
   }
 
   func tryReadSome(_ buffer: UnsafeMutableRawBufferPointer, from fd: Int32) throws(IPCError) -> Int? {
@@ -303,10 +311,15 @@ extension UnixConnection {
   func sendMessage(_ message: UnsafeRawBufferPointer, descriptors: [Int32]) throws(IPCError) {
     let fd = try liveDescriptor("sendmsg")
     guard kind == .stream else {
-      let result = UnixSocketSupport.sendOnce(
-        fd, header: nil, bytes: message, descriptors: descriptors, to: nil, flags: 0)
-      if case .failure(let code) = result { throw sendError(code, sent: 0, of: message.count) }
-      return
+      while true {
+        switch UnixSocketSupport.sendOnce(
+          fd, header: nil, bytes: message, descriptors: descriptors, to: nil, flags: 0)
+        {
+        case .success: return
+        case .failure(.wouldBlock): UnixSocketSupport.waitWhileNonBlocking(fd, for: Readiness.writable)
+        case .failure(let code): throw sendError(code, sent: 0, of: message.count)
+        }
+      }
     }
     let header = try Frame.header(count: message.count, operation: "sendmsg", object: description)
     let total = Frame.headerSize + message.count
@@ -323,6 +336,7 @@ extension UnixConnection {
       }
       switch result {
       case .success(let count): sent += count
+      case .failure(.wouldBlock): UnixSocketSupport.waitWhileNonBlocking(fd, for: Readiness.writable)
       case .failure(let code): throw sendError(code, sent: sent, of: total)
       }
     }
@@ -469,6 +483,7 @@ extension UnixConnection {
   private func waitForRecord(into buffer: UnsafeMutableRawBufferPointer?) throws(IPCError) -> RecordOutcome {
     while true {
       if let outcome = try attemptRecord(into: buffer, wait: true) { return outcome }
+      try UnixSocketSupport.waitWhileNonBlocking(liveDescriptor("recvmsg"), for: Readiness.readable)
     }
   }
 

@@ -100,7 +100,7 @@ public final class UnixConnection: Sendable, CustomStringConvertible {
           try connectOnce(fd, to: address, kind: kind) ? true : nil
         }
         guard connected != nil else { throw backlogFull(address, timeout: timeout) }
-        try makeBlocking(fd, address: address)
+        try UnixSocketSupport.makeBlocking(fd, object: address.description)
       } else {
         let result = address.withName { name, length, abstract in
           retryingInterrupts(.connect) { cipc_unix_connect(fd, name, length, abstract) }
@@ -142,7 +142,7 @@ public final class UnixConnection: Sendable, CustomStringConvertible {
         try? await Task.sleep(for: min(pause, deadline?.timeLeft ?? pause))
         pause = min(pause * 2, .milliseconds(50))
       }
-      try makeBlocking(fd, address: address)
+      try UnixSocketSupport.makeBlocking(fd, object: address.description)
       return try UnixConnection(accepted: fd, kind: kind, address: address)
     } catch {
       _ = Glibc.close(fd)
@@ -172,13 +172,6 @@ public final class UnixConnection: Sendable, CustomStringConvertible {
       .failure(IPCError.Code(rawValue: EALREADY)):
       return false
     case .failure(let code): throw UnixSocketSupport.connectError(code, address: address, kind: kind)
-    }
-  }
-
-  private static func makeBlocking(_ fd: Int32, address: UnixSocketAddress) throws(IPCError) {
-    let flags = fcntl(fd, F_GETFL)
-    if flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0 {
-      throw IPCError(code: IPCError.Code(rawValue: errno), operation: "fcntl", object: address.description)
     }
   }
 
@@ -239,8 +232,8 @@ public final class UnixConnection: Sendable, CustomStringConvertible {
   /// the descriptor even when it reports EINTR).
   public func close() throws(IPCError) {
     descriptor.close()
-    // Bytes read ahead can no longer be received: close their descriptors now.
-    partialFrame.dropReadAhead()
+    // What was received but not yet taken can no longer be: close its descriptors now.
+    partialFrame.drop()
   }
 
   /// The descriptor, or `.badDescriptor` once closed.

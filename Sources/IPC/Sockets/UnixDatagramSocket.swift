@@ -111,6 +111,13 @@ public final class UnixDatagramSocket: Sendable, CustomStringConvertible {
         code: code, operation: "sendmsg", object: address.description,
         reason: "a datagram of \(message.count) bytes is larger than the socket's send buffer allows"
           + " (SO_SNDBUF, see /proc/sys/net/core/wmem_default); nothing was sent")
+    case .wouldBlock:
+      // Only if another holder of this socket set O_NONBLOCK: poll cannot say
+      // when the receiver has room, so this is not waited out.
+      throw IPCError(
+        code: code, operation: "sendmsg", object: address.description,
+        reason: "the receiver's queue is full and this socket was made non-blocking (O_NONBLOCK) by"
+          + " another process or descriptor sharing it; nothing was sent")
     default:
       throw IPCError(code: code, operation: "sendmsg", object: address.description)
     }
@@ -149,6 +156,8 @@ public final class UnixDatagramSocket: Sendable, CustomStringConvertible {
     while true {
       let fd = try liveDescriptor("recvmsg")
       if let message = try deliver(attempt(fd, wait: true)) { return message }
+      // Would block: another holder of the socket set O_NONBLOCK.
+      UnixSocketSupport.waitWhileNonBlocking(fd, for: Readiness.readable)
     }
   }
 
@@ -253,7 +262,10 @@ extension UnixDatagramSocket: DescriptorPassable {
     }
   }
 
-  /// An `AF_UNIX` datagram socket that arrived in a message.
+  /// An `AF_UNIX` datagram socket that arrived in a message
+  /// (`getsockopt(SO_DOMAIN, SO_TYPE)` check it). One that arrives
+  /// non-blocking is made blocking with `fcntl`, as
+  /// ``UnixConnection/adopting(_:)`` does.
   public static func adopting(_ descriptor: ReceivedDescriptor) throws(IPCError) -> UnixDatagramSocket {
     let fd = try descriptor.descriptor(ifOneOf: [.socket], for: "UnixDatagramSocket")
     var isUnix = false
@@ -261,6 +273,7 @@ extension UnixDatagramSocket: DescriptorPassable {
       throw descriptor.wrongKind(
         "UnixDatagramSocket", detail: isUnix ? "a Unix connection" : "not a Unix socket")
     }
+    try UnixSocketSupport.makeBlocking(fd, object: "a received datagram socket")
     return UnixDatagramSocket(adopting: descriptor.release(), address: nil, boundFile: nil)
   }
 }

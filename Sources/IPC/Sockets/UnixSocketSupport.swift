@@ -19,6 +19,24 @@ enum UnixSocketSupport {
     }
   }
 
+  /// Clears `O_NONBLOCK`: the library's sockets do blocking I/O, and its
+  /// timed, non-blocking and async forms pass `MSG_DONTWAIT` instead.
+  static func makeBlocking(_ fd: Int32, object: @autoclosure () -> String) throws(IPCError) {
+    let flags = fcntl(fd, F_GETFL)
+    if flags < 0 || (flags & O_NONBLOCK != 0 && fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) {
+      throw IPCError(code: IPCError.Code(rawValue: errno), operation: "fcntl", object: object())
+    }
+  }
+
+  /// Waits until `fd` is ready for `events`, where a blocking call found it
+  /// would block: another holder of the socket's open file description (the
+  /// process that passed it, say) set `O_NONBLOCK` on it. The blocking call
+  /// then waits, as documented, instead of spinning or taking "would block"
+  /// for the end. Each wait is at most a minute, then the call tries again.
+  static func waitWhileNonBlocking(_ fd: Int32, for events: Int16) {
+    Readiness.wait(descriptor: fd, events: events, for: .seconds(60))
+  }
+
   /// Checks a file mode given for a socket file.
   static func checkMode(_ mode: mode_t, operation: String, object: String) throws(IPCError) {
     guard mode & ~0o777 == 0 else {
@@ -338,6 +356,9 @@ enum UnixSocketSupport {
     /// Nothing arrived.
     init() {}
 
+    /// The uid and gid the kernel reports for none (`/proc/sys/kernel/overflowuid`, default).
+    private static let overflowID: UInt32 = 65534
+
     /// What `cipc_unix_receive` found: descriptors, credentials and, if
     /// `withSender`, the sender's address. Read through the pointer: the
     /// struct is 1 KiB of descriptor room, mostly unused.
@@ -349,7 +370,12 @@ enum UnixSocketSupport {
           UnsafeBufferPointer(
             start: cipc_unix_received_descriptors(received), count: min(count, maxDescriptors)))
       }
-      if received.pointee.hasCredentials {
+      // pid 0 with the overflow ids is the kernel's "none recorded": the
+      // message was queued before anyone asked for credentials.
+      if received.pointee.hasCredentials,
+        received.pointee.pid != 0 || received.pointee.uid != Self.overflowID
+          || received.pointee.gid != Self.overflowID
+      {
         credentials = PeerCredentials(
           pid: received.pointee.pid, uid: received.pointee.uid, gid: received.pointee.gid)
       }
