@@ -58,7 +58,7 @@ public final class UnixListener: Sendable, CustomStringConvertible {
   ///   - address: a path or an abstract name.
   ///   - kind: `.stream` (default) or `.seqpacket`; `.datagram` has no
   ///     listener (use ``UnixDatagramSocket``).
-  ///   - backlog: connections the kernel queues before `accept` (1 to
+  ///   - backlog: connections the kernel queues before `accept` (0 to
   ///     `Int32.max`; the kernel caps it at /proc/sys/net/core/somaxconn).
   ///   - mode: the socket file's permissions, 0600 by default. Connecting
   ///     needs write permission on it.
@@ -104,7 +104,9 @@ public final class UnixListener: Sendable, CustomStringConvertible {
   /// The corresponding C function is `accept4` with `SOCK_CLOEXEC`; while no
   /// client is waiting, `poll`. A signal (EINTR) is retried.
   ///
-  /// - Throws: `.badDescriptor` once the listener is closed.
+  /// - Throws: `.badDescriptor` on a closed listener. A close from another
+  ///   thread does not wake an `accept` that waits: cancel the async form
+  ///   instead.
   public func accept() throws(IPCError) -> UnixConnection {
     while true {
       let fd = try liveDescriptor()
