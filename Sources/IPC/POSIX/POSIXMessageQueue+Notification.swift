@@ -70,6 +70,8 @@ private enum ArrivalHandlers {
   private struct Entry: Sendable {
     weak var queue: POSIX.MessageQueue?
     var handler: @Sendable (POSIX.MessageQueue) -> Void
+    /// Fired: its handler runs now, and it is removed when that returns.
+    var running = false
   }
 
   private static let handlers = Mutex<[Int: Entry]>([:])
@@ -88,9 +90,20 @@ private enum ArrivalHandlers {
     handlers.withLock { _ = $0.removeValue(forKey: token) }
   }
 
+  /// Runs the handler of `token` once. Its entry stays listed while the
+  /// handler runs: glibc starts the handler's thread inside libc, where
+  /// LeakSanitizer does not look, so an entry that only this thread held
+  /// read as leaked when the process exited meanwhile (27 runs in 2,000 of
+  /// the guide's example).
   static func fire(_ token: Int) {
-    guard let entry = handlers.withLock({ $0.removeValue(forKey: token) }), let queue = entry.queue
-    else { return }
-    entry.handler(queue)
+    let fired = handlers.withLock { (all) -> Entry? in
+      guard var entry = all[token], !entry.running else { return nil }
+      entry.running = true
+      all[token] = entry
+      return entry
+    }
+    guard let fired else { return }
+    defer { remove(token) }
+    if let queue = fired.queue { fired.handler(queue) }
   }
 }
