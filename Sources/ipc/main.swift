@@ -54,8 +54,9 @@ let topHelp =
   ]).joined(separator: "\n")
 
 // Swift repairs argument bytes that are not UTF-8 (as U+FFFD), so such a
-// path or name would silently become another: refuse it, naming it.
-let notUTF8 = (1..<Int(CommandLine.argc)).first { index in
+// path or name would silently become another: refuse it, naming it. (argc
+// may be 0 for a program started with an empty argv.)
+let notUTF8 = (1..<max(1, Int(CommandLine.argc))).first { index in
   CommandLine.unsafeArgv[index].map { String(validatingCString: $0) == nil } ?? false
 }
 if let index = notUTF8 {
