@@ -8,7 +8,7 @@ import Testing
 /// calls that wait, and a listening socket is no connection.
 @Suite("Unix sockets, adopted from a message")
 struct UnixSocketAdoptionTests {
-  /// Passes both ends of a new socket pair of `type` over a connection, the
+  /// Passes both ends of a new socket pair of `kind` over a connection, the
   /// first made non-blocking, and takes them back as `T`.
   private func passedPair<T: DescriptorPassable>(_ kind: UnixSocketKind, as: T.Type) throws -> (T, T) {
     let type = [UnixSocketKind.stream: SOCK_STREAM, .seqpacket: SOCK_SEQPACKET, .datagram: SOCK_DGRAM][kind]
